@@ -1,0 +1,108 @@
+# kmq - colour quantization by exact k-means.
+#   make            build $(BUILD)/kmq
+#   make deps demo  install Debian packages (as root, if missing), build, run the demo
+#   make test       unit (Criterion) + CLI (bats) tests
+#   make test SAN=1 the same under ASan+UBSan, built in build/san
+#   make install    PREFIX=/usr/local DESTDIR=
+#   V=1             show full command lines
+
+CC      ?= cc
+CFLAGS  ?= -O3 -g
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(SAN),1)
+BUILD   ?= build/san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD   ?= build
+SANFLAGS =
+endif
+
+WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
+ifeq ($(CI),true)
+WARN     += -Werror
+endif
+STB_CFLAGS := $(patsubst -I%,-isystem %,$(shell $(PKG_CONFIG) --cflags stb 2>/dev/null || echo -I/usr/include/stb))
+DEFLATE_CFLAGS := $(shell $(PKG_CONFIG) --cflags libdeflate 2>/dev/null)
+DEFLATE_LIBS := $(shell $(PKG_CONFIG) --libs libdeflate 2>/dev/null || echo -ldeflate)
+CRITERION_LIBS = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
+
+ALL_CPPFLAGS = -Iinclude -Isrc/core -Isrc/io -D_GNU_SOURCE $(STB_CFLAGS) $(DEFLATE_CFLAGS) $(CPPFLAGS)
+ALL_CFLAGS   = -std=c11 -fopenmp $(WARN) $(CFLAGS) $(SANFLAGS)
+ALL_LDFLAGS  = -fopenmp $(SANFLAGS) $(LDFLAGS)
+LIBS         = $(DEFLATE_LIBS) -lm
+
+LIB_SRC  = $(wildcard src/core/*.c) $(wildcard src/io/*.c)
+CLI_SRC  = $(wildcard src/cli/*.c)
+UNIT_SRC = $(wildcard tests/unit/*.c)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
+TOOLS    = $(BUILD)/genimg $(BUILD)/imgcmp
+
+ifneq ($(V),1)
+Q = @
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all deps demo test unit cli-test install uninstall clean
+
+all: $(BUILD)/kmq
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libkmq.a: $(LIB_OBJ)
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/kmq: $(CLI_OBJ) $(BUILD)/libkmq.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/genimg: $(BUILD)/tests/tools/genimg.o $(BUILD)/libkmq.a
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/imgcmp: $(BUILD)/tests/tools/imgcmp.o $(BUILD)/libkmq.a
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libkmq.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LIBS)
+
+# Debian packages needed to build, test and run the demo; installed only if missing.
+DEB_PACKAGES = gcc make pkg-config libc6-dev libgomp1 libstb-dev libdeflate-dev \
+               libcriterion-dev bats bats-assert bats-support
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "all Debian packages present"; fi
+
+demo: $(BUILD)/kmq $(TOOLS)
+	$(Q)sh tests/tools/demo.sh $(BUILD)
+
+unit: $(BUILD)/unit_tests
+cli-test: $(BUILD)/kmq $(TOOLS)
+
+test: $(BUILD)/kmq $(BUILD)/unit_tests $(TOOLS)
+	$(Q)sh tests/run.sh $(BUILD)
+
+install: $(BUILD)/kmq
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(BUILD)/kmq $(DESTDIR)$(BINDIR)/kmq
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/kmq
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

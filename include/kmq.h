@@ -1,0 +1,247 @@
+/*
+ * kmq.h - colour quantization by exact k-means: the whole public API.
+ *
+ * SYNOPSIS
+ *
+ *   kmq_params p;
+ *   kmq_params_default(&p);              // k = 64, k-means++, ...
+ *   p.k = 128;
+ *   kmq_image img;                       // from kmq_image_decode() or your own
+ *   kmq_codebook cb;
+ *   uint8_t *labels = malloc(img.width * img.height);
+ *   kmq_stats st;
+ *   kmq_status s = kmq_quantize(img.pixels, (size_t)img.width * img.height,
+ *                               img.channels, &p, &cb, labels, &st);
+ *   if (s != KMQ_OK) fprintf(stderr, "%s\n", kmq_strerror(s));
+ *   ...
+ *   kmq_codebook_free(&cb);
+ *
+ * The library never prints, exits or reads argv.  Everything works on memory
+ * buffers; the only functions that touch the file system are the two file
+ * helpers at the end (kmq_read_file, kmq_write_file_atomic).  Every fallible
+ * call returns a kmq_status (KMQ_OK = 0); kmq_strerror() names each code.
+ * Buffers the library allocates are released with free() unless a *_free
+ * function is named.
+ *
+ * THE CODEBOOK FILE FORMAT (.bin), version 1, all integers little-endian:
+ *
+ *   offset  size      field
+ *   0       4         magic "KMQC" (0x4B 0x4D 0x51 0x43)
+ *   4       1         version, 1
+ *   5       1         channels C, 1..4 (1 grey, 2 grey+alpha, 3 RGB, 4 RGBA)
+ *   6       2         k, the number of entries, 1..256 (uint16)
+ *   8       k*C       the entries, entry i's channels in order
+ *   8+k*C   4         CRC-32 (ISO-HDLC / zlib polynomial) of bytes 0 .. 8+k*C-1
+ *
+ * A file is valid only if it is exactly 12 + k*C bytes long.  Entry i is the
+ * colour of label value i.  The same codebook can be stored as a NumPy .npy
+ * file: dtype uint8, shape (k, C) (see kmq_codebook_encode_npy).
+ */
+#ifndef KMQ_H
+#define KMQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KMQ_VERSION_STRING "0.1.0"
+
+#if defined(__GNUC__)
+#define KMQ_NODISCARD __attribute__((warn_unused_result))
+#else
+#define KMQ_NODISCARD
+#endif
+
+/* Limits.  Labels are 8-bit, so k <= 256. */
+#define KMQ_MIN_K 2
+#define KMQ_MAX_K 256
+#define KMQ_MAX_CHANNELS 4
+/* Largest width or height accepted from a decoder (also STBI_MAX_DIMENSIONS). */
+#define KMQ_MAX_DIMENSION 65535
+/* Default cap on width*height for decoded images: 2^28 pixels (268 MP). */
+#define KMQ_DEFAULT_MAX_PIXELS (1ull << 28)
+
+/* ---- status codes (values are never renumbered) ------------------------ */
+typedef enum {
+    KMQ_OK = 0,
+    KMQ_ERR_NOMEM = 1,          /* an allocation failed */
+    KMQ_ERR_ARG = 2,            /* a parameter is out of range */
+    KMQ_ERR_TOO_LARGE = 3,      /* a size exceeds a limit or overflows */
+    KMQ_ERR_IO = 4,             /* a system call failed: see errno */
+    KMQ_ERR_EXISTS = 5,         /* output exists and overwriting was not asked for */
+    KMQ_ERR_IMAGE_FORMAT = 6,   /* not a PNG, JPEG or BMP file */
+    KMQ_ERR_IMAGE_CORRUPT = 7,  /* the decoder rejected the data */
+    KMQ_ERR_PNG_CRC = 8,        /* a PNG chunk's CRC does not match */
+    KMQ_ERR_PNG_STRUCTURE = 9,  /* PNG chunk layout is broken (truncated, no IHDR/IDAT/IEND) */
+    KMQ_ERR_LABELS_NOT_GREY8 = 10, /* label image is not 8-bit one-channel PNG */
+    KMQ_ERR_LABEL_RANGE = 11,   /* a label is >= k */
+    KMQ_ERR_SIZE_MISMATCH = 12, /* two images or buffers differ in size */
+    KMQ_ERR_CB_TRUNCATED = 20,  /* codebook shorter than its header says */
+    KMQ_ERR_CB_MAGIC = 21,      /* not a kmq codebook (bad magic) */
+    KMQ_ERR_CB_VERSION = 22,    /* unsupported codebook version */
+    KMQ_ERR_CB_CHANNELS = 23,   /* channel count not in 1..4 */
+    KMQ_ERR_CB_K = 24,          /* k not in 1..256 */
+    KMQ_ERR_CB_CRC = 25,        /* CRC-32 mismatch */
+    KMQ_ERR_CB_TRAILING = 26,   /* bytes after the CRC */
+    KMQ_ERR_NPY_MAGIC = 30,     /* not a NumPy .npy file */
+    KMQ_ERR_NPY_VERSION = 31,   /* unsupported .npy format version */
+    KMQ_ERR_NPY_HEADER = 32,    /* malformed .npy header dictionary */
+    KMQ_ERR_NPY_DTYPE = 33,     /* .npy dtype is not uint8 */
+    KMQ_ERR_NPY_SHAPE = 34,     /* shape is not (k, C) with k 1..256, C 1..4 */
+    KMQ_ERR_NPY_DATA = 35       /* data length does not match the shape */
+} kmq_status;
+
+/* A static, human-readable description of a status code. */
+const char *kmq_strerror(kmq_status status);
+
+/* ---- k-means ------------------------------------------------------------ */
+typedef enum { KMQ_INIT_KMEANSPP = 0, KMQ_INIT_RANDOM = 1 } kmq_init;
+
+typedef struct {
+    int k;          /* clusters, KMQ_MIN_K..KMQ_MAX_K                       (64)   */
+    kmq_init init;  /* seeding                                         (kmeans++) */
+    int n_init;     /* restarts; the lowest final inertia wins, >= 1       (3)    */
+    int max_iter;   /* Lloyd iterations per restart, >= 1                  (100)  */
+    double tol;     /* stop when the total squared centre shift is <=
+                       tol * mean per-channel variance of the pixels; >= 0 (1e-4) */
+    uint64_t seed;  /* same seed + input => same result                    (0)    */
+    int threads;    /* worker threads, 0 = all cores; never changes results (0)   */
+} kmq_params;
+
+/* Fills *p with the defaults shown above. */
+void kmq_params_default(kmq_params *p);
+
+/* Checks every field of *p; KMQ_ERR_ARG names nothing more specific. */
+kmq_status kmq_params_check(const kmq_params *p);
+
+typedef struct {
+    int k;            /* entries, 1..256 */
+    int channels;     /* 1..4 */
+    uint8_t *entries; /* k * channels bytes, owned; free with kmq_codebook_free */
+} kmq_codebook;
+
+void kmq_codebook_free(kmq_codebook *cb);
+
+typedef struct {
+    size_t pixels;        /* pixels clustered */
+    size_t distinct;      /* distinct colours in the input */
+    int k;                /* entries in the codebook (< params.k when distinct < k) */
+    int iterations;       /* Lloyd iterations of the winning restart */
+    int restart;          /* which restart won (0-based) */
+    double inertia;       /* sum over pixels of squared distance to their codebook entry,
+                             after rounding the centres to uint8 */
+    double mse;           /* inertia / (pixels * channels) */
+    double psnr;          /* 10 log10(255^2 / mse) dB; INFINITY when lossless */
+} kmq_stats;
+
+/*
+ * Clusters the colours of `pixels` (npixels * channels bytes, interleaved)
+ * and writes the codebook to *cb and the label of every pixel to `labels`
+ * (npixels bytes).  The clustering runs on the distinct colours weighted by
+ * their pixel counts, which is the same objective as clustering every pixel.
+ * Centres are finally rounded to uint8 and every pixel is labelled with its
+ * nearest rounded centre (lowest index on ties), so stats->mse is what a
+ * decode of labels + codebook gives.  With fewer distinct colours than k,
+ * the codebook is exactly those colours (sorted) and the result is lossless.
+ * stats may be NULL.  On error *cb is left empty.
+ */
+KMQ_NODISCARD kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
+                                      const kmq_params *params, kmq_codebook *cb,
+                                      uint8_t *labels, kmq_stats *stats);
+
+/*
+ * Maps labels back to colours: out[i] = cb->entries[labels[i]] for every
+ * pixel (out has npixels * cb->channels bytes).  If a label is >= cb->k,
+ * nothing is written, *bad_index (if not NULL) receives the first offending
+ * pixel index and KMQ_ERR_LABEL_RANGE is returned.
+ */
+KMQ_NODISCARD kmq_status kmq_decode_labels(const uint8_t *labels, size_t npixels,
+                                           const kmq_codebook *cb, uint8_t *out,
+                                           size_t *bad_index);
+
+/* ---- codebook serialisation --------------------------------------------- */
+
+/* The .bin format described at the top.  *out is malloc'd. */
+KMQ_NODISCARD kmq_status kmq_codebook_encode_bin(const kmq_codebook *cb, uint8_t **out,
+                                                 size_t *out_len);
+/* Parses and fully validates a .bin codebook; *cb receives a new codebook. */
+KMQ_NODISCARD kmq_status kmq_codebook_decode_bin(const uint8_t *buf, size_t len,
+                                                 kmq_codebook *cb);
+
+/* NumPy .npy (format 1.0), dtype '|u1', shape (k, C).  *out is malloc'd. */
+KMQ_NODISCARD kmq_status kmq_codebook_encode_npy(const kmq_codebook *cb, uint8_t **out,
+                                                 size_t *out_len);
+/* Parses .npy formats 1.0, 2.0 and 3.0 with a uint8 dtype and shape (k, C) or
+   (k,) (grey), C order or Fortran order, Python 2 headers ("(128L, 3L)") too. */
+KMQ_NODISCARD kmq_status kmq_codebook_decode_npy(const uint8_t *buf, size_t len,
+                                                 kmq_codebook *cb);
+
+/* ---- images (PNG, JPEG and BMP in memory) -------------------------------- */
+typedef struct {
+    int width, height;
+    int channels;     /* 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA */
+    uint8_t *pixels;  /* width*height*channels bytes; free with kmq_image_free */
+} kmq_image;
+
+void kmq_image_free(kmq_image *img);
+
+/*
+ * Decodes a PNG, JPEG or BMP held in memory, keeping its channel count
+ * (palette images come out as RGB or RGBA, 16-bit samples are reduced to
+ * 8 bits).  For PNG, the chunk structure and every chunk CRC are checked
+ * first.  Images over max_pixels (0 = KMQ_DEFAULT_MAX_PIXELS) are refused
+ * with KMQ_ERR_TOO_LARGE before their pixels are decoded.  On a decoder
+ * failure, *why (if not NULL) receives a static description.
+ */
+KMQ_NODISCARD kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
+                                          kmq_image *img, const char **why);
+
+/*
+ * Decodes a label image: it must be a PNG of colour type 0 (greyscale) and
+ * bit depth 8; anything else (RGB, palette, 16-bit, JPEG, ...) is refused
+ * with KMQ_ERR_LABELS_NOT_GREY8 and *why (if not NULL) says what it is.
+ */
+KMQ_NODISCARD kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
+                                           kmq_image *img, const char **why);
+
+/* Encodes pixels as an 8-bit PNG of `channels` channels.  *out is malloc'd. */
+KMQ_NODISCARD kmq_status kmq_png_encode(const uint8_t *pixels, int width, int height,
+                                        int channels, uint8_t **out, size_t *out_len);
+
+/* ---- files ---------------------------------------------------------------- */
+
+/* Reads a whole regular file (or stdin when path is "-").  *out is malloc'd. */
+KMQ_NODISCARD kmq_status kmq_read_file(const char *path, uint8_t **out, size_t *out_len);
+
+/*
+ * Output files are written atomically: kmq_outfile_open creates a temporary
+ * file beside `path` (same folder, so the rename cannot cross file systems),
+ * kmq_outfile_write appends to it, kmq_outfile_commit flushes, closes and
+ * renames it to `path`, kmq_outfile_abort removes it.  Commit and abort free
+ * the handle.  Without `overwrite`, an existing `path` is left alone and
+ * KMQ_ERR_EXISTS returned (checked at open and again, atomically, at commit).
+ * System-call failures return KMQ_ERR_IO with errno set; the temporary file
+ * is then already removed.  While a temporary file exists, SIGINT, SIGTERM
+ * and SIGHUP remove it (see kmq_install_signal_cleanup).
+ */
+typedef struct kmq_outfile kmq_outfile;
+KMQ_NODISCARD kmq_status kmq_outfile_open(const char *path, int overwrite, kmq_outfile **out);
+KMQ_NODISCARD kmq_status kmq_outfile_write(kmq_outfile *f, const uint8_t *data, size_t len);
+KMQ_NODISCARD kmq_status kmq_outfile_commit(kmq_outfile *f);
+void kmq_outfile_abort(kmq_outfile *f);
+
+/* Open + write + commit in one call. */
+KMQ_NODISCARD kmq_status kmq_write_file_atomic(const char *path, const uint8_t *data,
+                                               size_t len, int overwrite);
+
+/* Installs handlers for SIGINT, SIGTERM and SIGHUP that remove pending
+   temporary files and then die of the same signal.  Call once from main. */
+void kmq_install_signal_cleanup(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KMQ_H */

@@ -1,0 +1,36 @@
+/* Shared pieces of the command-line front end. */
+#ifndef KMQ_CLI_H
+#define KMQ_CLI_H
+
+#include "kmq.h"
+
+#include <stdio.h>
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* "kmq: <message>" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "kmq CMD: <message>" plus a hint to the help on stderr; returns EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reports a failed library call on `path`, using errno for KMQ_ERR_IO. */
+void cli_report(const char *path, kmq_status s, const char *why);
+
+int parse_long(const char *s, long min, long max, long *out);
+int parse_u64(const char *s, unsigned long long *out);
+int parse_double(const char *s, double *out);
+
+/* folder/stem of `path` (last extension removed, and `drop` too if the stem
+   ends with it) followed by `suffix`; malloc'd. */
+char *derive_path(const char *path, const char *drop, const char *suffix);
+int ends_with_ci(const char *s, const char *suffix);
+/* 1 if both names refer to the same file (existing or not). */
+int same_path(const char *a, const char *b);
+double now_seconds(void);
+const char *channels_name(int channels);
+
+int cmd_compress(int argc, char **argv);
+int cmd_decompress(int argc, char **argv);
+void help_compress(FILE *out);
+void help_decompress(FILE *out);
+
+#endif

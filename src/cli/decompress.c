@@ -1,0 +1,145 @@
+/* kmq decompress: label PNG + codebook -> image. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void help_decompress(FILE *out)
+{
+    fputs("Usage: kmq decompress [options] LABELS CODEBOOK\n"
+          "Map every label of LABELS (8-bit grey PNG) to its colour in CODEBOOK (.bin\n"
+          "or NumPy .npy) and write the image as PNG with the codebook's channels.\n"
+          "\n"
+          "  -o, --output FILE   output PNG (default: LABELS' folder/stem.decompressed.png,\n"
+          "                      with a trailing '.labels' dropped from the stem)\n"
+          "  -f, --force         overwrite an existing output file\n"
+          "  -q, --quiet         print nothing but errors\n"
+          "  -v, --verbose       print sizes and time\n"
+          "  -h, --help          show this help\n"
+          "\n"
+          "Nothing is written unless LABELS is an 8-bit greyscale PNG and every label\n"
+          "is below the codebook's k.\n"
+          "Exit status: 0 success, 1 failure (bad input, I/O), 2 usage error.\n",
+          out);
+}
+
+static kmq_status load_codebook(const char *path, const uint8_t *buf, size_t len, kmq_codebook *cb)
+{
+    /* Trust the content over the name; the name picks the error message. */
+    if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6))
+        return kmq_codebook_decode_npy(buf, len, cb);
+    if (len >= 4 && !memcmp(buf, "KMQC", 4))
+        return kmq_codebook_decode_bin(buf, len, cb);
+    return ends_with_ci(path, ".npy") ? kmq_codebook_decode_npy(buf, len, cb)
+                                      : kmq_codebook_decode_bin(buf, len, cb);
+}
+
+int cmd_decompress(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'f'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *out_opt = NULL;
+    int force = 0, quiet = 0, verbose = 0, c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":o:fqvh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out_opt = optarg; break;
+        case 'f': force = 1; break;
+        case 'q': quiet = 1, verbose = 0; break;
+        case 'v': verbose = 1, quiet = 0; break;
+        case 'h': help_decompress(stdout); return EXIT_OK;
+        case ':': return cli_usage("decompress", "option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage("decompress", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 2)
+        return cli_usage("decompress", "expected LABELS and CODEBOOK, got %d argument%s",
+                         argc - optind, argc - optind == 1 ? "" : "s");
+    const char *lpath = argv[optind], *cpath = argv[optind + 1];
+    if (!*lpath || !*cpath || (out_opt && !*out_opt))
+        return cli_usage("decompress", "empty file name");
+
+    int rc = EXIT_FAIL;
+    char *opath = out_opt ? strdup(out_opt) : derive_path(lpath, ".labels", ".decompressed.png");
+    uint8_t *lbuf = NULL, *cbuf = NULL, *pixels = NULL, *png = NULL;
+    size_t llen = 0, clen = 0, png_len = 0;
+    kmq_image labels = {0};
+    kmq_codebook cb = {0};
+    kmq_status s;
+    const char *why = NULL;
+    double t0 = now_seconds();
+
+    if (!opath) {
+        cli_error("out of memory");
+        goto done;
+    }
+    if (same_path(opath, lpath) || same_path(opath, cpath)) {
+        rc = cli_usage("decompress", "the output file '%s' is one of the inputs", opath);
+        goto done;
+    }
+    if (!force && access(opath, F_OK) == 0) {
+        cli_error("%s: already exists (use -f to overwrite)", opath);
+        goto done;
+    }
+    if ((s = kmq_read_file(lpath, &lbuf, &llen)) != KMQ_OK) {
+        cli_report(lpath, s, NULL);
+        goto done;
+    }
+    if ((s = kmq_read_file(cpath, &cbuf, &clen)) != KMQ_OK) {
+        cli_report(cpath, s, NULL);
+        goto done;
+    }
+    if ((s = kmq_labels_decode(lbuf, llen, 0, &labels, &why)) != KMQ_OK) {
+        cli_report(lpath, s, why);
+        goto done;
+    }
+    if ((s = load_codebook(cpath, cbuf, clen, &cb)) != KMQ_OK) {
+        cli_report(cpath, s, NULL);
+        goto done;
+    }
+    size_t npixels = (size_t)labels.width * labels.height;
+    if (!(pixels = malloc(npixels * (size_t)cb.channels))) {
+        cli_report(lpath, KMQ_ERR_NOMEM, NULL);
+        goto done;
+    }
+    size_t bad = 0;
+    if ((s = kmq_decode_labels(labels.pixels, npixels, &cb, pixels, &bad)) != KMQ_OK) {
+        if (s == KMQ_ERR_LABEL_RANGE)
+            cli_error("%s: pixel (%zu, %zu) has label %d, but the codebook %s has only k = %d "
+                      "entries (0..%d)", lpath, bad % (size_t)labels.width,
+                      bad / (size_t)labels.width, labels.pixels[bad], cpath, cb.k, cb.k - 1);
+        else
+            cli_report(lpath, s, NULL);
+        goto done;
+    }
+    if ((s = kmq_png_encode(pixels, labels.width, labels.height, cb.channels, &png, &png_len)) != KMQ_OK) {
+        cli_report(opath, s, NULL);
+        goto done;
+    }
+    if ((s = kmq_write_file_atomic(opath, png, png_len, force)) != KMQ_OK) {
+        cli_report(opath, s, s == KMQ_ERR_EXISTS ? "already exists (use -f to overwrite)" : NULL);
+        goto done;
+    }
+    if (verbose)
+        fprintf(stderr, "%s: %dx%d %s, k %d, %zu + %zu bytes -> %s: %zu bytes, %.3f s\n", lpath,
+                labels.width, labels.height, channels_name(cb.channels), cb.k, llen, clen, opath,
+                png_len, now_seconds() - t0);
+    else if (!quiet)
+        fprintf(stderr, "%s -> %s\n", lpath, opath);
+    rc = EXIT_OK;
+done:
+    free(opath), free(lbuf), free(cbuf), free(pixels), free(png);
+    kmq_image_free(&labels);
+    kmq_codebook_free(&cb);
+    return rc;
+}

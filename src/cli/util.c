@@ -1,0 +1,150 @@
+/* Messages, number parsing and path helpers for the CLI. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("kmq: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "kmq %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'kmq help %s' for more information.\n", cmd);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+void cli_report(const char *path, kmq_status s, const char *why)
+{
+    if (s == KMQ_ERR_IO)
+        cli_error("%s: %s", path, strerror(errno));
+    else if (why)
+        cli_error("%s: %s", path, why);
+    else
+        cli_error("%s: %s", path, kmq_strerror(s));
+}
+
+int parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+int parse_u64(const char *s, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    if (*s == '-')
+        return 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+int parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+int ends_with_ci(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    if (m > n)
+        return 0;
+    for (size_t i = 0; i < m; i++) {
+        char a = s[n - m + i], b = suffix[i];
+        if (a >= 'A' && a <= 'Z')
+            a = (char)(a - 'A' + 'a');
+        if (a != b)
+            return 0;
+    }
+    return 1;
+}
+
+char *derive_path(const char *path, const char *drop, const char *suffix)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t stem = dot && dot != base ? (size_t)(dot - path) : strlen(path);
+    size_t dl = drop ? strlen(drop) : 0;
+    if (dl && stem - (size_t)(base - path) > dl && strncmp(path + stem - dl, drop, dl) == 0)
+        stem -= dl;
+    size_t sl = strlen(suffix);
+    char *out = malloc(stem + sl + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, path, stem);
+    memcpy(out + stem, suffix, sl + 1);
+    return out;
+}
+
+int same_path(const char *a, const char *b)
+{
+    if (strcmp(a, b) == 0)
+        return 1;
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    /* A name that does not exist yet: compare the canonical folders and bases. */
+    char *ra = NULL, *rb = NULL;
+    int same = 0;
+    const char *ba = strrchr(a, '/'), *bb = strrchr(b, '/');
+    const char *na = ba ? ba + 1 : a, *nb = bb ? bb + 1 : b;
+    if (strcmp(na, nb) == 0) {
+        char *da = ba ? strndup(a, (size_t)(ba - a) + 1) : strdup(".");
+        char *db = bb ? strndup(b, (size_t)(bb - b) + 1) : strdup(".");
+        if (da && db) {
+            ra = realpath(da, NULL);
+            rb = realpath(db, NULL);
+            same = ra && rb && strcmp(ra, rb) == 0;
+        }
+        free(da), free(db);
+    }
+    free(ra), free(rb);
+    return same;
+}
+
+double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+const char *channels_name(int channels)
+{
+    static const char *names[] = {"?", "grey", "grey+alpha", "RGB", "RGBA"};
+    return channels >= 1 && channels <= 4 ? names[channels] : names[0];
+}

@@ -1,0 +1,325 @@
+/* Whole-file reads and atomic writes: a temporary file beside the target,
+   fully written, flushed and closed, then renamed into place.  Pending
+   temporary files are removed if the process is interrupted. */
+#define _POSIX_C_SOURCE 200809L
+#include "kmq.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- reading ---- */
+
+kmq_status kmq_read_file(const char *path, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return KMQ_ERR_IO;
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        goto fail;
+    if (S_ISDIR(st.st_mode)) {
+        errno = EISDIR;
+        goto fail;
+    }
+    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16;
+    size_t len = 0;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        goto nomem;
+    for (;;) {
+        if (len == cap) {
+            if (cap > SIZE_MAX / 2) {
+                free(buf);
+                errno = EFBIG;
+                goto fail;
+            }
+            uint8_t *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                goto nomem;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            free(buf);
+            errno = e;
+            goto fail;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    if (fd != STDIN_FILENO)
+        close(fd);
+    *out = buf;
+    *out_len = len;
+    return KMQ_OK;
+nomem:
+    if (fd != STDIN_FILENO)
+        close(fd);
+    return KMQ_ERR_NOMEM;
+fail: {
+    int e = errno;
+    if (fd != STDIN_FILENO)
+        close(fd);
+    errno = e;
+    return KMQ_ERR_IO;
+}
+}
+
+/* ---- pending temporary files, for the signal handler ---- */
+
+#define MAX_PENDING 16
+static char pending_path[MAX_PENDING][PATH_MAX + 32];
+static volatile sig_atomic_t pending_used[MAX_PENDING];
+
+static void on_signal(int sig)
+{
+    for (int i = 0; i < MAX_PENDING; i++)
+        if (pending_used[i])
+            unlink(pending_path[i]); /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void kmq_install_signal_cleanup(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        struct sigaction old;
+        /* Respect an ignored signal (e.g. nohup). */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+static void block_signals(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, old);
+}
+
+/* ---- atomic writing ---- */
+
+struct kmq_outfile {
+    int fd;
+    int overwrite;
+    int direct;  /* writing straight into a device or FIFO: no temp, no rename */
+    int slot;    /* index in pending_path, or -1 */
+    char *path;
+};
+
+static void unregister(kmq_outfile *f, int remove_temp)
+{
+    if (f->slot < 0)
+        return;
+    sigset_t old;
+    block_signals(&old);
+    if (remove_temp)
+        unlink(pending_path[f->slot]);
+    pending_used[f->slot] = 0;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    f->slot = -1;
+}
+
+static void destroy(kmq_outfile *f, int remove_temp)
+{
+    int e = errno;
+    if (f->fd >= 0 && !(f->direct && f->fd == STDOUT_FILENO))
+        close(f->fd);
+    unregister(f, remove_temp);
+    free(f->path);
+    free(f);
+    errno = e;
+}
+
+kmq_status kmq_outfile_open(const char *path, int overwrite, kmq_outfile **out)
+{
+    *out = NULL;
+    kmq_outfile *f = calloc(1, sizeof *f);
+    if (!f || !(f->path = strdup(path))) {
+        free(f);
+        return KMQ_ERR_NOMEM;
+    }
+    f->fd = -1;
+    f->slot = -1;
+    f->overwrite = overwrite;
+
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+            /* /dev/null, /dev/full, a pipe: never replace the node itself. */
+            f->direct = 1;
+            f->fd = open(path, O_WRONLY | O_CLOEXEC);
+            if (f->fd < 0) {
+                destroy(f, 0);
+                return KMQ_ERR_IO;
+            }
+            *out = f;
+            return KMQ_OK;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            destroy(f, 0);
+            errno = EISDIR;
+            return KMQ_ERR_IO;
+        }
+        if (!overwrite) {
+            destroy(f, 0);
+            return KMQ_ERR_EXISTS;
+        }
+    }
+
+    /* Temp name: "<dir>/.<base>.kmq-XXXXXX", hidden and in the same folder. */
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    const char *base = path + dirlen;
+    if (dirlen + strlen(base) + 16 > sizeof pending_path[0]) {
+        destroy(f, 0);
+        errno = ENAMETOOLONG;
+        return KMQ_ERR_IO;
+    }
+    sigset_t old;
+    block_signals(&old);
+    int slot = -1;
+    for (int i = 0; i < MAX_PENDING; i++)
+        if (!pending_used[i]) {
+            slot = i;
+            break;
+        }
+    if (slot < 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        destroy(f, 0);
+        errno = EMFILE;
+        return KMQ_ERR_IO;
+    }
+    char *tmp = pending_path[slot];
+    snprintf(tmp, sizeof pending_path[0], "%.*s.%s.kmq-XXXXXX", (int)dirlen, path, base);
+    f->fd = mkostemp(tmp, O_CLOEXEC);
+    if (f->fd >= 0) {
+        pending_used[slot] = 1;
+        f->slot = slot;
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (f->fd < 0) {
+        destroy(f, 0);
+        return KMQ_ERR_IO;
+    }
+    /* mkstemp makes 0600; give the file the mode a plain create would. */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(f->fd, 0666 & ~mask) != 0) {
+        destroy(f, 1);
+        return KMQ_ERR_IO;
+    }
+    *out = f;
+    return KMQ_OK;
+}
+
+kmq_status kmq_outfile_write(kmq_outfile *f, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(f->fd, data, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return KMQ_ERR_IO;
+        }
+        data += w;
+        len -= (size_t)w;
+    }
+    return KMQ_OK;
+}
+
+kmq_status kmq_outfile_commit(kmq_outfile *f)
+{
+    if (f->direct) {
+        int r = close(f->fd);
+        f->fd = -1;
+        destroy(f, 0);
+        return r == 0 ? KMQ_OK : KMQ_ERR_IO;
+    }
+    /* Data on disk before the name points at it: a crash leaves the old
+       file or the new one, never a torn one. */
+    if (fsync(f->fd) != 0 && errno != EINVAL && errno != EROFS) {
+        destroy(f, 1);
+        return KMQ_ERR_IO;
+    }
+    int r = close(f->fd);
+    f->fd = -1;
+    if (r != 0) {
+        destroy(f, 1);
+        return KMQ_ERR_IO;
+    }
+    const char *tmp = pending_path[f->slot];
+    if (f->overwrite) {
+        if (rename(tmp, f->path) != 0) {
+            destroy(f, 1);
+            return KMQ_ERR_IO;
+        }
+        destroy(f, 0);
+        return KMQ_OK;
+    }
+    /* No overwrite: link() fails if the name appeared meanwhile. */
+    if (link(tmp, f->path) == 0) {
+        destroy(f, 1);
+        return KMQ_OK;
+    }
+    if (errno == EEXIST) {
+        destroy(f, 1);
+        return KMQ_ERR_EXISTS;
+    }
+    /* File systems without hard links: check, then rename. */
+    struct stat st;
+    if (lstat(f->path, &st) == 0) {
+        destroy(f, 1);
+        return KMQ_ERR_EXISTS;
+    }
+    if (rename(tmp, f->path) != 0) {
+        destroy(f, 1);
+        return KMQ_ERR_IO;
+    }
+    destroy(f, 0);
+    return KMQ_OK;
+}
+
+void kmq_outfile_abort(kmq_outfile *f)
+{
+    if (f)
+        destroy(f, 1);
+}
+
+kmq_status kmq_write_file_atomic(const char *path, const uint8_t *data, size_t len, int overwrite)
+{
+    kmq_outfile *f;
+    kmq_status s = kmq_outfile_open(path, overwrite, &f);
+    if (s != KMQ_OK)
+        return s;
+    if ((s = kmq_outfile_write(f, data, len)) != KMQ_OK) {
+        kmq_outfile_abort(f);
+        return s;
+    }
+    return kmq_outfile_commit(f);
+}

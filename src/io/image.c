@@ -1,0 +1,156 @@
+/* Image decoding and PNG encoding in memory, with kmq's checks in front of
+   stb: container validation, a pixel cap, and label-image rules. */
+#include "stb_io.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void kmq_image_free(kmq_image *img)
+{
+    if (!img)
+        return;
+    kmq_stb_free(img->pixels);
+    memset(img, 0, sizeof *img);
+}
+
+static int is_jpeg(const uint8_t *buf, size_t len)
+{
+    return len >= 3 && buf[0] == 0xFF && buf[1] == 0xD8 && buf[2] == 0xFF;
+}
+
+static int is_bmp(const uint8_t *buf, size_t len)
+{
+    return len >= 2 && buf[0] == 'B' && buf[1] == 'M';
+}
+
+static int looks_like_png(const uint8_t *buf, size_t len)
+{
+    /* Also catches PNGs whose signature was mangled by a text-mode transfer. */
+    return len >= 4 && buf[0] == 0x89 && buf[1] == 'P' && buf[2] == 'N' && buf[3] == 'G';
+}
+
+static kmq_status check_size(uint64_t w, uint64_t h, uint64_t max_pixels, const char **why)
+{
+    if (!max_pixels)
+        max_pixels = KMQ_DEFAULT_MAX_PIXELS;
+    if (w > KMQ_MAX_DIMENSION || h > KMQ_MAX_DIMENSION || w * h > max_pixels) {
+        *why = "image is larger than the pixel limit";
+        return KMQ_ERR_TOO_LARGE;
+    }
+    return KMQ_OK;
+}
+
+static kmq_status load(const uint8_t *buf, size_t len, int req, kmq_image *img, const char **why)
+{
+    int w, h, n;
+    uint8_t *p = kmq_stb_load(buf, len, &w, &h, &n, req, why);
+    if (!p) {
+        if (*why && !strcmp(*why, "outofmem"))
+            return KMQ_ERR_NOMEM;
+        return KMQ_ERR_IMAGE_CORRUPT;
+    }
+    img->width = w;
+    img->height = h;
+    img->channels = req ? req : n;
+    img->pixels = p;
+    return KMQ_OK;
+}
+
+kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
+                            const char **why)
+{
+    const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = NULL;
+    memset(img, 0, sizeof *img);
+    kmq_status s;
+    if (looks_like_png(buf, len)) {
+        kmq_png_header hdr;
+        if ((s = kmq_png_check(buf, len, &hdr, why)) != KMQ_OK)
+            return s;
+        if ((s = check_size(hdr.width, hdr.height, max_pixels, why)) != KMQ_OK)
+            return s;
+    } else if (is_jpeg(buf, len) || is_bmp(buf, len)) {
+        int w, h, n;
+        if (!kmq_stb_info(buf, len, &w, &h, &n)) {
+            *why = is_jpeg(buf, len) ? "corrupt JPEG header" : "corrupt or unsupported BMP header";
+            return KMQ_ERR_IMAGE_CORRUPT;
+        }
+        if ((s = check_size((uint64_t)w, (uint64_t)h, max_pixels, why)) != KMQ_OK)
+            return s;
+    } else {
+        *why = "not a PNG, JPEG or BMP image";
+        return KMQ_ERR_IMAGE_FORMAT;
+    }
+    return load(buf, len, 0, img, why);
+}
+
+static const char *colour_type_name(int ct)
+{
+    switch (ct) {
+    case 2: return "RGB";
+    case 3: return "palette";
+    case 4: return "grey+alpha";
+    case 6: return "RGBA";
+    default: return "greyscale";
+    }
+}
+
+kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
+                             const char **why)
+{
+    const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = NULL;
+    memset(img, 0, sizeof *img);
+    if (is_jpeg(buf, len)) {
+        *why = "it is a JPEG (label images must be 8-bit greyscale PNG; JPEG destroys labels)";
+        return KMQ_ERR_LABELS_NOT_GREY8;
+    }
+    if (!looks_like_png(buf, len)) {
+        *why = "it is not a PNG (label images must be 8-bit greyscale PNG)";
+        return KMQ_ERR_LABELS_NOT_GREY8;
+    }
+    kmq_png_header hdr;
+    kmq_status s = kmq_png_check(buf, len, &hdr, why);
+    if (s != KMQ_OK)
+        return s;
+    if (hdr.colour_type != 0) {
+        static _Thread_local char msg[128];
+        snprintf(msg, sizeof msg,
+                 "it is a %s PNG, not 8-bit greyscale (was the label image re-saved?)",
+                 colour_type_name(hdr.colour_type));
+        *why = msg;
+        return KMQ_ERR_LABELS_NOT_GREY8;
+    }
+    if (hdr.bit_depth != 8) {
+        static _Thread_local char msg[128];
+        snprintf(msg, sizeof msg, "it is a %d-bit greyscale PNG, not 8-bit", hdr.bit_depth);
+        *why = msg;
+        return KMQ_ERR_LABELS_NOT_GREY8;
+    }
+    if ((s = check_size(hdr.width, hdr.height, max_pixels, why)) != KMQ_OK)
+        return s;
+    return load(buf, len, 1, img, why);
+}
+
+kmq_status kmq_png_encode(const uint8_t *pixels, int width, int height, int channels,
+                          uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    if (!pixels || width < 1 || height < 1 || channels < 1 || channels > KMQ_MAX_CHANNELS)
+        return KMQ_ERR_ARG;
+    /* stb_image_write sizes its buffers with int arithmetic. */
+    if (((uint64_t)width * channels + 1) * (uint64_t)height > INT_MAX / 2)
+        return KMQ_ERR_TOO_LARGE;
+    int n = 0;
+    uint8_t *p = kmq_stb_write_png(pixels, width, height, channels, 9, &n);
+    if (!p)
+        return KMQ_ERR_NOMEM;
+    *out = p;
+    *out_len = (size_t)n;
+    return KMQ_OK;
+}

@@ -1,0 +1,96 @@
+/* The one translation unit that compiles stb_image and stb_image_write (from
+ * Debian's libstb-dev headers), configured for kmq:
+ *  - only the decoders kmq supports (PNG, JPEG, BMP): less attack surface;
+ *  - a dimension cap, so absurd headers fail before any allocation;
+ *  - PNG deflate through libdeflate, which is faster and smaller than stb's. */
+#include "stb_io.h"
+
+#include <libdeflate.h>
+#include <stdlib.h>
+
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#define STBI_NO_STDIO
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#define STBI_MAX_DIMENSIONS KMQ_MAX_DIMENSION
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#pragma GCC diagnostic ignored "-Wdouble-promotion"
+#pragma GCC diagnostic ignored "-Wcast-qual"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <stb_image.h>
+
+static int deflate_level = 9;
+
+/* stb_image_write hands us the filtered scanlines; we return a zlib stream
+   allocated with STBIW_MALLOC (malloc). */
+static unsigned char *kmq_zlib_compress(unsigned char *data, int data_len, int *out_len,
+                                        int quality)
+{
+    (void)quality; /* stb's own 0..9 scale; we use deflate_level */
+    struct libdeflate_compressor *c = libdeflate_alloc_compressor(deflate_level);
+    if (!c)
+        return NULL;
+    size_t bound = libdeflate_zlib_compress_bound(c, (size_t)data_len);
+    unsigned char *out = malloc(bound);
+    size_t n = out ? libdeflate_zlib_compress(c, data, (size_t)data_len, out, bound) : 0;
+    libdeflate_free_compressor(c);
+    if (!n || n > INT_MAX) {
+        free(out);
+        return NULL;
+    }
+    *out_len = (int)n;
+    return out;
+}
+
+#define STBIW_ZLIB_COMPRESS kmq_zlib_compress
+#define STBI_WRITE_NO_STDIO
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#include <stb_image_write.h>
+/* The diagnostics stay relaxed to the end of this file: GCC reports unused
+   static stb functions and inlined stb code at the end of the unit. */
+
+uint8_t *kmq_stb_load(const uint8_t *buf, size_t len, int *w, int *h, int *channels,
+                      int req_channels, const char **why)
+{
+    if (len > INT_MAX) {
+        *why = "file too large for the decoder";
+        return NULL;
+    }
+    uint8_t *p = stbi_load_from_memory(buf, (int)len, w, h, channels, req_channels);
+    if (!p)
+        *why = stbi_failure_reason();
+    return p;
+}
+
+int kmq_stb_info(const uint8_t *buf, size_t len, int *w, int *h, int *channels)
+{
+    if (len > INT_MAX)
+        return 0;
+    return stbi_info_from_memory(buf, (int)len, w, h, channels);
+}
+
+void kmq_stb_free(void *p)
+{
+    stbi_image_free(p);
+}
+
+uint8_t *kmq_stb_write_png(const uint8_t *pixels, int w, int h, int channels, int level,
+                           int *out_len)
+{
+    deflate_level = level;
+    stbi_write_force_png_filter = -1; /* stb picks a filter per row */
+    return stbi_write_png_to_mem(pixels, 0, w, h, channels, out_len);
+}

@@ -1,0 +1,30 @@
+/* Thin wrappers over the stb implementation unit (src/io/stb_impl.c). */
+#ifndef KMQ_STB_IO_H
+#define KMQ_STB_IO_H
+
+#include "kmq.h"
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+uint8_t *kmq_stb_load(const uint8_t *buf, size_t len, int *w, int *h, int *channels,
+                      int req_channels, const char **why);
+int kmq_stb_info(const uint8_t *buf, size_t len, int *w, int *h, int *channels);
+void kmq_stb_free(void *p);
+/* Returns a malloc'd PNG, or NULL. Not thread-safe (stb's globals). */
+uint8_t *kmq_stb_write_png(const uint8_t *pixels, int w, int h, int channels, int level,
+                           int *out_len);
+
+/* PNG container checks (src/io/png_chunks.c). */
+typedef struct {
+    uint32_t width, height;
+    int bit_depth, colour_type, interlace;
+} kmq_png_header;
+
+int kmq_is_png(const uint8_t *buf, size_t len);
+/* Walks every chunk: lengths in range, CRCs correct, IHDR first, IDAT
+   present, IEND last.  On failure returns the status and a static reason. */
+kmq_status kmq_png_check(const uint8_t *buf, size_t len, kmq_png_header *hdr, const char **why);
+
+#endif

@@ -1,0 +1,106 @@
+/* genimg: deterministic test and demo images.
+ *   genimg OUT.png WIDTH HEIGHT CHANNELS PATTERN [SEED]
+ * PATTERN: demo   gradients, discs and noise (thousands of colours)
+ *          noise  uniform random bytes
+ *          few:N  N random colours in blocks (N distinct colours at most)
+ *          smooth smooth fields plus light noise (very many colours) */
+#include "kmq.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t state;
+static uint32_t rnd(void)
+{
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(state >> 33);
+}
+
+static uint8_t clamp(double v) { return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)(v + 0.5); }
+
+int main(int argc, char **argv)
+{
+    if (argc < 6) {
+        fprintf(stderr, "usage: genimg OUT.png WIDTH HEIGHT CHANNELS PATTERN [SEED]\n");
+        return 2;
+    }
+    int w = atoi(argv[2]), h = atoi(argv[3]), C = atoi(argv[4]);
+    const char *pat = argv[5];
+    state = argc > 6 ? strtoull(argv[6], NULL, 10) : 1;
+    if (w < 1 || h < 1 || C < 1 || C > 4)
+        return 2;
+    uint8_t *px = malloc((size_t)w * h * C);
+    if (!px)
+        return 1;
+    int ncol = 0;
+    uint8_t pal[256][4];
+    if (!strncmp(pat, "few:", 4)) {
+        ncol = atoi(pat + 4);
+        if (ncol < 1 || ncol > 256)
+            return 2;
+        for (int i = 0; i < ncol; i++)
+            for (int c = 0; c < 4; c++)
+                pal[i][c] = (uint8_t)rnd();
+    }
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = px + ((size_t)y * w + x) * C;
+            double v[4];
+            if (!strcmp(pat, "noise")) {
+                for (int c = 0; c < C; c++)
+                    p[c] = (uint8_t)rnd();
+                continue;
+            } else if (ncol) {
+                int i = (int)(((unsigned)(x / 3) * 7 + (unsigned)(y / 3) * 13 + rnd() % 2) % (unsigned)ncol);
+                memcpy(p, pal[i], (size_t)C);
+                continue;
+            } else if (!strcmp(pat, "smooth")) {
+                double fx = (double)x / w, fy = (double)y / h;
+                v[0] = 128 + 100 * sin(6.1 * fx + 2.3 * fy);
+                v[1] = 128 + 100 * sin(3.7 * fy - 4.1 * fx * fy);
+                v[2] = 128 + 100 * cos(5.3 * fx * fx + 3.1 * fy);
+                v[3] = 200 + 50 * sin(9.0 * fx);
+                for (int c = 0; c < 4; c++)
+                    v[c] += (double)(rnd() % 9) - 4;
+            } else { /* demo */
+                double fx = (double)x / w, fy = (double)y / h;
+                v[0] = 255 * fx;
+                v[1] = 255 * fy;
+                v[2] = 128 + 127 * sin(10 * fx * fy);
+                v[3] = 255 * (1 - 0.5 * fx);
+                double cx[3] = {0.3, 0.65, 0.5}, cy[3] = {0.35, 0.6, 0.8}, r[3] = {0.2, 0.18, 0.1};
+                double col[3][3] = {{230, 40, 40}, {30, 160, 60}, {250, 220, 30}};
+                for (int d = 0; d < 3; d++) {
+                    double dx = fx - cx[d], dy = (fy - cy[d]) * h / w;
+                    if (dx * dx + dy * dy < r[d] * r[d])
+                        for (int c = 0; c < 3; c++)
+                            v[c] = col[d][c] * (0.7 + 0.3 * fy);
+                }
+                for (int c = 0; c < 4; c++)
+                    v[c] += (double)(rnd() % 13) - 6;
+            }
+            if (C <= 2) { /* grey (+alpha) from the colour fields */
+                double g = 0.299 * v[0] + 0.587 * v[1] + 0.114 * v[2];
+                v[1] = v[3];
+                v[0] = g;
+            } else if (C == 3) {
+                (void)0;
+            }
+            for (int c = 0; c < C; c++)
+                p[c] = clamp(v[c]);
+        }
+    uint8_t *png;
+    size_t len;
+    kmq_status s = kmq_png_encode(px, w, h, C, &png, &len);
+    if (s == KMQ_OK)
+        s = kmq_write_file_atomic(argv[1], png, len, 1);
+    free(px);
+    if (s != KMQ_OK) {
+        fprintf(stderr, "genimg: %s: %s\n", argv[1], kmq_strerror(s));
+        return 1;
+    }
+    free(png);
+    return 0;
+}
