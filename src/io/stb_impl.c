@@ -7,6 +7,7 @@
 
 #include <libdeflate.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
@@ -94,3 +95,4 @@ uint8_t *kmq_stb_write_png(const uint8_t *pixels, int w, int h, int channels, in
     stbi_write_force_png_filter = -1; /* stb picks a filter per row */
     return stbi_write_png_to_mem(pixels, 0, w, h, channels, out_len);
 }
+

@@ -1,5 +1,6 @@
 /* genimg: deterministic test and demo images.
  *   genimg OUT.png WIDTH HEIGHT CHANNELS PATTERN [SEED]
+ * OUT ending in .jpg writes a baseline JPEG (quality 90), .bmp a BMP, else PNG.
  * PATTERN: demo   gradients, discs and noise (thousands of colours)
  *          noise  uniform random bytes
  *          few:N  N random colours in blocks (N distinct colours at most)
@@ -10,6 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* tests/tools/other_formats.c */
+uint8_t *jpeg_encode(const uint8_t *pixels, int w, int h, int channels, int quality, size_t *out_len);
+uint8_t *bmp_encode(const uint8_t *pixels, int w, int h, int channels, size_t *out_len);
 
 static uint64_t state;
 static uint32_t rnd(void)
@@ -93,7 +98,19 @@ int main(int argc, char **argv)
         }
     uint8_t *png;
     size_t len;
-    kmq_status s = kmq_png_encode(px, w, h, C, &png, &len);
+    size_t n = strlen(argv[1]);
+    kmq_status s = KMQ_OK;
+    if (n > 4 && !strcmp(argv[1] + n - 4, ".jpg")) {
+        png = jpeg_encode(px, w, h, C, 90, &len);
+        if (!png)
+            s = KMQ_ERR_NOMEM;
+    } else if (n > 4 && !strcmp(argv[1] + n - 4, ".bmp")) {
+        png = bmp_encode(px, w, h, C, &len);
+        if (!png)
+            s = KMQ_ERR_NOMEM;
+    } else {
+        s = kmq_png_encode(px, w, h, C, &png, &len);
+    }
     if (s == KMQ_OK)
         s = kmq_write_file_atomic(argv[1], png, len, 1);
     free(px);

@@ -1,0 +1,26 @@
+# Shared set-up for the CLI tests.
+bats_require_minimum_version 1.5.0
+bats_load_library bats-support 2>/dev/null || load '/usr/lib/bats/bats-support/load'
+bats_load_library bats-assert 2>/dev/null || load '/usr/lib/bats/bats-assert/load'
+
+ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+BUILD="${KMQ_BUILD:-$ROOT/build}"
+KMQ="$BUILD/kmq"
+GENIMG="$BUILD/genimg"
+IMGCMP="$BUILD/imgcmp"
+SHARED="${KMQ_SHARED_DATA:-$ROOT/../shared/data}"
+
+setup() {
+    cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+need_shared() {
+    [ -d "$SHARED/$1" ] || skip "shared test data not found at $SHARED/$1 (see ../shared/data/README.md)"
+}
+
+# psnr A B: PSNR computed by the independent imgcmp tool
+psnr_of() { "$IMGCMP" "$1" "$2" | awk '{print $4}'; }
+maxerr_of() { "$IMGCMP" "$1" "$2" | awk '{print $6}'; }
+distinct_of() { "$IMGCMP" info "$1" | awk '{print $4}'; }
+# no_temp_files DIR: nothing named .*.kmq-* left behind
+no_temp_files() { [ -z "$(find "${1:-.}" -name '.*.kmq-*' 2>/dev/null)" ]; }

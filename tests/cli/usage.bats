@@ -1,0 +1,104 @@
+#!/usr/bin/env bats
+# Command line: help, version, usage errors (exit 2), k range.
+load helpers
+
+@test "--help prints usage on stdout and exits 0" {
+    run -0 --separate-stderr "$KMQ" --help
+    assert_output --partial "Usage: kmq COMMAND"
+    assert_output --partial "compress"
+    [ -z "$stderr" ]
+}
+
+@test "help compress and compress --help show the same text" {
+    run -0 "$KMQ" help compress
+    a=$output
+    run -0 "$KMQ" compress --help
+    [ "$a" = "$output" ]
+    assert_output --partial "--n-init"
+    assert_output --partial "--codebook"
+}
+
+@test "help decompress" {
+    run -0 "$KMQ" help decompress
+    assert_output --partial "Usage: kmq decompress"
+}
+
+@test "--version" {
+    run -0 "$KMQ" --version
+    assert_output --regexp '^kmq [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "no command is a usage error" {
+    run -2 "$KMQ"
+}
+
+@test "unknown command is a usage error" {
+    run -2 --separate-stderr "$KMQ" squash x.png
+    [[ "$stderr" == *"unknown command 'squash'"* ]]
+}
+
+@test "k = 1 and k = 257 are usage errors; messages say the range" {
+    "$GENIMG" in.png 16 16 3 demo
+    for k in 1 257 0 -3 abc 12x ""; do
+        run -2 --separate-stderr "$KMQ" compress -k "$k" in.png
+        [[ "$stderr" == *"from 2 to 256"* ]] || { echo "k=$k: $stderr"; false; }
+    done
+    [ ! -e in.labels.png ] && [ ! -e in.codebook.bin ]
+}
+
+@test "every k from 2 to 256 works" {
+    "$GENIMG" in.png 48 48 3 noise 3
+    for k in $(seq 2 256); do
+        run -0 "$KMQ" compress -q -f -k "$k" --n-init 1 --max-iter 2 in.png
+        run -0 "$KMQ" decompress -q -f in.labels.png in.codebook.bin
+        n=$(distinct_of in.decompressed.png)
+        [ "$n" -le "$k" ] || { echo "k=$k gave $n colours"; false; }
+    done
+}
+
+@test "bad option values are usage errors" {
+    "$GENIMG" in.png 8 8 3 demo
+    run -2 "$KMQ" compress --init fancy in.png
+    run -2 "$KMQ" compress --n-init 0 in.png
+    run -2 "$KMQ" compress --max-iter 0 in.png
+    run -2 "$KMQ" compress --tol -1 in.png
+    run -2 "$KMQ" compress --tol nan in.png
+    run -2 "$KMQ" compress --seed -1 in.png
+    run -2 "$KMQ" compress --seed 18446744073709551616 in.png
+    run -2 "$KMQ" compress --threads -1 in.png
+    run -2 "$KMQ" compress --bogus in.png
+    run -2 "$KMQ" compress -k
+    run -2 "$KMQ" compress
+    run -2 "$KMQ" compress in.png in.png
+    run -2 "$KMQ" decompress in.png
+    run -2 "$KMQ" decompress a b c
+    run -2 "$KMQ" decompress -o
+    [ ! -e in.labels.png ]
+}
+
+@test "usage errors print one line plus a hint on stderr, nothing on stdout" {
+    run -2 --separate-stderr "$KMQ" compress --n-init zero in.png
+    [ -z "$output" ]
+    [ "${#stderr_lines[@]}" -eq 2 ]
+    [[ "${stderr_lines[0]}" == "kmq compress: --n-init must be an integer from 1 to 10000, not 'zero'" ]]
+    [[ "${stderr_lines[1]}" == "Try 'kmq help compress' for more information." ]]
+}
+
+@test "labels and codebook on the same path is a usage error" {
+    "$GENIMG" in.png 8 8 3 demo
+    run -2 "$KMQ" compress --labels out.x --codebook out.x in.png
+    [ ! -e out.x ]
+    run -2 "$KMQ" compress --labels out.x --codebook ./out.x in.png
+    [ ! -e out.x ]
+}
+
+@test "an output path equal to the input is refused and the input is untouched" {
+    "$GENIMG" in.png 8 8 3 demo
+    sum=$(cksum < in.png)
+    run -2 "$KMQ" compress -f --labels in.png in.png
+    run -2 "$KMQ" compress -f --codebook ./in.png in.png
+    [ "$(cksum < in.png)" = "$sum" ]
+    "$KMQ" compress -q in.png
+    run -2 "$KMQ" decompress -f -o in.labels.png in.labels.png in.codebook.bin
+    run -2 "$KMQ" decompress -f -o in.codebook.bin in.labels.png in.codebook.bin
+}

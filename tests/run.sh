@@ -1,0 +1,31 @@
+#!/bin/sh
+# Runs the unit tests (Criterion) and the CLI tests (bats) against the build
+# in folder $1, shows their TAP output, and ends with "N passed, N failed,
+# N skipped".  Exit status 1 if anything failed.
+set -u
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+export KMQ_BUILD="$BUILD"
+tap=$(mktemp)
+trap 'rm -f "$tap" "$tap.u"' EXIT
+
+echo "== unit tests ($BUILD/unit_tests)"
+"$BUILD/unit_tests" --tap="$tap.u" >/dev/null 2>&1
+unit_rc=$?
+cat "$tap.u"
+cat "$tap.u" >>"$tap"
+
+echo "== CLI tests (bats tests/cli)"
+bats --tap "$ROOT/tests/cli" | tee -a "$tap"
+bats_rc=$?
+
+passed=$(grep -c '^ok ' "$tap" | tr -d ' ')
+skipped=$(grep -c '^ok .*# [Ss][Kk][Ii][Pp]' "$tap" | tr -d ' ')
+failed=$(grep -c '^not ok ' "$tap" | tr -d ' ')
+passed=$((passed - skipped))
+# A crashed runner may report no test lines: count it as a failure.
+if [ "$unit_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+if [ "$bats_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
