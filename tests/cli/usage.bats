@@ -102,3 +102,10 @@ load helpers
     run -2 "$KMQ" decompress -f -o in.labels.png in.labels.png in.codebook.bin
     run -2 "$KMQ" decompress -f -o in.codebook.bin in.labels.png in.codebook.bin
 }
+
+@test "make install honours PREFIX and DESTDIR" {
+    run -0 make -s -C "$ROOT" install BUILD="$BUILD" PREFIX=/opt/kmq DESTDIR="$BATS_TEST_TMPDIR/stage"
+    [ -x "$BATS_TEST_TMPDIR/stage/opt/kmq/bin/kmq" ]
+    run -0 "$BATS_TEST_TMPDIR/stage/opt/kmq/bin/kmq" --version
+    assert_output --regexp '^kmq '
+}
