@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -122,6 +123,8 @@ static int parse_args(int argc, char **argv, compress_opts *o)
     if (argc - optind > 1)
         return cli_usage("compress", "expected one INPUT image, got %d", argc - optind);
     o->input = argv[optind];
+    if (!strcmp(o->input, "-") && (!o->labels_path || !o->codebook_path))
+        return cli_usage("compress", "reading standard input ('-') needs --labels and --codebook");
     if (!*o->input || (o->labels_path && !*o->labels_path) || (o->codebook_path && !*o->codebook_path))
         return cli_usage("compress", "empty file name");
     return 0;
@@ -262,8 +265,13 @@ int cmd_compress(int argc, char **argv)
                 st.psnr, lpath, png_len, cpath, cb_len, out_bytes, 100.0 * ratio, file_len,
                 t_end - t0, t_decode - t0, t_kmeans - t_decode, t_end - t_kmeans);
     } else if (!o.quiet) {
-        fprintf(stderr, "%s: k=%d, %zu -> %zu bytes (%.1f%%), PSNR %.2f dB, %.2f s\n", o.input,
-                st.k, file_len, out_bytes, 100.0 * ratio, st.psnr, t_end - t0);
+        char quality[32];
+        if (isinf(st.psnr))
+            snprintf(quality, sizeof quality, "lossless");
+        else
+            snprintf(quality, sizeof quality, "PSNR %.2f dB", st.psnr);
+        fprintf(stderr, "%s: k=%d, %zu -> %zu bytes (%.1f%%), %s, %.2f s\n", o.input, st.k,
+                file_len, out_bytes, 100.0 * ratio, quality, t_end - t0);
     }
     rc = EXIT_OK;
 done:
