@@ -44,9 +44,11 @@ double kmq_tolerance(const kmq_histogram *h, double tol);
 
 /* Initial centres (k * channels doubles) by k-means++ (scikit-learn's greedy
    variant) or by k distinct colours drawn by weight without replacement.
-   Needs h->n >= k. */
+   Needs h->n >= k.  k-means++ also writes each colour's nearest initial
+   centre to `nearest` (h->n bytes) when it is not NULL: a head start for
+   the first Lloyd assignment. */
 kmq_status kmq_init_kmeanspp(const kmq_histogram *h, int k, kmq_rng *rng, int threads,
-                             double *centres);
+                             double *centres, uint8_t *nearest);
 kmq_status kmq_init_random(const kmq_histogram *h, int k, kmq_rng *rng, double *centres);
 
 /*
@@ -54,7 +56,9 @@ kmq_status kmq_init_random(const kmq_histogram *h, int k, kmq_rng *rng, double *
  * Stops after max_iter iterations, when no label changes, or when the total
  * squared centre shift is <= tol_abs.  An empty cluster takes the colour that
  * is farthest from its centre (ties: lowest key), with all its pixels.
- * labels (h->n bytes) receives each colour's cluster in the last assignment.
+ * labels (h->n bytes): on entry a guess of each colour's nearest centre (any
+ * value; a good guess saves time, never changes the result), on return each
+ * colour's cluster in the last assignment.
  * inertia_history, if not NULL, receives the inertia of each assignment step
  * (max_iter entries).  Returns the iterations run, or -1 if out of memory.
  */
@@ -62,9 +66,10 @@ int kmq_lloyd(const kmq_histogram *h, int k, double *centres, int max_iter, doub
               int threads, uint8_t *labels, double *inertia_history);
 
 /* Rounds centres to uint8 entries and labels every colour with the nearest
-   entry (lowest index on ties); returns the exact integer inertia. */
-uint64_t kmq_finalise(const kmq_histogram *h, int k, const double *centres, int threads,
-                      uint8_t *entries, uint8_t *labels);
+   entry (lowest index on ties), starting the search from the label it has;
+   *inertia receives the exact integer inertia. */
+kmq_status kmq_finalise(const kmq_histogram *h, int k, const double *centres, int threads,
+                        uint8_t *entries, uint8_t *labels, uint64_t *inertia);
 
 /* ---- shared by the k-means files ---- */
 /* Points are processed in fixed chunks so that floating-point partial sums

@@ -5,6 +5,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 void kmq_params_default(kmq_params *p)
 {
@@ -75,6 +78,60 @@ static void label_pixels(const kmq_histogram *h, const uint8_t *pixels, size_t n
     }
 }
 
+/* One thread's working buffers and the best restart it has seen. */
+typedef struct {
+    double *centres;
+    uint8_t *entries, *lab;
+    uint64_t inertia;
+    uint8_t *best_entries, *best_lab;
+    uint64_t best_inertia;
+    int best_iter, best_restart;
+} restart_result;
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Seeding, Lloyd and finalisation for restart r; keeps it in *me if it beats
+   what *me holds (lower inertia, or equal inertia and lower index). */
+static kmq_status run_restart(const kmq_histogram *h, const kmq_params *params, int r,
+                              double tol_abs, int threads, restart_result *me)
+{
+    const int k = params->k;
+    kmq_rng rng;
+    kmq_rng_seed(&rng, params->seed, (uint64_t)r);
+    memset(me->lab, 0, h->n);
+    kmq_status s = params->init == KMQ_INIT_RANDOM
+                       ? kmq_init_random(h, k, &rng, me->centres)
+                       : kmq_init_kmeanspp(h, k, &rng, threads, me->centres, me->lab);
+    if (s != KMQ_OK)
+        return s;
+    int iters = kmq_lloyd(h, k, me->centres, params->max_iter, tol_abs, threads, me->lab, NULL);
+    if (iters < 0)
+        return KMQ_ERR_NOMEM;
+    /* Compare restarts by what the user gets: the rounded codebook. */
+    uint64_t inertia;
+    if ((s = kmq_finalise(h, k, me->centres, threads, me->entries, me->lab, &inertia)) != KMQ_OK)
+        return s;
+    if (inertia < me->best_inertia || (inertia == me->best_inertia && r < me->best_restart)) {
+        uint8_t *t = me->best_entries;
+        me->best_entries = me->entries;
+        me->entries = t;
+        t = me->best_lab;
+        me->best_lab = me->lab;
+        me->lab = t;
+        me->best_inertia = inertia;
+        me->best_iter = iters;
+        me->best_restart = r;
+    }
+    return KMQ_OK;
+}
+
 kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
                         const kmq_params *params, kmq_codebook *cb, uint8_t *labels,
                         kmq_stats *stats)
@@ -120,54 +177,66 @@ kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
 
     const int k = params->k;
     const double tol_abs = kmq_tolerance(&h, params->tol);
-    double *centres = malloc((size_t)k * C * sizeof *centres);
-    uint8_t *entries = malloc((size_t)k * C);
-    uint8_t *best_entries = malloc((size_t)k * C);
-    uint8_t *lab = malloc(n), *best_lab = malloc(n);
-    if (!centres || !entries || !best_entries || !lab || !best_lab) {
+    /* Restarts are independent: with several, each thread runs whole
+       restarts on its own (no per-iteration synchronisation); with one, the
+       threads share each iteration.  Either way every restart computes the
+       same thing, and the winner is the lowest (inertia, restart index). */
+    const int nt = kmq_threads(params->threads);
+    const int outer = params->n_init > 1 && nt > 1 ? (params->n_init < nt ? params->n_init : nt) : 1;
+    const int inner = outer > 1 ? 1 : nt;
+    restart_result *res = calloc((size_t)outer, sizeof *res);
+    if (!res) {
         s = KMQ_ERR_NOMEM;
         goto done;
     }
-
-    uint64_t best_inertia = UINT64_MAX;
-    int best_iter = 0, best_restart = 0;
-    for (int r = 0; r < params->n_init; r++) {
-        kmq_rng rng;
-        kmq_rng_seed(&rng, params->seed, (uint64_t)r);
-        s = params->init == KMQ_INIT_RANDOM
-                ? kmq_init_random(&h, k, &rng, centres)
-                : kmq_init_kmeanspp(&h, k, &rng, params->threads, centres);
-        if (s != KMQ_OK)
-            goto done;
-        int iters = kmq_lloyd(&h, k, centres, params->max_iter, tol_abs, params->threads, lab,
-                              NULL);
-        if (iters < 0) {
+    for (int t = 0; t < outer; t++) {
+        res[t].best_inertia = UINT64_MAX;
+        res[t].best_restart = INT32_MAX;
+        res[t].centres = malloc((size_t)k * C * sizeof *res[t].centres);
+        res[t].entries = malloc((size_t)k * C);
+        res[t].best_entries = malloc((size_t)k * C);
+        res[t].lab = malloc(n);
+        res[t].best_lab = malloc(n);
+        if (!res[t].centres || !res[t].entries || !res[t].best_entries || !res[t].lab ||
+            !res[t].best_lab) {
             s = KMQ_ERR_NOMEM;
             goto done;
         }
-        /* Compare restarts by what the user gets: the rounded codebook. */
-        uint64_t inertia = kmq_finalise(&h, k, centres, params->threads, entries, lab);
-        if (inertia < best_inertia) {
-            best_inertia = inertia;
-            best_iter = iters;
-            best_restart = r;
-            uint8_t *t = best_entries;
-            best_entries = entries;
-            entries = t;
-            t = best_lab;
-            best_lab = lab;
-            lab = t;
+    }
+    kmq_status failed = KMQ_OK;
+#pragma omp parallel for num_threads(outer) schedule(dynamic, 1) if (outer > 1)
+    for (int r = 0; r < params->n_init; r++) {
+        restart_result *me = &res[outer > 1 ? thread_id() : 0];
+        kmq_status rs;
+#pragma omp atomic read
+        rs = failed;
+        if (rs == KMQ_OK)
+            rs = run_restart(&h, params, r, tol_abs, inner, me);
+        if (rs != KMQ_OK) {
+#pragma omp atomic write
+            failed = rs;
         }
     }
-    label_pixels(&h, pixels, npixels, best_lab, params->threads, labels);
+    if ((s = failed) != KMQ_OK)
+        goto done;
+    restart_result *best = &res[0];
+    for (int t = 1; t < outer; t++)
+        if (res[t].best_inertia < best->best_inertia ||
+            (res[t].best_inertia == best->best_inertia && res[t].best_restart < best->best_restart))
+            best = &res[t];
+    label_pixels(&h, pixels, npixels, best->best_lab, params->threads, labels);
     cb->k = k;
     cb->channels = C;
-    cb->entries = best_entries;
-    best_entries = NULL;
-    fill_stats(stats, npixels, n, k, C, best_iter, best_restart, best_inertia);
+    cb->entries = best->best_entries;
+    best->best_entries = NULL;
+    fill_stats(stats, npixels, n, k, C, best->best_iter, best->best_restart, best->best_inertia);
     s = KMQ_OK;
 done:
-    free(centres), free(entries), free(best_entries), free(lab), free(best_lab);
+    if (res)
+        for (int t = 0; t < outer; t++)
+            free(res[t].centres), free(res[t].entries), free(res[t].best_entries),
+                free(res[t].lab), free(res[t].best_lab);
+    free(res);
     kmq_histogram_free(&h);
     return s;
 }

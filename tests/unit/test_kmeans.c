@@ -123,14 +123,14 @@ static void check_equivalence(size_t n, int C, int levels, int k, uint64_t seed,
     double *c1 = malloc((size_t)k * C * sizeof *c1), *c2 = malloc((size_t)k * C * sizeof *c2);
     kmq_rng rng;
     kmq_rng_seed(&rng, seed, 0);
-    cr_assert_eq(kmq_init_kmeanspp(&h, k, &rng, threads, c1), KMQ_OK);
+    cr_assert_eq(kmq_init_kmeanspp(&h, k, &rng, threads, c1, NULL), KMQ_OK);
     if (empty_init) /* centres nobody is near, and duplicates: forces relocation */
         for (int j = 0; j < k / 2; j++)
             for (int c = 0; c < C; c++)
                 c1[(size_t)j * C + c] = 1000.0 + (j % 2);
     memcpy(c2, c1, (size_t)k * C * sizeof *c1);
     double tol = kmq_tolerance(&h, 1e-4);
-    uint8_t *lab_d = malloc(h.n), *lab_p = malloc(n);
+    uint8_t *lab_d = calloc(h.n, 1), *lab_p = malloc(n);
     int it_d = kmq_lloyd(&h, k, c1, 50, tol, threads, lab_d, NULL);
     int it_p = naive_lloyd(px, n, C, k, c2, 50, tol, lab_p);
     cr_assert_eq(it_d, it_p, "iterations %d vs %d", it_d, it_p);
@@ -254,8 +254,8 @@ Test(kmeans, inertia_never_increases)
         if (init)
             cr_assert_eq(kmq_init_random(&h, k, &rng, centres), KMQ_OK);
         else
-            cr_assert_eq(kmq_init_kmeanspp(&h, k, &rng, 2, centres), KMQ_OK);
-        uint8_t *lab = malloc(h.n);
+            cr_assert_eq(kmq_init_kmeanspp(&h, k, &rng, 2, centres, NULL), KMQ_OK);
+        uint8_t *lab = calloc(h.n, 1);
         int it = kmq_lloyd(&h, k, centres, 200, 0.0, 2, lab, hist);
         cr_assert_gt(it, 2);
         for (int i = 1; i < it; i++)
