@@ -1,19 +1,23 @@
 /* Seeding: scikit-learn's greedy k-means++ and weighted random colours.
  *
- * k-means++ costs k * candidates * colours distance updates when done
- * plainly.  Here every colour belongs to its nearest chosen centre and each
- * centre keeps the list of its colours, their potential (sum of weight *
- * squared distance) and their largest squared distance R².  A candidate c
- * can only take colours from a centre j when d(c, c_j) < 2R_j (triangle
- * inequality), so a candidate's gain, and the update when it is chosen,
- * visit only the few clusters near it.  D² sampling picks a cluster by its
- * potential, then a colour within it: the same distribution as the flat
- * draw. */
+ * Plain k-means++ costs k * candidates * colours distance updates.  Here the
+ * kd-tree keeps, per node, the potential (sum of count * squared distance to
+ * the nearest chosen centre) and the largest such distance of its colours.
+ * A candidate c can only bring a colour closer if c is nearer to the node's
+ * box than that largest distance, so a candidate's gain, and the update
+ * when it is chosen, visit only the boxes around it.  D² sampling descends
+ * the tree by potential: the same distribution as the flat draw. */
 #include "internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+typedef struct {
+    const kmq_tree *t;
+    double *min_dist; /* per colour in tree order */
+    double *pot, *max; /* per node */
+} seeding;
 
 static inline double dist2_key(uint32_t key, const double *c, int C)
 {
@@ -26,181 +30,141 @@ static inline double dist2_key(uint32_t key, const double *c, int C)
     return d;
 }
 
-typedef struct {
-    uint32_t *idx; /* colours owned by this centre */
-    size_t len, cap;
-    double pot;    /* sum of count * min_dist over them */
-    double r2;     /* largest min_dist among them */
-} cluster;
-
-static int push(cluster *cl, uint32_t i)
+static inline double box_dist2(const kmq_node *nd, const double *c, int C)
 {
-    if (cl->len == cl->cap) {
-        size_t cap = cl->cap ? cl->cap * 2 : 64;
-        uint32_t *p = realloc(cl->idx, cap * sizeof *p);
-        if (!p)
-            return 0;
-        cl->idx = p;
-        cl->cap = cap;
+    double d = 0;
+    for (int i = 0; i < C; i++) {
+        double t = c[i] < nd->lo[i] ? nd->lo[i] - c[i] : c[i] > nd->hi[i] ? c[i] - nd->hi[i] : 0;
+        d += t * t;
     }
-    cl->idx[cl->len++] = i;
-    return 1;
+    return d;
 }
 
-static void summarise(cluster *cl, const kmq_histogram *h, const double *min_dist)
+/* How much the potential would drop if a centre were added at c. */
+static double gain(const seeding *s, int32_t id, const double *c)
 {
-    double pot = 0, r2 = 0;
-    for (size_t t = 0; t < cl->len; t++) {
-        uint32_t i = cl->idx[t];
-        pot += h->counts[i] * min_dist[i];
-        if (min_dist[i] > r2)
-            r2 = min_dist[i];
+    const kmq_tree *t = s->t;
+    const kmq_node *nd = &t->nodes[id];
+    if (s->max[id] <= box_dist2(nd, c, t->channels))
+        return 0; /* every colour here is already at least as near to a centre */
+    if (nd->left >= 0)
+        return gain(s, nd->left, c) + gain(s, nd->right, c);
+    double g = 0;
+    for (uint32_t i = nd->begin; i < nd->end; i++) {
+        double d = dist2_key(t->key[i], c, t->channels);
+        if (d < s->min_dist[i])
+            g += t->cnt[i] * (s->min_dist[i] - d);
     }
-    cl->pot = pot;
-    cl->r2 = r2;
+    return g;
 }
 
-/* How much the potential drops if a centre is added at c. */
-static double gain_of(const kmq_histogram *h, const cluster *cls, int nc, const double *centres,
-                      const double *min_dist, const double *c)
+/* Adds a centre at c: updates distances, node potentials and maxima. */
+static void add_centre(seeding *s, int32_t id, const double *c)
 {
-    const int C = h->channels;
-    double gain = 0;
-    for (int j = 0; j < nc; j++) {
-        double dcj = 0;
-        for (int i = 0; i < C; i++) {
-            double t = c[i] - centres[(size_t)j * C + i];
-            dcj += t * t;
-        }
-        if (dcj >= 4 * cls[j].r2)
-            continue; /* no colour of cluster j is nearer to c */
-        for (size_t t = 0; t < cls[j].len; t++) {
-            uint32_t i = cls[j].idx[t];
-            double d = dist2_key(h->keys[i], c, C);
-            if (d < min_dist[i])
-                gain += h->counts[i] * (min_dist[i] - d);
-        }
+    const kmq_tree *t = s->t;
+    const kmq_node *nd = &t->nodes[id];
+    if (s->max[id] <= box_dist2(nd, c, t->channels))
+        return;
+    if (nd->left >= 0) {
+        add_centre(s, nd->left, c);
+        add_centre(s, nd->right, c);
+        s->pot[id] = s->pot[nd->left] + s->pot[nd->right];
+        s->max[id] = s->max[nd->left] > s->max[nd->right] ? s->max[nd->left] : s->max[nd->right];
+        return;
     }
-    return gain;
+    double pot = 0, mx = 0;
+    for (uint32_t i = nd->begin; i < nd->end; i++) {
+        double d = dist2_key(t->key[i], c, t->channels);
+        if (d < s->min_dist[i])
+            s->min_dist[i] = d;
+        pot += t->cnt[i] * s->min_dist[i];
+        if (s->min_dist[i] > mx)
+            mx = s->min_dist[i];
+    }
+    s->pot[id] = pot;
+    s->max[id] = mx;
 }
 
-/* A colour drawn with probability count * min_dist / potential. */
-static uint32_t draw(const kmq_histogram *h, const cluster *cls, int nc, const double *min_dist,
-                     double r)
+/* A colour drawn with probability count * min_dist / potential, for r
+   uniform in [0, potential). */
+static uint32_t draw(const seeding *s, double r)
 {
-    for (int j = 0; j < nc; j++) {
-        if (r >= cls[j].pot) {
-            r -= cls[j].pot;
-            continue;
+    const kmq_tree *t = s->t;
+    int32_t id = 0;
+    for (;;) {
+        const kmq_node *nd = &t->nodes[id];
+        if (nd->left < 0)
+            break;
+        if ((r < s->pot[nd->left] && s->pot[nd->left] > 0) || s->pot[nd->right] <= 0) {
+            id = nd->left;
+        } else {
+            r -= s->pot[nd->left];
+            id = nd->right;
         }
-        double run = 0;
-        for (size_t t = 0; t < cls[j].len; t++) {
-            uint32_t i = cls[j].idx[t];
-            run += h->counts[i] * min_dist[i];
-            if (run > r)
-                return i;
-        }
-        break; /* rounding: fall through to the last colour with mass */
     }
-    for (int j = nc; j-- > 0;)
-        for (size_t t = cls[j].len; t-- > 0;)
-            if (min_dist[cls[j].idx[t]] > 0)
-                return cls[j].idx[t];
-    return 0;
+    const kmq_node *nd = &t->nodes[id];
+    double run = 0;
+    uint32_t last = nd->begin;
+    for (uint32_t i = nd->begin; i < nd->end; i++) {
+        double m = t->cnt[i] * s->min_dist[i];
+        if (m > 0)
+            last = i;
+        run += m;
+        if (run > r && m > 0)
+            return i;
+    }
+    return last; /* rounding: the last colour with mass */
 }
 
-kmq_status kmq_init_kmeanspp(const kmq_histogram *h, int k, kmq_rng *rng, int threads,
-                             double *centres, uint8_t *nearest)
+kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads,
+                             double *centres)
 {
-    const int C = h->channels;
-    const size_t n = h->n;
+    const int C = t->channels;
+    const size_t n = t->n;
     const int trials = 2 + (int)log((double)k);
     const int nt = kmq_threads(threads);
-    double *min_dist = malloc(n * sizeof *min_dist);
-    uint8_t *own = nearest ? nearest : malloc(n);
-    cluster *cls = calloc((size_t)k, sizeof *cls);
-    kmq_status status = KMQ_ERR_NOMEM;
-    if (!min_dist || !own || !cls)
-        goto done;
+    seeding s = {t, malloc(n * sizeof(double)), malloc(t->nnodes * sizeof(double)),
+                 malloc(t->nnodes * sizeof(double))};
+    if (!s.min_dist || !s.pot || !s.max) {
+        free(s.min_dist), free(s.pot), free(s.max);
+        return KMQ_ERR_NOMEM;
+    }
 
     /* First centre: a colour drawn with probability proportional to its pixels. */
-    uint64_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += h->counts[i];
-    uint64_t r = (uint64_t)(kmq_rng_uniform(rng) * (double)total);
-    size_t first = 0;
-    for (uint64_t run = 0; first < n; first++) {
-        run += h->counts[first];
-        if (run > r)
-            break;
-    }
-    if (first == n)
-        first = n - 1;
-    kmq_unpack_d(h->keys[first], C, centres);
+    uint64_t total = t->nodes[0].w;
+    uint64_t r = (uint64_t)(kmq_rng_uniform(rng) * (double)total), run = 0;
+    size_t first = n - 1;
     for (size_t i = 0; i < n; i++) {
-        min_dist[i] = dist2_key(h->keys[i], centres, C);
-        own[i] = 0;
-        if (!push(&cls[0], (uint32_t)i))
-            goto done;
-    }
-    summarise(&cls[0], h, min_dist);
-
-    double cand[32][KMQ_MAX_CHANNELS], gain[32];
-    for (int nc = 1; nc < k; nc++) {
-        double pot = 0;
-        for (int j = 0; j < nc; j++)
-            pot += cls[j].pot;
-        for (int t = 0; t < trials; t++)
-            kmq_unpack_d(h->keys[draw(h, cls, nc, min_dist, kmq_rng_uniform(rng) * pot)], C, cand[t]);
-        /* Candidates are independent: evaluate them in parallel when the work
-           is large; each gain is summed in one fixed order. */
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1 && n > 50000)
-        for (int t = 0; t < trials; t++)
-            gain[t] = gain_of(h, cls, nc, centres, min_dist, cand[t]);
-        int best = 0;
-        for (int t = 1; t < trials; t++)
-            if (gain[t] > gain[best])
-                best = t;
-
-        /* Add the winner: colours nearer to it move into its cluster. */
-        double *c = centres + (size_t)nc * C;
-        memcpy(c, cand[best], (size_t)C * sizeof *c);
-        for (int j = 0; j < nc; j++) {
-            double dcj = 0;
-            for (int i = 0; i < C; i++) {
-                double t = c[i] - centres[(size_t)j * C + i];
-                dcj += t * t;
-            }
-            if (dcj >= 4 * cls[j].r2)
-                continue;
-            size_t keep = 0;
-            for (size_t t = 0; t < cls[j].len; t++) {
-                uint32_t i = cls[j].idx[t];
-                double d = dist2_key(h->keys[i], c, C);
-                if (d < min_dist[i]) {
-                    min_dist[i] = d;
-                    own[i] = (uint8_t)nc;
-                    if (!push(&cls[nc], i))
-                        goto done;
-                } else {
-                    cls[j].idx[keep++] = i;
-                }
-            }
-            cls[j].len = keep;
-            summarise(&cls[j], h, min_dist);
+        run += t->cnt[i];
+        if (run > r) {
+            first = i;
+            break;
         }
-        summarise(&cls[nc], h, min_dist);
     }
-    status = KMQ_OK;
-done:
-    if (cls)
-        for (int j = 0; j < k; j++)
-            free(cls[j].idx);
-    free(cls);
-    free(min_dist);
-    if (own != nearest)
-        free(own);
-    return status;
+    kmq_unpack_d(t->key[first], C, centres);
+    for (size_t i = 0; i < n; i++)
+        s.min_dist[i] = INFINITY;
+    for (size_t q = 0; q < t->nnodes; q++)
+        s.max[q] = INFINITY;
+    add_centre(&s, 0, centres);
+
+    double cand[32][KMQ_MAX_CHANNELS], g[32];
+    for (int j = 1; j < k; j++) {
+        for (int q = 0; q < trials; q++)
+            kmq_unpack_d(t->key[draw(&s, kmq_rng_uniform(rng) * s.pot[0])], C, cand[q]);
+        /* Independent candidates: each gain is summed in one fixed order. */
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1 && n > 50000)
+        for (int q = 0; q < trials; q++)
+            g[q] = gain(&s, 0, cand[q]);
+        int best = 0; /* the largest drop in potential, first on ties */
+        for (int q = 1; q < trials; q++)
+            if (g[q] > g[best])
+                best = q;
+        memcpy(centres + (size_t)j * C, cand[best], (size_t)C * sizeof *centres);
+        add_centre(&s, 0, cand[best]);
+    }
+    free(s.min_dist), free(s.pot), free(s.max);
+    return KMQ_OK;
 }
 
 kmq_status kmq_init_random(const kmq_histogram *h, int k, kmq_rng *rng, double *centres)

@@ -37,6 +37,26 @@ uint32_t kmq_pack(const uint8_t *px, int channels);
 /* Position of a colour in h->keys; the colour must be present. */
 size_t kmq_histogram_find(const kmq_histogram *h, uint32_t key);
 
+/* ---- kd-tree over the distinct colours ---- */
+typedef struct {
+    uint32_t begin, end;   /* colours [begin, end) of the tree's arrays */
+    int32_t left, right;   /* children, -1 for a leaf */
+    uint8_t lo[4], hi[4];  /* bounding box */
+    uint64_t w;            /* pixels */
+    uint64_t sum[4];       /* sum of pixels' channel values */
+    uint64_t sq;           /* sum of pixels' squared norms */
+} kmq_node;
+
+typedef struct {
+    int channels;
+    size_t n, nnodes;
+    uint32_t *key, *cnt, *hid; /* colours in tree order; hid = index in the histogram */
+    kmq_node *nodes;           /* nodes[0] is the root */
+} kmq_tree;
+
+kmq_status kmq_tree_build(const kmq_histogram *h, kmq_tree *t);
+void kmq_tree_free(kmq_tree *t);
+
 /* ---- k-means on the weighted distinct colours ---- */
 
 /* Squared-centre-shift threshold: tol * mean per-channel variance of the pixels. */
@@ -44,31 +64,28 @@ double kmq_tolerance(const kmq_histogram *h, double tol);
 
 /* Initial centres (k * channels doubles) by k-means++ (scikit-learn's greedy
    variant) or by k distinct colours drawn by weight without replacement.
-   Needs h->n >= k.  k-means++ also writes each colour's nearest initial
-   centre to `nearest` (h->n bytes) when it is not NULL: a head start for
-   the first Lloyd assignment. */
-kmq_status kmq_init_kmeanspp(const kmq_histogram *h, int k, kmq_rng *rng, int threads,
-                             double *centres, uint8_t *nearest);
+   Needs h->n >= k. */
+kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads,
+                             double *centres);
 kmq_status kmq_init_random(const kmq_histogram *h, int k, kmq_rng *rng, double *centres);
 
 /*
  * Lloyd's algorithm from the given centres (k * channels, updated in place).
- * Stops after max_iter iterations, when no label changes, or when the total
- * squared centre shift is <= tol_abs.  An empty cluster takes the colour that
- * is farthest from its centre (ties: lowest key), with all its pixels.
- * labels (h->n bytes): on entry a guess of each colour's nearest centre (any
- * value; a good guess saves time, never changes the result), on return each
- * colour's cluster in the last assignment.
- * inertia_history, if not NULL, receives the inertia of each assignment step
- * (max_iter entries).  Returns the iterations run, or -1 if out of memory.
+ * Stops after max_iter iterations, or when the total squared centre shift is
+ * <= tol_abs (which includes the case where no label changed).  An empty
+ * cluster takes the colour that is farthest from its centre (ties: lowest
+ * key), with all its pixels.  labels (h->n bytes, or NULL) receives each
+ * colour's cluster in the last assignment.  inertia_history, if not NULL,
+ * receives the inertia of each assignment step (max_iter entries).  Returns
+ * the iterations run, or -1 if out of memory.
  */
-int kmq_lloyd(const kmq_histogram *h, int k, double *centres, int max_iter, double tol_abs,
-              int threads, uint8_t *labels, double *inertia_history);
+int kmq_lloyd(const kmq_histogram *h, const kmq_tree *t, int k, double *centres, int max_iter,
+              double tol_abs, int threads, uint8_t *labels, double *inertia_history);
 
-/* Rounds centres to uint8 entries and labels every colour with the nearest
-   entry (lowest index on ties), starting the search from the label it has;
-   *inertia receives the exact integer inertia. */
-kmq_status kmq_finalise(const kmq_histogram *h, int k, const double *centres, int threads,
+/* Rounds centres to uint8 entries and labels every colour (histogram order)
+   with the nearest entry (lowest index on ties); *inertia receives the exact
+   integer inertia. */
+kmq_status kmq_finalise(const kmq_tree *t, int k, const double *centres, int threads,
                         uint8_t *entries, uint8_t *labels, uint64_t *inertia);
 
 /* ---- shared by the k-means files ---- */
@@ -79,11 +96,10 @@ int kmq_threads(int requested); /* 0 = all cores; 1 without OpenMP */
 /* Unpacks colour key into doubles x[0..channels-1]. */
 static inline void kmq_unpack_d(uint32_t key, int channels, double *x)
 {
+    if (channels < 1 || channels > KMQ_MAX_CHANNELS)
+        __builtin_unreachable(); /* lets the compiler see x[0] is always set */
     for (int c = 0; c < channels; c++)
         x[c] = (double)((key >> (8 * c)) & 0xFF);
 }
-/* Squared distances from x to the k centres given channel-major (soa[c*k+j])
-   into d[0..k-1]; returns the index of the nearest (lowest on ties). */
-int kmq_nearest(const double *x, int channels, const double *soa, int k, double *d);
 
 #endif

@@ -1,26 +1,25 @@
 /* Lloyd's algorithm on weighted distinct colours, accelerated but exact, and
  * the uint8 finalisation.
  *
- * Exactness.  Every label is the nearest centre as a plain Lloyd step would
- * compute it: the same squared-distance formula, lowest index on ties.  The
- * shortcuts only ever skip work when the triangle inequality proves, with a
- * safety margin far above rounding error, that the skipped centre is
- * strictly farther:
- *  - Hamerly's bounds: per colour an upper bound u on the distance to its
- *    centre and a lower bound l on the distance to every other centre,
- *    moved by the centres' drift each iteration; if u < max(l, s/2), where s
- *    is the distance from its centre to the nearest other centre, the label
- *    cannot change and the colour costs nothing.
- *  - Sort-means (Phillips 2002): otherwise the other centres are tried in
- *    order of their distance from the current centre a, stopping at the
- *    first one with d(c_a, c_j) > 2 d(x, c_a): it and all after it are
- *    farther than c_a.
- * Cluster sums are 64-bit integers (count * channel value), updated only
- * for colours whose label changed, so the centres equal those of a
- * pixel-by-pixel Lloyd step bit for bit, whatever the thread count. */
+ * Each assignment step walks the kd-tree of colours with a shrinking list of
+ * candidate centres (Kanungo et al. 2002, "filtering"): at a node, the
+ * candidate z* nearest to the box's midpoint removes every candidate z that
+ * is farther than z* from every point of the box.  When one candidate is
+ * left, the node's precomputed integer sums go to it whole; at a leaf the
+ * remaining candidates are tried colour by colour.
+ *
+ * Exactness.  A candidate is removed only when it is farther than z* by a
+ * margin far above rounding error for every point of the box, so the nearest
+ * centre by the plain formula (lowest index on ties) always survives, and the
+ * leaf test uses that formula.  Cluster sums are 64-bit integers, so the new
+ * centres equal those of a pixel-by-pixel Lloyd step bit for bit, whatever
+ * the order in which nodes are visited or the number of threads.
+ *
+ * Stopping.  A step whose labels equal the previous step's gives the same
+ * sums, so the centres do not move and the shift test (shift <= tol, tol >=
+ * 0) stops there too: scikit-learn's two tests need no per-colour labels. */
 #include "internal.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +27,9 @@
 #include <omp.h>
 #endif
 
-/* A bound proves "strictly farther" only past this margin (distances are at
-   most 510; double rounding error here is below 1e-12). */
-#define MARGIN(v) (1e-9 + 1e-9 * (v))
+/* Squared distances here are at most 4 * 255^2; double rounding error is
+   below 1e-9 of that, so a difference above this margin is real. */
+#define PRUNE_MARGIN 1e-6
 
 int kmq_threads(int requested)
 {
@@ -49,29 +48,6 @@ static int thread_id(void)
 #else
     return 0;
 #endif
-}
-
-int kmq_nearest(const double *x, int channels, const double *soa, int k, double *d)
-{
-    /* Channel by channel over all centres: each loop vectorises. */
-    const double x0 = x[0];
-    for (int j = 0; j < k; j++) {
-        double t = x0 - soa[j];
-        d[j] = t * t;
-    }
-    for (int c = 1; c < channels; c++) {
-        const double xc = x[c];
-        const double *s = soa + (size_t)c * k;
-        for (int j = 0; j < k; j++) {
-            double t = xc - s[j];
-            d[j] += t * t;
-        }
-    }
-    int best = 0;
-    for (int j = 1; j < k; j++)
-        if (d[j] < d[best])
-            best = j;
-    return best;
 }
 
 double kmq_tolerance(const kmq_histogram *h, double tol)
@@ -95,83 +71,6 @@ double kmq_tolerance(const kmq_histogram *h, double tol)
     return tol * mean_var / C;
 }
 
-/* ---- centre-to-centre distances, sorted per centre ---- */
-
-typedef struct {
-    int k;
-    double *cc;      /* k*k distances */
-    uint8_t *order;  /* row a: the other k-1 centres by ascending cc[a][.] */
-    double *half;    /* half the distance from each centre to its nearest other */
-    int sorted_once;
-} neighbours;
-
-static int nb_alloc(neighbours *nb, int k)
-{
-    nb->k = k;
-    nb->sorted_once = 0;
-    nb->cc = malloc((size_t)k * k * sizeof *nb->cc);
-    nb->order = malloc((size_t)k * (k > 1 ? k - 1 : 1));
-    nb->half = malloc((size_t)k * sizeof *nb->half);
-    return nb->cc && nb->order && nb->half;
-}
-
-static void nb_free(neighbours *nb)
-{
-    free(nb->cc), free(nb->order), free(nb->half);
-}
-
-static _Thread_local const double *sort_row; /* qsort has no context argument */
-static int cmp_by_row(const void *a, const void *b)
-{
-    double x = sort_row[*(const uint8_t *)a], y = sort_row[*(const uint8_t *)b];
-    if (x != y)
-        return x < y ? -1 : 1;
-    return (int)*(const uint8_t *)a - (int)*(const uint8_t *)b;
-}
-
-static void nb_update(neighbours *nb, const double *centres, int C)
-{
-    const int k = nb->k;
-    for (int a = 0; a < k; a++) {
-        nb->cc[(size_t)a * k + a] = 0;
-        for (int b = a + 1; b < k; b++) {
-            double d2 = 0;
-            for (int c = 0; c < C; c++) {
-                double t = centres[(size_t)a * C + c] - centres[(size_t)b * C + c];
-                d2 += t * t;
-            }
-            double d = sqrt(d2);
-            nb->cc[(size_t)a * k + b] = nb->cc[(size_t)b * k + a] = d;
-        }
-    }
-    for (int a = 0; a < k; a++) {
-        uint8_t *ord = nb->order + (size_t)a * (k - 1);
-        const double *row = nb->cc + (size_t)a * k;
-        if (!nb->sorted_once) {
-            int m = 0;
-            for (int b = 0; b < k; b++)
-                if (b != a)
-                    ord[m++] = (uint8_t)b;
-            sort_row = row;
-            qsort(ord, (size_t)(k - 1), 1, cmp_by_row);
-        } else {
-            /* Centres move a little per iteration: insertion sort is ~linear. */
-            for (int i = 1; i < k - 1; i++) {
-                uint8_t v = ord[i];
-                double dv = row[v];
-                int j = i - 1;
-                while (j >= 0 && (row[ord[j]] > dv || (row[ord[j]] == dv && ord[j] > v))) {
-                    ord[j + 1] = ord[j];
-                    j--;
-                }
-                ord[j + 1] = v;
-            }
-        }
-        nb->half[a] = k > 1 ? 0.5 * row[ord[0]] : INFINITY;
-    }
-    nb->sorted_once = 1;
-}
-
 static inline double dist2(const double *x, const double *c, int C)
 {
     /* The same operations, in the same order, as a plain Lloyd step. */
@@ -184,39 +83,176 @@ static inline double dist2(const double *x, const double *c, int C)
     return d;
 }
 
-/* Nearest centre to x, starting from centre a (sort-means).  Returns it and
-   sets *u to the distance to it and *l to a lower bound on the distance to
-   every other centre. */
-static int search(const double *x, int C, const double *centres, const neighbours *nb, int a,
-                  double *u, double *l)
+/* ---- the filtering walk ---- */
+
+typedef struct {
+    const kmq_tree *t;
+    const double *centres; /* k * C */
+    int C;
+    uint64_t *sums;        /* k * C, then k weights: this thread's share */
+    uint64_t *weights;
+    uint8_t *labels;       /* per histogram colour, or NULL */
+    double *dist;          /* squared distance to the label's centre, or NULL */
+    uint64_t *sq_inertia;  /* integer inertia (integer centres only), or NULL */
+} walk;
+
+/* Every point of the node is strictly nearer to zs than to z. */
+static int dominated(const kmq_node *nd, const double *z, const double *zs, int C)
 {
-    const int k = nb->k;
-    double best_d2 = dist2(x, centres + (size_t)a * C, C);
-    double ua = sqrt(best_d2);
-    double second_d2 = INFINITY, stop = INFINITY;
-    int best = a;
-    const uint8_t *ord = nb->order + (size_t)a * (k - 1);
-    const double *row = nb->cc + (size_t)a * k;
-    const double limit = 2 * ua + MARGIN(ua);
-    for (int i = 0; i < k - 1; i++) {
-        int j = ord[i];
-        if (row[j] > limit) {
-            stop = row[j] - ua; /* every centre from here on is at least this far */
-            break;
+    double dz = 0, ds = 0;
+    for (int c = 0; c < C; c++) {
+        double v = z[c] > zs[c] ? nd->hi[c] : nd->lo[c]; /* the vertex most on z's side */
+        double a = v - z[c], b = v - zs[c];
+        dz += a * a;
+        ds += b * b;
+    }
+    return dz - ds > PRUNE_MARGIN;
+}
+
+static void credit_node(const walk *wk, const kmq_node *nd, int j)
+{
+    const int C = wk->C;
+    for (int c = 0; c < C; c++)
+        wk->sums[(size_t)j * C + c] += nd->sum[c];
+    wk->weights[j] += nd->w;
+    if (wk->sq_inertia) { /* sum w|x - c|^2 = sq - 2 c.sum + w|c|^2, all integers */
+        const double *z = wk->centres + (size_t)j * C;
+        int64_t cs = 0, cc = 0;
+        for (int c = 0; c < C; c++) {
+            cs += (int64_t)z[c] * (int64_t)nd->sum[c];
+            cc += (int64_t)z[c] * (int64_t)z[c];
         }
-        double d2 = dist2(x, centres + (size_t)j * C, C);
-        if (d2 < best_d2 || (d2 == best_d2 && j < best)) {
-            second_d2 = best_d2;
-            best_d2 = d2;
-            best = j;
-        } else if (d2 < second_d2) {
-            second_d2 = d2;
+        *wk->sq_inertia += nd->sq - 2 * (uint64_t)cs + nd->w * (uint64_t)cc;
+    }
+    if (wk->labels || wk->dist) {
+        const kmq_tree *t = wk->t;
+        for (uint32_t i = nd->begin; i < nd->end; i++) {
+            if (wk->labels)
+                wk->labels[t->hid[i]] = (uint8_t)j;
+            if (wk->dist) {
+                double x[KMQ_MAX_CHANNELS];
+                kmq_unpack_d(t->key[i], C, x);
+                wk->dist[t->hid[i]] = dist2(x, wk->centres + (size_t)j * C, C);
+            }
         }
     }
-    *u = sqrt(best_d2);
-    double s = sqrt(second_d2);
-    *l = s < stop ? s : stop;
-    return best;
+}
+
+static void filter(const walk *wk, int32_t id, const uint8_t *cand, int nc)
+{
+    const kmq_tree *t = wk->t;
+    const kmq_node *nd = &t->nodes[id];
+    const int C = wk->C;
+    uint8_t kept[KMQ_MAX_K];
+    if (nc > 1) {
+        double mid[KMQ_MAX_CHANNELS] = {0};
+        for (int c = 0; c < C; c++)
+            mid[c] = 0.5 * ((double)nd->lo[c] + nd->hi[c]);
+        int best = cand[0];
+        double bd = dist2(mid, wk->centres + (size_t)best * C, C);
+        for (int i = 1; i < nc; i++) {
+            double d = dist2(mid, wk->centres + (size_t)cand[i] * C, C);
+            if (d < bd)
+                bd = d, best = cand[i];
+        }
+        const double *zs = wk->centres + (size_t)best * C;
+        int m = 0;
+        for (int i = 0; i < nc; i++) /* keeps ascending index order */
+            if (cand[i] == best || !dominated(nd, wk->centres + (size_t)cand[i] * C, zs, C))
+                kept[m++] = cand[i];
+        cand = kept;
+        nc = m;
+    }
+    if (nc == 1) {
+        credit_node(wk, nd, cand[0]);
+        return;
+    }
+    if (nd->left >= 0) {
+        filter(wk, nd->left, cand, nc);
+        filter(wk, nd->right, cand, nc);
+        return;
+    }
+    for (uint32_t i = nd->begin; i < nd->end; i++) {
+        double x[KMQ_MAX_CHANNELS];
+        kmq_unpack_d(t->key[i], C, x);
+        int best = cand[0];
+        double bd = dist2(x, wk->centres + (size_t)best * C, C);
+        for (int q = 1; q < nc; q++) { /* ascending index: strict < keeps the lowest on ties */
+            double d = dist2(x, wk->centres + (size_t)cand[q] * C, C);
+            if (d < bd)
+                bd = d, best = cand[q];
+        }
+        uint64_t w = t->cnt[i];
+        for (int c = 0; c < C; c++)
+            wk->sums[(size_t)best * C + c] += w * (uint64_t)x[c];
+        wk->weights[best] += w;
+        if (wk->sq_inertia)
+            *wk->sq_inertia += w * (uint64_t)bd; /* integer centres: exact */
+        if (wk->labels)
+            wk->labels[t->hid[i]] = (uint8_t)best;
+        if (wk->dist)
+            wk->dist[t->hid[i]] = bd;
+    }
+}
+
+/* Subtrees small enough to share out between threads, in tree order. */
+static size_t collect_tasks(const kmq_tree *t, int32_t id, size_t max_points, int32_t *out, size_t n)
+{
+    const kmq_node *nd = &t->nodes[id];
+    if (nd->left < 0 || nd->end - nd->begin <= max_points) {
+        out[n] = id;
+        return n + 1;
+    }
+    n = collect_tasks(t, nd->left, max_points, out, n);
+    return collect_tasks(t, nd->right, max_points, out, n);
+}
+
+/* One assignment step over the whole tree: per-centre integer sums and
+   weights into sums (k*C + k), optionally labels, distances, integer inertia. */
+static kmq_status assign(const kmq_tree *t, int k, const double *centres, int threads,
+                         uint64_t *sums, uint8_t *labels, double *dist, uint64_t *sq_inertia)
+{
+    const int C = t->channels;
+    const size_t len = (size_t)k * C + k;
+    uint8_t all[KMQ_MAX_K];
+    for (int j = 0; j < k; j++)
+        all[j] = (uint8_t)j;
+    memset(sums, 0, len * sizeof *sums);
+    const int nt = kmq_threads(threads);
+    if (nt == 1 || t->n < 4 * KMQ_CHUNK) {
+        walk wk = {t, centres, C, sums, sums + (size_t)k * C, labels, dist, sq_inertia};
+        if (sq_inertia)
+            *sq_inertia = 0;
+        filter(&wk, 0, all, k);
+        return KMQ_OK;
+    }
+    size_t max_tasks = 2 * (t->n / KMQ_CHUNK) + 2;
+    int32_t *tasks = malloc(max_tasks * sizeof *tasks);
+    uint64_t *acc = calloc((size_t)nt * (len + 1), sizeof *acc);
+    if (!tasks || !acc) {
+        free(tasks), free(acc);
+        return KMQ_ERR_NOMEM;
+    }
+    size_t ntasks = collect_tasks(t, 0, KMQ_CHUNK, tasks, 0);
+#pragma omp parallel num_threads(nt)
+    {
+        uint64_t *my = acc + (size_t)thread_id() * (len + 1);
+        walk wk = {t, centres, C, my, my + (size_t)k * C, labels, dist, sq_inertia ? my + len : NULL};
+#pragma omp for schedule(dynamic, 1)
+        for (size_t q = 0; q < ntasks; q++)
+            filter(&wk, tasks[q], all, k);
+    }
+    /* Integers: the merge order does not matter. */
+    if (sq_inertia)
+        *sq_inertia = 0;
+    for (int th = 0; th < nt; th++) {
+        for (size_t i = 0; i < len; i++)
+            sums[i] += acc[(size_t)th * (len + 1) + i];
+        if (sq_inertia)
+            *sq_inertia += acc[(size_t)th * (len + 1) + len];
+    }
+    free(tasks), free(acc);
+    return KMQ_OK;
 }
 
 /* Moves each empty cluster to the colour farthest from its centre (ties:
@@ -254,179 +290,87 @@ static void relocate_empty(const kmq_histogram *h, int k, const uint8_t *labels,
     free(taken);
 }
 
-/* Squared distance of every colour to its labelled centre, and the inertia
-   summed chunk by chunk in a fixed order. */
-static double label_distances(const kmq_histogram *h, const double *centres, const uint8_t *labels,
-                              double *dist)
-{
-    const int C = h->channels;
-    double total = 0;
-    for (size_t ch = 0; ch < h->n; ch += KMQ_CHUNK) {
-        size_t end = ch + KMQ_CHUNK < h->n ? ch + KMQ_CHUNK : h->n;
-        double part = 0;
-        for (size_t i = ch; i < end; i++) {
-            double x[KMQ_MAX_CHANNELS];
-            kmq_unpack_d(h->keys[i], C, x);
-            double d = dist2(x, centres + (size_t)labels[i] * C, C);
-            if (dist)
-                dist[i] = d;
-            part += d * h->counts[i];
-        }
-        total += part;
-    }
-    return total;
-}
-
-int kmq_lloyd(const kmq_histogram *h, int k, double *centres, int max_iter, double tol_abs,
-              int threads, uint8_t *labels, double *inertia_history)
+int kmq_lloyd(const kmq_histogram *h, const kmq_tree *t, int k, double *centres, int max_iter,
+              double tol_abs, int threads, uint8_t *labels, double *inertia_history)
 {
     const int C = h->channels;
     const size_t n = h->n;
-    const size_t nchunks = (n + KMQ_CHUNK - 1) / KMQ_CHUNK;
-    const int nt = kmq_threads(threads);
     const size_t kc = (size_t)k * C;
-    const size_t acc_len = kc + k; /* per-thread signed deltas: sums then weights */
-
-    double *up = malloc(n * sizeof *up), *lo = malloc(n * sizeof *lo);
-    double *old = malloc(kc * sizeof *old), *drift = malloc((size_t)k * sizeof *drift);
-    int64_t *acc = malloc((size_t)nt * acc_len * sizeof *acc);
-    uint64_t *sums = calloc(acc_len, sizeof *sums);     /* by current labels */
-    uint64_t *tmp = malloc(acc_len * sizeof *tmp);      /* with relocations */
+    uint64_t *sums = malloc((kc + k) * sizeof *sums);
+    uint8_t *lab = labels ? labels : malloc(n);
+    double *old = malloc(kc * sizeof *old); /* the centres the last step used */
     double *dist = NULL;
-    neighbours nb;
-    int ok = nb_alloc(&nb, k);
-    if (!up || !lo || !old || !drift || !acc || !sums || !tmp || !ok) {
-        free(up), free(lo), free(old), free(drift), free(acc), free(sums), free(tmp);
-        nb_free(&nb);
-        return -1;
+    int it = 0, failed = 0;
+    if (!sums || !lab || !old) {
+        failed = 1;
+        goto done;
     }
-    uint64_t *weights = sums + kc, *tmp_w = tmp + kc;
-    for (size_t i = 0; i < n; i++)
-        if (labels[i] >= k)
-            labels[i] = 0; /* a hint out of range is no hint */
-
-    int it;
-    double max_drift = 0, max_drift2 = 0;
-    int max_drift_at = -1;
     for (it = 1; it <= max_iter; it++) {
-        nb_update(&nb, centres, C);
-        size_t changed = 0;
-        memset(acc, 0, (size_t)nt * acc_len * sizeof *acc);
-#pragma omp parallel num_threads(nt) reduction(+ : changed) if (nchunks > 1)
-        {
-            int64_t *my = acc + (size_t)thread_id() * acc_len;
-            int64_t *my_w = my + kc;
-#pragma omp for schedule(dynamic, 1)
-            for (size_t ch = 0; ch < nchunks; ch++) {
-                size_t end = ch * KMQ_CHUNK + KMQ_CHUNK < n ? ch * KMQ_CHUNK + KMQ_CHUNK : n;
-                for (size_t i = ch * KMQ_CHUNK; i < end; i++) {
-                    int a = labels[i];
-                    double x[KMQ_MAX_CHANNELS], u = 0, l = 0, m = 0;
-                    if (it > 1) {
-                        u = up[i] + drift[a];
-                        l = lo[i] - (a == max_drift_at ? max_drift2 : max_drift);
-                        m = l > nb.half[a] ? l : nb.half[a];
-                        if (u + MARGIN(u) < m) {
-                            up[i] = u, lo[i] = l;
-                            continue;
-                        }
-                    }
-                    kmq_unpack_d(h->keys[i], C, x);
-                    if (it > 1) { /* tighten u; the bounds may now suffice */
-                        u = sqrt(dist2(x, centres + (size_t)a * C, C));
-                        if (u + MARGIN(u) < m) {
-                            up[i] = u, lo[i] = l;
-                            continue;
-                        }
-                    }
-                    int b = search(x, C, centres, &nb, a, &u, &l);
-                    up[i] = u, lo[i] = l;
-                    if (it == 1) {
-                        changed++;
-                        labels[i] = (uint8_t)b;
-                        uint64_t cnt = h->counts[i];
-                        for (int c = 0; c < C; c++)
-                            my[(size_t)b * C + c] += (int64_t)(cnt * (uint64_t)x[c]);
-                        my_w[b] += (int64_t)cnt;
-                    } else if (b != a) {
-                        changed++;
-                        labels[i] = (uint8_t)b;
-                        int64_t cnt = h->counts[i];
-                        for (int c = 0; c < C; c++) {
-                            int64_t v = cnt * (int64_t)x[c];
-                            my[(size_t)a * C + c] -= v;
-                            my[(size_t)b * C + c] += v;
-                        }
-                        my_w[a] -= cnt;
-                        my_w[b] += cnt;
-                    }
-                }
-            }
+        if (assign(t, k, centres, threads, sums, NULL, NULL, NULL) != KMQ_OK) {
+            failed = 1;
+            break;
         }
-        /* Integer deltas: merge order does not matter. */
-        for (int t = 0; t < nt; t++)
-            for (size_t i = 0; i < acc_len; i++)
-                sums[i] += (uint64_t)acc[(size_t)t * acc_len + i];
-
+        uint64_t *weights = sums + kc;
         int any_empty = 0;
         for (int j = 0; j < k; j++)
             any_empty |= weights[j] == 0;
-        if (inertia_history || any_empty) {
-            if (any_empty && !dist && !(dist = malloc(n * sizeof *dist))) {
-                it = -1;
+        if (any_empty || inertia_history) {
+            /* Rare (or for tests): per-colour labels and distances. */
+            if (!dist && !(dist = malloc(n * sizeof *dist))) {
+                failed = 1;
                 break;
             }
-            double inertia = label_distances(h, centres, labels, any_empty ? dist : NULL);
-            if (inertia_history)
-                inertia_history[it - 1] = inertia;
+            if (assign(t, k, centres, threads, sums, lab, dist, NULL) != KMQ_OK) {
+                failed = 1;
+                break;
+            }
+            if (inertia_history) {
+                double total = 0;
+                for (size_t ch = 0; ch < n; ch += KMQ_CHUNK) {
+                    size_t end = ch + KMQ_CHUNK < n ? ch + KMQ_CHUNK : n;
+                    double part = 0;
+                    for (size_t i = ch; i < end; i++)
+                        part += dist[i] * h->counts[i];
+                    total += part;
+                }
+                inertia_history[it - 1] = total;
+            }
+            if (any_empty)
+                relocate_empty(h, k, lab, dist, sums, weights);
         }
-        memcpy(tmp, sums, acc_len * sizeof *sums);
-        if (any_empty)
-            relocate_empty(h, k, labels, dist, tmp, tmp_w);
-
         memcpy(old, centres, kc * sizeof *old);
         double shift = 0;
         for (int j = 0; j < k; j++) {
-            if (!tmp_w[j])
+            if (!weights[j])
                 continue; /* keeps its centre */
             for (int c = 0; c < C; c++) {
-                double v = (double)tmp[(size_t)j * C + c] / (double)tmp_w[j];
-                double t = v - centres[(size_t)j * C + c];
-                shift += t * t;
+                double v = (double)sums[(size_t)j * C + c] / (double)weights[j];
+                double d = v - centres[(size_t)j * C + c];
+                shift += d * d;
                 centres[(size_t)j * C + c] = v;
             }
         }
-        /* How far each centre moved, for the bounds of the next iteration. */
-        max_drift = max_drift2 = 0;
-        max_drift_at = -1;
-        for (int j = 0; j < k; j++) {
-            double d = sqrt(dist2(centres + (size_t)j * C, old + (size_t)j * C, C));
-            drift[j] = d + MARGIN(d);
-            if (drift[j] > max_drift) {
-                max_drift2 = max_drift;
-                max_drift = drift[j];
-                max_drift_at = j;
-            } else if (drift[j] > max_drift2) {
-                max_drift2 = drift[j];
-            }
-        }
-        if (it > 1 && changed == 0)
-            break; /* labels stable: centres cannot move any more */
         if (shift <= tol_abs)
-            break;
+            break; /* includes "no label changed": then the shift is 0 */
     }
-    if (it > max_iter)
-        it = max_iter;
-    free(up), free(lo), free(old), free(drift), free(acc), free(sums), free(tmp), free(dist);
-    nb_free(&nb);
-    return it;
+    if (!failed) {
+        if (it > max_iter)
+            it = max_iter;
+        /* The labels of the last assignment step, by the centres it used. */
+        if (labels && assign(t, k, old, threads, sums, labels, NULL, NULL) != KMQ_OK)
+            failed = 1;
+    }
+done:
+    free(sums), free(dist), free(old);
+    if (lab != labels)
+        free(lab);
+    return failed ? -1 : it;
 }
 
-kmq_status kmq_finalise(const kmq_histogram *h, int k, const double *centres, int threads,
-                        uint8_t *entries, uint8_t *labels, uint64_t *inertia_out)
+kmq_status kmq_finalise(const kmq_tree *t, int k, const double *centres, int threads,
+                        uint8_t *entries, uint8_t *labels, uint64_t *inertia)
 {
-    const int C = h->channels;
-    const size_t n = h->n;
+    const int C = t->channels;
     double rounded[KMQ_MAX_K * KMQ_MAX_CHANNELS];
     for (int j = 0; j < k; j++)
         for (int c = 0; c < C; c++) {
@@ -435,25 +379,10 @@ kmq_status kmq_finalise(const kmq_histogram *h, int k, const double *centres, in
             entries[(size_t)j * C + c] = (uint8_t)v; /* truncation of x+0.5 = rounding */
             rounded[(size_t)j * C + c] = entries[(size_t)j * C + c];
         }
-    neighbours nb;
-    if (!nb_alloc(&nb, k)) {
-        nb_free(&nb);
+    uint64_t *sums = malloc(((size_t)k * C + k) * sizeof *sums);
+    if (!sums)
         return KMQ_ERR_NOMEM;
-    }
-    nb_update(&nb, rounded, C);
-    uint64_t inertia = 0;
-    const int nt = kmq_threads(threads);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, KMQ_CHUNK) reduction(+ : inertia) if (n > KMQ_CHUNK)
-    for (size_t i = 0; i < n; i++) {
-        double x[KMQ_MAX_CHANNELS], u, l;
-        kmq_unpack_d(h->keys[i], C, x);
-        int start = labels[i] < k ? labels[i] : 0; /* the float label is a good start */
-        int best = search(x, C, rounded, &nb, start, &u, &l);
-        labels[i] = (uint8_t)best;
-        /* integer centres: the squared distance is an exact integer */
-        inertia += (uint64_t)dist2(x, rounded + (size_t)best * C, C) * h->counts[i];
-    }
-    nb_free(&nb);
-    *inertia_out = inertia;
-    return KMQ_OK;
+    kmq_status s = assign(t, k, rounded, threads, sums, labels, NULL, inertia);
+    free(sums);
+    return s;
 }

@@ -99,24 +99,24 @@ static int thread_id(void)
 
 /* Seeding, Lloyd and finalisation for restart r; keeps it in *me if it beats
    what *me holds (lower inertia, or equal inertia and lower index). */
-static kmq_status run_restart(const kmq_histogram *h, const kmq_params *params, int r,
-                              double tol_abs, int threads, restart_result *me)
+static kmq_status run_restart(const kmq_histogram *h, const kmq_tree *tree,
+                              const kmq_params *params, int r, double tol_abs, int threads,
+                              restart_result *me)
 {
     const int k = params->k;
     kmq_rng rng;
     kmq_rng_seed(&rng, params->seed, (uint64_t)r);
-    memset(me->lab, 0, h->n);
     kmq_status s = params->init == KMQ_INIT_RANDOM
                        ? kmq_init_random(h, k, &rng, me->centres)
-                       : kmq_init_kmeanspp(h, k, &rng, threads, me->centres, me->lab);
+                       : kmq_init_kmeanspp(tree, k, &rng, threads, me->centres);
     if (s != KMQ_OK)
         return s;
-    int iters = kmq_lloyd(h, k, me->centres, params->max_iter, tol_abs, threads, me->lab, NULL);
+    int iters = kmq_lloyd(h, tree, k, me->centres, params->max_iter, tol_abs, threads, NULL, NULL);
     if (iters < 0)
         return KMQ_ERR_NOMEM;
     /* Compare restarts by what the user gets: the rounded codebook. */
     uint64_t inertia;
-    if ((s = kmq_finalise(h, k, me->centres, threads, me->entries, me->lab, &inertia)) != KMQ_OK)
+    if ((s = kmq_finalise(tree, k, me->centres, threads, me->entries, me->lab, &inertia)) != KMQ_OK)
         return s;
     if (inertia < me->best_inertia || (inertia == me->best_inertia && r < me->best_restart)) {
         uint8_t *t = me->best_entries;
@@ -177,14 +177,20 @@ kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
 
     const int k = params->k;
     const double tol_abs = kmq_tolerance(&h, params->tol);
+    kmq_tree tree;
+    restart_result *res = NULL;
+    const int nt = kmq_threads(params->threads);
+    const int outer = params->n_init > 1 && nt > 1 ? (params->n_init < nt ? params->n_init : nt) : 1;
+    const int inner = outer > 1 ? 1 : nt;
+    if ((s = kmq_tree_build(&h, &tree)) != KMQ_OK) {
+        kmq_histogram_free(&h);
+        return s;
+    }
     /* Restarts are independent: with several, each thread runs whole
        restarts on its own (no per-iteration synchronisation); with one, the
        threads share each iteration.  Either way every restart computes the
        same thing, and the winner is the lowest (inertia, restart index). */
-    const int nt = kmq_threads(params->threads);
-    const int outer = params->n_init > 1 && nt > 1 ? (params->n_init < nt ? params->n_init : nt) : 1;
-    const int inner = outer > 1 ? 1 : nt;
-    restart_result *res = calloc((size_t)outer, sizeof *res);
+    res = calloc((size_t)outer, sizeof *res);
     if (!res) {
         s = KMQ_ERR_NOMEM;
         goto done;
@@ -211,7 +217,7 @@ kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
 #pragma omp atomic read
         rs = failed;
         if (rs == KMQ_OK)
-            rs = run_restart(&h, params, r, tol_abs, inner, me);
+            rs = run_restart(&h, &tree, params, r, tol_abs, inner, me);
         if (rs != KMQ_OK) {
 #pragma omp atomic write
             failed = rs;
@@ -237,6 +243,7 @@ done:
             free(res[t].centres), free(res[t].entries), free(res[t].best_entries),
                 free(res[t].lab), free(res[t].best_lab);
     free(res);
+    kmq_tree_free(&tree);
     kmq_histogram_free(&h);
     return s;
 }

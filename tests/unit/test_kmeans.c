@@ -121,9 +121,11 @@ static void check_equivalence(size_t n, int C, int levels, int k, uint64_t seed,
     cr_assert_eq(kmq_histogram_build(px, n, C, &h), KMQ_OK);
     cr_assert_gt(h.n, (size_t)k);
     double *c1 = malloc((size_t)k * C * sizeof *c1), *c2 = malloc((size_t)k * C * sizeof *c2);
+    kmq_tree t;
+    cr_assert_eq(kmq_tree_build(&h, &t), KMQ_OK);
     kmq_rng rng;
     kmq_rng_seed(&rng, seed, 0);
-    cr_assert_eq(kmq_init_kmeanspp(&h, k, &rng, threads, c1, NULL), KMQ_OK);
+    cr_assert_eq(kmq_init_kmeanspp(&t, k, &rng, threads, c1), KMQ_OK);
     if (empty_init) /* centres nobody is near, and duplicates: forces relocation */
         for (int j = 0; j < k / 2; j++)
             for (int c = 0; c < C; c++)
@@ -131,7 +133,7 @@ static void check_equivalence(size_t n, int C, int levels, int k, uint64_t seed,
     memcpy(c2, c1, (size_t)k * C * sizeof *c1);
     double tol = kmq_tolerance(&h, 1e-4);
     uint8_t *lab_d = calloc(h.n, 1), *lab_p = malloc(n);
-    int it_d = kmq_lloyd(&h, k, c1, 50, tol, threads, lab_d, NULL);
+    int it_d = kmq_lloyd(&h, &t, k, c1, 50, tol, threads, lab_d, NULL);
     int it_p = naive_lloyd(px, n, C, k, c2, 50, tol, lab_p);
     cr_assert_eq(it_d, it_p, "iterations %d vs %d", it_d, it_p);
     cr_assert(memcmp(c1, c2, (size_t)k * C * sizeof *c1) == 0, "centres differ");
@@ -139,6 +141,7 @@ static void check_equivalence(size_t n, int C, int levels, int k, uint64_t seed,
         cr_assert_eq(lab_d[kmq_histogram_find(&h, kmq_pack(px + i * C, C))], lab_p[i],
                      "label of pixel %zu differs", i);
     free(c1), free(c2), free(lab_d), free(lab_p), free(px);
+    kmq_tree_free(&t);
     kmq_histogram_free(&h);
 }
 
@@ -249,19 +252,22 @@ Test(kmeans, inertia_never_increases)
         cr_assert_eq(kmq_histogram_build(px, n, 3, &h), KMQ_OK);
         int k = 24;
         double centres[24 * 3], hist[200];
+        kmq_tree t;
+        cr_assert_eq(kmq_tree_build(&h, &t), KMQ_OK);
         kmq_rng rng;
         kmq_rng_seed(&rng, 5, 0);
         if (init)
             cr_assert_eq(kmq_init_random(&h, k, &rng, centres), KMQ_OK);
         else
-            cr_assert_eq(kmq_init_kmeanspp(&h, k, &rng, 2, centres, NULL), KMQ_OK);
+            cr_assert_eq(kmq_init_kmeanspp(&t, k, &rng, 2, centres), KMQ_OK);
         uint8_t *lab = calloc(h.n, 1);
-        int it = kmq_lloyd(&h, k, centres, 200, 0.0, 2, lab, hist);
+        int it = kmq_lloyd(&h, &t, k, centres, 200, 0.0, 2, lab, hist);
         cr_assert_gt(it, 2);
         for (int i = 1; i < it; i++)
             cr_assert_leq(hist[i], hist[i - 1] * (1 + 1e-12), "inertia rose at iteration %d: %f > %f",
                           i + 1, hist[i], hist[i - 1]);
         free(lab), free(px);
+        kmq_tree_free(&t);
         kmq_histogram_free(&h);
     }
 }

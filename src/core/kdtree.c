@@ -1,0 +1,109 @@
+/* A kd-tree over the distinct colours, built once per image and shared
+ * read-only by every restart.  Each node keeps its colours' bounding box and
+ * their exact integer sums, so k-means can credit a whole node to one
+ * centre at once (Kanungo et al., "An efficient k-means clustering
+ * algorithm", 2002) and k-means++ can skip whole boxes. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LEAF_SIZE 16
+
+static void swap_points(kmq_tree *t, uint32_t a, uint32_t b)
+{
+    uint32_t k = t->key[a], c = t->cnt[a], h = t->hid[a];
+    t->key[a] = t->key[b], t->cnt[a] = t->cnt[b], t->hid[a] = t->hid[b];
+    t->key[b] = k, t->cnt[b] = c, t->hid[b] = h;
+}
+
+static int32_t build(kmq_tree *t, uint32_t begin, uint32_t end)
+{
+    const int C = t->channels;
+    int32_t id = (int32_t)t->nnodes++;
+    kmq_node *nd = &t->nodes[id];
+    memset(nd, 0, sizeof *nd);
+    nd->begin = begin;
+    nd->end = end;
+    nd->left = nd->right = -1;
+    for (int c = 0; c < C; c++)
+        nd->lo[c] = 255, nd->hi[c] = 0;
+    for (uint32_t i = begin; i < end; i++) {
+        uint64_t w = t->cnt[i];
+        nd->w += w;
+        for (int c = 0; c < C; c++) {
+            uint8_t v = (uint8_t)(t->key[i] >> (8 * c));
+            if (v < nd->lo[c]) nd->lo[c] = v;
+            if (v > nd->hi[c]) nd->hi[c] = v;
+            nd->sum[c] += w * v;
+            nd->sq += w * v * v;
+        }
+    }
+    if (end - begin <= LEAF_SIZE)
+        return id;
+    int axis = 0;
+    for (int c = 1; c < C; c++)
+        if (nd->hi[c] - nd->lo[c] > nd->hi[axis] - nd->lo[axis])
+            axis = c;
+    uint8_t lo = nd->lo[axis], hi = nd->hi[axis];
+    if (lo == hi)
+        return id; /* cannot happen for distinct colours; keeps a leaf safe */
+    /* Split at the value that halves the colours: counting, since values are bytes. */
+    uint32_t hist[256] = {0};
+    for (uint32_t i = begin; i < end; i++)
+        hist[(t->key[i] >> (8 * axis)) & 0xFF]++;
+    uint32_t half = (end - begin) / 2, run = 0;
+    int split = lo + 1;
+    for (int v = lo; v <= hi; v++) {
+        run += hist[v];
+        if (run >= half) {
+            split = v + 1;
+            break;
+        }
+    }
+    if (split <= lo) split = lo + 1;
+    if (split > hi) split = hi; /* both sides non-empty */
+    uint32_t i = begin, j = end;
+    while (i < j) {
+        if (((t->key[i] >> (8 * axis)) & 0xFF) < (uint32_t)split)
+            i++;
+        else
+            swap_points(t, i, --j);
+    }
+    int32_t l = build(t, begin, i);
+    int32_t r = build(t, i, end);
+    t->nodes[id].left = l; /* nodes may have moved? no: array is preallocated */
+    t->nodes[id].right = r;
+    return id;
+}
+
+kmq_status kmq_tree_build(const kmq_histogram *h, kmq_tree *t)
+{
+    memset(t, 0, sizeof *t);
+    const size_t n = h->n;
+    t->channels = h->channels;
+    t->n = n;
+    /* A binary tree whose leaves hold at most LEAF_SIZE colours and whose
+       splits leave both sides non-empty has fewer than 2n nodes. */
+    size_t cap = n < 1 ? 1 : 2 * n;
+    t->key = malloc(n * sizeof *t->key);
+    t->cnt = malloc(n * sizeof *t->cnt);
+    t->hid = malloc(n * sizeof *t->hid);
+    t->nodes = malloc(cap * sizeof *t->nodes);
+    if (!t->key || !t->cnt || !t->hid || !t->nodes) {
+        kmq_tree_free(t);
+        return KMQ_ERR_NOMEM;
+    }
+    memcpy(t->key, h->keys, n * sizeof *t->key);
+    memcpy(t->cnt, h->counts, n * sizeof *t->cnt);
+    for (size_t i = 0; i < n; i++)
+        t->hid[i] = (uint32_t)i;
+    build(t, 0, (uint32_t)n);
+    return KMQ_OK;
+}
+
+void kmq_tree_free(kmq_tree *t)
+{
+    free(t->key), free(t->cnt), free(t->hid), free(t->nodes);
+    memset(t, 0, sizeof *t);
+}
