@@ -48,7 +48,7 @@ Q = @
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo test unit cli-test install uninstall clean
+.PHONY: all deps bench-deps demo bench test unit cli-test install uninstall clean
 
 all: $(BUILD)/kmq
 
@@ -88,6 +88,15 @@ deps:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "all Debian packages present"; fi
+
+# Peers for bench/: pngquant, ImageMagick, scikit-learn (all from Debian).
+BENCH_PACKAGES = pngquant imagemagick python3-sklearn python3-pil
+bench-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_PACKAGES)"
+
+# make bench [BENCH_ARGS="--full --scaling --threads"]
+bench: $(BUILD)/kmq $(TOOLS)
+	$(Q)bash bench/bench.sh $(BENCH_ARGS) $(BUILD)
 
 demo: $(BUILD)/kmq $(TOOLS)
 	$(Q)sh tests/tools/demo.sh $(BUILD)

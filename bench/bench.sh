@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# kmq side by side with its peers, measured in one run (the machine is shared
+# and noisy: compare ratios, not absolute seconds).
+#
+#   bench/bench.sh [--full] [--scaling] [--threads] [BUILD]
+#
+# default    tiger.png at k=128 n_init=10 max_iter=200, and kodim01-08 at
+#            k = 16, 64, 256 with kmq's defaults, against pngquant --nofs and
+#            ImageMagick +dither -colors (when installed); 3 interleaved runs,
+#            median wall time.  About two minutes.
+# --full     adds scikit-learn (Debian's python3-sklearn): tiger with n_init=10
+#            (one run, ~3 minutes) and kodak with n_init=1 (one run each).
+# --scaling  generated RGB images (smooth fields + noise) of 1, 4, 16 and 59
+#            megapixels, k=256 n_init=1: time, peak RSS, time per megapixel.
+# --threads  k-means phase with 1 and 2 threads.
+#
+# PSNR is measured by tests/tools/imgcmp on the decoded outputs (all RGB
+# channels), bytes are what each tool writes (kmq: labels + codebook).
+set -u
+FULL=0 SCALING=0 THREADS=0 BUILD=build
+for a in "$@"; do
+    case $a in
+    --full) FULL=1 ;;
+    --scaling) SCALING=1 ;;
+    --threads) THREADS=1 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) BUILD=$a ;;
+    esac
+done
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+DATA=${KMQ_SHARED_DATA:-$ROOT/../shared/data}
+KMQ=$BUILD/kmq IMGCMP=$BUILD/imgcmp GENIMG=$BUILD/genimg
+PY=/usr/bin/python3
+REPS=${BENCH_REPS:-3}
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+
+have() { command -v "$1" >/dev/null 2>&1; }
+HAVE_PQ=0 HAVE_IM=0 HAVE_SK=0
+have pngquant && HAVE_PQ=1
+have convert && HAVE_IM=1
+[ "$FULL" = 1 ] && "$PY" -c 'import sklearn, PIL' 2>/dev/null && HAVE_SK=1
+[ -d "$DATA" ] || { echo "bench: $DATA not found (see ../shared/data/README.md)"; exit 1; }
+
+echo "kmq $("$KMQ" --version | cut -d' ' -f2), $(nproc) cores; peers:" \
+    "$([ $HAVE_PQ = 1 ] && pngquant --version | cut -d' ' -f1 | sed 's/^/pngquant /')" \
+    "$([ $HAVE_IM = 1 ] && convert -version | head -1 | cut -d' ' -f2,3)" \
+    "$([ $HAVE_SK = 1 ] && "$PY" -c 'import sklearn; print("scikit-learn", sklearn.__version__)')"
+
+# timed OUT_PREFIX CMD...: runs CMD, appends "seconds rss_kb" to OUT_PREFIX.t
+timed() {
+    local out=$1
+    shift
+    if /usr/bin/time -f "%e %M" -o "$W/time" "$@" >"$W/stdout" 2>"$W/stderr"; then
+        cat "$W/time" >>"$out.t"
+    else
+        echo "FAIL: $*" >&2
+        sed 's/^/  /' "$W/stderr" >&2
+        echo "nan 0" >>"$out.t"
+    fi
+}
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+bytes() { stat -c %s "$@" | awk '{s+=$1} END {print s}'; }
+psnr() { "$IMGCMP" "$1" "$2" | awk '{print $4}'; }
+
+# job NAME IMAGE K NINIT MAXITER: interleaved runs of every tool on one image
+# (NINIT/MAXITER empty = kmq's defaults)
+ROWS=$W/rows
+job() {
+    local name=$1 img=$2 k=$3 ninit=$4 maxit=$5 p=$W/$1-k$3
+    local kopts=(-q -f -k "$k")
+    [ -n "$ninit" ] && kopts+=(--n-init "$ninit")
+    [ -n "$maxit" ] && kopts+=(--max-iter "$maxit")
+    for _ in $(seq "$REPS"); do
+        timed "$p.kmq" "$KMQ" compress "${kopts[@]}" --labels "$p.l.png" --codebook "$p.cb" "$img"
+        [ $HAVE_PQ = 1 ] && timed "$p.pq" pngquant --nofs -f -o "$p.pq.png" "$k" "$img"
+        [ $HAVE_IM = 1 ] && timed "$p.im" convert "$img" +dither -colors "$k" "PNG8:$p.im.png"
+    done
+    "$KMQ" decompress -q -f -o "$p.kmq.png" "$p.l.png" "$p.cb"
+    row "$name" "$k" kmq "$p.kmq" "$(psnr "$img" "$p.kmq.png")" "$(bytes "$p.l.png" "$p.cb")"
+    [ $HAVE_PQ = 1 ] && row "$name" "$k" pngquant "$p.pq" "$(psnr "$img" "$p.pq.png")" "$(bytes "$p.pq.png")"
+    [ $HAVE_IM = 1 ] && row "$name" "$k" imagemagick "$p.im" "$(psnr "$img" "$p.im.png")" "$(bytes "$p.im.png")"
+    if [ $HAVE_SK = 1 ]; then
+        local sk_ninit=${ninit:-1} sk_maxit=${maxit:-300}
+        timed "$p.sk" "$PY" "$ROOT/bench/sklearn_kmeans.py" "$img" "$k" "$sk_ninit" "$sk_maxit" 0
+        row "$name" "$k" "sklearn(n_init=$sk_ninit)" "$p.sk" "$(awk '{print $4}' "$W/stdout")" "-"
+    fi
+}
+# row NAME K TOOL TIMEFILE PSNR BYTES
+row() {
+    local t rss
+    t=$(awk '{print $1}' "$4.t" | median)
+    rss=$(awk '{print $2}' "$4.t" | sort -n | tail -1)
+    echo "$1 $2 $3 $t $((rss / 1024)) $5 $6" >>"$ROWS"
+}
+
+echo "running: tiger k=128 n_init=10 max_iter=200, kodim01-08 at k=16/64/256 (kmq defaults), $REPS runs each"
+job tiger "$DATA/seed/tiger.png" 128 10 200
+for k in 16 64 256; do
+    for i in 1 2 3 4 5 6 7 8; do
+        job "kodim0$i" "$DATA/kodak/kodim0$i.png" "$k" "" ""
+    done
+done
+
+# The table: kmq's time ratio to each peer on the same image and k.
+echo
+awk '
+{ key = $1 " " $2; t[key, $3] = $4; tools[$3] = 1; line[NR] = $0 }
+END {
+    printf "%-9s %4s %-20s %9s %8s %8s %10s %12s\n", "image", "k", "tool", "wall s", "RSS MB", "PSNR dB", "bytes", "kmq/peer t"
+    for (i = 1; i <= NR; i++) {
+        split(line[i], f, " ")
+        ratio = "-"
+        if (f[3] != "kmq" && ((f[1] " " f[2]), "kmq") in t && f[4] > 0)
+            ratio = sprintf("%.2f", t[f[1] " " f[2], "kmq"] / f[4])
+        printf "%-9s %4s %-20s %9.3f %8d %8.3f %10s %12s\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], ratio
+    }
+}' "$ROWS"
+
+echo
+echo "kodim01-08, mean PSNR and worst time ratio per k:"
+awk '$1 ~ /^kodim/ {
+    key = $2 " " $3; s[key] += $6; n[key]++; t[$1 " " $2, $3] = $4; ks[$2] = 1; tl[$3] = 1
+}
+END {
+    for (k in ks) for (tool in tl) if ((k " " tool) in n) {
+        worst = 0
+        if (tool != "kmq") for (kk in t) {
+            split(kk, a, SUBSEP); split(a[1], b, " ")
+            if (b[2] == k && a[2] == tool && ((a[1]), "kmq") in t) {
+                r = t[a[1], "kmq"] / t[kk]; if (r > worst) worst = r
+            }
+        }
+        printf "  k=%-4s %-20s mean PSNR %.3f dB%s\n", k, tool, s[k " " tool] / n[k " " tool],
+            (tool != "kmq" ? sprintf(", worst kmq/peer time %.2f", worst) : "")
+    }
+}' "$ROWS" | sort -t= -k2 -n
+
+if [ "$THREADS" = 1 ]; then
+    echo
+    echo "k-means phase, 1 vs 2 threads (kmq -v), median of $REPS:"
+    for spec in "tiger:$DATA/seed/tiger.png:-k 128 --n-init 10 --max-iter 200" \
+                "kodim05:$DATA/kodak/kodim05.png:-k 256 --n-init 1"; do
+        IFS=: read -r name img opts <<<"$spec"
+        for t in 1 2; do
+            for _ in $(seq "$REPS"); do
+                # shellcheck disable=SC2086
+                "$KMQ" compress -v -f -t $t $opts --labels "$W/t.png" --codebook "$W/t.cb" "$img" 2>&1 |
+                    sed -n 's/.*k-means \([0-9.]*\),.*/\1/p'
+            done | median >"$W/thr$t"
+        done
+        awk -v a="$(cat "$W/thr1")" -v b="$(cat "$W/thr2")" -v n="$name" \
+            'BEGIN { printf "  %-8s 1 thread %.3f s, 2 threads %.3f s, speed-up %.2fx\n", n, a, b, a / b }'
+    done
+fi
+
+if [ "$SCALING" = 1 ]; then
+    echo
+    echo "scaling: generated RGB (smooth fields + noise), k=256 n_init=1, one run each"
+    printf "%-14s %10s %9s %9s %10s %10s\n" size distinct "wall s" "s/MP" "RSS MB" "RSS/raw"
+    for spec in 1000x1000 2000x2000 4000x4000 8181x7221; do
+        w=${spec%x*} h=${spec#*x}
+        "$GENIMG" "$W/scale.png" "$w" "$h" 3 smooth 7
+        n=$("$IMGCMP" info "$W/scale.png" | awk '{print $4}')
+        rm -f "$W/scale.t"
+        timed "$W/scale" "$KMQ" compress -q -f -k 256 --n-init 1 --labels "$W/s.png" --codebook "$W/s.cb" "$W/scale.png"
+        read -r secs rss <"$W/scale.t"
+        awk -v w="$w" -v h="$h" -v n="$n" -v s="$secs" -v r="$rss" 'BEGIN {
+            mp = w * h / 1e6; raw = w * h * 3 / 1048576
+            printf "%-14s %10d %9.2f %9.3f %10.0f %10.2f\n", w "x" h, n, s, s / mp, r / 1024, r / 1024 / raw }'
+        rm -f "$W/scale.png" "$W/s.png"
+    done
+fi
