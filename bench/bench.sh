@@ -2,7 +2,7 @@
 # kmq side by side with its peers, measured in one run (the machine is shared
 # and noisy: compare ratios, not absolute seconds).
 #
-#   bench/bench.sh [--full] [--scaling] [--threads] [BUILD]
+#   bench/bench.sh [--full] [--scaling] [--threads] [--no-table] [BUILD]
 #
 # default    tiger.png at k=128 n_init=10 max_iter=200, and kodim01-08 at
 #            k = 16, 64, 256 with kmq's defaults, against pngquant --nofs and
@@ -13,16 +13,18 @@
 # --scaling  generated RGB images (smooth fields + noise) of 1, 4, 16 and 59
 #            megapixels, k=256 n_init=1: time, peak RSS, time per megapixel.
 # --threads  k-means phase with 1 and 2 threads.
+# --no-table skip the peer table (e.g. --no-table --scaling).
 #
 # PSNR is measured by tests/tools/imgcmp on the decoded outputs (all RGB
 # channels), bytes are what each tool writes (kmq: labels + codebook).
 set -u
-FULL=0 SCALING=0 THREADS=0 BUILD=build
+FULL=0 SCALING=0 THREADS=0 TABLE=1 BUILD=build
 for a in "$@"; do
     case $a in
     --full) FULL=1 ;;
     --scaling) SCALING=1 ;;
     --threads) THREADS=1 ;;
+    --no-table) TABLE=0 ;;
     -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) BUILD=$a ;;
     esac
@@ -95,6 +97,7 @@ row() {
     echo "$1 $2 $3 $t $((rss / 1024)) $5 $6" >>"$ROWS"
 }
 
+if [ "$TABLE" = 1 ]; then
 echo "running: tiger k=128 n_init=10 max_iter=200, kodim01-08 at k=16/64/256 (kmq defaults), $REPS runs each"
 job tiger "$DATA/seed/tiger.png" 128 10 200
 for k in 16 64 256; do
@@ -136,6 +139,7 @@ END {
             (tool != "kmq" ? sprintf(", worst kmq/peer time %.2f", worst) : "")
     }
 }' "$ROWS" | sort -t= -k2 -n
+fi
 
 if [ "$THREADS" = 1 ]; then
     echo
@@ -161,7 +165,7 @@ if [ "$SCALING" = 1 ]; then
     printf "%-14s %10s %9s %9s %10s %10s\n" size distinct "wall s" "s/MP" "RSS MB" "RSS/raw"
     for spec in 1000x1000 2000x2000 4000x4000 8181x7221; do
         w=${spec%x*} h=${spec#*x}
-        "$GENIMG" "$W/scale.png" "$w" "$h" 3 smooth 7
+        "$GENIMG" "$W/scale.png" "$w" "$h" 3 smooth 7 || { echo "genimg failed"; continue; }
         n=$("$IMGCMP" info "$W/scale.png" | awk '{print $4}')
         rm -f "$W/scale.t"
         timed "$W/scale" "$KMQ" compress -q -f -k 256 --n-init 1 --labels "$W/s.png" --codebook "$W/s.cb" "$W/scale.png"

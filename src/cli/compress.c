@@ -223,6 +223,8 @@ int cmd_compress(int argc, char **argv)
         goto done;
     }
     double t_decode = now_seconds();
+    free(file); /* the encoded input is not needed any more: lower peak memory */
+    file = NULL;
     size_t npixels = (size_t)img.width * (size_t)img.height;
     if (!(labels = malloc(npixels))) {
         cli_report(o.input, KMQ_ERR_NOMEM, NULL);

@@ -41,17 +41,17 @@ static inline double box_dist2(const kmq_node *nd, const double *c, int C)
 }
 
 /* How much the potential would drop if a centre were added at c. */
-static double gain(const seeding *s, int32_t id, const double *c)
+static double gain(const seeding *s, int32_t id, const double *c, const int C)
 {
     const kmq_tree *t = s->t;
     const kmq_node *nd = &t->nodes[id];
-    if (s->max[id] <= box_dist2(nd, c, t->channels))
+    if (s->max[id] <= box_dist2(nd, c, C))
         return 0; /* every colour here is already at least as near to a centre */
     if (nd->left >= 0)
-        return gain(s, nd->left, c) + gain(s, nd->right, c);
+        return gain(s, nd->left, c, C) + gain(s, nd->right, c, C);
     double g = 0;
     for (uint32_t i = nd->begin; i < nd->end; i++) {
-        double d = dist2_key(t->key[i], c, t->channels);
+        double d = dist2_key(t->key[i], c, C);
         if (d < s->min_dist[i])
             g += t->cnt[i] * (s->min_dist[i] - d);
     }
@@ -59,22 +59,22 @@ static double gain(const seeding *s, int32_t id, const double *c)
 }
 
 /* Adds a centre at c: updates distances, node potentials and maxima. */
-static void add_centre(seeding *s, int32_t id, const double *c)
+static void add_centre(seeding *s, int32_t id, const double *c, const int C)
 {
     const kmq_tree *t = s->t;
     const kmq_node *nd = &t->nodes[id];
-    if (s->max[id] <= box_dist2(nd, c, t->channels))
+    if (s->max[id] <= box_dist2(nd, c, C))
         return;
     if (nd->left >= 0) {
-        add_centre(s, nd->left, c);
-        add_centre(s, nd->right, c);
+        add_centre(s, nd->left, c, C);
+        add_centre(s, nd->right, c, C);
         s->pot[id] = s->pot[nd->left] + s->pot[nd->right];
         s->max[id] = s->max[nd->left] > s->max[nd->right] ? s->max[nd->left] : s->max[nd->right];
         return;
     }
     double pot = 0, mx = 0;
     for (uint32_t i = nd->begin; i < nd->end; i++) {
-        double d = dist2_key(t->key[i], c, t->channels);
+        double d = dist2_key(t->key[i], c, C);
         if (d < s->min_dist[i])
             s->min_dist[i] = d;
         pot += t->cnt[i] * s->min_dist[i];
@@ -83,6 +83,27 @@ static void add_centre(seeding *s, int32_t id, const double *c)
     }
     s->pot[id] = pot;
     s->max[id] = mx;
+}
+
+/* Both walks with the channel count as a constant (GCC clones them). */
+static double gain_any(const seeding *s, const double *c)
+{
+    switch (s->t->channels) {
+    case 1: return gain(s, 0, c, 1);
+    case 2: return gain(s, 0, c, 2);
+    case 3: return gain(s, 0, c, 3);
+    default: return gain(s, 0, c, 4);
+    }
+}
+
+static void add_centre_any(seeding *s, const double *c)
+{
+    switch (s->t->channels) {
+    case 1: add_centre(s, 0, c, 1); break;
+    case 2: add_centre(s, 0, c, 2); break;
+    case 3: add_centre(s, 0, c, 3); break;
+    default: add_centre(s, 0, c, 4); break;
+    }
 }
 
 /* A colour drawn with probability count * min_dist / potential, for r
@@ -146,7 +167,7 @@ kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads
         s.min_dist[i] = INFINITY;
     for (size_t q = 0; q < t->nnodes; q++)
         s.max[q] = INFINITY;
-    add_centre(&s, 0, centres);
+    add_centre_any(&s, centres);
 
     double cand[32][KMQ_MAX_CHANNELS], g[32];
     for (int j = 1; j < k; j++) {
@@ -155,13 +176,13 @@ kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads
         /* Independent candidates: each gain is summed in one fixed order. */
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1 && n > 50000)
         for (int q = 0; q < trials; q++)
-            g[q] = gain(&s, 0, cand[q]);
+            g[q] = gain_any(&s, cand[q]);
         int best = 0; /* the largest drop in potential, first on ties */
         for (int q = 1; q < trials; q++)
             if (g[q] > g[best])
                 best = q;
         memcpy(centres + (size_t)j * C, cand[best], (size_t)C * sizeof *centres);
-        add_centre(&s, 0, cand[best]);
+        add_centre_any(&s, cand[best]);
     }
     free(s.min_dist), free(s.pot), free(s.max);
     return KMQ_OK;

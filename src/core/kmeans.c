@@ -109,9 +109,8 @@ static int dominated(const kmq_node *nd, const double *z, const double *zs, int 
     return dz - ds > PRUNE_MARGIN;
 }
 
-static void credit_node(const walk *wk, const kmq_node *nd, int j)
+static inline void credit_node(const walk *wk, const kmq_node *nd, int j, const int C)
 {
-    const int C = wk->C;
     for (int c = 0; c < C; c++)
         wk->sums[(size_t)j * C + c] += nd->sum[c];
     wk->weights[j] += nd->w;
@@ -138,11 +137,10 @@ static void credit_node(const walk *wk, const kmq_node *nd, int j)
     }
 }
 
-static void filter(const walk *wk, int32_t id, const uint8_t *cand, int nc)
+static void filter(const walk *wk, int32_t id, const uint8_t *cand, int nc, const int C)
 {
     const kmq_tree *t = wk->t;
     const kmq_node *nd = &t->nodes[id];
-    const int C = wk->C;
     uint8_t kept[KMQ_MAX_K];
     if (nc > 1) {
         double mid[KMQ_MAX_CHANNELS] = {0};
@@ -164,12 +162,12 @@ static void filter(const walk *wk, int32_t id, const uint8_t *cand, int nc)
         nc = m;
     }
     if (nc == 1) {
-        credit_node(wk, nd, cand[0]);
+        credit_node(wk, nd, cand[0], C);
         return;
     }
     if (nd->left >= 0) {
-        filter(wk, nd->left, cand, nc);
-        filter(wk, nd->right, cand, nc);
+        filter(wk, nd->left, cand, nc, C);
+        filter(wk, nd->right, cand, nc, C);
         return;
     }
     for (uint32_t i = nd->begin; i < nd->end; i++) {
@@ -192,6 +190,18 @@ static void filter(const walk *wk, int32_t id, const uint8_t *cand, int nc)
             wk->labels[t->hid[i]] = (uint8_t)best;
         if (wk->dist)
             wk->dist[t->hid[i]] = bd;
+    }
+}
+
+/* The walk with the channel count as a constant, so that the distance
+   loops unroll (GCC clones filter for each constant). */
+static void filter_any(const walk *wk, int32_t id, const uint8_t *cand, int nc)
+{
+    switch (wk->C) {
+    case 1: filter(wk, id, cand, nc, 1); break;
+    case 2: filter(wk, id, cand, nc, 2); break;
+    case 3: filter(wk, id, cand, nc, 3); break;
+    default: filter(wk, id, cand, nc, 4); break;
     }
 }
 
@@ -223,7 +233,7 @@ static kmq_status assign(const kmq_tree *t, int k, const double *centres, int th
         walk wk = {t, centres, C, sums, sums + (size_t)k * C, labels, dist, sq_inertia};
         if (sq_inertia)
             *sq_inertia = 0;
-        filter(&wk, 0, all, k);
+        filter_any(&wk, 0, all, k);
         return KMQ_OK;
     }
     size_t max_tasks = 2 * (t->n / KMQ_CHUNK) + 2;
@@ -240,7 +250,7 @@ static kmq_status assign(const kmq_tree *t, int k, const double *centres, int th
         walk wk = {t, centres, C, my, my + (size_t)k * C, labels, dist, sq_inertia ? my + len : NULL};
 #pragma omp for schedule(dynamic, 1)
         for (size_t q = 0; q < ntasks; q++)
-            filter(&wk, tasks[q], all, k);
+            filter_any(&wk, tasks[q], all, k);
     }
     /* Integers: the merge order does not matter. */
     if (sq_inertia)

@@ -58,7 +58,7 @@ load helpers
     "$KMQ" compress -q -k 50 --seed 7 --labels b.png --codebook b.bin in.png
     "$KMQ" compress -q -k 50 --seed 7 -t 1 --labels c.png --codebook c.bin in.png
     "$KMQ" compress -q -k 50 --seed 7 -t 2 --labels d.png --codebook d.bin in.png
-    "$KMQ" compress -q -k 50 --seed 7 -t 5 --labels e.png --codebook e.bin in.png
+    "$KMQ" compress -q -k 50 --seed 7 -t 16 --labels e.png --codebook e.bin in.png
     for x in b c d e; do
         cmp a.png $x.png
         cmp a.bin $x.bin

@@ -68,7 +68,7 @@ int main(int argc, char **argv)
                 v[2] = 128 + 100 * cos(5.3 * fx * fx + 3.1 * fy);
                 v[3] = 200 + 50 * sin(9.0 * fx);
                 for (int c = 0; c < 4; c++)
-                    v[c] += (double)(rnd() % 9) - 4;
+                    v[c] += (double)(rnd() % 25) - 12;
             } else { /* demo */
                 double fx = (double)x / w, fy = (double)y / h;
                 v[0] = 255 * fx;
