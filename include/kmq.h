@@ -211,6 +211,13 @@ KMQ_NODISCARD kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint6
 KMQ_NODISCARD kmq_status kmq_png_encode(const uint8_t *pixels, int width, int height,
                                         int channels, uint8_t **out, size_t *out_len);
 
+/* Encodes a label image (8-bit grey PNG) the way that suits indices: filter
+   None, DEFLATE by libdeflate at `level` (1 fastest .. 12 smallest;
+   KMQ_DEFAULT_LEVEL is the default).  *out is malloc'd. */
+#define KMQ_DEFAULT_LEVEL 6
+KMQ_NODISCARD kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height,
+                                           int level, uint8_t **out, size_t *out_len);
+
 /* ---- files ---------------------------------------------------------------- */
 
 /* Reads a whole regular file (or stdin when path is "-").  *out is malloc'd. */

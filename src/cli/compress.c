@@ -236,7 +236,7 @@ int cmd_compress(int argc, char **argv)
         goto done;
     }
     double t_kmeans = now_seconds();
-    if ((s = kmq_png_encode(labels, img.width, img.height, 1, &png, &png_len)) != KMQ_OK) {
+    if ((s = kmq_labels_encode(labels, img.width, img.height, KMQ_DEFAULT_LEVEL, &png, &png_len)) != KMQ_OK) {
         cli_report(lpath, s, NULL);
         goto done;
     }

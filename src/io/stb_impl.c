@@ -89,10 +89,10 @@ void kmq_stb_free(void *p)
 }
 
 uint8_t *kmq_stb_write_png(const uint8_t *pixels, int w, int h, int channels, int level,
-                           int *out_len)
+                           int filter, int *out_len)
 {
     deflate_level = level;
-    stbi_write_force_png_filter = -1; /* stb picks a filter per row */
+    stbi_write_force_png_filter = filter; /* -1: stb picks a filter per row */
     return stbi_write_png_to_mem(pixels, 0, w, h, channels, out_len);
 }
 

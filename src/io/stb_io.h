@@ -12,9 +12,11 @@ uint8_t *kmq_stb_load(const uint8_t *buf, size_t len, int *w, int *h, int *chann
                       int req_channels, const char **why);
 int kmq_stb_info(const uint8_t *buf, size_t len, int *w, int *h, int *channels);
 void kmq_stb_free(void *p);
-/* Returns a malloc'd PNG, or NULL. Not thread-safe (stb's globals). */
+/* Returns a malloc'd PNG, or NULL.  level: libdeflate 1..12; filter: PNG
+   filter type 0..4 for every row, or -1 to let stb pick per row.  Not
+   thread-safe (stb's globals). */
 uint8_t *kmq_stb_write_png(const uint8_t *pixels, int w, int h, int channels, int level,
-                           int *out_len);
+                           int filter, int *out_len);
 
 /* PNG container checks (src/io/png_chunks.c). */
 typedef struct {

@@ -105,3 +105,37 @@ Test(image, labels_must_be_8bit_grey_png)
     kmq_image_free(&img);
     free(px), free(png);
 }
+
+Test(image, labels_encode_round_trips_with_filter_none)
+{
+    int w = 37, h = 11;
+    uint8_t *lab = malloc((size_t)w * h);
+    for (int i = 0; i < w * h; i++)
+        lab[i] = (uint8_t)((i / 3) % 200);
+    uint8_t *png;
+    size_t len;
+    for (int level = 1; level <= 12; level++) {
+        cr_assert_eq(kmq_labels_encode(lab, w, h, level, &png, &len), KMQ_OK);
+        kmq_image img;
+        cr_assert_eq(kmq_labels_decode(png, len, 0, &img, NULL), KMQ_OK);
+        cr_assert(!memcmp(img.pixels, lab, (size_t)w * h), "level %d", level);
+        kmq_image_free(&img);
+        /* Inflate the IDAT: every row starts with filter byte 0 (None). */
+        size_t idat_len = (size_t)png[33] << 24 | png[34] << 16 | png[35] << 8 | png[36];
+        cr_assert(!memcmp(png + 37, "IDAT", 4));
+        uint8_t *raw = malloc((size_t)(w + 1) * h);
+        size_t got = 0;
+        struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+        cr_assert_eq(libdeflate_zlib_decompress(d, png + 41, idat_len, raw, (size_t)(w + 1) * h, &got),
+                     LIBDEFLATE_SUCCESS);
+        libdeflate_free_decompressor(d);
+        cr_assert_eq(got, (size_t)(w + 1) * h);
+        for (int y = 0; y < h; y++)
+            cr_assert_eq(raw[(size_t)y * (w + 1)], 0, "row %d filter", y);
+        free(raw);
+        free(png);
+    }
+    cr_assert_eq(kmq_labels_encode(lab, w, h, 0, &png, &len), KMQ_ERR_ARG);
+    cr_assert_eq(kmq_labels_encode(lab, w, h, 13, &png, &len), KMQ_ERR_ARG);
+    free(lab);
+}
