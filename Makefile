@@ -61,7 +61,7 @@ $(BUILD)/%.o: %.c
 $(BUILD)/tests/tools/other_formats.o: NOSAN = $(if $(SANFLAGS),-fno-sanitize=shift)
 
 $(BUILD)/libkmq.a: $(LIB_OBJ)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/kmq: $(CLI_OBJ) $(BUILD)/libkmq.a
 	@$(if $(Q),echo "  LD      $@")
