@@ -200,6 +200,16 @@ KMQ_NODISCARD kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64
                                           kmq_image *img, const char **why);
 
 /*
+ * kmq_image_decode for a file: the file is streamed through the checks and
+ * the decoder, so it never sits in memory beside the decoded pixels ("-" is
+ * standard input, read whole).  *file_size (if not NULL) receives its size.
+ * KMQ_ERR_IO leaves errno set.
+ */
+KMQ_NODISCARD kmq_status kmq_image_decode_file(const char *path, uint64_t max_pixels,
+                                               kmq_image *img, const char **why,
+                                               size_t *file_size);
+
+/*
  * Decodes a label image: it must be a PNG of colour type 0 (greyscale) and
  * bit depth 8; anything else (RGB, palette, 16-bit, JPEG, ...) is refused
  * with KMQ_ERR_LABELS_NOT_GREY8 and *why (if not NULL) says what it is.

@@ -183,7 +183,7 @@ int cmd_compress(int argc, char **argv)
     int rc = EXIT_FAIL;
     char *lpath = o.labels_path ? strdup(o.labels_path) : derive_path(o.input, NULL, ".labels.png");
     char *cpath = o.codebook_path ? strdup(o.codebook_path) : derive_path(o.input, NULL, ".codebook.bin");
-    uint8_t *file = NULL, *labels = NULL, *png = NULL, *cbbuf = NULL;
+    uint8_t *labels = NULL, *png = NULL, *cbbuf = NULL;
     size_t file_len = 0, png_len = 0, cb_len = 0;
     kmq_image img = {0};
     kmq_codebook cb = {0};
@@ -214,17 +214,11 @@ int cmd_compress(int argc, char **argv)
         }
     }
 
-    if ((s = kmq_read_file(o.input, &file, &file_len)) != KMQ_OK) {
-        cli_report(o.input, s, NULL);
-        goto done;
-    }
-    if ((s = kmq_image_decode(file, file_len, 0, &img, &why)) != KMQ_OK) {
+    if ((s = kmq_image_decode_file(o.input, 0, &img, &why, &file_len)) != KMQ_OK) {
         cli_report(o.input, s, why);
         goto done;
     }
     double t_decode = now_seconds();
-    free(file); /* the encoded input is not needed any more: lower peak memory */
-    file = NULL;
     size_t npixels = (size_t)img.width * (size_t)img.height;
     if (!(labels = malloc(npixels))) {
         cli_report(o.input, KMQ_ERR_NOMEM, NULL);
@@ -236,7 +230,9 @@ int cmd_compress(int argc, char **argv)
         goto done;
     }
     double t_kmeans = now_seconds();
-    if ((s = kmq_labels_encode(labels, img.width, img.height, KMQ_DEFAULT_LEVEL, &png, &png_len)) != KMQ_OK) {
+    const int width = img.width, height = img.height, channels = img.channels;
+    kmq_image_free(&img); /* only the labels are needed now: lower peak memory */
+    if ((s = kmq_labels_encode(labels, width, height, KMQ_DEFAULT_LEVEL, &png, &png_len)) != KMQ_OK) {
         cli_report(lpath, s, NULL);
         goto done;
     }
@@ -260,7 +256,7 @@ int cmd_compress(int argc, char **argv)
                 "  MSE %.4f, PSNR %.3f dB\n"
                 "  %s: %zu bytes, %s: %zu bytes, total %zu bytes = %.1f%% of %zu input bytes\n"
                 "  time %.3f s (decode %.3f, k-means %.3f, encode+write %.3f)\n",
-                o.input, img.width, img.height, channels_name(img.channels), st.distinct, st.k,
+                o.input, width, height, channels_name(channels), st.distinct, st.k,
                 o.params.k, o.params.init == KMQ_INIT_RANDOM ? "random" : "kmeans++",
                 o.params.n_init, o.params.max_iter, o.params.tol,
                 (unsigned long long)o.params.seed, st.iterations, st.restart, st.inertia, st.mse,
@@ -277,7 +273,7 @@ int cmd_compress(int argc, char **argv)
     }
     rc = EXIT_OK;
 done:
-    free(lpath), free(cpath), free(file), free(labels), free(png), free(cbbuf);
+    free(lpath), free(cpath), free(labels), free(png), free(cbbuf);
     kmq_image_free(&img);
     kmq_codebook_free(&cb);
     return rc;

@@ -22,7 +22,8 @@ double kmq_rng_uniform(kmq_rng *r); /* [0, 1) with 53 random bits */
 typedef struct {
     int channels;
     size_t n;          /* distinct colours */
-    uint32_t *keys;    /* packed colours (channel c in bits 8c..8c+7), ascending */
+    uint32_t *keys;    /* packed colours (channel c in bits 8c..8c+7), ascending
+                          until kmq_tree_build puts them in tree order */
     uint32_t *counts;  /* pixels of each colour */
     /* open-addressing index from key to position in keys[] */
     uint32_t *slot_key;
@@ -50,11 +51,13 @@ typedef struct {
 typedef struct {
     int channels;
     size_t n, nnodes;
-    uint32_t *key, *cnt, *hid; /* colours in tree order; hid = index in the histogram */
+    const uint32_t *key, *cnt; /* the histogram's arrays, which the build put in tree order */
     kmq_node *nodes;           /* nodes[0] is the root */
 } kmq_tree;
 
-kmq_status kmq_tree_build(const kmq_histogram *h, kmq_tree *t);
+/* Builds the tree over h's colours, reordering h->keys and h->counts into
+   tree order (the index in h keeps working: kmq_histogram_find follows). */
+kmq_status kmq_tree_build(kmq_histogram *h, kmq_tree *t);
 void kmq_tree_free(kmq_tree *t);
 
 /* ---- k-means on the weighted distinct colours ---- */

@@ -10,15 +10,21 @@
 
 #define LEAF_SIZE 16
 
-static void swap_points(kmq_tree *t, uint32_t a, uint32_t b)
+typedef struct {
+    kmq_tree *t;
+    uint32_t *key, *cnt, *perm; /* the histogram's arrays; perm: original index */
+} builder;
+
+static void swap_points(builder *b, uint32_t x, uint32_t y)
 {
-    uint32_t k = t->key[a], c = t->cnt[a], h = t->hid[a];
-    t->key[a] = t->key[b], t->cnt[a] = t->cnt[b], t->hid[a] = t->hid[b];
-    t->key[b] = k, t->cnt[b] = c, t->hid[b] = h;
+    uint32_t k = b->key[x], c = b->cnt[x], p = b->perm[x];
+    b->key[x] = b->key[y], b->cnt[x] = b->cnt[y], b->perm[x] = b->perm[y];
+    b->key[y] = k, b->cnt[y] = c, b->perm[y] = p;
 }
 
-static int32_t build(kmq_tree *t, uint32_t begin, uint32_t end)
+static int32_t build(builder *b, uint32_t begin, uint32_t end)
 {
+    kmq_tree *t = b->t;
     const int C = t->channels;
     int32_t id = (int32_t)t->nnodes++;
     kmq_node *nd = &t->nodes[id];
@@ -29,10 +35,10 @@ static int32_t build(kmq_tree *t, uint32_t begin, uint32_t end)
     for (int c = 0; c < C; c++)
         nd->lo[c] = 255, nd->hi[c] = 0;
     for (uint32_t i = begin; i < end; i++) {
-        uint64_t w = t->cnt[i];
+        uint64_t w = b->cnt[i];
         nd->w += w;
         for (int c = 0; c < C; c++) {
-            uint8_t v = (uint8_t)(t->key[i] >> (8 * c));
+            uint8_t v = (uint8_t)(b->key[i] >> (8 * c));
             if (v < nd->lo[c]) nd->lo[c] = v;
             if (v > nd->hi[c]) nd->hi[c] = v;
             nd->sum[c] += w * v;
@@ -51,7 +57,7 @@ static int32_t build(kmq_tree *t, uint32_t begin, uint32_t end)
     /* Split at the value that halves the colours: counting, since values are bytes. */
     uint32_t hist[256] = {0};
     for (uint32_t i = begin; i < end; i++)
-        hist[(t->key[i] >> (8 * axis)) & 0xFF]++;
+        hist[(b->key[i] >> (8 * axis)) & 0xFF]++;
     uint32_t half = (end - begin) / 2, run = 0;
     int split = lo + 1;
     for (int v = lo; v <= hi; v++) {
@@ -65,19 +71,19 @@ static int32_t build(kmq_tree *t, uint32_t begin, uint32_t end)
     if (split > hi) split = hi; /* both sides non-empty */
     uint32_t i = begin, j = end;
     while (i < j) {
-        if (((t->key[i] >> (8 * axis)) & 0xFF) < (uint32_t)split)
+        if (((b->key[i] >> (8 * axis)) & 0xFF) < (uint32_t)split)
             i++;
         else
-            swap_points(t, i, --j);
+            swap_points(b, i, --j);
     }
-    int32_t l = build(t, begin, i);
-    int32_t r = build(t, i, end);
-    t->nodes[id].left = l; /* nodes may have moved? no: array is preallocated */
+    int32_t l = build(b, begin, i);
+    int32_t r = build(b, i, end);
+    t->nodes[id].left = l;
     t->nodes[id].right = r;
     return id;
 }
 
-kmq_status kmq_tree_build(const kmq_histogram *h, kmq_tree *t)
+kmq_status kmq_tree_build(kmq_histogram *h, kmq_tree *t)
 {
     memset(t, 0, sizeof *t);
     const size_t n = h->n;
@@ -86,24 +92,40 @@ kmq_status kmq_tree_build(const kmq_histogram *h, kmq_tree *t)
     /* A binary tree whose leaves hold at most LEAF_SIZE colours and whose
        splits leave both sides non-empty has fewer than 2n nodes. */
     size_t cap = n < 1 ? 1 : 2 * n;
-    t->key = malloc(n * sizeof *t->key);
-    t->cnt = malloc(n * sizeof *t->cnt);
-    t->hid = malloc(n * sizeof *t->hid);
     t->nodes = malloc(cap * sizeof *t->nodes);
-    if (!t->key || !t->cnt || !t->hid || !t->nodes) {
+    uint32_t *perm = malloc(n * sizeof *perm);
+    if (!t->nodes || !perm) {
+        free(perm);
         kmq_tree_free(t);
         return KMQ_ERR_NOMEM;
     }
-    memcpy(t->key, h->keys, n * sizeof *t->key);
-    memcpy(t->cnt, h->counts, n * sizeof *t->cnt);
     for (size_t i = 0; i < n; i++)
-        t->hid[i] = (uint32_t)i;
-    build(t, 0, (uint32_t)n);
+        perm[i] = (uint32_t)i;
+    /* The colours are sorted in place into tree order (no second copy of
+       them: on big images memory is the limit). */
+    builder b = {t, h->keys, h->counts, perm};
+    build(&b, 0, (uint32_t)n);
+    t->key = h->keys;
+    t->cnt = h->counts;
+    /* Point the hash index at the new positions. */
+    uint32_t *where = malloc(n * sizeof *where);
+    if (!where) {
+        free(perm);
+        kmq_tree_free(t);
+        return KMQ_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        where[perm[i]] = (uint32_t)i;
+    for (size_t sl = 0; sl <= h->mask; sl++)
+        if (h->slot_val[sl])
+            h->slot_val[sl] = where[h->slot_val[sl] - 1] + 1;
+    free(where);
+    free(perm);
     return KMQ_OK;
 }
 
 void kmq_tree_free(kmq_tree *t)
 {
-    free(t->key), free(t->cnt), free(t->hid), free(t->nodes);
+    free(t->nodes);
     memset(t, 0, sizeof *t);
 }

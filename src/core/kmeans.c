@@ -127,11 +127,11 @@ static inline void credit_node(const walk *wk, const kmq_node *nd, int j, const 
         const kmq_tree *t = wk->t;
         for (uint32_t i = nd->begin; i < nd->end; i++) {
             if (wk->labels)
-                wk->labels[t->hid[i]] = (uint8_t)j;
+                wk->labels[i] = (uint8_t)j;
             if (wk->dist) {
                 double x[KMQ_MAX_CHANNELS];
                 kmq_unpack_d(t->key[i], C, x);
-                wk->dist[t->hid[i]] = dist2(x, wk->centres + (size_t)j * C, C);
+                wk->dist[i] = dist2(x, wk->centres + (size_t)j * C, C);
             }
         }
     }
@@ -187,9 +187,9 @@ static void filter(const walk *wk, int32_t id, const uint8_t *cand, int nc, cons
         if (wk->sq_inertia)
             *wk->sq_inertia += w * (uint64_t)bd; /* integer centres: exact */
         if (wk->labels)
-            wk->labels[t->hid[i]] = (uint8_t)best;
+            wk->labels[i] = (uint8_t)best;
         if (wk->dist)
-            wk->dist[t->hid[i]] = bd;
+            wk->dist[i] = bd;
     }
 }
 
@@ -280,7 +280,7 @@ static void relocate_empty(const kmq_histogram *h, int k, const uint8_t *labels,
         size_t far = SIZE_MAX;
         double far_d = -1;
         for (size_t i = 0; i < h->n; i++)
-            if (!taken[i] && dist[i] > far_d) {
+            if (!taken[i] && (dist[i] > far_d || (dist[i] == far_d && h->keys[i] < h->keys[far]))) {
                 far_d = dist[i];
                 far = i;
             }

@@ -2,6 +2,11 @@
    stb: container validation, a pixel cap, and label-image rules. */
 #include "stb_io.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +90,143 @@ kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
         return KMQ_ERR_IMAGE_FORMAT;
     }
     return load(buf, len, 0, img, why);
+}
+
+/* A buffered reader over a file descriptor, for stb's callbacks. */
+typedef struct {
+    int fd;
+    int error;
+    size_t pos, len;
+    uint8_t buf[1 << 16];
+} fd_src;
+
+static long fd_read(void *ctx, uint8_t *out, size_t n)
+{
+    fd_src *f = ctx;
+    if (f->pos == f->len && n >= sizeof f->buf) { /* large reads skip the buffer */
+        ssize_t k;
+        do
+            k = read(f->fd, out, n);
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+            f->error = errno;
+        return k < 0 ? -1 : (long)k;
+    }
+    if (f->pos == f->len) {
+        ssize_t k;
+        do
+            k = read(f->fd, f->buf, sizeof f->buf);
+        while (k < 0 && errno == EINTR);
+        if (k < 0) {
+            f->error = errno;
+            return -1;
+        }
+        f->pos = 0;
+        f->len = (size_t)k;
+        if (!k)
+            return 0;
+    }
+    if (n > f->len - f->pos)
+        n = f->len - f->pos;
+    memcpy(out, f->buf + f->pos, n);
+    f->pos += n;
+    return (long)n;
+}
+
+static int fd_rewind(fd_src *f)
+{
+    f->pos = f->len = 0;
+    return lseek(f->fd, 0, SEEK_SET) == 0;
+}
+
+kmq_status kmq_image_decode_file(const char *path, uint64_t max_pixels, kmq_image *img,
+                                 const char **why, size_t *file_size)
+{
+    const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = NULL;
+    memset(img, 0, sizeof *img);
+    int fd = strcmp(path, "-") == 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) != 0) {
+        close(fd);
+        return KMQ_ERR_IO;
+    }
+    if (fd >= 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        errno = EISDIR;
+        return KMQ_ERR_IO;
+    }
+    if (fd < 0 || !S_ISREG(st.st_mode)) {
+        /* stdin or a pipe: no rewinding, so decode from memory. */
+        if (fd >= 0)
+            close(fd);
+        if (fd < 0 && strcmp(path, "-") != 0)
+            return KMQ_ERR_IO;
+        uint8_t *buf;
+        size_t len;
+        kmq_status s = kmq_read_file(path, &buf, &len);
+        if (s != KMQ_OK)
+            return s;
+        if (file_size)
+            *file_size = len;
+        s = kmq_image_decode(buf, len, max_pixels, img, why);
+        free(buf);
+        return s;
+    }
+    if (file_size)
+        *file_size = (size_t)st.st_size;
+    /* Stream the file: the container check and stb both read it in pieces,
+       so the encoded file never sits in memory beside the decoded image. */
+    fd_src *f = malloc(sizeof *f);
+    if (!f) {
+        close(fd);
+        return KMQ_ERR_NOMEM;
+    }
+    f->fd = fd;
+    f->error = 0;
+    f->pos = f->len = 0;
+    kmq_reader r = {fd_read, f};
+    uint8_t magic[4] = {0};
+    long got = fd_read(f, magic, 4);
+    kmq_status s = KMQ_OK;
+    if (got < 0 || !fd_rewind(f)) {
+        s = KMQ_ERR_IO;
+    } else if (looks_like_png(magic, (size_t)got)) {
+        kmq_png_header hdr;
+        if ((s = kmq_png_check_reader(&r, &hdr, why)) == KMQ_OK)
+            s = check_size(hdr.width, hdr.height, max_pixels, why);
+    } else if (is_jpeg(magic, (size_t)got) || is_bmp(magic, (size_t)got)) {
+        int w, h, n;
+        if (!kmq_stb_info_reader(&r, &w, &h, &n)) {
+            *why = is_jpeg(magic, (size_t)got) ? "corrupt JPEG header" : "corrupt or unsupported BMP header";
+            s = KMQ_ERR_IMAGE_CORRUPT;
+        } else {
+            s = check_size((uint64_t)w, (uint64_t)h, max_pixels, why);
+        }
+    } else {
+        *why = "not a PNG, JPEG or BMP image";
+        s = KMQ_ERR_IMAGE_FORMAT;
+    }
+    if (s == KMQ_OK && !fd_rewind(f))
+        s = KMQ_ERR_IO;
+    if (s == KMQ_OK) {
+        int w, h, n;
+        uint8_t *p = kmq_stb_load_reader(&r, &w, &h, &n, 0, why);
+        if (!p) {
+            s = f->error ? KMQ_ERR_IO : *why && !strcmp(*why, "outofmem") ? KMQ_ERR_NOMEM : KMQ_ERR_IMAGE_CORRUPT;
+        } else {
+            img->width = w, img->height = h, img->channels = n, img->pixels = p;
+        }
+    }
+    if (s == KMQ_ERR_IO && f->error)
+        errno = f->error;
+    int e = errno;
+    close(fd);
+    free(f);
+    errno = e;
+    return s;
 }
 
 static const char *colour_type_name(int ct)

@@ -1,6 +1,8 @@
 /* PNG container validation.  stb_image does not check chunk CRCs, so a
    damaged file can decode "fine" into wrong pixels; kmq checks the whole
-   chunk structure with libdeflate's CRC-32 before handing bytes to stb. */
+   chunk structure with libdeflate's CRC-32 before handing bytes to stb.
+   The check reads through a kmq_reader, so it works on a buffer or streams
+   a file in constant memory. */
 #include "stb_io.h"
 
 #include <libdeflate.h>
@@ -28,74 +30,117 @@ static int valid_depth(int colour_type, int depth)
     }
 }
 
-kmq_status kmq_png_check(const uint8_t *buf, size_t len, kmq_png_header *hdr, const char **why)
+/* Reads exactly n bytes: 1, or 0 at a clean or short end, -1 on an error. */
+static int read_full(kmq_reader *r, uint8_t *buf, size_t n)
 {
-    if (!kmq_is_png(buf, len)) {
-        *why = "corrupt PNG signature";
-        return KMQ_ERR_PNG_STRUCTURE;
+    size_t got = 0;
+    while (got < n) {
+        long k = r->read(r->ctx, buf + got, n - got);
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            return 0;
+        got += (size_t)k;
     }
-    size_t pos = 8;
+    return 1;
+}
+
+static kmq_status fail(const char **why, const char *msg, kmq_status s)
+{
+    *why = msg;
+    return s;
+}
+
+kmq_status kmq_png_check_reader(kmq_reader *r, kmq_png_header *hdr, const char **why)
+{
+    uint8_t head[12], buf[65536];
+    int got = read_full(r, head, 8);
+    if (got < 0)
+        return fail(why, NULL, KMQ_ERR_IO);
+    if (!got || memcmp(head, PNG_SIG, 8) != 0)
+        return fail(why, "corrupt PNG signature", KMQ_ERR_PNG_STRUCTURE);
     int seen_ihdr = 0, seen_idat = 0;
-    while (pos < len) {
-        if (len - pos < 12) {
-            *why = "truncated PNG chunk";
-            return KMQ_ERR_PNG_STRUCTURE;
-        }
-        uint32_t clen = be32(buf + pos);
-        const uint8_t *type = buf + pos + 4;
-        if (clen > 0x7FFFFFFFu || clen > len - pos - 12) {
-            *why = "truncated PNG chunk";
-            return KMQ_ERR_PNG_STRUCTURE;
-        }
+    for (;;) {
+        got = read_full(r, head, 8);
+        if (got < 0)
+            return fail(why, NULL, KMQ_ERR_IO);
+        if (!got) /* the file ended before IEND */
+            return fail(why, seen_idat ? "PNG is truncated (no IEND chunk)" : "PNG has no image data (IDAT chunk)",
+                        KMQ_ERR_PNG_STRUCTURE);
+        uint32_t clen = be32(head);
+        const uint8_t *type = head + 4;
+        if (clen > 0x7FFFFFFFu)
+            return fail(why, "truncated PNG chunk", KMQ_ERR_PNG_STRUCTURE);
         for (int i = 0; i < 4; i++)
-            if (!((type[i] >= 'A' && type[i] <= 'Z') || (type[i] >= 'a' && type[i] <= 'z'))) {
-                *why = "invalid PNG chunk type";
-                return KMQ_ERR_PNG_STRUCTURE;
-            }
-        uint32_t crc = libdeflate_crc32(0, type, 4 + (size_t)clen);
-        if (crc != be32(buf + pos + 8 + clen)) {
+            if (!((type[i] >= 'A' && type[i] <= 'Z') || (type[i] >= 'a' && type[i] <= 'z')))
+                return fail(why, "invalid PNG chunk type", KMQ_ERR_PNG_STRUCTURE);
+        uint32_t crc = libdeflate_crc32(0, type, 4);
+        uint8_t ihdr[13] = {0};
+        for (uint32_t left = clen; left > 0;) {
+            size_t n = left < sizeof buf ? left : sizeof buf;
+            if ((got = read_full(r, buf, n)) <= 0)
+                return got < 0 ? fail(why, NULL, KMQ_ERR_IO)
+                               : fail(why, "truncated PNG chunk", KMQ_ERR_PNG_STRUCTURE);
+            if (left == clen && clen == 13)
+                memcpy(ihdr, buf, 13);
+            crc = libdeflate_crc32(crc, buf, n);
+            left -= (uint32_t)n;
+        }
+        uint8_t stored[4];
+        if ((got = read_full(r, stored, 4)) <= 0)
+            return got < 0 ? fail(why, NULL, KMQ_ERR_IO)
+                           : fail(why, "truncated PNG chunk", KMQ_ERR_PNG_STRUCTURE);
+        if (crc != be32(stored)) {
             static _Thread_local char msg[64];
             memcpy(msg, "CRC mismatch in PNG chunk ", 26);
             memcpy(msg + 26, type, 4);
             msg[30] = 0;
-            *why = msg;
-            return KMQ_ERR_PNG_CRC;
+            return fail(why, msg, KMQ_ERR_PNG_CRC);
         }
         if (!seen_ihdr) {
-            if (memcmp(type, "IHDR", 4) != 0 || clen != 13) {
-                *why = "PNG does not start with a valid IHDR chunk";
-                return KMQ_ERR_PNG_STRUCTURE;
-            }
-            const uint8_t *d = type + 4;
-            hdr->width = be32(d);
-            hdr->height = be32(d + 4);
-            hdr->bit_depth = d[8];
-            hdr->colour_type = d[9];
-            hdr->interlace = d[12];
-            if (!hdr->width || !hdr->height || hdr->width > 0x7FFFFFFFu || hdr->height > 0x7FFFFFFFu) {
-                *why = "invalid PNG image size";
-                return KMQ_ERR_PNG_STRUCTURE;
-            }
-            if (!valid_depth(hdr->colour_type, hdr->bit_depth)) {
-                *why = "invalid PNG colour type or bit depth";
-                return KMQ_ERR_PNG_STRUCTURE;
-            }
-            if (d[10] != 0 || d[11] != 0 || hdr->interlace > 1) {
-                *why = "invalid PNG compression, filter or interlace method";
-                return KMQ_ERR_PNG_STRUCTURE;
-            }
+            if (memcmp(type, "IHDR", 4) != 0 || clen != 13)
+                return fail(why, "PNG does not start with a valid IHDR chunk", KMQ_ERR_PNG_STRUCTURE);
+            hdr->width = be32(ihdr);
+            hdr->height = be32(ihdr + 4);
+            hdr->bit_depth = ihdr[8];
+            hdr->colour_type = ihdr[9];
+            hdr->interlace = ihdr[12];
+            if (!hdr->width || !hdr->height || hdr->width > 0x7FFFFFFFu || hdr->height > 0x7FFFFFFFu)
+                return fail(why, "invalid PNG image size", KMQ_ERR_PNG_STRUCTURE);
+            if (!valid_depth(hdr->colour_type, hdr->bit_depth))
+                return fail(why, "invalid PNG colour type or bit depth", KMQ_ERR_PNG_STRUCTURE);
+            if (ihdr[10] != 0 || ihdr[11] != 0 || hdr->interlace > 1)
+                return fail(why, "invalid PNG compression, filter or interlace method", KMQ_ERR_PNG_STRUCTURE);
             seen_ihdr = 1;
         } else if (!memcmp(type, "IDAT", 4)) {
             seen_idat = 1;
         } else if (!memcmp(type, "IEND", 4)) {
-            if (!seen_idat) {
-                *why = "PNG has no image data (IDAT chunk)";
-                return KMQ_ERR_PNG_STRUCTURE;
-            }
+            if (!seen_idat)
+                return fail(why, "PNG has no image data (IDAT chunk)", KMQ_ERR_PNG_STRUCTURE);
             return KMQ_OK; /* bytes after IEND are ignored, as libpng does */
         }
-        pos += 12 + (size_t)clen;
     }
-    *why = seen_idat ? "PNG is truncated (no IEND chunk)" : "PNG has no image data (IDAT chunk)";
-    return KMQ_ERR_PNG_STRUCTURE;
+}
+
+typedef struct {
+    const uint8_t *p;
+    size_t left;
+} mem_src;
+
+static long mem_read(void *ctx, uint8_t *buf, size_t n)
+{
+    mem_src *m = ctx;
+    if (n > m->left)
+        n = m->left;
+    memcpy(buf, m->p, n);
+    m->p += n;
+    m->left -= n;
+    return (long)n;
+}
+
+kmq_status kmq_png_check(const uint8_t *buf, size_t len, kmq_png_header *hdr, const char **why)
+{
+    mem_src m = {buf, len};
+    kmq_reader r = {mem_read, &m};
+    return kmq_png_check_reader(&r, hdr, why);
 }

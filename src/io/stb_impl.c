@@ -76,6 +76,62 @@ uint8_t *kmq_stb_load(const uint8_t *buf, size_t len, int *w, int *h, int *chann
     return p;
 }
 
+/* stb's callbacks on top of a kmq_reader; skip is only ever forward here. */
+typedef struct {
+    kmq_reader *r;
+    int eof;
+} cb_state;
+
+static int cb_read(void *user, char *data, int size)
+{
+    cb_state *st = user;
+    long got = 0;
+    while (size > 0 && !st->eof) {
+        long k = st->r->read(st->r->ctx, (uint8_t *)data + got, (size_t)size);
+        if (k <= 0) {
+            st->eof = 1;
+            break;
+        }
+        got += k;
+        size -= (int)k;
+    }
+    return (int)got;
+}
+
+static void cb_skip(void *user, int n)
+{
+    char buf[4096];
+    while (n > 0) {
+        int k = cb_read(user, buf, n < (int)sizeof buf ? n : (int)sizeof buf);
+        if (k <= 0)
+            break;
+        n -= k;
+    }
+}
+
+static int cb_eof(void *user)
+{
+    return ((cb_state *)user)->eof;
+}
+
+static const stbi_io_callbacks kmq_callbacks = {cb_read, cb_skip, cb_eof};
+
+uint8_t *kmq_stb_load_reader(kmq_reader *r, int *w, int *h, int *channels, int req_channels,
+                             const char **why)
+{
+    cb_state st = {r, 0};
+    uint8_t *p = stbi_load_from_callbacks(&kmq_callbacks, &st, w, h, channels, req_channels);
+    if (!p)
+        *why = stbi_failure_reason();
+    return p;
+}
+
+int kmq_stb_info_reader(kmq_reader *r, int *w, int *h, int *channels)
+{
+    cb_state st = {r, 0};
+    return stbi_info_from_callbacks(&kmq_callbacks, &st, w, h, channels);
+}
+
 int kmq_stb_info(const uint8_t *buf, size_t len, int *w, int *h, int *channels)
 {
     if (len > INT_MAX)
