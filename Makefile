@@ -12,6 +12,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR   = $(PREFIX)/bin
 PKG_CONFIG ?= pkg-config
+OPENMP  ?= -fopenmp   # make OPENMP= builds single-threaded
 
 ifeq ($(SAN),1)
 BUILD   ?= build/san
@@ -31,8 +32,8 @@ DEFLATE_LIBS := $(shell $(PKG_CONFIG) --libs libdeflate 2>/dev/null || echo -lde
 CRITERION_LIBS = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
 ALL_CPPFLAGS = -Iinclude -Isrc/core -Isrc/io -D_GNU_SOURCE $(STB_CFLAGS) $(DEFLATE_CFLAGS) $(CPPFLAGS)
-ALL_CFLAGS   = -std=c11 -fopenmp $(WARN) $(CFLAGS) $(SANFLAGS) $(NOSAN)
-ALL_LDFLAGS  = -fopenmp $(SANFLAGS) $(LDFLAGS)
+ALL_CFLAGS   = -std=c11 $(OPENMP) $(if $(OPENMP),,-Wno-unknown-pragmas) $(WARN) $(CFLAGS) $(SANFLAGS) $(NOSAN)
+ALL_LDFLAGS  = $(OPENMP) $(SANFLAGS) $(LDFLAGS)
 LIBS         = $(DEFLATE_LIBS) -lm
 
 LIB_SRC  = $(wildcard src/core/*.c) $(wildcard src/io/*.c)

@@ -144,6 +144,7 @@ kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads
     const size_t n = t->n;
     const int trials = 2 + (int)log((double)k);
     const int nt = kmq_threads(threads);
+    (void)nt; /* unused without OpenMP */
     seeding s = {t, malloc(n * sizeof(double)), malloc(t->nnodes * sizeof(double)),
                  malloc(t->nnodes * sizeof(double))};
     if (!s.min_dist || !s.pot || !s.max) {

@@ -96,6 +96,7 @@ kmq_status kmq_finalise(const kmq_tree *t, int k, const double *centres, int thr
    are always added in the same order, whatever the thread count. */
 #define KMQ_CHUNK 4096
 int kmq_threads(int requested); /* 0 = all cores; 1 without OpenMP */
+int kmq_thread_id(void);         /* this thread's number in a parallel region, else 0 */
 /* Unpacks colour key into doubles x[0..channels-1]. */
 static inline void kmq_unpack_d(uint32_t key, int channels, double *x)
 {

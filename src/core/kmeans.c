@@ -23,32 +23,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* Squared distances here are at most 4 * 255^2; double rounding error is
    below 1e-9 of that, so a difference above this margin is real. */
 #define PRUNE_MARGIN 1e-6
-
-int kmq_threads(int requested)
-{
-#ifdef _OPENMP
-    return requested > 0 ? requested : omp_get_max_threads();
-#else
-    (void)requested;
-    return 1;
-#endif
-}
-
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 double kmq_tolerance(const kmq_histogram *h, double tol)
 {
@@ -246,7 +224,7 @@ static kmq_status assign(const kmq_tree *t, int k, const double *centres, int th
     size_t ntasks = collect_tasks(t, 0, KMQ_CHUNK, tasks, 0);
 #pragma omp parallel num_threads(nt)
     {
-        uint64_t *my = acc + (size_t)thread_id() * (len + 1);
+        uint64_t *my = acc + (size_t)kmq_thread_id() * (len + 1);
         walk wk = {t, centres, C, my, my + (size_t)k * C, labels, dist, sq_inertia ? my + len : NULL};
 #pragma omp for schedule(dynamic, 1)
         for (size_t q = 0; q < ntasks; q++)

@@ -5,9 +5,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 void kmq_params_default(kmq_params *p)
 {
@@ -62,6 +59,7 @@ static void label_pixels(const kmq_histogram *h, const uint8_t *pixels, size_t n
 {
     const int C = h->channels;
     const int nt = kmq_threads(threads);
+    (void)nt; /* unused without OpenMP */
 #pragma omp parallel for num_threads(nt) schedule(static) if (npixels > KMQ_CHUNK)
     for (size_t start = 0; start < npixels; start += KMQ_CHUNK) {
         size_t end = start + KMQ_CHUNK < npixels ? start + KMQ_CHUNK : npixels;
@@ -82,20 +80,10 @@ static void label_pixels(const kmq_histogram *h, const uint8_t *pixels, size_t n
 typedef struct {
     double *centres;
     uint8_t *entries, *lab;
-    uint64_t inertia;
     uint8_t *best_entries, *best_lab;
     uint64_t best_inertia;
     int best_iter, best_restart;
 } restart_result;
-
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 /* Seeding, Lloyd and finalisation for restart r; keeps it in *me if it beats
    what *me holds (lower inertia, or equal inertia and lower index). */
@@ -212,7 +200,7 @@ kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
     kmq_status failed = KMQ_OK;
 #pragma omp parallel for num_threads(outer) schedule(dynamic, 1) if (outer > 1)
     for (int r = 0; r < params->n_init; r++) {
-        restart_result *me = &res[outer > 1 ? thread_id() : 0];
+        restart_result *me = &res[outer > 1 ? kmq_thread_id() : 0];
         kmq_status rs;
 #pragma omp atomic read
         rs = failed;
