@@ -17,8 +17,9 @@
  *   kmq_codebook_free(&cb);
  *
  * The library never prints, exits or reads argv.  Everything works on memory
- * buffers; the only functions that touch the file system are the two file
- * helpers at the end (kmq_read_file, kmq_write_file_atomic).  Every fallible
+ * buffers; the only functions that touch the file system are the file
+ * helpers (kmq_image_decode_file, kmq_read_file, kmq_outfile_*,
+ * kmq_write_file_atomic).  Every fallible
  * call returns a kmq_status (KMQ_OK = 0); kmq_strerror() names each code.
  * Buffers the library allocates are released with free() unless a *_free
  * function is named.
