@@ -169,7 +169,7 @@ kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
     restart_result *res = NULL;
     const int nt = kmq_threads(params->threads);
     const int outer = params->n_init > 1 && nt > 1 ? (params->n_init < nt ? params->n_init : nt) : 1;
-    const int inner = outer > 1 ? 1 : nt;
+    const int inner = outer > 1 ? 1 : nt; /* threads inside one restart */
     if ((s = kmq_tree_build(&h, &tree)) != KMQ_OK) {
         kmq_histogram_free(&h);
         return s;
@@ -198,8 +198,12 @@ kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
         }
     }
     kmq_status failed = KMQ_OK;
+    /* Whole rounds of restarts, one per thread; the restarts left over (3
+       restarts on 2 threads: the third) share the threads instead of
+       leaving them idle. */
+    const int in_rounds = params->n_init / outer * outer;
 #pragma omp parallel for num_threads(outer) schedule(dynamic, 1) if (outer > 1)
-    for (int r = 0; r < params->n_init; r++) {
+    for (int r = 0; r < in_rounds; r++) {
         restart_result *me = &res[outer > 1 ? kmq_thread_id() : 0];
         kmq_status rs;
 #pragma omp atomic read
@@ -211,6 +215,8 @@ kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
             failed = rs;
         }
     }
+    for (int r = in_rounds; r < params->n_init && failed == KMQ_OK; r++)
+        failed = run_restart(&h, &tree, params, r, tol_abs, nt, &res[0]);
     if ((s = failed) != KMQ_OK)
         goto done;
     restart_result *best = &res[0];
