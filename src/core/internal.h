@@ -26,8 +26,7 @@ typedef struct {
                           until kmq_tree_build puts them in tree order */
     uint32_t *counts;  /* pixels of each colour */
     /* open-addressing index from key to position in keys[] */
-    uint32_t *slot_key;
-    uint32_t *slot_val; /* position + 1; 0 = empty slot */
+    uint64_t *slots;   /* key << 32 | (position + 1); 0 = empty slot */
     size_t mask;
 } kmq_histogram;
 
@@ -37,6 +36,9 @@ void kmq_histogram_free(kmq_histogram *h);
 uint32_t kmq_pack(const uint8_t *px, int channels);
 /* Position of a colour in h->keys; the colour must be present. */
 size_t kmq_histogram_find(const kmq_histogram *h, uint32_t key);
+/* After the colours were reordered: the colour at old position i is now at
+   where[i]. */
+void kmq_histogram_renumber(kmq_histogram *h, const uint32_t *where);
 
 /* ---- kd-tree over the distinct colours ---- */
 typedef struct {

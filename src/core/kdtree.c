@@ -116,9 +116,7 @@ kmq_status kmq_tree_build(kmq_histogram *h, kmq_tree *t)
     }
     for (size_t i = 0; i < n; i++)
         where[perm[i]] = (uint32_t)i;
-    for (size_t sl = 0; sl <= h->mask; sl++)
-        if (h->slot_val[sl])
-            h->slot_val[sl] = where[h->slot_val[sl] - 1] + 1;
+    kmq_histogram_renumber(h, where);
     free(where);
     free(perm);
     return KMQ_OK;
