@@ -151,7 +151,7 @@ if [ "$THREADS" = 1 ]; then
             for _ in $(seq "$REPS"); do
                 # shellcheck disable=SC2086
                 "$KMQ" compress -v -f -t $t $opts --labels "$W/t.png" --codebook "$W/t.cb" "$img" 2>&1 |
-                    sed -n 's/.*k-means \([0-9.]*\),.*/\1/p'
+                    sed -n 's/.* k-means \([0-9.]*\),.*/\1/p'
             done | median >"$W/thr$t"
         done
         awk -v a="$(cat "$W/thr1")" -v b="$(cat "$W/thr2")" -v n="$name" \

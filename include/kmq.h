@@ -136,6 +136,9 @@ typedef struct {
                              after rounding the centres to uint8 */
     double mse;           /* inertia / (pixels * channels) */
     double psnr;          /* 10 log10(255^2 / mse) dB; INFINITY when lossless */
+    double seconds_histogram; /* wall time finding the distinct colours */
+    double seconds_kmeans;    /* seeding, Lloyd and finalisation, all restarts */
+    double seconds_labels;    /* labelling every pixel */
 } kmq_stats;
 
 /*

@@ -255,13 +255,14 @@ int cmd_compress(int argc, char **argv)
                 "  iterations %d (restart %d won), inertia %.0f\n"
                 "  MSE %.4f, PSNR %.3f dB\n"
                 "  %s: %zu bytes, %s: %zu bytes, total %zu bytes = %.1f%% of %zu input bytes\n"
-                "  time %.3f s (decode %.3f, k-means %.3f, encode+write %.3f)\n",
+                "  time %.3f s (decode %.3f, colours %.3f, k-means %.3f, labels %.3f, encode+write %.3f)\n",
                 o.input, width, height, channels_name(channels), st.distinct, st.k,
                 o.params.k, o.params.init == KMQ_INIT_RANDOM ? "random" : "kmeans++",
                 o.params.n_init, o.params.max_iter, o.params.tol,
                 (unsigned long long)o.params.seed, st.iterations, st.restart, st.inertia, st.mse,
                 st.psnr, lpath, png_len, cpath, cb_len, out_bytes, 100.0 * ratio, file_len,
-                t_end - t0, t_decode - t0, t_kmeans - t_decode, t_end - t_kmeans);
+                t_end - t0, t_decode - t0, st.seconds_histogram, st.seconds_kmeans, st.seconds_labels,
+                t_end - t_kmeans);
     } else if (!o.quiet) {
         char quality[32];
         if (isinf(st.psnr))

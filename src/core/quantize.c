@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void kmq_params_default(kmq_params *p)
 {
@@ -38,11 +39,19 @@ void kmq_codebook_free(kmq_codebook *cb)
     memset(cb, 0, sizeof *cb);
 }
 
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static void fill_stats(kmq_stats *st, size_t npixels, size_t distinct, int k, int channels,
                        int iterations, int restart, uint64_t inertia)
 {
     if (!st)
         return;
+    memset(st, 0, sizeof *st);
     st->pixels = npixels;
     st->distinct = distinct;
     st->k = k;
@@ -134,8 +143,10 @@ kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
         return KMQ_ERR_TOO_LARGE;
 
     kmq_histogram h;
+    double t0 = now();
     if ((s = kmq_histogram_build(pixels, npixels, channels, &h)) != KMQ_OK)
         return s;
+    double t_hist = now();
     const int C = channels;
     const size_t n = h.n;
 
@@ -158,6 +169,10 @@ kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
         cb->channels = C;
         label_pixels(&h, pixels, npixels, own, params->threads, labels);
         fill_stats(stats, npixels, n, (int)n, C, 0, 0, 0);
+        if (stats) {
+            stats->seconds_histogram = t_hist - t0;
+            stats->seconds_labels = now() - t_hist;
+        }
         free(own);
         kmq_histogram_free(&h);
         return KMQ_OK;
@@ -224,12 +239,18 @@ kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
         if (res[t].best_inertia < best->best_inertia ||
             (res[t].best_inertia == best->best_inertia && res[t].best_restart < best->best_restart))
             best = &res[t];
+    double t_kmeans = now();
     label_pixels(&h, pixels, npixels, best->best_lab, params->threads, labels);
     cb->k = k;
     cb->channels = C;
     cb->entries = best->best_entries;
     best->best_entries = NULL;
     fill_stats(stats, npixels, n, k, C, best->best_iter, best->best_restart, best->best_inertia);
+    if (stats) {
+        stats->seconds_histogram = t_hist - t0;
+        stats->seconds_kmeans = t_kmeans - t_hist;
+        stats->seconds_labels = now() - t_kmeans;
+    }
     s = KMQ_OK;
 done:
     if (res)
