@@ -90,8 +90,6 @@ int main(int argc, char **argv)
                 double g = 0.299 * v[0] + 0.587 * v[1] + 0.114 * v[2];
                 v[1] = v[3];
                 v[0] = g;
-            } else if (C == 3) {
-                (void)0;
             }
             for (int c = 0; c < C; c++)
                 p[c] = clamp(v[c]);
