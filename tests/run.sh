@@ -7,6 +7,7 @@ BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 export KMQ_BUILD="$BUILD"
+export KMQ_SHARED_DATA="${KMQ_SHARED_DATA:-$ROOT/../shared/data}"
 tap=$(mktemp)
 trap 'rm -f "$tap" "$tap.u"' EXIT
 

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -404,3 +405,42 @@ Test(kmeans, every_k_from_2_to_256)
     kmq_codebook_free(&cb);
     free(px), free(labels);
 }
+
+/* The same comparison on real photographs from ../shared/data. */
+static void check_equivalence_on_file(const char *name, int k, int max_iter)
+{
+    const char *root = getenv("KMQ_SHARED_DATA");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", root ? root : "../shared/data", name);
+    kmq_image img;
+    const char *why;
+    if (kmq_image_decode_file(path, 0, &img, &why, NULL) != KMQ_OK)
+        cr_skip_test("shared test image %s not found (see ../shared/data/README.md)", path);
+    size_t n = (size_t)img.width * img.height;
+    int C = img.channels;
+    kmq_histogram h;
+    kmq_tree t;
+    cr_assert_eq(kmq_histogram_build(img.pixels, n, C, &h), KMQ_OK);
+    cr_assert_eq(kmq_tree_build(&h, &t), KMQ_OK);
+    double *c1 = malloc((size_t)k * C * sizeof *c1), *c2 = malloc((size_t)k * C * sizeof *c2);
+    kmq_rng rng;
+    kmq_rng_seed(&rng, 3, 0);
+    cr_assert_eq(kmq_init_kmeanspp(&t, k, &rng, 2, c1), KMQ_OK);
+    memcpy(c2, c1, (size_t)k * C * sizeof *c1);
+    double tol = kmq_tolerance(&h, 1e-4);
+    uint8_t *lab_d = malloc(h.n), *lab_p = malloc(n);
+    int it_d = kmq_lloyd(&h, &t, k, c1, max_iter, tol, 2, lab_d, NULL);
+    int it_p = naive_lloyd(img.pixels, n, C, k, c2, max_iter, tol, lab_p);
+    cr_assert_eq(it_d, it_p, "%s: iterations %d vs %d", name, it_d, it_p);
+    cr_assert(memcmp(c1, c2, (size_t)k * C * sizeof *c1) == 0, "%s: centres differ", name);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(lab_d[kmq_histogram_find(&h, kmq_pack(img.pixels + i * C, C))], lab_p[i],
+                     "%s: label of pixel %zu differs", name, i);
+    free(c1), free(c2), free(lab_d), free(lab_p);
+    kmq_tree_free(&t);
+    kmq_histogram_free(&h);
+    kmq_image_free(&img);
+}
+
+Test(kmeans, distinct_equals_naive_on_kodim03, .timeout = 300) { check_equivalence_on_file("kodak/kodim03.png", 32, 15); }
+Test(kmeans, distinct_equals_naive_on_tiger, .timeout = 300) { check_equivalence_on_file("seed/tiger.png", 64, 8); }
