@@ -138,11 +138,11 @@ static int write_outputs(const compress_opts *o, const char *lpath, const char *
     kmq_outfile *lf = NULL, *cf = NULL;
     kmq_status s;
     if ((s = kmq_outfile_open(lpath, o->force, &lf)) != KMQ_OK) {
-        cli_report(lpath, s, s == KMQ_ERR_EXISTS ? "already exists (use -f to overwrite)" : NULL);
+        cli_report(lpath, s, NULL);
         return EXIT_FAIL;
     }
     if ((s = kmq_outfile_open(cpath, o->force, &cf)) != KMQ_OK) {
-        cli_report(cpath, s, s == KMQ_ERR_EXISTS ? "already exists (use -f to overwrite)" : NULL);
+        cli_report(cpath, s, NULL);
         kmq_outfile_abort(lf);
         return EXIT_FAIL;
     }
@@ -156,12 +156,12 @@ static int write_outputs(const compress_opts *o, const char *lpath, const char *
     }
     if ((s = kmq_outfile_commit(lf)) != KMQ_OK) {
         lf = NULL;
-        cli_report(lpath, s, s == KMQ_ERR_EXISTS ? "already exists (use -f to overwrite)" : NULL);
+        cli_report(lpath, s, NULL);
         goto abort;
     }
     lf = NULL;
     if ((s = kmq_outfile_commit(cf)) != KMQ_OK) {
-        cli_report(cpath, s, s == KMQ_ERR_EXISTS ? "already exists (use -f to overwrite)" : NULL);
+        cli_report(cpath, s, NULL);
         unlink(lpath); /* half a result is no result */
         return EXIT_FAIL;
     }
@@ -205,11 +205,11 @@ int cmd_compress(int argc, char **argv)
     }
     if (!o.force) { /* fail before the work, not after */
         if (access(lpath, F_OK) == 0) {
-            cli_error("%s: already exists (use -f to overwrite)", lpath);
+            cli_report(lpath, KMQ_ERR_EXISTS, NULL);
             goto done;
         }
         if (access(cpath, F_OK) == 0) {
-            cli_error("%s: already exists (use -f to overwrite)", cpath);
+            cli_report(cpath, KMQ_ERR_EXISTS, NULL);
             goto done;
         }
     }

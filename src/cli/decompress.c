@@ -88,7 +88,7 @@ int cmd_decompress(int argc, char **argv)
         goto done;
     }
     if (!force && access(opath, F_OK) == 0) {
-        cli_error("%s: already exists (use -f to overwrite)", opath);
+        cli_report(opath, KMQ_ERR_EXISTS, NULL);
         goto done;
     }
     if ((s = kmq_read_file(lpath, &lbuf, &llen)) != KMQ_OK) {
@@ -127,7 +127,7 @@ int cmd_decompress(int argc, char **argv)
         goto done;
     }
     if ((s = kmq_write_file_atomic(opath, png, png_len, force)) != KMQ_OK) {
-        cli_report(opath, s, s == KMQ_ERR_EXISTS ? "already exists (use -f to overwrite)" : NULL);
+        cli_report(opath, s, NULL);
         goto done;
     }
     if (verbose)
