@@ -62,6 +62,28 @@ static kmq_status load(const uint8_t *buf, size_t len, int req, kmq_image *img, 
     return KMQ_OK;
 }
 
+/* Format, container and size checks before anything is decoded; r is at
+   the start of the data and magic holds its first (up to 4) bytes. */
+static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint64_t max_pixels,
+                           const char **why)
+{
+    if (looks_like_png(magic, got)) {
+        kmq_png_header hdr;
+        kmq_status s = kmq_png_check_reader(r, &hdr, why);
+        return s != KMQ_OK ? s : check_size(hdr.width, hdr.height, max_pixels, why);
+    }
+    if (is_jpeg(magic, got) || is_bmp(magic, got)) {
+        int w, h, n;
+        if (!kmq_stb_info_reader(r, &w, &h, &n)) {
+            *why = is_jpeg(magic, got) ? "corrupt JPEG header" : "corrupt or unsupported BMP header";
+            return KMQ_ERR_IMAGE_CORRUPT;
+        }
+        return check_size((uint64_t)w, (uint64_t)h, max_pixels, why);
+    }
+    *why = "not a PNG, JPEG or BMP image";
+    return KMQ_ERR_IMAGE_FORMAT;
+}
+
 kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
                             const char **why)
 {
@@ -70,26 +92,10 @@ kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
         why = &dummy;
     *why = NULL;
     memset(img, 0, sizeof *img);
-    kmq_status s;
-    if (looks_like_png(buf, len)) {
-        kmq_png_header hdr;
-        if ((s = kmq_png_check(buf, len, &hdr, why)) != KMQ_OK)
-            return s;
-        if ((s = check_size(hdr.width, hdr.height, max_pixels, why)) != KMQ_OK)
-            return s;
-    } else if (is_jpeg(buf, len) || is_bmp(buf, len)) {
-        int w, h, n;
-        if (!kmq_stb_info(buf, len, &w, &h, &n)) {
-            *why = is_jpeg(buf, len) ? "corrupt JPEG header" : "corrupt or unsupported BMP header";
-            return KMQ_ERR_IMAGE_CORRUPT;
-        }
-        if ((s = check_size((uint64_t)w, (uint64_t)h, max_pixels, why)) != KMQ_OK)
-            return s;
-    } else {
-        *why = "not a PNG, JPEG or BMP image";
-        return KMQ_ERR_IMAGE_FORMAT;
-    }
-    return load(buf, len, 0, img, why);
+    kmq_mem_src m;
+    kmq_reader r = kmq_mem_reader(&m, buf, len);
+    kmq_status s = precheck(&r, buf, len < 4 ? len : 4, max_pixels, why);
+    return s != KMQ_OK ? s : load(buf, len, 0, img, why);
 }
 
 /* A buffered reader over a file descriptor, for stb's callbacks. */
@@ -193,21 +199,8 @@ kmq_status kmq_image_decode_file(const char *path, uint64_t max_pixels, kmq_imag
     kmq_status s = KMQ_OK;
     if (got < 0 || !fd_rewind(f)) {
         s = KMQ_ERR_IO;
-    } else if (looks_like_png(magic, (size_t)got)) {
-        kmq_png_header hdr;
-        if ((s = kmq_png_check_reader(&r, &hdr, why)) == KMQ_OK)
-            s = check_size(hdr.width, hdr.height, max_pixels, why);
-    } else if (is_jpeg(magic, (size_t)got) || is_bmp(magic, (size_t)got)) {
-        int w, h, n;
-        if (!kmq_stb_info_reader(&r, &w, &h, &n)) {
-            *why = is_jpeg(magic, (size_t)got) ? "corrupt JPEG header" : "corrupt or unsupported BMP header";
-            s = KMQ_ERR_IMAGE_CORRUPT;
-        } else {
-            s = check_size((uint64_t)w, (uint64_t)h, max_pixels, why);
-        }
     } else {
-        *why = "not a PNG, JPEG or BMP image";
-        s = KMQ_ERR_IMAGE_FORMAT;
+        s = precheck(&r, magic, (size_t)got, max_pixels, why);
     }
     if (s == KMQ_OK && !fd_rewind(f))
         s = KMQ_ERR_IO;

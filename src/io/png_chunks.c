@@ -122,14 +122,9 @@ kmq_status kmq_png_check_reader(kmq_reader *r, kmq_png_header *hdr, const char *
     }
 }
 
-typedef struct {
-    const uint8_t *p;
-    size_t left;
-} mem_src;
-
 static long mem_read(void *ctx, uint8_t *buf, size_t n)
 {
-    mem_src *m = ctx;
+    kmq_mem_src *m = ctx;
     if (n > m->left)
         n = m->left;
     memcpy(buf, m->p, n);
@@ -138,9 +133,16 @@ static long mem_read(void *ctx, uint8_t *buf, size_t n)
     return (long)n;
 }
 
+kmq_reader kmq_mem_reader(kmq_mem_src *m, const uint8_t *buf, size_t len)
+{
+    m->p = buf;
+    m->left = len;
+    return (kmq_reader){mem_read, m};
+}
+
 kmq_status kmq_png_check(const uint8_t *buf, size_t len, kmq_png_header *hdr, const char **why)
 {
-    mem_src m = {buf, len};
-    kmq_reader r = {mem_read, &m};
+    kmq_mem_src m;
+    kmq_reader r = kmq_mem_reader(&m, buf, len);
     return kmq_png_check_reader(&r, hdr, why);
 }

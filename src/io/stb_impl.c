@@ -132,13 +132,6 @@ int kmq_stb_info_reader(kmq_reader *r, int *w, int *h, int *channels)
     return stbi_info_from_callbacks(&kmq_callbacks, &st, w, h, channels);
 }
 
-int kmq_stb_info(const uint8_t *buf, size_t len, int *w, int *h, int *channels)
-{
-    if (len > INT_MAX)
-        return 0;
-    return stbi_info_from_memory(buf, (int)len, w, h, channels);
-}
-
 void kmq_stb_free(void *p)
 {
     stbi_image_free(p);

@@ -14,9 +14,15 @@ typedef struct {
     void *ctx;
 } kmq_reader;
 
+/* A reader over a buffer (src/io/png_chunks.c). */
+typedef struct {
+    const uint8_t *p;
+    size_t left;
+} kmq_mem_src;
+kmq_reader kmq_mem_reader(kmq_mem_src *m, const uint8_t *buf, size_t len);
+
 uint8_t *kmq_stb_load(const uint8_t *buf, size_t len, int *w, int *h, int *channels,
                       int req_channels, const char **why);
-int kmq_stb_info(const uint8_t *buf, size_t len, int *w, int *h, int *channels);
 /* The same, reading through r (which must be at the start of the image). */
 uint8_t *kmq_stb_load_reader(kmq_reader *r, int *w, int *h, int *channels, int req_channels,
                              const char **why);
