@@ -55,6 +55,8 @@ typedef struct {
     size_t n, nnodes;
     const uint32_t *key, *cnt; /* the histogram's arrays, which the build put in tree order */
     kmq_node *nodes;           /* nodes[0] is the root */
+    int32_t *tasks;            /* subtrees of at most KMQ_CHUNK colours, in tree order: */
+    size_t ntasks;             /* the units that threads share out */
 } kmq_tree;
 
 /* Builds the tree over h's colours, reordering h->keys and h->counts into

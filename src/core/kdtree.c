@@ -73,6 +73,20 @@ static int32_t build(builder *b, uint32_t begin, uint32_t end)
     return id;
 }
 
+/* Subtrees small enough to share out between threads, in tree order;
+   counts them when out is NULL. */
+static size_t collect_tasks(const kmq_tree *t, int32_t id, int32_t *out, size_t n)
+{
+    const kmq_node *nd = &t->nodes[id];
+    if (nd->left < 0 || nd->end - nd->begin <= KMQ_CHUNK) {
+        if (out)
+            out[n] = id;
+        return n + 1;
+    }
+    n = collect_tasks(t, nd->left, out, n);
+    return collect_tasks(t, nd->right, out, n);
+}
+
 kmq_status kmq_tree_build(kmq_histogram *h, kmq_tree *t)
 {
     memset(t, 0, sizeof *t);
@@ -109,11 +123,18 @@ kmq_status kmq_tree_build(kmq_histogram *h, kmq_tree *t)
     kmq_histogram_renumber(h, where);
     free(where);
     free(perm);
+    t->ntasks = collect_tasks(t, 0, NULL, 0);
+    if (!(t->tasks = malloc(t->ntasks * sizeof *t->tasks))) {
+        kmq_tree_free(t);
+        return KMQ_ERR_NOMEM;
+    }
+    collect_tasks(t, 0, t->tasks, 0);
     return KMQ_OK;
 }
 
 void kmq_tree_free(kmq_tree *t)
 {
     free(t->nodes);
+    free(t->tasks);
     memset(t, 0, sizeof *t);
 }

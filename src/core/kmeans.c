@@ -183,18 +183,6 @@ static void filter_any(const walk *wk, int32_t id, const uint8_t *cand, int nc)
     }
 }
 
-/* Subtrees small enough to share out between threads, in tree order. */
-static size_t collect_tasks(const kmq_tree *t, int32_t id, size_t max_points, int32_t *out, size_t n)
-{
-    const kmq_node *nd = &t->nodes[id];
-    if (nd->left < 0 || nd->end - nd->begin <= max_points) {
-        out[n] = id;
-        return n + 1;
-    }
-    n = collect_tasks(t, nd->left, max_points, out, n);
-    return collect_tasks(t, nd->right, max_points, out, n);
-}
-
 /* One assignment step over the whole tree: per-centre integer sums and
    weights into sums (k*C + k), optionally labels, distances, integer inertia. */
 static kmq_status assign(const kmq_tree *t, int k, const double *centres, int threads,
@@ -214,21 +202,16 @@ static kmq_status assign(const kmq_tree *t, int k, const double *centres, int th
         filter_any(&wk, 0, all, k);
         return KMQ_OK;
     }
-    size_t max_tasks = 2 * (t->n / KMQ_CHUNK) + 2;
-    int32_t *tasks = malloc(max_tasks * sizeof *tasks);
     uint64_t *acc = calloc((size_t)nt * (len + 1), sizeof *acc);
-    if (!tasks || !acc) {
-        free(tasks), free(acc);
+    if (!acc)
         return KMQ_ERR_NOMEM;
-    }
-    size_t ntasks = collect_tasks(t, 0, KMQ_CHUNK, tasks, 0);
 #pragma omp parallel num_threads(nt)
     {
         uint64_t *my = acc + (size_t)kmq_thread_id() * (len + 1);
         walk wk = {t, centres, C, my, my + (size_t)k * C, labels, dist, sq_inertia ? my + len : NULL};
 #pragma omp for schedule(dynamic, 1)
-        for (size_t q = 0; q < ntasks; q++)
-            filter_any(&wk, tasks[q], all, k);
+        for (size_t q = 0; q < t->ntasks; q++)
+            filter_any(&wk, t->tasks[q], all, k);
     }
     /* Integers: the merge order does not matter. */
     if (sq_inertia)
@@ -239,7 +222,7 @@ static kmq_status assign(const kmq_tree *t, int k, const double *centres, int th
         if (sq_inertia)
             *sq_inertia += acc[(size_t)th * (len + 1) + len];
     }
-    free(tasks), free(acc);
+    free(acc);
     return KMQ_OK;
 }
 
