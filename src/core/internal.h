@@ -41,6 +41,12 @@ size_t kmq_histogram_find(const kmq_histogram *h, uint32_t key);
 void kmq_histogram_renumber(kmq_histogram *h, const uint32_t *where);
 
 /* ---- kd-tree over the distinct colours ---- */
+#define KMQ_LEAF_SIZE 16 /* colours per leaf, at most */
+/* The walks stop at nodes of at most this many colours and scan them with
+   branch-free loops: cheaper than descending to the leaves.  The leaves stay
+   small so that the colours' order, which decides what a seed draws, does
+   not depend on this tuning. */
+#define KMQ_SCAN_SIZE 48
 typedef struct {
     uint32_t begin, end;   /* colours [begin, end) of the tree's arrays */
     int32_t left, right;   /* children, -1 for a leaf */
@@ -49,6 +55,12 @@ typedef struct {
     uint64_t sum[4];       /* sum of pixels' channel values */
     uint64_t sq;           /* sum of pixels' squared norms */
 } kmq_node;
+
+/* A leaf, or a node small enough to scan (see KMQ_SCAN_SIZE). */
+static inline int kmq_scan_here(const kmq_node *nd)
+{
+    return nd->left < 0 || nd->end - nd->begin <= KMQ_SCAN_SIZE;
+}
 
 typedef struct {
     int channels;

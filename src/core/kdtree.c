@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LEAF_SIZE 16
-
 typedef struct {
     kmq_tree *t;
     uint32_t *key, *cnt, *perm; /* the histogram's arrays; perm: original index */
@@ -45,7 +43,7 @@ static int32_t build(builder *b, uint32_t begin, uint32_t end)
             nd->sq += w * v * v;
         }
     }
-    if (end - begin <= LEAF_SIZE)
+    if (end - begin <= KMQ_LEAF_SIZE)
         return id;
     int axis = 0;
     for (int c = 1; c < C; c++)
@@ -93,7 +91,7 @@ kmq_status kmq_tree_build(kmq_histogram *h, kmq_tree *t)
     const size_t n = h->n;
     t->channels = h->channels;
     t->n = n;
-    /* A binary tree whose leaves hold at most LEAF_SIZE colours and whose
+    /* A binary tree whose leaves hold at most KMQ_LEAF_SIZE colours and whose
        splits leave both sides non-empty has fewer than 2n nodes. */
     size_t cap = n < 1 ? 1 : 2 * n;
     t->nodes = malloc(cap * sizeof *t->nodes);

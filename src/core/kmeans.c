@@ -61,6 +61,21 @@ static inline double dist2(const double *x, const double *c, int C)
     return d;
 }
 
+/* dist2 for colour i of a leaf stored channel by channel; written without
+   a loop so that the vectoriser sees straight-line code once C is known. */
+static inline double leaf_dist2(const double (*x)[KMQ_LEAF_SIZE], uint32_t i, const double *z,
+                                const int C)
+{
+    double u = x[0][i] - z[0], d = u * u;
+    if (C > 1)
+        u = x[1][i] - z[1], d += u * u;
+    if (C > 2)
+        u = x[2][i] - z[2], d += u * u;
+    if (C > 3)
+        u = x[3][i] - z[3], d += u * u;
+    return d;
+}
+
 /* ---- the filtering walk ---- */
 
 typedef struct {
@@ -79,7 +94,8 @@ static int dominated(const kmq_node *nd, const double *z, const double *zs, int 
 {
     double dz = 0, ds = 0;
     for (int c = 0; c < C; c++) {
-        double v = z[c] > zs[c] ? nd->hi[c] : nd->lo[c]; /* the vertex most on z's side */
+        double lo = nd->lo[c], hi = nd->hi[c];
+        double v = z[c] > zs[c] ? hi : lo; /* the vertex most on z's side */
         double a = v - z[c], b = v - zs[c];
         dz += a * a;
         ds += b * b;
@@ -126,16 +142,18 @@ static void filter(const walk *wk, int32_t id, const uint8_t *cand, int nc, cons
             mid[c] = 0.5 * ((double)nd->lo[c] + nd->hi[c]);
         int best = cand[0];
         double bd = dist2(mid, wk->centres + (size_t)best * C, C);
-        for (int i = 1; i < nc; i++) {
+        for (int i = 1; i < nc; i++) { /* branch-free: the winner is unpredictable */
             double d = dist2(mid, wk->centres + (size_t)cand[i] * C, C);
-            if (d < bd)
-                bd = d, best = cand[i];
+            int nearer = d < bd;
+            best = nearer ? cand[i] : best;
+            bd = nearer ? d : bd;
         }
         const double *zs = wk->centres + (size_t)best * C;
         int m = 0;
-        for (int i = 0; i < nc; i++) /* keeps ascending index order */
-            if (cand[i] == best || !dominated(nd, wk->centres + (size_t)cand[i] * C, zs, C))
-                kept[m++] = cand[i];
+        for (int i = 0; i < nc; i++) { /* keeps ascending index order */
+            kept[m] = cand[i];
+            m += cand[i] == best || !dominated(nd, wk->centres + (size_t)cand[i] * C, zs, C);
+        }
         cand = kept;
         nc = m;
     }
@@ -143,27 +161,32 @@ static void filter(const walk *wk, int32_t id, const uint8_t *cand, int nc, cons
         credit_node(wk, nd, cand[0], C);
         return;
     }
-    if (nd->left >= 0) {
+    if (!kmq_scan_here(nd)) {
         filter(wk, nd->left, cand, nc, C);
         filter(wk, nd->right, cand, nc, C);
         return;
     }
+    const double *cz[KMQ_MAX_K];
+    for (int q = 0; q < nc; q++)
+        cz[q] = wk->centres + (size_t)cand[q] * C;
     for (uint32_t i = nd->begin; i < nd->end; i++) {
         double x[KMQ_MAX_CHANNELS];
         kmq_unpack_d(t->key[i], C, x);
-        int best = cand[0];
-        double bd = dist2(x, wk->centres + (size_t)best * C, C);
-        for (int q = 1; q < nc; q++) { /* ascending index: strict < keeps the lowest on ties */
-            double d = dist2(x, wk->centres + (size_t)cand[q] * C, C);
-            if (d < bd)
-                bd = d, best = cand[q];
+        int best = 0;
+        double bd = dist2(x, cz[0], C);
+        for (int q = 1; q < nc; q++) {
+            double d = dist2(x, cz[q], C);
+            int nearer = d < bd;
+            best = nearer ? q : best;
+            bd = nearer ? d : bd;
         }
+        best = cand[best];
         uint64_t w = t->cnt[i];
         for (int c = 0; c < C; c++)
             wk->sums[(size_t)best * C + c] += w * (uint64_t)x[c];
         wk->weights[best] += w;
         if (wk->sq_inertia)
-            *wk->sq_inertia += w * (uint64_t)bd; /* integer centres: exact */
+            *wk->sq_inertia += w * (uint64_t)bd;
         if (wk->labels)
             wk->labels[i] = (uint8_t)best;
         if (wk->dist)
