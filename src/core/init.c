@@ -16,7 +16,7 @@
 typedef struct {
     const kmq_tree *t;
     double *min_dist; /* per colour in tree order */
-    double *pot, *max; /* per node */
+    double *pot, *max, *min; /* per node: potential, largest and smallest min_dist */
 } seeding;
 
 static inline double dist2_key(uint32_t key, const double *c, int C)
@@ -40,20 +40,43 @@ static inline double box_dist2(const kmq_node *nd, const double *c, int C)
     return d;
 }
 
-/* How much the potential would drop if a centre were added at c. */
+/* Squared distance from c to the farthest corner of the box. */
+static inline double box_far2(const kmq_node *nd, const double *c, int C)
+{
+    double d = 0;
+    for (int i = 0; i < C; i++) {
+        double a = c[i] - nd->lo[i], b = nd->hi[i] - c[i];
+        double t = a > b ? a : b;
+        d += t * t;
+    }
+    return d;
+}
+
+/* How much the potential would drop if a centre were added at c.  Centres
+   and colours are integers, so every distance, potential and gain is an
+   integer below 2^53 and exact in a double, whatever the order of sums. */
 static double gain(const seeding *s, int32_t id, const double *c, const int C)
 {
     const kmq_tree *t = s->t;
     const kmq_node *nd = &t->nodes[id];
     if (s->max[id] <= box_dist2(nd, c, C))
         return 0; /* every colour here is already at least as near to a centre */
-    if (nd->left >= 0)
+    if (s->min[id] >= box_far2(nd, c, C)) {
+        /* c is nearer to every colour here than its centre: the drop is the
+           node's potential minus sum w |x - c|^2, from the node's sums. */
+        int64_t cs = 0, cc = 0;
+        for (int i = 0; i < C; i++) {
+            cs += (int64_t)c[i] * (int64_t)nd->sum[i];
+            cc += (int64_t)c[i] * (int64_t)c[i];
+        }
+        return s->pot[id] - (double)(nd->sq - 2 * (uint64_t)cs + nd->w * (uint64_t)cc);
+    }
+    if (!kmq_scan_here(nd))
         return gain(s, nd->left, c, C) + gain(s, nd->right, c, C);
     double g = 0;
-    for (uint32_t i = nd->begin; i < nd->end; i++) {
-        double d = dist2_key(t->key[i], c, C);
-        if (d < s->min_dist[i])
-            g += t->cnt[i] * (s->min_dist[i] - d);
+    for (uint32_t i = nd->begin; i < nd->end; i++) { /* branch-free: adding 0 changes nothing */
+        double drop = s->min_dist[i] - dist2_key(t->key[i], c, C);
+        g += drop > 0 ? t->cnt[i] * drop : 0.0;
     }
     return g;
 }
@@ -65,24 +88,26 @@ static void add_centre(seeding *s, int32_t id, const double *c, const int C)
     const kmq_node *nd = &t->nodes[id];
     if (s->max[id] <= box_dist2(nd, c, C))
         return;
-    if (nd->left >= 0) {
+    if (!kmq_scan_here(nd)) {
         add_centre(s, nd->left, c, C);
         add_centre(s, nd->right, c, C);
         s->pot[id] = s->pot[nd->left] + s->pot[nd->right];
         s->max[id] = s->max[nd->left] > s->max[nd->right] ? s->max[nd->left] : s->max[nd->right];
+        s->min[id] = s->min[nd->left] < s->min[nd->right] ? s->min[nd->left] : s->min[nd->right];
         return;
     }
-    double pot = 0, mx = 0;
+    double pot = 0, mx = 0, mn = INFINITY;
     for (uint32_t i = nd->begin; i < nd->end; i++) {
-        double d = dist2_key(t->key[i], c, C);
-        if (d < s->min_dist[i])
-            s->min_dist[i] = d;
-        pot += t->cnt[i] * s->min_dist[i];
-        if (s->min_dist[i] > mx)
-            mx = s->min_dist[i];
+        double d = dist2_key(t->key[i], c, C), m = s->min_dist[i];
+        m = d < m ? d : m;
+        s->min_dist[i] = m;
+        pot += t->cnt[i] * m;
+        mx = m > mx ? m : mx;
+        mn = m < mn ? m : mn;
     }
     s->pot[id] = pot;
     s->max[id] = mx;
+    s->min[id] = mn;
 }
 
 /* Both walks with the channel count as a constant (GCC clones them). */
@@ -114,7 +139,7 @@ static uint32_t draw(const seeding *s, double r)
     int32_t id = 0;
     for (;;) {
         const kmq_node *nd = &t->nodes[id];
-        if (nd->left < 0)
+        if (kmq_scan_here(nd))
             break;
         if ((r < s->pot[nd->left] && s->pot[nd->left] > 0) || s->pot[nd->right] <= 0) {
             id = nd->left;
@@ -146,9 +171,9 @@ kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads
     const int nt = kmq_threads(threads);
     (void)nt; /* unused without OpenMP */
     seeding s = {t, malloc(n * sizeof(double)), malloc(t->nnodes * sizeof(double)),
-                 malloc(t->nnodes * sizeof(double))};
-    if (!s.min_dist || !s.pot || !s.max) {
-        free(s.min_dist), free(s.pot), free(s.max);
+                 malloc(t->nnodes * sizeof(double)), malloc(t->nnodes * sizeof(double))};
+    if (!s.min_dist || !s.pot || !s.max || !s.min) {
+        free(s.min_dist), free(s.pot), free(s.max), free(s.min);
         return KMQ_ERR_NOMEM;
     }
 
@@ -167,7 +192,7 @@ kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads
     for (size_t i = 0; i < n; i++)
         s.min_dist[i] = INFINITY;
     for (size_t q = 0; q < t->nnodes; q++)
-        s.max[q] = INFINITY;
+        s.max[q] = s.min[q] = INFINITY;
     add_centre_any(&s, centres);
 
     double cand[32][KMQ_MAX_CHANNELS], g[32];
@@ -185,7 +210,7 @@ kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads
         memcpy(centres + (size_t)j * C, cand[best], (size_t)C * sizeof *centres);
         add_centre_any(&s, cand[best]);
     }
-    free(s.min_dist), free(s.pot), free(s.max);
+    free(s.min_dist), free(s.pot), free(s.max), free(s.min);
     return KMQ_OK;
 }
 
