@@ -81,6 +81,7 @@ static inline double leaf_dist2(const double (*x)[KMQ_LEAF_SIZE], uint32_t i, co
 typedef struct {
     const kmq_tree *t;
     const double *centres; /* k * C */
+    const double *norm2;   /* k: |centre|^2 */
     int C;
     uint64_t *sums;        /* k * C, then k weights: this thread's share */
     uint64_t *weights;
@@ -90,17 +91,18 @@ typedef struct {
 } walk;
 
 /* Every point of the node is strictly nearer to zs than to z. */
-static int dominated(const kmq_node *nd, const double *z, const double *zs, int C)
+/* Every point of the node is strictly nearer to zs than to z:
+   |v - z|^2 - |v - zs|^2 = |z|^2 - |zs|^2 - 2 v.(z - zs) is linear in v, so
+   its minimum over the box is at the vertex most on z's side. */
+static inline int dominated(const double *lo, const double *hi, const double *z, double nz,
+                            const double *zs, double nzs, const int C)
 {
-    double dz = 0, ds = 0;
+    double dot = 0;
     for (int c = 0; c < C; c++) {
-        double lo = nd->lo[c], hi = nd->hi[c];
-        double v = z[c] > zs[c] ? hi : lo; /* the vertex most on z's side */
-        double a = v - z[c], b = v - zs[c];
-        dz += a * a;
-        ds += b * b;
+        double e = z[c] - zs[c];
+        dot += (e > 0 ? hi[c] : lo[c]) * e;
     }
-    return dz - ds > PRUNE_MARGIN;
+    return nz - nzs - 2 * dot > PRUNE_MARGIN;
 }
 
 static inline void credit_node(const walk *wk, const kmq_node *nd, int j, const int C)
@@ -137,22 +139,33 @@ static void filter(const walk *wk, int32_t id, const uint8_t *cand, int nc, cons
     const kmq_node *nd = &t->nodes[id];
     uint8_t kept[KMQ_MAX_K];
     if (nc > 1) {
-        double mid[KMQ_MAX_CHANNELS] = {0};
-        for (int c = 0; c < C; c++)
-            mid[c] = 0.5 * ((double)nd->lo[c] + nd->hi[c]);
+        /* z*: the candidate nearest to the box's middle (any candidate
+           would be correct; a near one prunes most), by |z|^2 - 2 mid.z. */
+        /* (The box in doubles, loaded once: the uint8 stores into kept
+           could alias nd's bytes and force reloads.) */
+        double lo[KMQ_MAX_CHANNELS] = {0}, hi[KMQ_MAX_CHANNELS] = {0}, mid2[KMQ_MAX_CHANNELS] = {0};
+        for (int c = 0; c < C; c++) {
+            lo[c] = nd->lo[c], hi[c] = nd->hi[c];
+            mid2[c] = lo[c] + hi[c];
+        }
         int best = cand[0];
-        double bd = dist2(mid, wk->centres + (size_t)best * C, C);
-        for (int i = 1; i < nc; i++) { /* branch-free: the winner is unpredictable */
-            double d = dist2(mid, wk->centres + (size_t)cand[i] * C, C);
+        double bd = INFINITY;
+        for (int i = 0; i < nc; i++) { /* branch-free: the winner is unpredictable */
+            const double *z = wk->centres + (size_t)cand[i] * C;
+            double d = wk->norm2[cand[i]];
+            for (int c = 0; c < C; c++)
+                d -= mid2[c] * z[c];
             int nearer = d < bd;
             best = nearer ? cand[i] : best;
             bd = nearer ? d : bd;
         }
         const double *zs = wk->centres + (size_t)best * C;
+        const double nzs = wk->norm2[best];
         int m = 0;
         for (int i = 0; i < nc; i++) { /* keeps ascending index order */
             kept[m] = cand[i];
-            m += cand[i] == best || !dominated(nd, wk->centres + (size_t)cand[i] * C, zs, C);
+            m += cand[i] == best || !dominated(lo, hi, wk->centres + (size_t)cand[i] * C,
+                                               wk->norm2[cand[i]], zs, nzs, C);
         }
         cand = kept;
         nc = m;
@@ -182,8 +195,8 @@ static void filter(const walk *wk, int32_t id, const uint8_t *cand, int nc, cons
         }
         best = cand[best];
         uint64_t w = t->cnt[i];
-        for (int c = 0; c < C; c++)
-            wk->sums[(size_t)best * C + c] += w * (uint64_t)x[c];
+        for (int c = 0; c < C; c++) /* from the key: double -> uint64 is slow */
+            wk->sums[(size_t)best * C + c] += w * ((t->key[i] >> (8 * c)) & 0xFF);
         wk->weights[best] += w;
         if (wk->sq_inertia)
             *wk->sq_inertia += w * (uint64_t)bd;
@@ -214,12 +227,17 @@ static kmq_status assign(const kmq_tree *t, int k, const double *centres, int th
     const int C = t->channels;
     const size_t len = (size_t)k * C + k;
     uint8_t all[KMQ_MAX_K];
-    for (int j = 0; j < k; j++)
+    double norm2[KMQ_MAX_K];
+    for (int j = 0; j < k; j++) {
         all[j] = (uint8_t)j;
+        norm2[j] = 0;
+        for (int c = 0; c < C; c++)
+            norm2[j] += centres[(size_t)j * C + c] * centres[(size_t)j * C + c];
+    }
     memset(sums, 0, len * sizeof *sums);
     const int nt = kmq_threads(threads);
     if (nt == 1 || t->n < 4 * KMQ_CHUNK) {
-        walk wk = {t, centres, C, sums, sums + (size_t)k * C, labels, dist, sq_inertia};
+        walk wk = {t, centres, norm2, C, sums, sums + (size_t)k * C, labels, dist, sq_inertia};
         if (sq_inertia)
             *sq_inertia = 0;
         filter_any(&wk, 0, all, k);
@@ -231,7 +249,7 @@ static kmq_status assign(const kmq_tree *t, int k, const double *centres, int th
 #pragma omp parallel num_threads(nt)
     {
         uint64_t *my = acc + (size_t)kmq_thread_id() * (len + 1);
-        walk wk = {t, centres, C, my, my + (size_t)k * C, labels, dist, sq_inertia ? my + len : NULL};
+        walk wk = {t, centres, norm2, C, my, my + (size_t)k * C, labels, dist, sq_inertia ? my + len : NULL};
 #pragma omp for schedule(dynamic, 1)
         for (size_t q = 0; q < t->ntasks; q++)
             filter_any(&wk, t->tasks[q], all, k);
