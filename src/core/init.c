@@ -5,61 +5,63 @@
  * the nearest chosen centre) and the largest such distance of its colours.
  * A candidate c can only bring a colour closer if c is nearer to the node's
  * box than that largest distance, so a candidate's gain, and the update
- * when it is chosen, visit only the boxes around it.  D² sampling descends
- * the tree by potential: the same distribution as the flat draw. */
+ * when it is chosen, visit only the boxes around it; a box the candidate
+ * wins whole gains in closed form from the node's sums.  D² sampling
+ * descends the tree by potential: the same distribution as the flat draw. */
 #include "internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Candidates are colours, so every distance, potential and gain here is an
+   integer: computed in integers, exact, and the same in any order of sums. */
 typedef struct {
     const kmq_tree *t;
-    double *min_dist; /* per colour in tree order */
-    double *pot, *max, *min; /* per node: potential, largest and smallest min_dist */
+    uint32_t *min_dist;  /* per colour in tree order: squared distance to the nearest centre */
+    uint64_t *pot;       /* per node: sum of count * min_dist */
+    uint32_t *max, *min; /* per node: largest and smallest min_dist */
 } seeding;
 
-static inline double dist2_key(uint32_t key, const double *c, int C)
+static inline uint32_t dist2_key(uint32_t key, const int32_t *c, int C)
 {
-    double t = (double)(key & 0xFF) - c[0];
-    double d = t * t;
+    int32_t t = (int32_t)(key & 0xFF) - c[0];
+    uint32_t d = (uint32_t)(t * t);
     for (int i = 1; i < C; i++) {
-        t = (double)((key >> (8 * i)) & 0xFF) - c[i];
-        d += t * t;
+        t = (int32_t)((key >> (8 * i)) & 0xFF) - c[i];
+        d += (uint32_t)(t * t);
     }
     return d;
 }
 
-static inline double box_dist2(const kmq_node *nd, const double *c, int C)
+/* Squared distance from c to the nearest and to the farthest point of the box. */
+static inline uint32_t box_near2(const kmq_node *nd, const int32_t *c, int C)
 {
-    double d = 0;
+    uint32_t d = 0;
     for (int i = 0; i < C; i++) {
-        double t = c[i] < nd->lo[i] ? nd->lo[i] - c[i] : c[i] > nd->hi[i] ? c[i] - nd->hi[i] : 0;
-        d += t * t;
+        int32_t t = c[i] < nd->lo[i] ? nd->lo[i] - c[i] : c[i] > nd->hi[i] ? c[i] - nd->hi[i] : 0;
+        d += (uint32_t)(t * t);
     }
     return d;
 }
 
-/* Squared distance from c to the farthest corner of the box. */
-static inline double box_far2(const kmq_node *nd, const double *c, int C)
+static inline uint32_t box_far2(const kmq_node *nd, const int32_t *c, int C)
 {
-    double d = 0;
+    uint32_t d = 0;
     for (int i = 0; i < C; i++) {
-        double a = c[i] - nd->lo[i], b = nd->hi[i] - c[i];
-        double t = a > b ? a : b;
-        d += t * t;
+        int32_t a = c[i] - nd->lo[i], b = nd->hi[i] - c[i];
+        int32_t t = a > b ? a : b;
+        d += (uint32_t)(t * t);
     }
     return d;
 }
 
-/* How much the potential would drop if a centre were added at c.  Centres
-   and colours are integers, so every distance, potential and gain is an
-   integer below 2^53 and exact in a double, whatever the order of sums. */
-static double gain(const seeding *s, int32_t id, const double *c, const int C)
+/* How much the potential would drop if a centre were added at c. */
+static uint64_t gain(const seeding *s, int32_t id, const int32_t *c, const int C)
 {
     const kmq_tree *t = s->t;
     const kmq_node *nd = &t->nodes[id];
-    if (s->max[id] <= box_dist2(nd, c, C))
+    if (s->max[id] <= box_near2(nd, c, C))
         return 0; /* every colour here is already at least as near to a centre */
     if (s->min[id] >= box_far2(nd, c, C)) {
         /* c is nearer to every colour here than its centre: the drop is the
@@ -67,26 +69,26 @@ static double gain(const seeding *s, int32_t id, const double *c, const int C)
         int64_t cs = 0, cc = 0;
         for (int i = 0; i < C; i++) {
             cs += (int64_t)c[i] * (int64_t)nd->sum[i];
-            cc += (int64_t)c[i] * (int64_t)c[i];
+            cc += (int64_t)c[i] * c[i];
         }
-        return s->pot[id] - (double)(nd->sq - 2 * (uint64_t)cs + nd->w * (uint64_t)cc);
+        return s->pot[id] - (nd->sq - 2 * (uint64_t)cs + nd->w * (uint64_t)cc);
     }
     if (!kmq_scan_here(nd))
         return gain(s, nd->left, c, C) + gain(s, nd->right, c, C);
-    double g = 0;
-    for (uint32_t i = nd->begin; i < nd->end; i++) { /* branch-free: adding 0 changes nothing */
-        double drop = s->min_dist[i] - dist2_key(t->key[i], c, C);
-        g += drop > 0 ? t->cnt[i] * drop : 0.0;
+    uint64_t g = 0;
+    for (uint32_t i = nd->begin; i < nd->end; i++) {
+        uint32_t d = dist2_key(t->key[i], c, C), m = s->min_dist[i];
+        g += (uint64_t)t->cnt[i] * (d < m ? m - d : 0);
     }
     return g;
 }
 
-/* Adds a centre at c: updates distances, node potentials and maxima. */
-static void add_centre(seeding *s, int32_t id, const double *c, const int C)
+/* Adds a centre at c: updates distances, node potentials and extremes. */
+static void add_centre(seeding *s, int32_t id, const int32_t *c, const int C)
 {
     const kmq_tree *t = s->t;
     const kmq_node *nd = &t->nodes[id];
-    if (s->max[id] <= box_dist2(nd, c, C))
+    if (s->max[id] <= box_near2(nd, c, C))
         return;
     if (!kmq_scan_here(nd)) {
         add_centre(s, nd->left, c, C);
@@ -96,12 +98,13 @@ static void add_centre(seeding *s, int32_t id, const double *c, const int C)
         s->min[id] = s->min[nd->left] < s->min[nd->right] ? s->min[nd->left] : s->min[nd->right];
         return;
     }
-    double pot = 0, mx = 0, mn = INFINITY;
+    uint64_t pot = 0;
+    uint32_t mx = 0, mn = UINT32_MAX;
     for (uint32_t i = nd->begin; i < nd->end; i++) {
-        double d = dist2_key(t->key[i], c, C), m = s->min_dist[i];
+        uint32_t d = dist2_key(t->key[i], c, C), m = s->min_dist[i];
         m = d < m ? d : m;
         s->min_dist[i] = m;
-        pot += t->cnt[i] * m;
+        pot += (uint64_t)t->cnt[i] * m;
         mx = m > mx ? m : mx;
         mn = m < mn ? m : mn;
     }
@@ -111,7 +114,7 @@ static void add_centre(seeding *s, int32_t id, const double *c, const int C)
 }
 
 /* Both walks with the channel count as a constant (GCC clones them). */
-static double gain_any(const seeding *s, const double *c)
+static uint64_t gain_any(const seeding *s, const int32_t *c)
 {
     switch (s->t->channels) {
     case 1: return gain(s, 0, c, 1);
@@ -121,7 +124,7 @@ static double gain_any(const seeding *s, const double *c)
     }
 }
 
-static void add_centre_any(seeding *s, const double *c)
+static void add_centre_any(seeding *s, const int32_t *c)
 {
     switch (s->t->channels) {
     case 1: add_centre(s, 0, c, 1); break;
@@ -141,25 +144,32 @@ static uint32_t draw(const seeding *s, double r)
         const kmq_node *nd = &t->nodes[id];
         if (kmq_scan_here(nd))
             break;
-        if ((r < s->pot[nd->left] && s->pot[nd->left] > 0) || s->pot[nd->right] <= 0) {
+        double left = (double)s->pot[nd->left]; /* < 2^53: exact */
+        if ((r < left && left > 0) || s->pot[nd->right] == 0) {
             id = nd->left;
         } else {
-            r -= s->pot[nd->left];
+            r -= left;
             id = nd->right;
         }
     }
     const kmq_node *nd = &t->nodes[id];
-    double run = 0;
+    uint64_t run = 0;
     uint32_t last = nd->begin;
     for (uint32_t i = nd->begin; i < nd->end; i++) {
-        double m = t->cnt[i] * s->min_dist[i];
+        uint64_t m = (uint64_t)t->cnt[i] * s->min_dist[i];
         if (m > 0)
             last = i;
         run += m;
-        if (run > r && m > 0)
+        if ((double)run > r && m > 0)
             return i;
     }
     return last; /* rounding: the last colour with mass */
+}
+
+static void unpack_i(uint32_t key, int C, int32_t *c)
+{
+    for (int i = 0; i < C; i++)
+        c[i] = (int32_t)((key >> (8 * i)) & 0xFF);
 }
 
 kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads,
@@ -170,8 +180,8 @@ kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads
     const int trials = 2 + (int)log((double)k);
     const int nt = kmq_threads(threads);
     (void)nt; /* unused without OpenMP */
-    seeding s = {t, malloc(n * sizeof(double)), malloc(t->nnodes * sizeof(double)),
-                 malloc(t->nnodes * sizeof(double)), malloc(t->nnodes * sizeof(double))};
+    seeding s = {t, malloc(n * sizeof *s.min_dist), malloc(t->nnodes * sizeof *s.pot),
+                 malloc(t->nnodes * sizeof *s.max), malloc(t->nnodes * sizeof *s.min)};
     if (!s.min_dist || !s.pot || !s.max || !s.min) {
         free(s.min_dist), free(s.pot), free(s.max), free(s.min);
         return KMQ_ERR_NOMEM;
@@ -188,18 +198,21 @@ kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads
             break;
         }
     }
-    kmq_unpack_d(t->key[first], C, centres);
+    int32_t chosen[KMQ_MAX_CHANNELS];
+    unpack_i(t->key[first], C, chosen);
     for (size_t i = 0; i < n; i++)
-        s.min_dist[i] = INFINITY;
+        s.min_dist[i] = UINT32_MAX;
     for (size_t q = 0; q < t->nnodes; q++)
-        s.max[q] = s.min[q] = INFINITY;
-    add_centre_any(&s, centres);
+        s.max[q] = s.min[q] = UINT32_MAX;
+    add_centre_any(&s, chosen);
+    for (int c = 0; c < C; c++)
+        centres[c] = chosen[c];
 
-    double cand[32][KMQ_MAX_CHANNELS], g[32];
+    int32_t cand[32][KMQ_MAX_CHANNELS];
+    uint64_t g[32];
     for (int j = 1; j < k; j++) {
         for (int q = 0; q < trials; q++)
-            kmq_unpack_d(t->key[draw(&s, kmq_rng_uniform(rng) * s.pot[0])], C, cand[q]);
-        /* Independent candidates: each gain is summed in one fixed order. */
+            unpack_i(t->key[draw(&s, kmq_rng_uniform(rng) * (double)s.pot[0])], C, cand[q]);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1 && n > 50000)
         for (int q = 0; q < trials; q++)
             g[q] = gain_any(&s, cand[q]);
@@ -207,7 +220,8 @@ kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads
         for (int q = 1; q < trials; q++)
             if (g[q] > g[best])
                 best = q;
-        memcpy(centres + (size_t)j * C, cand[best], (size_t)C * sizeof *centres);
+        for (int c = 0; c < C; c++)
+            centres[(size_t)j * C + c] = cand[best][c];
         add_centre_any(&s, cand[best]);
     }
     free(s.min_dist), free(s.pot), free(s.max), free(s.min);
