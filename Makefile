@@ -29,12 +29,14 @@ endif
 STB_CFLAGS := $(patsubst -I%,-isystem %,$(shell $(PKG_CONFIG) --cflags stb 2>/dev/null || echo -I/usr/include/stb))
 DEFLATE_CFLAGS := $(shell $(PKG_CONFIG) --cflags libdeflate 2>/dev/null)
 DEFLATE_LIBS := $(shell $(PKG_CONFIG) --libs libdeflate 2>/dev/null || echo -ldeflate)
+SPNG_CFLAGS := $(shell $(PKG_CONFIG) --cflags spng 2>/dev/null)
+SPNG_LIBS := $(shell $(PKG_CONFIG) --libs spng 2>/dev/null || echo -lspng)
 CRITERION_LIBS = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
-ALL_CPPFLAGS = -Iinclude -Isrc/core -Isrc/io -D_GNU_SOURCE $(STB_CFLAGS) $(DEFLATE_CFLAGS) $(CPPFLAGS)
+ALL_CPPFLAGS = -Iinclude -Isrc/core -Isrc/io -D_GNU_SOURCE $(STB_CFLAGS) $(DEFLATE_CFLAGS) $(SPNG_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = -std=c11 $(OPENMP) $(if $(OPENMP),,-Wno-unknown-pragmas) $(WARN) $(CFLAGS) $(SANFLAGS) $(NOSAN)
 ALL_LDFLAGS  = $(OPENMP) $(SANFLAGS) $(LDFLAGS)
-LIBS         = $(DEFLATE_LIBS) -lm
+LIBS         = $(DEFLATE_LIBS) $(SPNG_LIBS) -lm
 
 LIB_SRC  = $(wildcard src/core/*.c) $(wildcard src/io/*.c)
 CLI_SRC  = $(wildcard src/cli/*.c)
@@ -79,8 +81,8 @@ $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libkmq.a
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LIBS)
 
 # Debian packages needed to build, test and run the demo; installed only if missing.
-DEB_PACKAGES = gcc make pkg-config libc6-dev libgomp1 libstb-dev libdeflate-dev \
-               libcriterion-dev bats bats-assert bats-support python3-numpy
+DEB_PACKAGES = gcc make pkg-config libc6-dev libgomp1 libstb-dev libdeflate-dev libspng-dev \
+               libcriterion-dev bats bats-assert bats-support python3-numpy python3-pil
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -76,11 +76,18 @@ job() {
     [ -n "$maxit" ] && kopts+=(--max-iter "$maxit")
     for _ in $(seq "$REPS"); do
         timed "$p.kmq" "$KMQ" compress "${kopts[@]}" --labels "$p.l.png" --codebook "$p.cb" "$img"
+        timed "$p.p8" "$KMQ" compress "${kopts[@]}" --format png8 -o "$p.p8.png" "$img"
         [ $HAVE_PQ = 1 ] && timed "$p.pq" pngquant --nofs -f -o "$p.pq.png" "$k" "$img"
         [ $HAVE_IM = 1 ] && timed "$p.im" convert "$img" +dither -colors "$k" "PNG8:$p.im.png"
     done
     "$KMQ" decompress -q -f -o "$p.kmq.png" "$p.l.png" "$p.cb"
     row "$name" "$k" kmq "$p.kmq" "$(psnr "$img" "$p.kmq.png")" "$(bytes "$p.l.png" "$p.cb")"
+    "$KMQ" decompress -q -f -o "$p.p8.out.png" "$p.p8.png"
+    row "$name" "$k" kmq-png8 "$p.p8" "$(psnr "$img" "$p.p8.out.png")" "$(bytes "$p.p8.png")"
+    if [ "$name" = tiger ]; then # the strongest setting, one run
+        timed "$p.z" "$KMQ" compress "${kopts[@]}" -z --labels "$p.lz.png" --codebook "$p.cbz" "$img"
+        row "$name" "$k" "kmq -z" "$p.z" "$(psnr "$img" "$p.kmq.png")" "$(bytes "$p.lz.png" "$p.cbz")"
+    fi
     [ $HAVE_PQ = 1 ] && row "$name" "$k" pngquant "$p.pq" "$(psnr "$img" "$p.pq.png")" "$(bytes "$p.pq.png")"
     [ $HAVE_IM = 1 ] && row "$name" "$k" imagemagick "$p.im" "$(psnr "$img" "$p.im.png")" "$(bytes "$p.im.png")"
     if [ $HAVE_SK = 1 ]; then
@@ -115,7 +122,7 @@ END {
     for (i = 1; i <= NR; i++) {
         split(line[i], f, " ")
         ratio = "-"
-        if (f[3] != "kmq" && ((f[1] " " f[2]), "kmq") in t && f[4] > 0)
+        if (f[3] !~ /^kmq/ && ((f[1] " " f[2]), "kmq") in t && f[4] > 0)
             ratio = sprintf("%.2f", t[f[1] " " f[2], "kmq"] / f[4])
         printf "%-9s %4s %-20s %9.3f %8d %8.3f %10s %12s\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], ratio
     }
@@ -129,16 +136,44 @@ awk '$1 ~ /^kodim/ {
 END {
     for (k in ks) for (tool in tl) if ((k " " tool) in n) {
         worst = 0
-        if (tool != "kmq") for (kk in t) {
+        if (tool !~ /^kmq/) for (kk in t) {
             split(kk, a, SUBSEP); split(a[1], b, " ")
             if (b[2] == k && a[2] == tool && ((a[1]), "kmq") in t) {
                 r = t[a[1], "kmq"] / t[kk]; if (r > worst) worst = r
             }
         }
         printf "  k=%-4s %-20s mean PSNR %.3f dB%s\n", k, tool, s[k " " tool] / n[k " " tool],
-            (tool != "kmq" ? sprintf(", worst kmq/peer time %.2f", worst) : "")
+            (tool !~ /^kmq/ ? sprintf(", worst kmq/peer time %.2f", worst) : "")
     }
 }' "$ROWS" | sort -t= -k2 -n
+
+if [ $HAVE_PQ = 1 ]; then
+    echo
+    echo "kodim01-08, files smaller than pngquant's with PSNR >= pngquant's (issue 4, target 2):"
+    awk '$1 ~ /^kodim/ { b[$1, $2, $3] = $7; p[$1, $2, $3] = $6; ks[$2] = 1; im[$1] = 1 }
+    END {
+        for (k in ks) {
+            nl = np = n = 0
+            for (i in im) if ((i, k, "pngquant") in b) {
+                n++
+                nl += b[i, k, "kmq"] < b[i, k, "pngquant"] && p[i, k, "kmq"] >= p[i, k, "pngquant"]
+                np += b[i, k, "kmq-png8"] < b[i, k, "pngquant"] && p[i, k, "kmq-png8"] >= p[i, k, "pngquant"]
+            }
+            printf "  k=%-4s labels+codebook %d of %d, png8 %d of %d\n", k, nl, n, np, n
+        }
+    }' "$ROWS" | sort -t= -k2 -n
+fi
+
+echo
+echo "label PNG writing, share of the compress wall time (kmq -v, default level, one run):"
+for spec in "tiger:$DATA/seed/tiger.png:-k 128 --n-init 10 --max-iter 200" \
+            "kodim01:$DATA/kodak/kodim01.png:" "kodim05:$DATA/kodak/kodim05.png:-k 256"; do
+    IFS=: read -r name img opts <<<"$spec"
+    # shellcheck disable=SC2086
+    "$KMQ" compress -v -f $opts --labels "$W/s.png" --codebook "$W/s.cb" "$img" 2>&1 |
+        sed -n 's/.*time \([0-9.]*\) s .* encode \([0-9.]*\), write \([0-9.]*\)).*/\1 \2 \3/p' |
+        awk -v n="$name" '{ printf "  %-8s total %.3f s, encode %.3f s + write %.3f s = %.0f %%\n", n, $1, $2, $3, 100 * ($2 + $3) / $1 }'
+done
 fi
 
 if [ "$THREADS" = 1 ]; then

@@ -77,9 +77,10 @@ typedef enum {
     KMQ_ERR_IMAGE_CORRUPT = 7,  /* the decoder rejected the data */
     KMQ_ERR_PNG_CRC = 8,        /* a PNG chunk's CRC does not match */
     KMQ_ERR_PNG_STRUCTURE = 9,  /* PNG chunk layout is broken (truncated, no IHDR/IDAT/IEND) */
-    KMQ_ERR_LABELS_NOT_GREY8 = 10, /* label image is not 8-bit one-channel PNG */
+    KMQ_ERR_LABELS_NOT_GREY8 = 10, /* label image is not a 1/2/4/8-bit greyscale PNG */
     KMQ_ERR_LABEL_RANGE = 11,   /* a label is >= k */
     KMQ_ERR_SIZE_MISMATCH = 12, /* two images or buffers differ in size */
+    KMQ_ERR_NOT_INDEXED = 13,   /* a PNG8 was expected but the PNG has no palette */
     KMQ_ERR_CB_TRUNCATED = 20,  /* codebook shorter than its header says */
     KMQ_ERR_CB_MAGIC = 21,      /* not a kmq codebook (bad magic) */
     KMQ_ERR_CB_VERSION = 22,    /* unsupported codebook version */
@@ -215,8 +216,9 @@ KMQ_NODISCARD kmq_status kmq_image_decode_file(const char *path, uint64_t max_pi
 
 /*
  * Decodes a label image: it must be a PNG of colour type 0 (greyscale) and
- * bit depth 8; anything else (RGB, palette, 16-bit, JPEG, ...) is refused
- * with KMQ_ERR_LABELS_NOT_GREY8 and *why (if not NULL) says what it is.
+ * bit depth 1, 2, 4 or 8 (the samples are the indices, whatever the depth);
+ * anything else (RGB, palette, 16-bit, JPEG, ...) is refused with
+ * KMQ_ERR_LABELS_NOT_GREY8 and *why (if not NULL) says what it is.
  */
 KMQ_NODISCARD kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
                                            kmq_image *img, const char **why);
@@ -225,12 +227,52 @@ KMQ_NODISCARD kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint6
 KMQ_NODISCARD kmq_status kmq_png_encode(const uint8_t *pixels, int width, int height,
                                         int channels, uint8_t **out, size_t *out_len);
 
-/* Encodes a label image (8-bit grey PNG) the way that suits indices: filter
-   None, DEFLATE by libdeflate at `level` (1 fastest .. 12 smallest;
-   KMQ_DEFAULT_LEVEL is the default).  *out is malloc'd. */
+/*
+ * Encodes labels (width * height indices below k) as a greyscale PNG: 1, 2 or
+ * 4 bits per sample when k <= 2, 4 or 16, else 8; filter None or Paeth,
+ * whichever a quick trial finds smaller; DEFLATE by libdeflate at `level`
+ * (1 fastest .. KMQ_MAX_LEVEL smallest).  With `exhaustive`, every filter
+ * (and for k <= 16 both sample sizes) is encoded at `level` and the smallest
+ * kept.  *out is malloc'd.
+ */
 #define KMQ_DEFAULT_LEVEL 6
-KMQ_NODISCARD kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height,
-                                           int level, uint8_t **out, size_t *out_len);
+#define KMQ_MAX_LEVEL 12
+KMQ_NODISCARD kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height, int k,
+                                           int level, int exhaustive, uint8_t **out,
+                                           size_t *out_len);
+
+/*
+ * Reorders the codebook for PNG: labels that touch in the image get nearby
+ * indices (a greedy tour over adjacency counts from the darkest entry),
+ * which is what lets PNG's Paeth filter shrink smooth images; the labels
+ * (width * height) are renumbered to match, so they decode to the same
+ * pixels.  Deterministic.
+ */
+KMQ_NODISCARD kmq_status kmq_palette_sort(kmq_codebook *cb, uint8_t *labels, int width,
+                                          int height);
+
+/*
+ * PNG8: one indexed-colour PNG holding the labels as palette indices and the
+ * codebook as the palette (grey entries as grey, alpha in a tRNS chunk),
+ * viewable anywhere.  1, 2 or 4-bit indices when k <= 2, 4 or 16.  Written
+ * with libspng (zlib, level min(level, 9)); the filter is chosen as for
+ * label PNGs, and `exhaustive` tries them all.  *out is malloc'd.
+ */
+KMQ_NODISCARD kmq_status kmq_png8_encode(const uint8_t *labels, int width, int height,
+                                         const kmq_codebook *cb, int level, int exhaustive,
+                                         uint8_t **out, size_t *out_len);
+
+/*
+ * Reads any indexed-colour PNG back into labels (one channel) and a codebook:
+ * 1 channel if every palette entry is grey, else 3, plus alpha when there is
+ * a tRNS chunk.  Non-indexed PNGs give KMQ_ERR_NOT_INDEXED; structure, CRCs
+ * and the pixel cap are checked as in kmq_image_decode.
+ */
+KMQ_NODISCARD kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
+                                         kmq_image *labels, kmq_codebook *cb,
+                                         const char **why);
+/* 1 if buf starts like an indexed-colour PNG. */
+int kmq_is_indexed_png(const uint8_t *buf, size_t len);
 
 /* ---- files ---------------------------------------------------------------- */
 

@@ -12,7 +12,8 @@ void help_compress(FILE *out)
 {
     fputs("Usage: kmq compress [options] INPUT\n"
           "Quantize INPUT (PNG, JPEG or BMP) to K colours by k-means; write a label PNG\n"
-          "(8-bit grey, pixel = colour index) and a codebook (the K colours).\n"
+          "(greyscale, pixel = colour index) and a codebook (the K colours), or with\n"
+          "--format png8 one indexed PNG holding both.\n"
           "\n"
           "  -k, --colors K      number of colours, 2..256 (default 64)\n"
           "      --init METHOD   kmeans++ (default) or random\n"
@@ -23,13 +24,20 @@ void help_compress(FILE *out)
           "      --seed S        random seed, 0..2^64-1 (default 0): same seed, same bytes\n"
           "  -t, --threads N     worker threads, 0 = all cores (default 0); never\n"
           "                      changes the result\n"
+          "      --format FORMAT labels (default: label PNG + codebook) or png8 (one\n"
+          "                      palette PNG that any viewer shows)\n"
           "      --labels FILE   label PNG (default: INPUT's folder/stem.labels.png)\n"
           "      --codebook FILE codebook (default: INPUT's folder/stem.codebook.bin);\n"
           "                      a name ending in .npy writes NumPy format\n"
+          "  -o, --output FILE   the png8 file (default: INPUT's folder/stem.png8.png)\n"
+          "      --level N       DEFLATE effort 1 (fastest) .. 12 (smallest), default 6;\n"
+          "                      png8 is written with zlib, whose top level is 9\n"
+          "  -z, --max           smallest files: level 12 and every PNG filter tried\n"
           "  -f, --force         overwrite existing output files\n"
           "  -q, --quiet         print nothing but errors\n"
-          "  -v, --verbose       print k, distinct colours, iterations, inertia, MSE,\n"
-          "                      PSNR, bytes and time\n"
+          "  -v, --verbose, --stats\n"
+          "                      print k, distinct colours, iterations, inertia, MSE,\n"
+          "                      PSNR, input and output bytes, ratio and time\n"
           "  -h, --help          show this help\n"
           "\n"
           "Exit status: 0 success, 1 failure (bad input, I/O), 2 usage error.\n",
@@ -38,13 +46,17 @@ void help_compress(FILE *out)
 
 typedef struct {
     kmq_params params;
-    const char *input, *labels_path, *codebook_path;
+    const char *input, *labels_path, *codebook_path, *output_path;
+    int png8, level, exhaustive;
     int force, quiet, verbose;
 } compress_opts;
 
 static int parse_args(int argc, char **argv, compress_opts *o)
 {
-    enum { OPT_INIT = 256, OPT_NINIT, OPT_MAXITER, OPT_TOL, OPT_SEED, OPT_LABELS, OPT_CODEBOOK };
+    enum {
+        OPT_INIT = 256, OPT_NINIT, OPT_MAXITER, OPT_TOL, OPT_SEED, OPT_LABELS, OPT_CODEBOOK,
+        OPT_FORMAT, OPT_LEVEL
+    };
     static const struct option longopts[] = {
         {"colors", required_argument, NULL, 'k'},
         {"init", required_argument, NULL, OPT_INIT},
@@ -55,6 +67,11 @@ static int parse_args(int argc, char **argv, compress_opts *o)
         {"threads", required_argument, NULL, 't'},
         {"labels", required_argument, NULL, OPT_LABELS},
         {"codebook", required_argument, NULL, OPT_CODEBOOK},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"output", required_argument, NULL, 'o'},
+        {"level", required_argument, NULL, OPT_LEVEL},
+        {"max", no_argument, NULL, 'z'},
+        {"stats", no_argument, NULL, 'v'},
         {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -62,11 +79,13 @@ static int parse_args(int argc, char **argv, compress_opts *o)
         {NULL, 0, NULL, 0},
     };
     kmq_params_default(&o->params);
+    o->level = KMQ_DEFAULT_LEVEL;
+    int level_set = 0;
     opterr = 0;
     optind = 1;
     int c;
     long v;
-    while ((c = getopt_long(argc, argv, ":k:t:fqvh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":k:t:o:zfqvh", longopts, NULL)) != -1) {
         switch (c) {
         case 'k':
             if (!parse_long(optarg, KMQ_MIN_K, KMQ_MAX_K, &v))
@@ -108,6 +127,23 @@ static int parse_args(int argc, char **argv, compress_opts *o)
                 return cli_usage("compress", "-t/--threads must be an integer from 0 to 1024, not '%s'", optarg);
             o->params.threads = (int)v;
             break;
+        case OPT_FORMAT:
+            if (!strcmp(optarg, "png8"))
+                o->png8 = 1;
+            else if (!strcmp(optarg, "labels"))
+                o->png8 = 0;
+            else
+                return cli_usage("compress", "--format must be labels or png8, not '%s'", optarg);
+            break;
+        case OPT_LEVEL:
+            if (!parse_long(optarg, 1, KMQ_MAX_LEVEL, &v))
+                return cli_usage("compress", "--level must be an integer from 1 to %d, not '%s'",
+                                 KMQ_MAX_LEVEL, optarg);
+            o->level = (int)v;
+            level_set = 1;
+            break;
+        case 'z': o->exhaustive = 1; break;
+        case 'o': o->output_path = optarg; break;
         case OPT_LABELS: o->labels_path = optarg; break;
         case OPT_CODEBOOK: o->codebook_path = optarg; break;
         case 'f': o->force = 1; break;
@@ -123,52 +159,62 @@ static int parse_args(int argc, char **argv, compress_opts *o)
     if (argc - optind > 1)
         return cli_usage("compress", "expected one INPUT image, got %d", argc - optind);
     o->input = argv[optind];
-    if (!strcmp(o->input, "-") && (!o->labels_path || !o->codebook_path))
+    if (o->exhaustive) {
+        if (level_set && o->level != KMQ_MAX_LEVEL)
+            return cli_usage("compress", "-z/--max means --level %d; give one or the other",
+                             KMQ_MAX_LEVEL);
+        o->level = KMQ_MAX_LEVEL;
+    }
+    if (o->png8 && (o->labels_path || o->codebook_path))
+        return cli_usage("compress", "--format png8 writes one file: use -o, not --labels/--codebook");
+    if (!o->png8 && o->output_path)
+        return cli_usage("compress", "-o/--output is for --format png8; use --labels and --codebook");
+    if (!strcmp(o->input, "-") && !o->png8 && (!o->labels_path || !o->codebook_path))
         return cli_usage("compress", "reading standard input ('-') needs --labels and --codebook");
-    if (!*o->input || (o->labels_path && !*o->labels_path) || (o->codebook_path && !*o->codebook_path))
+    if (!strcmp(o->input, "-") && o->png8 && !o->output_path)
+        return cli_usage("compress", "reading standard input ('-') needs -o/--output");
+    if (!*o->input || (o->labels_path && !*o->labels_path) ||
+        (o->codebook_path && !*o->codebook_path) || (o->output_path && !*o->output_path))
         return cli_usage("compress", "empty file name");
     return 0;
 }
 
-/* Encodes both outputs, then commits them together: no lone label file is
-   left behind if the codebook cannot be written. */
-static int write_outputs(const compress_opts *o, const char *lpath, const char *cpath,
-                         const uint8_t *png, size_t png_len, const uint8_t *cb, size_t cb_len)
+typedef struct {
+    const char *path;
+    const uint8_t *data;
+    size_t len;
+} output;
+
+/* Writes every output to a temporary file, then commits them together: no
+   lone label file is left behind if the codebook cannot be written. */
+static int write_outputs(const compress_opts *o, const output *out, int n)
 {
-    kmq_outfile *lf = NULL, *cf = NULL;
+    kmq_outfile *f[2] = {NULL, NULL};
     kmq_status s;
-    if ((s = kmq_outfile_open(lpath, o->force, &lf)) != KMQ_OK) {
-        cli_report(lpath, s, NULL);
-        return EXIT_FAIL;
-    }
-    if ((s = kmq_outfile_open(cpath, o->force, &cf)) != KMQ_OK) {
-        cli_report(cpath, s, NULL);
-        kmq_outfile_abort(lf);
-        return EXIT_FAIL;
-    }
-    if ((s = kmq_outfile_write(lf, png, png_len)) != KMQ_OK) {
-        cli_report(lpath, s, NULL);
-        goto abort;
-    }
-    if ((s = kmq_outfile_write(cf, cb, cb_len)) != KMQ_OK) {
-        cli_report(cpath, s, NULL);
-        goto abort;
-    }
-    if ((s = kmq_outfile_commit(lf)) != KMQ_OK) {
-        lf = NULL;
-        cli_report(lpath, s, NULL);
-        goto abort;
-    }
-    lf = NULL;
-    if ((s = kmq_outfile_commit(cf)) != KMQ_OK) {
-        cli_report(cpath, s, NULL);
-        unlink(lpath); /* half a result is no result */
-        return EXIT_FAIL;
+    int i;
+    for (i = 0; i < n; i++)
+        if ((s = kmq_outfile_open(out[i].path, o->force, &f[i])) != KMQ_OK)
+            goto fail;
+    for (i = 0; i < n; i++)
+        if ((s = kmq_outfile_write(f[i], out[i].data, out[i].len)) != KMQ_OK)
+            goto fail;
+    for (i = 0; i < n; i++) {
+        s = kmq_outfile_commit(f[i]);
+        f[i] = NULL; /* commit frees the handle, whatever happens */
+        if (s != KMQ_OK) {
+            cli_report(out[i].path, s, NULL);
+            for (int j = 0; j < i; j++)
+                unlink(out[j].path); /* half a result is no result */
+            for (int j = i + 1; j < n; j++)
+                kmq_outfile_abort(f[j]);
+            return EXIT_FAIL;
+        }
     }
     return EXIT_OK;
-abort:
-    kmq_outfile_abort(lf);
-    kmq_outfile_abort(cf);
+fail:
+    cli_report(out[i].path, s, NULL);
+    for (int j = 0; j < n; j++)
+        kmq_outfile_abort(f[j]);
     return EXIT_FAIL;
 }
 
@@ -181,35 +227,40 @@ int cmd_compress(int argc, char **argv)
         return r < 0 ? EXIT_OK : r;
 
     int rc = EXIT_FAIL;
-    char *lpath = o.labels_path ? strdup(o.labels_path) : derive_path(o.input, NULL, ".labels.png");
-    char *cpath = o.codebook_path ? strdup(o.codebook_path) : derive_path(o.input, NULL, ".codebook.bin");
-    uint8_t *labels = NULL, *png = NULL, *cbbuf = NULL;
-    size_t file_len = 0, png_len = 0, cb_len = 0;
+    char *paths[2] = {NULL, NULL};
+    int nout;
+    if (o.png8) {
+        nout = 1;
+        paths[0] = o.output_path ? strdup(o.output_path) : derive_path(o.input, NULL, ".png8.png");
+    } else {
+        nout = 2;
+        paths[0] = o.labels_path ? strdup(o.labels_path) : derive_path(o.input, NULL, ".labels.png");
+        paths[1] = o.codebook_path ? strdup(o.codebook_path)
+                                   : derive_path(o.input, NULL, ".codebook.bin");
+    }
+    uint8_t *labels = NULL, *bufs[2] = {NULL, NULL};
+    size_t file_len = 0, lens[2] = {0, 0};
     kmq_image img = {0};
     kmq_codebook cb = {0};
     kmq_status s;
     const char *why = NULL;
     double t0 = now_seconds();
 
-    if (!lpath || !cpath) {
+    if (!paths[0] || (nout == 2 && !paths[1])) {
         cli_error("out of memory");
         goto done;
     }
-    if (same_path(lpath, cpath)) {
-        rc = cli_usage("compress", "labels and codebook would both be written to '%s'", lpath);
+    if (nout == 2 && same_path(paths[0], paths[1])) {
+        rc = cli_usage("compress", "labels and codebook would both be written to '%s'", paths[0]);
         goto done;
     }
-    if (strcmp(o.input, "-") != 0 && (same_path(o.input, lpath) || same_path(o.input, cpath))) {
-        rc = cli_usage("compress", "an output file is the input file '%s'", o.input);
-        goto done;
-    }
-    if (!o.force) { /* fail before the work, not after */
-        if (access(lpath, F_OK) == 0) {
-            cli_report(lpath, KMQ_ERR_EXISTS, NULL);
+    for (int i = 0; i < nout; i++) {
+        if (strcmp(o.input, "-") != 0 && same_path(o.input, paths[i])) {
+            rc = cli_usage("compress", "an output file is the input file '%s'", o.input);
             goto done;
         }
-        if (access(cpath, F_OK) == 0) {
-            cli_report(cpath, KMQ_ERR_EXISTS, NULL);
+        if (!o.force && access(paths[i], F_OK) == 0) { /* fail before the work, not after */
+            cli_report(paths[i], KMQ_ERR_EXISTS, NULL);
             goto done;
         }
     }
@@ -232,37 +283,56 @@ int cmd_compress(int argc, char **argv)
     double t_kmeans = now_seconds();
     const int width = img.width, height = img.height, channels = img.channels;
     kmq_image_free(&img); /* only the labels are needed now: lower peak memory */
-    if ((s = kmq_labels_encode(labels, width, height, KMQ_DEFAULT_LEVEL, &png, &png_len)) != KMQ_OK) {
-        cli_report(lpath, s, NULL);
+    if ((s = kmq_palette_sort(&cb, labels, width, height)) != KMQ_OK) {
+        cli_report(o.input, s, NULL);
         goto done;
     }
-    s = ends_with_ci(cpath, ".npy") ? kmq_codebook_encode_npy(&cb, &cbbuf, &cb_len)
-                                    : kmq_codebook_encode_bin(&cb, &cbbuf, &cb_len);
+    if (o.png8)
+        s = kmq_png8_encode(labels, width, height, &cb, o.level, o.exhaustive, &bufs[0], &lens[0]);
+    else
+        s = kmq_labels_encode(labels, width, height, cb.k, o.level, o.exhaustive, &bufs[0], &lens[0]);
     if (s != KMQ_OK) {
-        cli_report(cpath, s, NULL);
+        cli_report(paths[0], s, NULL);
         goto done;
     }
-    if ((rc = write_outputs(&o, lpath, cpath, png, png_len, cbbuf, cb_len)) != EXIT_OK)
+    if (!o.png8) {
+        s = ends_with_ci(paths[1], ".npy") ? kmq_codebook_encode_npy(&cb, &bufs[1], &lens[1])
+                                           : kmq_codebook_encode_bin(&cb, &bufs[1], &lens[1]);
+        if (s != KMQ_OK) {
+            cli_report(paths[1], s, NULL);
+            goto done;
+        }
+    }
+    double t_encode = now_seconds();
+    output out[2] = {{paths[0], bufs[0], lens[0]}, {paths[1], bufs[1], lens[1]}};
+    if ((rc = write_outputs(&o, out, nout)) != EXIT_OK)
         goto done;
     double t_end = now_seconds();
 
-    size_t out_bytes = png_len + cb_len;
+    size_t out_bytes = lens[0] + lens[1];
     double ratio = file_len ? (double)out_bytes / (double)file_len : 0;
     if (o.verbose) {
+        char files[1024];
+        if (o.png8)
+            snprintf(files, sizeof files, "%s: %zu bytes", paths[0], lens[0]);
+        else
+            snprintf(files, sizeof files, "%s: %zu bytes, %s: %zu bytes, total %zu bytes", paths[0],
+                     lens[0], paths[1], lens[1], out_bytes);
         fprintf(stderr,
-                "%s: %dx%d %s, %zu distinct colours\n"
+                "%s: %dx%d %s, %zu bytes, %zu distinct colours\n"
                 "  k %d (asked %d), init %s, n_init %d, max_iter %d, tol %g, seed %llu\n"
                 "  iterations %d (restart %d won), inertia %.0f\n"
                 "  MSE %.4f, PSNR %.3f dB\n"
-                "  %s: %zu bytes, %s: %zu bytes, total %zu bytes = %.1f%% of %zu input bytes\n"
-                "  time %.3f s (decode %.3f, colours %.3f, k-means %.3f, labels %.3f, encode+write %.3f)\n",
-                o.input, width, height, channels_name(channels), st.distinct, st.k,
+                "  %s = %.1f%% of the input (level %d%s)\n"
+                "  time %.3f s (decode %.3f, colours %.3f, k-means %.3f, labels %.3f, encode %.3f, "
+                "write %.3f)\n",
+                o.input, width, height, channels_name(channels), file_len, st.distinct, st.k,
                 o.params.k, o.params.init == KMQ_INIT_RANDOM ? "random" : "kmeans++",
                 o.params.n_init, o.params.max_iter, o.params.tol,
                 (unsigned long long)o.params.seed, st.iterations, st.restart, st.inertia, st.mse,
-                st.psnr, lpath, png_len, cpath, cb_len, out_bytes, 100.0 * ratio, file_len,
+                st.psnr, files, 100.0 * ratio, o.level, o.exhaustive ? ", every filter" : "",
                 t_end - t0, t_decode - t0, st.seconds_histogram, st.seconds_kmeans, st.seconds_labels,
-                t_end - t_kmeans);
+                t_encode - t_kmeans, t_end - t_encode);
     } else if (!o.quiet) {
         char quality[32];
         if (isinf(st.psnr))
@@ -274,7 +344,7 @@ int cmd_compress(int argc, char **argv)
     }
     rc = EXIT_OK;
 done:
-    free(lpath), free(cpath), free(labels), free(png), free(cbbuf);
+    free(paths[0]), free(paths[1]), free(labels), free(bufs[0]), free(bufs[1]);
     kmq_image_free(&img);
     kmq_codebook_free(&cb);
     return rc;

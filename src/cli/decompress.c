@@ -10,18 +10,22 @@
 void help_decompress(FILE *out)
 {
     fputs("Usage: kmq decompress [options] LABELS CODEBOOK\n"
-          "Map every label of LABELS (8-bit grey PNG) to its colour in CODEBOOK (.bin\n"
+          "       kmq decompress [options] PNG8\n"
+          "Map every label of LABELS (greyscale PNG) to its colour in CODEBOOK (.bin\n"
           "or NumPy .npy) and write the image as PNG with the codebook's channels.\n"
+          "With one argument, turn an indexed-colour (palette) PNG, such as\n"
+          "compress --format png8 writes, into a true-colour PNG: grey if every\n"
+          "palette entry is grey, with alpha if it has transparency.\n"
           "\n"
-          "  -o, --output FILE   output PNG (default: LABELS' folder/stem.decompressed.png,\n"
-          "                      with a trailing '.labels' dropped from the stem)\n"
+          "  -o, --output FILE   output PNG (default: the input's folder/stem.decompressed.png,\n"
+          "                      with a trailing '.labels' or '.png8' dropped from the stem)\n"
           "  -f, --force         overwrite an existing output file\n"
           "  -q, --quiet         print nothing but errors\n"
           "  -v, --verbose       print sizes and time\n"
           "  -h, --help          show this help\n"
           "\n"
-          "Nothing is written unless LABELS is an 8-bit greyscale PNG and every label\n"
-          "is below the codebook's k.\n"
+          "Nothing is written unless LABELS is a greyscale PNG (1, 2, 4 or 8 bits) and\n"
+          "every label is below the codebook's k.\n"
           "Exit status: 0 success, 1 failure (bad input, I/O), 2 usage error.\n",
           out);
 }
@@ -62,15 +66,17 @@ int cmd_decompress(int argc, char **argv)
         default: return cli_usage("decompress", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (argc - optind != 2)
-        return cli_usage("decompress", "expected LABELS and CODEBOOK, got %d argument%s",
-                         argc - optind, argc - optind == 1 ? "" : "s");
-    const char *lpath = argv[optind], *cpath = argv[optind + 1];
-    if (!*lpath || !*cpath || (out_opt && !*out_opt))
+    const int nargs = argc - optind;
+    if (nargs != 1 && nargs != 2)
+        return cli_usage("decompress", "expected LABELS and CODEBOOK, or one PNG8, got %d arguments",
+                         nargs);
+    const char *lpath = argv[optind], *cpath = nargs == 2 ? argv[optind + 1] : NULL;
+    if (!*lpath || (cpath && !*cpath) || (out_opt && !*out_opt))
         return cli_usage("decompress", "empty file name");
 
     int rc = EXIT_FAIL;
-    char *opath = out_opt ? strdup(out_opt) : derive_path(lpath, ".labels", ".decompressed.png");
+    char *opath = out_opt ? strdup(out_opt)
+                          : derive_path(lpath, cpath ? ".labels" : ".png8", ".decompressed.png");
     uint8_t *lbuf = NULL, *cbuf = NULL, *pixels = NULL, *png = NULL;
     size_t llen = 0, clen = 0, png_len = 0;
     kmq_image labels = {0};
@@ -83,7 +89,7 @@ int cmd_decompress(int argc, char **argv)
         cli_error("out of memory");
         goto done;
     }
-    if (same_path(opath, lpath) || same_path(opath, cpath)) {
+    if (same_path(opath, lpath) || (cpath && same_path(opath, cpath))) {
         rc = cli_usage("decompress", "the output file '%s' is one of the inputs", opath);
         goto done;
     }
@@ -95,17 +101,28 @@ int cmd_decompress(int argc, char **argv)
         cli_report(lpath, s, NULL);
         goto done;
     }
-    if ((s = kmq_read_file(cpath, &cbuf, &clen)) != KMQ_OK) {
-        cli_report(cpath, s, NULL);
-        goto done;
-    }
-    if ((s = kmq_labels_decode(lbuf, llen, 0, &labels, &why)) != KMQ_OK) {
-        cli_report(lpath, s, why);
-        goto done;
-    }
-    if ((s = load_codebook(cpath, cbuf, clen, &cb)) != KMQ_OK) {
-        cli_report(cpath, s, NULL);
-        goto done;
+    if (!cpath) {
+        /* A PNG8 is labels and codebook in one file. */
+        if ((s = kmq_png8_decode(lbuf, llen, 0, &labels, &cb, &why)) != KMQ_OK) {
+            cli_report(lpath, s, s == KMQ_ERR_NOT_INDEXED
+                                     ? "it is not an indexed-colour (palette) PNG; a label image "
+                                       "needs its CODEBOOK as second argument"
+                                     : why);
+            goto done;
+        }
+    } else {
+        if ((s = kmq_read_file(cpath, &cbuf, &clen)) != KMQ_OK) {
+            cli_report(cpath, s, NULL);
+            goto done;
+        }
+        if ((s = kmq_labels_decode(lbuf, llen, 0, &labels, &why)) != KMQ_OK) {
+            cli_report(lpath, s, why);
+            goto done;
+        }
+        if ((s = load_codebook(cpath, cbuf, clen, &cb)) != KMQ_OK) {
+            cli_report(cpath, s, NULL);
+            goto done;
+        }
     }
     size_t npixels = (size_t)labels.width * labels.height;
     if (!(pixels = malloc(npixels * (size_t)cb.channels))) {
@@ -115,9 +132,10 @@ int cmd_decompress(int argc, char **argv)
     size_t bad = 0;
     if ((s = kmq_decode_labels(labels.pixels, npixels, &cb, pixels, &bad)) != KMQ_OK) {
         if (s == KMQ_ERR_LABEL_RANGE)
-            cli_error("%s: pixel (%zu, %zu) has label %d, but the codebook %s has only k = %d "
+            cli_error("%s: pixel (%zu, %zu) has label %d, but the %s %s has only k = %d "
                       "entries (0..%d)", lpath, bad % (size_t)labels.width,
-                      bad / (size_t)labels.width, labels.pixels[bad], cpath, cb.k, cb.k - 1);
+                      bad / (size_t)labels.width, labels.pixels[bad],
+                      cpath ? "codebook" : "palette", cpath ? cpath : "of the PNG", cb.k, cb.k - 1);
         else
             cli_report(lpath, s, NULL);
         goto done;

@@ -14,9 +14,10 @@ const char *kmq_strerror(kmq_status status)
     case KMQ_ERR_IMAGE_CORRUPT: return "corrupt image";
     case KMQ_ERR_PNG_CRC: return "corrupt PNG: chunk CRC mismatch";
     case KMQ_ERR_PNG_STRUCTURE: return "corrupt PNG: broken chunk structure";
-    case KMQ_ERR_LABELS_NOT_GREY8: return "not a label image: labels must be an 8-bit greyscale PNG";
+    case KMQ_ERR_LABELS_NOT_GREY8: return "not a label image: labels must be a greyscale PNG of 1, 2, 4 or 8 bits";
     case KMQ_ERR_LABEL_RANGE: return "label out of range for the codebook";
     case KMQ_ERR_SIZE_MISMATCH: return "sizes do not match";
+    case KMQ_ERR_NOT_INDEXED: return "not an indexed-colour (palette) PNG";
     case KMQ_ERR_CB_TRUNCATED: return "codebook is truncated";
     case KMQ_ERR_CB_MAGIC: return "not a kmq codebook (bad magic)";
     case KMQ_ERR_CB_VERSION: return "unsupported codebook version";

@@ -242,11 +242,11 @@ kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels
     *why = NULL;
     memset(img, 0, sizeof *img);
     if (is_jpeg(buf, len)) {
-        *why = "it is a JPEG (label images must be 8-bit greyscale PNG; JPEG destroys labels)";
+        *why = "it is a JPEG (label images must be greyscale PNG; JPEG destroys labels)";
         return KMQ_ERR_LABELS_NOT_GREY8;
     }
     if (!looks_like_png(buf, len)) {
-        *why = "it is not a PNG (label images must be 8-bit greyscale PNG)";
+        *why = "it is not a PNG (label images must be greyscale PNG)";
         return KMQ_ERR_LABELS_NOT_GREY8;
     }
     kmq_png_header hdr;
@@ -256,20 +256,29 @@ kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels
     if (hdr.colour_type != 0) {
         static _Thread_local char msg[128];
         snprintf(msg, sizeof msg,
-                 "it is a %s PNG, not 8-bit greyscale (was the label image re-saved?)",
+                 "it is a %s PNG, not greyscale (was the label image re-saved?)",
                  colour_type_name(hdr.colour_type));
         *why = msg;
         return KMQ_ERR_LABELS_NOT_GREY8;
     }
-    if (hdr.bit_depth != 8) {
+    if (hdr.bit_depth > 8) {
         static _Thread_local char msg[128];
-        snprintf(msg, sizeof msg, "it is a %d-bit greyscale PNG, not 8-bit", hdr.bit_depth);
+        snprintf(msg, sizeof msg, "it is a %d-bit greyscale PNG, not 1, 2, 4 or 8-bit",
+                 hdr.bit_depth);
         *why = msg;
         return KMQ_ERR_LABELS_NOT_GREY8;
     }
     if ((s = check_size(hdr.width, hdr.height, max_pixels, why)) != KMQ_OK)
         return s;
-    return load(buf, len, 1, img, why);
+    if ((s = load(buf, len, 1, img, why)) != KMQ_OK || hdr.bit_depth == 8)
+        return s;
+    /* stb scales 1, 2 and 4-bit grey to 0..255 (v * 255 / (2^bits - 1)):
+       undo it to get the indices back. */
+    const unsigned scale = 255u / ((1u << hdr.bit_depth) - 1);
+    const size_t n = (size_t)img->width * img->height;
+    for (size_t i = 0; i < n; i++)
+        img->pixels[i] = (uint8_t)(img->pixels[i] / scale);
+    return KMQ_OK;
 }
 
 static kmq_status encode(const uint8_t *pixels, int width, int height, int channels, int level,
@@ -295,15 +304,4 @@ kmq_status kmq_png_encode(const uint8_t *pixels, int width, int height, int chan
 {
     /* Photographic output: stb's per-row filter choice pays off. */
     return encode(pixels, width, height, channels, 6, -1, out, out_len);
-}
-
-kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height, int level,
-                             uint8_t **out, size_t *out_len)
-{
-    /* Label indices have no gradients to predict: filter type None leaves
-       DEFLATE the repeated runs and is 30 % smaller on photos than
-       stb's heuristic (tiger, k=128: 347,904 vs 493,829 bytes at level 6). */
-    if (level < 1 || level > 12)
-        return KMQ_ERR_ARG;
-    return encode(labels, width, height, 1, level, 0, out, out_len);
 }

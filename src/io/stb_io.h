@@ -34,6 +34,22 @@ void kmq_stb_free(void *p);
 uint8_t *kmq_stb_write_png(const uint8_t *pixels, int w, int h, int channels, int level,
                            int filter, int *out_len);
 
+/* Label PNG helpers (src/io/labels_png.c). */
+/* Bits per label sample for k colours: 1, 2, 4 or 8. */
+int kmq_label_bits(int k);
+/* Packs labels into rows of bits-bit samples, the first in the high bits (as
+   PNG stores them); returns the bytes per row, 0 when out of memory. */
+size_t kmq_pack_rows(const uint8_t *labels, int width, int height, int bits, uint8_t **out);
+/* PNG filter type (0 None or 4 Paeth) that suits these 8-bit labels when
+   compressed at `level`. */
+int kmq_labels_filter(const uint8_t *labels, int width, int height, int level);
+
+/* Encodes each of n candidates with encode(ctx, candidate, ...) and keeps the
+   smallest result (ties: the first). */
+typedef kmq_status (*kmq_encode_fn)(void *ctx, int candidate, uint8_t **out, size_t *out_len);
+kmq_status kmq_smallest(kmq_encode_fn encode, void *ctx, const int *candidates, int n,
+                        uint8_t **out, size_t *out_len);
+
 /* PNG container checks (src/io/png_chunks.c). */
 typedef struct {
     uint32_t width, height;

@@ -59,7 +59,7 @@ one_line_naming() { # $1 = file name expected in the message
     "$GENIMG" rgb.png 32 32 3 few:4
     run -1 --separate-stderr "$KMQ" decompress rgb.png in.codebook.bin
     one_line_naming rgb.png
-    [[ "$stderr" == *"RGB PNG, not 8-bit greyscale"* ]]
+    [[ "$stderr" == *"RGB PNG, not greyscale"* ]]
     [ ! -e rgb.decompressed.png ]
 }
 

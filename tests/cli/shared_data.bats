@@ -56,4 +56,23 @@ load helpers
     p=$(psnr_of "$SHARED/seed/tiger.png" t.out.png)
     echo "PSNR $p"
     awk -v p="$p" 'BEGIN { exit !(p >= 35.53) }'
+    # issue 4: labels + codebook at the default level within 0.75 x the
+    # write-up's 442,489 bytes
+    bytes=$(( $(stat -c %s t.png) + $(stat -c %s t.bin) ))
+    echo "bytes $bytes"
+    [ "$bytes" -le 331867 ]
+}
+
+@test "pngsuite: every palette file decompresses with one argument to what stb decodes" {
+    need_shared pngsuite
+    n=0
+    for f in "$SHARED"/pngsuite/[bfgopst]*3p*.png; do
+        case $(basename "$f") in x*) continue ;; esac
+        run -0 "$KMQ" decompress -q -f -o out.png "$f"
+        run -0 "$IMGCMP" "$f" out.png
+        [[ "$output" == *"maxerr 0"* ]] || { echo "$f: $output"; false; }
+        n=$((n + 1))
+    done
+    echo "$n files"
+    [ "$n" -ge 10 ]
 }

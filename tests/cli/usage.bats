@@ -70,8 +70,16 @@ load helpers
     run -2 "$KMQ" compress -k
     run -2 "$KMQ" compress
     run -2 "$KMQ" compress in.png in.png
-    run -2 "$KMQ" decompress in.png
+    run -2 "$KMQ" decompress
     run -2 "$KMQ" decompress a b c
+    run -2 "$KMQ" compress --level 0 in.png
+    run -2 "$KMQ" compress --level 13 in.png
+    run -2 "$KMQ" compress --level 6x in.png
+    run -2 "$KMQ" compress -z --level 6 in.png
+    run -2 "$KMQ" compress --format gif in.png
+    run -2 "$KMQ" compress -o out.png in.png
+    run -2 "$KMQ" compress --format png8 --labels l.png in.png
+    run -2 "$KMQ" compress --format png8 - < in.png
     run -2 "$KMQ" decompress -o
     [ ! -e in.labels.png ]
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kmq.h"
+#include "spng_writer.h"
 
 static uint8_t *encode(int w, int h, int C, uint8_t **pixels, size_t *len)
 {
@@ -106,36 +107,113 @@ Test(image, labels_must_be_8bit_grey_png)
     free(px), free(png);
 }
 
-Test(image, labels_encode_round_trips_with_filter_none)
+/* The zlib data of a PNG with a single IDAT, inflated: rows of (filter byte, data). */
+static uint8_t *inflate_idat(const uint8_t *png, size_t row_bytes, int h)
 {
-    int w = 37, h = 11;
+    size_t idat_len = (size_t)png[33] << 24 | png[34] << 16 | png[35] << 8 | png[36];
+    cr_assert(!memcmp(png + 37, "IDAT", 4));
+    uint8_t *raw = malloc((row_bytes + 1) * h);
+    size_t got = 0;
+    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+    cr_assert_eq(libdeflate_zlib_decompress(d, png + 41, idat_len, raw, (row_bytes + 1) * h, &got),
+                 LIBDEFLATE_SUCCESS);
+    libdeflate_free_decompressor(d);
+    cr_assert_eq(got, (row_bytes + 1) * h);
+    return raw;
+}
+
+Test(image, labels_encode_round_trips_at_every_k_level_and_depth)
+{
+    const int w = 37, h = 11, ks[] = {2, 3, 4, 5, 16, 17, 200, 256};
+    const int depth[] = {1, 2, 2, 4, 4, 8, 8, 8};
     uint8_t *lab = malloc((size_t)w * h);
-    for (int i = 0; i < w * h; i++)
-        lab[i] = (uint8_t)((i / 3) % 200);
+    for (size_t t = 0; t < sizeof ks / sizeof *ks; t++) {
+        const int k = ks[t];
+        for (int i = 0; i < w * h; i++)
+            lab[i] = (uint8_t)(((i / 3) * 7 + i / 50) % k);
+        for (int level = 1; level <= KMQ_MAX_LEVEL; level++)
+            for (int ex = 0; ex <= 1; ex++) {
+                uint8_t *png;
+                size_t len;
+                cr_assert_eq(kmq_labels_encode(lab, w, h, k, level, ex, &png, &len), KMQ_OK);
+                cr_assert(!memcmp(png + 12, "IHDR", 4));
+                cr_assert_eq(png[25], 0, "greyscale");
+                if (!ex) /* exhaustive may find 8 bits smaller */
+                    cr_assert_eq(png[24], depth[t], "k %d: depth %d", k, png[24]);
+                kmq_image img;
+                cr_assert_eq(kmq_labels_decode(png, len, 0, &img, NULL), KMQ_OK, "k %d level %d", k, level);
+                cr_assert_eq(img.width, w);
+                cr_assert_eq(img.height, h);
+                cr_assert(!memcmp(img.pixels, lab, (size_t)w * h), "k %d level %d ex %d", k, level, ex);
+                kmq_image_free(&img);
+                if (png[24] == 8 && !ex) { /* one filter for every row: None or Paeth */
+                    uint8_t *raw = inflate_idat(png, w, h);
+                    for (int y = 0; y < h; y++) {
+                        cr_assert(raw[(size_t)y * (w + 1)] == raw[0], "row %d", y);
+                        cr_assert(raw[0] == 0 || raw[0] == 4);
+                    }
+                    free(raw);
+                }
+                free(png);
+            }
+    }
     uint8_t *png;
     size_t len;
-    for (int level = 1; level <= 12; level++) {
-        cr_assert_eq(kmq_labels_encode(lab, w, h, level, &png, &len), KMQ_OK);
+    cr_assert_eq(kmq_labels_encode(lab, w, h, 64, 0, 0, &png, &len), KMQ_ERR_ARG);
+    cr_assert_eq(kmq_labels_encode(lab, w, h, 64, 13, 0, &png, &len), KMQ_ERR_ARG);
+    lab[5] = 9; /* a label >= k */
+    cr_assert_eq(kmq_labels_encode(lab, w, h, 9, 6, 0, &png, &len), KMQ_ERR_LABEL_RANGE);
+    free(lab);
+}
+
+Test(image, labels_filter_follows_the_content)
+{
+    /* A diagonal ramp of indices is what Paeth predicts exactly. */
+    const int w = 256, h = 128;
+    uint8_t *lab = malloc((size_t)w * h);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            lab[y * w + x] = (uint8_t)((x + y) / 2);
+    uint8_t *png;
+    size_t len;
+    cr_assert_eq(kmq_labels_encode(lab, w, h, 256, 6, 0, &png, &len), KMQ_OK);
+    uint8_t *raw = inflate_idat(png, w, h);
+    cr_assert_eq(raw[0], 4, "ramp: Paeth");
+    free(raw), free(png);
+    /* Rows made of 50 random 8-label words: deflate finds the words again
+       in the raw indices, but not in residuals that mix in the row above. */
+    uint8_t words[50][8];
+    uint32_t r = 12345;
+    for (int q = 0; q < 50; q++)
+        for (int j = 0; j < 8; j++)
+            words[q][j] = (uint8_t)((r = r * 1103515245u + 12345u) >> 16);
+    for (int i = 0; i < w * h; i += 8)
+        memcpy(lab + i, words[((r = r * 1103515245u + 12345u) >> 16) % 50], 8);
+    cr_assert_eq(kmq_labels_encode(lab, w, h, 256, 6, 0, &png, &len), KMQ_OK);
+    raw = inflate_idat(png, w, h);
+    cr_assert_eq(raw[0], 0, "words: None");
+    free(raw), free(png), free(lab);
+}
+
+Test(image, low_bit_depth_grey_labels_decode_to_indices)
+{
+    /* 1, 2 and 4-bit greyscale PNGs written by another library (libspng)
+       decode to their sample values, not to stb's scaled 0..255. */
+    const int w = 7, h = 3;
+    for (int bits = 1; bits <= 4; bits *= 2) {
+        uint8_t lab[21], packed[3 * 4] = {0};
+        const size_t row = ((size_t)w * bits + 7) / 8;
+        for (int i = 0; i < w * h; i++) {
+            lab[i] = (uint8_t)((i * 5 + 1) % (1 << bits));
+            size_t y = (size_t)i / w, x = (size_t)i % w, bit = x * bits;
+            packed[y * row + bit / 8] |= (uint8_t)(lab[i] << (8 - bits - bit % 8));
+        }
+        size_t len;
+        uint8_t *png = spng_write(w, h, bits, SPNG_COLOR_TYPE_GRAYSCALE, 0, NULL, packed, row * h, &len);
         kmq_image img;
-        cr_assert_eq(kmq_labels_decode(png, len, 0, &img, NULL), KMQ_OK);
-        cr_assert(!memcmp(img.pixels, lab, (size_t)w * h), "level %d", level);
+        cr_assert_eq(kmq_labels_decode(png, len, 0, &img, NULL), KMQ_OK, "%d bits", bits);
+        cr_assert(!memcmp(img.pixels, lab, sizeof lab), "%d bits", bits);
         kmq_image_free(&img);
-        /* Inflate the IDAT: every row starts with filter byte 0 (None). */
-        size_t idat_len = (size_t)png[33] << 24 | png[34] << 16 | png[35] << 8 | png[36];
-        cr_assert(!memcmp(png + 37, "IDAT", 4));
-        uint8_t *raw = malloc((size_t)(w + 1) * h);
-        size_t got = 0;
-        struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
-        cr_assert_eq(libdeflate_zlib_decompress(d, png + 41, idat_len, raw, (size_t)(w + 1) * h, &got),
-                     LIBDEFLATE_SUCCESS);
-        libdeflate_free_decompressor(d);
-        cr_assert_eq(got, (size_t)(w + 1) * h);
-        for (int y = 0; y < h; y++)
-            cr_assert_eq(raw[(size_t)y * (w + 1)], 0, "row %d filter", y);
-        free(raw);
         free(png);
     }
-    cr_assert_eq(kmq_labels_encode(lab, w, h, 0, &png, &len), KMQ_ERR_ARG);
-    cr_assert_eq(kmq_labels_encode(lab, w, h, 13, &png, &len), KMQ_ERR_ARG);
-    free(lab);
 }

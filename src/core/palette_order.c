@@ -1,0 +1,95 @@
+/* Codebook order for PNG.  The index of a colour is free: any permutation
+ * of the entries, applied to the labels too, decodes to the same pixels.
+ * PNG's Up and Paeth filters predict an index from its neighbours, so they
+ * pay off when labels that touch in the image get nearby indices.  The order
+ * here is a greedy tour over the label adjacency counts: from the darkest
+ * entry, repeatedly the unused entry that touches the last one most (and the
+ * one before it half as much).  On tiger (k=128, libdeflate level 6) it lets
+ * Paeth write 327 KB where index order needs 342 KB with any filter and a
+ * tour by colour distance 341 KB; on photos filter None stays best and the
+ * order changes little. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t brightness(const uint8_t *e, int C)
+{
+    /* Rec. 601 weights in integers; grey(+alpha) uses the grey channel. */
+    return C >= 3 ? 299u * e[0] + 587u * e[1] + 114u * e[2] : 1000u * e[0];
+}
+
+static uint32_t colour_dist2(const uint8_t *a, const uint8_t *b, int C)
+{
+    uint32_t d = 0;
+    for (int c = 0; c < C; c++) {
+        int t = (int)a[c] - b[c];
+        d += (uint32_t)(t * t);
+    }
+    return d;
+}
+
+kmq_status kmq_palette_sort(kmq_codebook *cb, uint8_t *labels, int width, int height)
+{
+    if (!cb || !cb->entries || !labels || width < 1 || height < 1 || cb->k < 1 ||
+        cb->k > KMQ_MAX_K || cb->channels < 1 || cb->channels > KMQ_MAX_CHANNELS)
+        return KMQ_ERR_ARG;
+    const int k = cb->k, C = cb->channels;
+    const size_t w = (size_t)width, n = w * (size_t)height;
+    for (size_t i = 0; i < n; i++)
+        if (labels[i] >= k)
+            return KMQ_ERR_LABEL_RANGE;
+    uint64_t *touch = calloc((size_t)k * k, sizeof *touch); /* symmetric */
+    if (!touch)
+        return KMQ_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const unsigned v = labels[i];
+        if (i % w) {
+            unsigned u = labels[i - 1];
+            touch[u * k + v] += u != v;
+        }
+        if (i >= w) {
+            unsigned u = labels[i - w];
+            touch[u * k + v] += u != v;
+        }
+    }
+    for (int a = 0; a < k; a++) /* fold into both halves */
+        for (int b = a + 1; b < k; b++)
+            touch[(size_t)a * k + b] = touch[(size_t)b * k + a] =
+                touch[(size_t)a * k + b] + touch[(size_t)b * k + a];
+
+    uint8_t order[KMQ_MAX_K], used[KMQ_MAX_K] = {0};
+    int cur = 0;
+    for (int j = 1; j < k; j++) /* darkest first, lowest index on ties */
+        if (brightness(cb->entries + (size_t)j * C, C) < brightness(cb->entries + (size_t)cur * C, C))
+            cur = j;
+    for (int step = 0; step < k; step++) {
+        order[step] = (uint8_t)cur;
+        used[cur] = 1;
+        const int prev = step > 0 ? order[step - 1] : -1;
+        int next = -1;
+        uint64_t best_w = 0;
+        uint32_t best_d = 0;
+        for (int j = 0; j < k; j++) {
+            if (used[j])
+                continue;
+            /* most contact; then nearest colour; then lowest index */
+            uint64_t wj = 2 * touch[(size_t)cur * k + j] + (prev >= 0 ? touch[(size_t)prev * k + j] : 0);
+            uint32_t dj = colour_dist2(cb->entries + (size_t)j * C, cb->entries + (size_t)cur * C, C);
+            if (next < 0 || wj > best_w || (wj == best_w && dj < best_d))
+                next = j, best_w = wj, best_d = dj;
+        }
+        cur = next;
+    }
+    free(touch);
+
+    uint8_t where[KMQ_MAX_K], old[KMQ_MAX_K * KMQ_MAX_CHANNELS];
+    memcpy(old, cb->entries, (size_t)k * C);
+    for (int j = 0; j < k; j++) {
+        memcpy(cb->entries + (size_t)j * C, old + (size_t)order[j] * C, (size_t)C);
+        where[order[j]] = (uint8_t)j;
+    }
+    for (size_t i = 0; i < n; i++)
+        labels[i] = where[labels[i]];
+    return KMQ_OK;
+}

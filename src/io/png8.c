@@ -1,0 +1,224 @@
+/* One-file output: an indexed PNG whose palette is the codebook and whose
+ * pixels are the labels, written and read with libspng (stb_image_write has
+ * no palettes).  Grey codebooks become grey palette entries; a codebook with
+ * alpha adds a tRNS chunk.  Reading it back gives the labels and the codebook
+ * again, so `decompress` of a PNG8 is the same remap as labels + codebook. */
+#include "stb_io.h"
+
+#include <spng.h>
+#include <stdlib.h>
+#include <string.h>
+
+static kmq_status spng_status(int err)
+{
+    return err == SPNG_EMEM ? KMQ_ERR_NOMEM : KMQ_ERR_IMAGE_CORRUPT;
+}
+
+static kmq_status encode_one(const uint8_t *rows, size_t rows_len, int width, int height,
+                             int bits, const kmq_codebook *cb, int zlevel, int filter_choice,
+                             uint8_t **out, size_t *out_len)
+{
+    spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
+    if (!ctx)
+        return KMQ_ERR_NOMEM;
+    const int C = cb->channels, grey = C < 3, alpha = C == 2 || C == 4;
+    struct spng_ihdr ihdr = {(uint32_t)width, (uint32_t)height, (uint8_t)bits,
+                             SPNG_COLOR_TYPE_INDEXED, 0, 0, 0};
+    struct spng_plte plte;
+    memset(&plte, 0, sizeof plte);
+    plte.n_entries = (uint32_t)cb->k;
+    struct spng_trns trns;
+    memset(&trns, 0, sizeof trns);
+    for (int j = 0; j < cb->k; j++) {
+        const uint8_t *e = cb->entries + (size_t)j * C;
+        plte.entries[j].red = e[0];
+        plte.entries[j].green = grey ? e[0] : e[1];
+        plte.entries[j].blue = grey ? e[0] : e[2];
+        trns.type3_alpha[j] = alpha ? e[C - 1] : 255;
+    }
+    trns.n_type3_entries = (uint32_t)cb->k;
+    int err = spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
+    if (!err)
+        err = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, zlevel);
+    if (!err)
+        err = spng_set_option(ctx, SPNG_FILTER_CHOICE, filter_choice);
+    if (!err)
+        err = spng_set_ihdr(ctx, &ihdr);
+    if (!err)
+        err = spng_set_plte(ctx, &plte);
+    if (!err && alpha)
+        err = spng_set_trns(ctx, &trns);
+    if (!err)
+        err = spng_encode_image(ctx, rows, rows_len, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
+    if (!err) {
+        *out = spng_get_png_buffer(ctx, out_len, &err); /* ours to free() */
+        if (!*out && !err)
+            err = SPNG_EMEM;
+    }
+    spng_ctx_free(ctx);
+    return err ? spng_status(err) : KMQ_OK;
+}
+
+typedef struct {
+    const uint8_t *labels, *packed;
+    size_t packed_len;
+    int width, height, bits, zlevel;
+    const kmq_codebook *cb;
+} png8_job;
+
+/* Candidate -1: the packed rows, filter None; else 8-bit rows, that libspng
+   filter choice. */
+static kmq_status encode_candidate(void *ctx, int c, uint8_t **out, size_t *out_len)
+{
+    const png8_job *j = ctx;
+    return c < 0 ? encode_one(j->packed, j->packed_len, j->width, j->height, j->bits, j->cb,
+                              j->zlevel, SPNG_FILTER_CHOICE_NONE, out, out_len)
+                 : encode_one(j->labels, (size_t)j->width * j->height, j->width, j->height, 8,
+                              j->cb, j->zlevel, c, out, out_len);
+}
+
+kmq_status kmq_png8_encode(const uint8_t *labels, int width, int height, const kmq_codebook *cb,
+                           int level, int exhaustive, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    if (!labels || !cb || !cb->entries || width < 1 || height < 1 || cb->k < 1 ||
+        cb->k > KMQ_MAX_K || cb->channels < 1 || cb->channels > KMQ_MAX_CHANNELS || level < 1 ||
+        level > KMQ_MAX_LEVEL)
+        return KMQ_ERR_ARG;
+    const size_t n = (size_t)width * height;
+    for (size_t i = 0; i < n; i++)
+        if (labels[i] >= cb->k)
+            return KMQ_ERR_LABEL_RANGE;
+    /* libspng deflates with zlib, whose strongest level is 9. */
+    png8_job job = {labels, NULL, 0, width, height, kmq_label_bits(cb->k), level < 9 ? level : 9, cb};
+    uint8_t *packed = NULL;
+    if (job.bits < 8) {
+        job.packed_len = kmq_pack_rows(labels, width, height, job.bits, &packed) * (size_t)height;
+        if (!packed)
+            return KMQ_ERR_NOMEM;
+        job.packed = packed;
+    }
+    static const int all[] = {-1, SPNG_FILTER_CHOICE_NONE, SPNG_FILTER_CHOICE_UP,
+                              SPNG_FILTER_CHOICE_PAETH};
+    kmq_status s;
+    if (exhaustive)
+        s = kmq_smallest(encode_candidate, &job, all + (job.bits < 8 ? 0 : 1), job.bits < 8 ? 4 : 3,
+                         out, out_len);
+    else
+        s = encode_candidate(&job,
+                             job.bits < 8 ? -1
+                             : kmq_labels_filter(labels, width, height, level) == 4
+                                 ? SPNG_FILTER_CHOICE_PAETH
+                                 : SPNG_FILTER_CHOICE_NONE,
+                             out, out_len);
+    free(packed);
+    return s;
+}
+
+int kmq_is_indexed_png(const uint8_t *buf, size_t len)
+{
+    /* signature, IHDR length and type, width, height, depth, colour type */
+    return len >= 26 && kmq_is_png(buf, len) && !memcmp(buf + 12, "IHDR", 4) && buf[25] == 3;
+}
+
+kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
+                           kmq_image *labels, kmq_codebook *cb, const char **why)
+{
+    const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = NULL;
+    memset(labels, 0, sizeof *labels);
+    memset(cb, 0, sizeof *cb);
+    kmq_png_header hdr;
+    kmq_status s = kmq_png_check(buf, len, &hdr, why); /* structure and every CRC */
+    if (s != KMQ_OK)
+        return s;
+    if (hdr.colour_type != 3) {
+        *why = "it is not an indexed-colour (palette) PNG";
+        return KMQ_ERR_NOT_INDEXED;
+    }
+    if (!max_pixels)
+        max_pixels = KMQ_DEFAULT_MAX_PIXELS;
+    if (hdr.width > KMQ_MAX_DIMENSION || hdr.height > KMQ_MAX_DIMENSION ||
+        (uint64_t)hdr.width * hdr.height > max_pixels) {
+        *why = "image is larger than the pixel limit";
+        return KMQ_ERR_TOO_LARGE;
+    }
+    spng_ctx *ctx = spng_ctx_new(0);
+    if (!ctx)
+        return KMQ_ERR_NOMEM;
+    uint8_t *raw = NULL, *idx = NULL;
+    struct spng_ihdr ihdr;
+    struct spng_plte plte;
+    struct spng_trns trns;
+    size_t raw_len = 0;
+    int has_trns = 0;
+    int err = spng_set_image_limits(ctx, KMQ_MAX_DIMENSION, KMQ_MAX_DIMENSION);
+    if (!err)
+        err = spng_set_png_buffer(ctx, buf, len);
+    if (!err)
+        err = spng_get_ihdr(ctx, &ihdr);
+    if (!err)
+        err = spng_get_plte(ctx, &plte);
+    if (!err) {
+        int t = spng_get_trns(ctx, &trns);
+        if (t && t != SPNG_ECHUNKAVAIL)
+            err = t;
+        has_trns = !t;
+    }
+    if (!err)
+        err = spng_decoded_image_size(ctx, SPNG_FMT_PNG, &raw_len);
+    /* zeroed: for interlaced sub-byte images libspng ORs samples in */
+    if (!err && !(raw = calloc(raw_len ? raw_len : 1, 1)))
+        err = SPNG_EMEM;
+    if (!err)
+        err = spng_decode_image(ctx, raw, raw_len, SPNG_FMT_PNG, 0);
+    spng_ctx_free(ctx);
+    if (err) {
+        free(raw);
+        *why = err == SPNG_EMEM ? NULL : spng_strerror(err);
+        return spng_status(err);
+    }
+    /* Unpack the indices (SPNG_FMT_PNG keeps the file's bit depth). */
+    const size_t w = ihdr.width, h = ihdr.height, n = w * h;
+    const int bits = ihdr.bit_depth;
+    const size_t row = (w * bits + 7) / 8;
+    if (!(idx = malloc(n ? n : 1))) {
+        free(raw);
+        return KMQ_ERR_NOMEM;
+    }
+    for (size_t y = 0; y < h; y++)
+        for (size_t x = 0; x < w; x++) {
+            size_t bit = x * bits;
+            idx[y * w + x] = (uint8_t)((raw[y * row + bit / 8] >> (8 - bits - bit % 8)) &
+                                       ((1u << bits) - 1));
+        }
+    free(raw);
+    /* The palette is the codebook: grey if every entry is, alpha if tRNS. */
+    const int k = (int)plte.n_entries;
+    int grey = 1;
+    for (int j = 0; j < k; j++)
+        grey &= plte.entries[j].red == plte.entries[j].green &&
+                plte.entries[j].red == plte.entries[j].blue;
+    const int C = (grey ? 1 : 3) + has_trns;
+    if (!(cb->entries = malloc((size_t)k * C))) {
+        free(idx);
+        return KMQ_ERR_NOMEM;
+    }
+    for (int j = 0; j < k; j++) {
+        uint8_t *e = cb->entries + (size_t)j * C;
+        e[0] = plte.entries[j].red;
+        if (!grey)
+            e[1] = plte.entries[j].green, e[2] = plte.entries[j].blue;
+        if (has_trns)
+            e[C - 1] = (uint32_t)j < trns.n_type3_entries ? trns.type3_alpha[j] : 255;
+    }
+    cb->k = k;
+    cb->channels = C;
+    labels->width = (int)w;
+    labels->height = (int)h;
+    labels->channels = 1;
+    labels->pixels = idx;
+    return KMQ_OK;
+}
