@@ -86,7 +86,7 @@ job() {
     row "$name" "$k" kmq-png8 "$p.p8" "$(psnr "$img" "$p.p8.out.png")" "$(bytes "$p.p8.png")"
     if [ "$name" = tiger ]; then # the strongest setting, one run
         timed "$p.z" "$KMQ" compress "${kopts[@]}" -z --labels "$p.lz.png" --codebook "$p.cbz" "$img"
-        row "$name" "$k" "kmq -z" "$p.z" "$(psnr "$img" "$p.kmq.png")" "$(bytes "$p.lz.png" "$p.cbz")"
+        row "$name" "$k" kmq-z "$p.z" "$(psnr "$img" "$p.kmq.png")" "$(bytes "$p.lz.png" "$p.cbz")"
     fi
     [ $HAVE_PQ = 1 ] && row "$name" "$k" pngquant "$p.pq" "$(psnr "$img" "$p.pq.png")" "$(bytes "$p.pq.png")"
     [ $HAVE_IM = 1 ] && row "$name" "$k" imagemagick "$p.im" "$(psnr "$img" "$p.im.png")" "$(bytes "$p.im.png")"
