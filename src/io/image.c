@@ -46,15 +46,13 @@ static kmq_status check_size(uint64_t w, uint64_t h, uint64_t max_pixels, const 
     return KMQ_OK;
 }
 
-static kmq_status load(const uint8_t *buf, size_t len, int req, kmq_image *img, const char **why)
+static kmq_status load(const uint8_t *buf, size_t len, int req, size_t budget, kmq_image *img,
+                       const char **why)
 {
     int w, h, n;
-    uint8_t *p = kmq_stb_load(buf, len, &w, &h, &n, req, why);
-    if (!p) {
-        if (*why && !strcmp(*why, "outofmem"))
-            return KMQ_ERR_NOMEM;
-        return KMQ_ERR_IMAGE_CORRUPT;
-    }
+    uint8_t *p = kmq_stb_load(buf, len, budget, &w, &h, &n, req, why);
+    if (!p)
+        return *why && !strcmp(*why, "outofmem") ? KMQ_ERR_NOMEM : KMQ_ERR_IMAGE_CORRUPT;
     img->width = w;
     img->height = h;
     img->channels = req ? req : n;
@@ -63,22 +61,35 @@ static kmq_status load(const uint8_t *buf, size_t len, int req, kmq_image *img, 
 }
 
 /* Format, container and size checks before anything is decoded; r is at
-   the start of the data and magic holds its first (up to 4) bytes. */
+   the start of the data and magic holds its first (up to 4) bytes.  *w and
+   *h receive the size the header claims. */
 static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint64_t max_pixels,
-                           const char **why)
+                           uint64_t *w, uint64_t *h, const char **why)
 {
     if (looks_like_png(magic, got)) {
         kmq_png_header hdr;
         kmq_status s = kmq_png_check_reader(r, &hdr, why);
-        return s != KMQ_OK ? s : check_size(hdr.width, hdr.height, max_pixels, why);
+        if (s != KMQ_OK)
+            return s;
+        *w = hdr.width, *h = hdr.height;
+        return check_size(*w, *h, max_pixels, why);
     }
-    if (is_jpeg(magic, got) || is_bmp(magic, got)) {
-        int w, h, n;
-        if (!kmq_stb_info_reader(r, &w, &h, &n)) {
-            *why = is_jpeg(magic, got) ? "corrupt JPEG header" : "corrupt or unsupported BMP header";
+    if (is_jpeg(magic, got)) {
+        uint32_t jw, jh;
+        kmq_status s = kmq_jpeg_check_reader(r, &jw, &jh, why);
+        if (s != KMQ_OK)
+            return s;
+        *w = jw, *h = jh;
+        return check_size(*w, *h, max_pixels, why);
+    }
+    if (is_bmp(magic, got)) {
+        int bw, bh, n;
+        if (!kmq_stb_info_reader(r, &bw, &bh, &n)) {
+            *why = "corrupt or unsupported BMP header";
             return KMQ_ERR_IMAGE_CORRUPT;
         }
-        return check_size((uint64_t)w, (uint64_t)h, max_pixels, why);
+        *w = (uint64_t)bw, *h = (uint64_t)bh;
+        return check_size(*w, *h, max_pixels, why);
     }
     *why = "not a PNG, JPEG or BMP image";
     return KMQ_ERR_IMAGE_FORMAT;
@@ -94,8 +105,9 @@ kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
     memset(img, 0, sizeof *img);
     kmq_mem_src m;
     kmq_reader r = kmq_mem_reader(&m, buf, len);
-    kmq_status s = precheck(&r, buf, len < 4 ? len : 4, max_pixels, why);
-    return s != KMQ_OK ? s : load(buf, len, 0, img, why);
+    uint64_t w = 0, h = 0;
+    kmq_status s = precheck(&r, buf, len < 4 ? len : 4, max_pixels, &w, &h, why);
+    return s != KMQ_OK ? s : load(buf, len, 0, kmq_stb_budget(w, h, len), img, why);
 }
 
 /* A buffered reader over a file descriptor, for stb's callbacks. */
@@ -172,7 +184,9 @@ kmq_status kmq_image_decode_file(const char *path, uint64_t max_pixels, kmq_imag
             return KMQ_ERR_IO;
         uint8_t *buf;
         size_t len;
-        kmq_status s = kmq_read_file(path, &buf, &len);
+        /* a generous bound on a compressed image of the allowed size */
+        uint64_t cap = (max_pixels ? max_pixels : KMQ_DEFAULT_MAX_PIXELS) * 8 + (1u << 20);
+        kmq_status s = kmq_read_file(path, cap < SIZE_MAX ? (size_t)cap : 0, &buf, &len);
         if (s != KMQ_OK)
             return s;
         if (file_size)
@@ -195,18 +209,20 @@ kmq_status kmq_image_decode_file(const char *path, uint64_t max_pixels, kmq_imag
     f->pos = f->len = 0;
     kmq_reader r = {fd_read, f};
     uint8_t magic[4] = {0};
+    uint64_t cw = 0, ch = 0;
     long got = fd_read(f, magic, 4);
     kmq_status s = KMQ_OK;
     if (got < 0 || !fd_rewind(f)) {
         s = KMQ_ERR_IO;
     } else {
-        s = precheck(&r, magic, (size_t)got, max_pixels, why);
+        s = precheck(&r, magic, (size_t)got, max_pixels, &cw, &ch, why);
     }
     if (s == KMQ_OK && !fd_rewind(f))
         s = KMQ_ERR_IO;
     if (s == KMQ_OK) {
         int w, h, n;
-        uint8_t *p = kmq_stb_load_reader(&r, &w, &h, &n, 0, why);
+        uint8_t *p = kmq_stb_load_reader(&r, kmq_stb_budget(cw, ch, (size_t)st.st_size), &w, &h,
+                                         &n, 0, why);
         if (!p) {
             s = f->error ? KMQ_ERR_IO : *why && !strcmp(*why, "outofmem") ? KMQ_ERR_NOMEM : KMQ_ERR_IMAGE_CORRUPT;
         } else {
@@ -270,7 +286,8 @@ kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels
     }
     if ((s = check_size(hdr.width, hdr.height, max_pixels, why)) != KMQ_OK)
         return s;
-    if ((s = load(buf, len, 1, img, why)) != KMQ_OK || hdr.bit_depth == 8)
+    if ((s = load(buf, len, 1, kmq_stb_budget(hdr.width, hdr.height, len), img, why)) != KMQ_OK ||
+        hdr.bit_depth == 8)
         return s;
     /* stb scales 1, 2 and 4-bit grey to 0..255 (v * 255 / (2^bits - 1)):
        undo it to get the indices back. */

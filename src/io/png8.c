@@ -184,7 +184,7 @@ kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
     const size_t w = ihdr.width, h = ihdr.height, n = w * h;
     const int bits = ihdr.bit_depth;
     const size_t row = (w * bits + 7) / 8;
-    if (!(idx = malloc(n ? n : 1))) {
+    if (!(idx = kmq_stb_alloc(n ? n : 1))) { /* freed by kmq_image_free */
         free(raw);
         return KMQ_ERR_NOMEM;
     }
@@ -203,7 +203,7 @@ kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
                 plte.entries[j].red == plte.entries[j].blue;
     const int C = (grey ? 1 : 3) + has_trns;
     if (!(cb->entries = malloc((size_t)k * C))) {
-        free(idx);
+        kmq_stb_free(idx);
         return KMQ_ERR_NOMEM;
     }
     for (int j = 0; j < k; j++) {

@@ -6,8 +6,81 @@
 #include "stb_io.h"
 
 #include <libdeflate.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- an allocation budget for the decoders ----
+ * stb_image trusts sizes it reads from the file: a few kilobytes of PNG can
+ * make its zlib decoder grow a buffer to gigabytes.  Every stb allocation is
+ * counted against a budget that the caller derives from the image's
+ * dimensions (kmq_stb_budget); going over it fails the allocation, which stb
+ * reports as "outofmem".  Each block carries its size in front. */
+typedef union {
+    size_t size;
+    max_align_t align;
+} block_head;
+
+static _Thread_local size_t budget_left = SIZE_MAX; /* SIZE_MAX: no budget */
+static _Thread_local int budget_hit;
+
+static void *budget_malloc(size_t n)
+{
+    if (n > budget_left || n > SIZE_MAX - sizeof(block_head)) {
+        budget_hit = 1;
+        return NULL;
+    }
+    block_head *b = malloc(sizeof *b + n);
+    if (!b)
+        return NULL;
+    b->size = n;
+    if (budget_left != SIZE_MAX)
+        budget_left -= n;
+    return b + 1;
+}
+
+static void budget_free(void *p)
+{
+    if (!p)
+        return;
+    block_head *b = (block_head *)p - 1;
+    if (budget_left != SIZE_MAX)
+        budget_left = b->size < SIZE_MAX - budget_left ? budget_left + b->size : SIZE_MAX - 1;
+    free(b);
+}
+
+static void *budget_realloc(void *p, size_t n)
+{
+    if (!p)
+        return budget_malloc(n);
+    block_head *b = (block_head *)p - 1;
+    const size_t old = b->size;
+    if ((n > old && n - old > budget_left) || n > SIZE_MAX - sizeof(block_head)) {
+        budget_hit = 1;
+        return NULL;
+    }
+    block_head *q = realloc(b, sizeof *q + n);
+    if (!q)
+        return NULL;
+    q->size = n;
+    if (budget_left != SIZE_MAX)
+        budget_left = budget_left + old - n;
+    return q + 1;
+}
+
+size_t kmq_stb_budget(uint64_t width, uint64_t height, size_t file_len)
+{
+    /* The worst case measured for stb: 16-bit RGBA PNG, whose inflated rows
+       (8 B/pixel, in a buffer grown by doubling), the 16-bit image and the
+       8-bit result add up to ~32 B/pixel; plus the compressed data. */
+    uint64_t b = width * height * 40 + 2 * (uint64_t)file_len + (1u << 20);
+    return b < SIZE_MAX ? (size_t)b : SIZE_MAX - 1;
+}
+
+void *kmq_stb_alloc(size_t n)
+{
+    return budget_malloc(n);
+}
 
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
@@ -16,6 +89,9 @@
 #define STBI_NO_LINEAR
 #define STBI_NO_HDR
 #define STBI_MAX_DIMENSIONS KMQ_MAX_DIMENSION
+#define STBI_MALLOC(n) budget_malloc(n)
+#define STBI_REALLOC(p, n) budget_realloc(p, n)
+#define STBI_FREE(p) budget_free(p)
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 
@@ -28,7 +104,9 @@
 #pragma GCC diagnostic ignored "-Wstrict-prototypes"
 #pragma GCC diagnostic ignored "-Wdouble-promotion"
 #pragma GCC diagnostic ignored "-Wcast-qual"
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #endif
 #include <stb_image.h>
 
@@ -63,16 +141,18 @@ static unsigned char *kmq_zlib_compress(unsigned char *data, int data_len, int *
 /* The diagnostics stay relaxed to the end of this file: GCC reports unused
    static stb functions and inlined stb code at the end of the unit. */
 
-uint8_t *kmq_stb_load(const uint8_t *buf, size_t len, int *w, int *h, int *channels,
-                      int req_channels, const char **why)
+uint8_t *kmq_stb_load(const uint8_t *buf, size_t len, size_t budget, int *w, int *h,
+                      int *channels, int req_channels, const char **why)
 {
     if (len > INT_MAX) {
         *why = "file too large for the decoder";
         return NULL;
     }
+    budget_left = budget, budget_hit = 0;
     uint8_t *p = stbi_load_from_memory(buf, (int)len, w, h, channels, req_channels);
+    budget_left = SIZE_MAX;
     if (!p)
-        *why = stbi_failure_reason();
+        *why = budget_hit ? KMQ_WHY_BUDGET : stbi_failure_reason();
     return p;
 }
 
@@ -116,13 +196,15 @@ static int cb_eof(void *user)
 
 static const stbi_io_callbacks kmq_callbacks = {cb_read, cb_skip, cb_eof};
 
-uint8_t *kmq_stb_load_reader(kmq_reader *r, int *w, int *h, int *channels, int req_channels,
-                             const char **why)
+uint8_t *kmq_stb_load_reader(kmq_reader *r, size_t budget, int *w, int *h, int *channels,
+                             int req_channels, const char **why)
 {
     cb_state st = {r, 0};
+    budget_left = budget, budget_hit = 0;
     uint8_t *p = stbi_load_from_callbacks(&kmq_callbacks, &st, w, h, channels, req_channels);
+    budget_left = SIZE_MAX;
     if (!p)
-        *why = stbi_failure_reason();
+        *why = budget_hit ? KMQ_WHY_BUDGET : stbi_failure_reason();
     return p;
 }
 

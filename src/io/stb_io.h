@@ -21,11 +21,18 @@ typedef struct {
 } kmq_mem_src;
 kmq_reader kmq_mem_reader(kmq_mem_src *m, const uint8_t *buf, size_t len);
 
-uint8_t *kmq_stb_load(const uint8_t *buf, size_t len, int *w, int *h, int *channels,
-                      int req_channels, const char **why);
+/* Decodes with stb_image; its allocations may not exceed `budget` bytes
+   (see kmq_stb_budget), or it fails with *why = KMQ_WHY_BUDGET. */
+#define KMQ_WHY_BUDGET "the image data needs more memory than an image of its size can (corrupt or hostile file)"
+uint8_t *kmq_stb_load(const uint8_t *buf, size_t len, size_t budget, int *w, int *h,
+                      int *channels, int req_channels, const char **why);
 /* The same, reading through r (which must be at the start of the image). */
-uint8_t *kmq_stb_load_reader(kmq_reader *r, int *w, int *h, int *channels, int req_channels,
-                             const char **why);
+uint8_t *kmq_stb_load_reader(kmq_reader *r, size_t budget, int *w, int *h, int *channels,
+                             int req_channels, const char **why);
+/* What decoding an image of these dimensions from file_len bytes may take. */
+size_t kmq_stb_budget(uint64_t width, uint64_t height, size_t file_len);
+/* Memory that kmq_image_free (kmq_stb_free) can release. */
+void *kmq_stb_alloc(size_t n);
 int kmq_stb_info_reader(kmq_reader *r, int *w, int *h, int *channels);
 void kmq_stb_free(void *p);
 /* Returns a malloc'd PNG, or NULL.  level: libdeflate 1..12; filter: PNG
@@ -49,6 +56,11 @@ int kmq_labels_filter(const uint8_t *labels, int width, int height, int level);
 typedef kmq_status (*kmq_encode_fn)(void *ctx, int candidate, uint8_t **out, size_t *out_len);
 kmq_status kmq_smallest(kmq_encode_fn encode, void *ctx, const int *candidates, int n,
                         uint8_t **out, size_t *out_len);
+
+/* JPEG marker checks (src/io/jpeg_check.c): every Huffman table within
+   bounds; *width and *height from the frame header. */
+kmq_status kmq_jpeg_check_reader(kmq_reader *r, uint32_t *width, uint32_t *height,
+                                 const char **why);
 
 /* PNG container checks (src/io/png_chunks.c). */
 typedef struct {
