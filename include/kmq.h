@@ -276,8 +276,13 @@ int kmq_is_indexed_png(const uint8_t *buf, size_t len);
 
 /* ---- files ---------------------------------------------------------------- */
 
-/* Reads a whole regular file (or stdin when path is "-").  *out is malloc'd. */
-KMQ_NODISCARD kmq_status kmq_read_file(const char *path, uint8_t **out, size_t *out_len);
+/* Reads a whole file (or stdin when path is "-"); more than max_len bytes
+   (0: no limit) is KMQ_ERR_TOO_LARGE, found before reading for regular files
+   and as soon as it is passed for pipes and devices.  *out is malloc'd. */
+KMQ_NODISCARD kmq_status kmq_read_file(const char *path, size_t max_len, uint8_t **out,
+                                       size_t *out_len);
+/* The largest codebook file kmq reads (.bin is at most 1,036 bytes). */
+#define KMQ_MAX_CODEBOOK_FILE (1u << 20)
 
 /*
  * Output files are written atomically: kmq_outfile_open creates a temporary

@@ -4,6 +4,7 @@
 
 #include "kmq.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -18,6 +19,9 @@ void cli_report(const char *path, kmq_status s, const char *why);
 int parse_long(const char *s, long min, long max, long *out);
 int parse_u64(const char *s, unsigned long long *out);
 int parse_double(const char *s, double *out);
+/* --max-pixels: 1 .. KMQ_MAX_PIXELS_LIMIT (every image the decoders allow). */
+#define KMQ_MAX_PIXELS_LIMIT ((unsigned long long)KMQ_MAX_DIMENSION * KMQ_MAX_DIMENSION)
+int parse_max_pixels(const char *s, uint64_t *out);
 
 /* folder/stem of `path` (last extension removed, and `drop` too if the stem
    ends with it) followed by `suffix`; malloc'd. */

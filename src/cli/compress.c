@@ -33,6 +33,8 @@ void help_compress(FILE *out)
           "      --level N       DEFLATE effort 1 (fastest) .. 12 (smallest), default 6;\n"
           "                      png8 is written with zlib, whose top level is 9\n"
           "  -z, --max           smallest files: level 12 and every PNG filter tried\n"
+          "      --max-pixels N  refuse images of more than N pixels, before decoding\n"
+          "                      (default 268435456 = 2^28)\n"
           "  -f, --force         overwrite existing output files\n"
           "  -q, --quiet         print nothing but errors\n"
           "  -v, --verbose, --stats\n"
@@ -48,6 +50,7 @@ typedef struct {
     kmq_params params;
     const char *input, *labels_path, *codebook_path, *output_path;
     int png8, level, exhaustive;
+    uint64_t max_pixels;
     int force, quiet, verbose;
 } compress_opts;
 
@@ -55,7 +58,7 @@ static int parse_args(int argc, char **argv, compress_opts *o)
 {
     enum {
         OPT_INIT = 256, OPT_NINIT, OPT_MAXITER, OPT_TOL, OPT_SEED, OPT_LABELS, OPT_CODEBOOK,
-        OPT_FORMAT, OPT_LEVEL
+        OPT_FORMAT, OPT_LEVEL, OPT_MAXPIXELS
     };
     static const struct option longopts[] = {
         {"colors", required_argument, NULL, 'k'},
@@ -72,6 +75,7 @@ static int parse_args(int argc, char **argv, compress_opts *o)
         {"level", required_argument, NULL, OPT_LEVEL},
         {"max", no_argument, NULL, 'z'},
         {"stats", no_argument, NULL, 'v'},
+        {"max-pixels", required_argument, NULL, OPT_MAXPIXELS},
         {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -143,6 +147,11 @@ static int parse_args(int argc, char **argv, compress_opts *o)
             level_set = 1;
             break;
         case 'z': o->exhaustive = 1; break;
+        case OPT_MAXPIXELS:
+            if (!parse_max_pixels(optarg, &o->max_pixels))
+                return cli_usage("compress", "--max-pixels must be an integer from 1 to %llu, not '%s'",
+                                 KMQ_MAX_PIXELS_LIMIT, optarg);
+            break;
         case 'o': o->output_path = optarg; break;
         case OPT_LABELS: o->labels_path = optarg; break;
         case OPT_CODEBOOK: o->codebook_path = optarg; break;
@@ -265,7 +274,7 @@ int cmd_compress(int argc, char **argv)
         }
     }
 
-    if ((s = kmq_image_decode_file(o.input, 0, &img, &why, &file_len)) != KMQ_OK) {
+    if ((s = kmq_image_decode_file(o.input, o.max_pixels, &img, &why, &file_len)) != KMQ_OK) {
         cli_report(o.input, s, why);
         goto done;
     }

@@ -20,6 +20,7 @@ void help_decompress(FILE *out)
           "  -o, --output FILE   output PNG (default: the input's folder/stem.decompressed.png,\n"
           "                      with a trailing '.labels' or '.png8' dropped from the stem)\n"
           "  -f, --force         overwrite an existing output file\n"
+          "      --max-pixels N  refuse label images of more than N pixels (default 2^28)\n"
           "  -q, --quiet         print nothing but errors\n"
           "  -v, --verbose       print sizes and time\n"
           "  -h, --help          show this help\n"
@@ -45,6 +46,7 @@ int cmd_decompress(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
+        {"max-pixels", required_argument, NULL, 'P'},
         {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -53,11 +55,17 @@ int cmd_decompress(int argc, char **argv)
     };
     const char *out_opt = NULL;
     int force = 0, quiet = 0, verbose = 0, c;
+    uint64_t max_pixels = 0;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":o:fqvh", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': out_opt = optarg; break;
+        case 'P':
+            if (!parse_max_pixels(optarg, &max_pixels))
+                return cli_usage("decompress", "--max-pixels must be an integer from 1 to %llu, not '%s'",
+                                 KMQ_MAX_PIXELS_LIMIT, optarg);
+            break;
         case 'f': force = 1; break;
         case 'q': quiet = 1, verbose = 0; break;
         case 'v': verbose = 1, quiet = 0; break;
@@ -97,13 +105,15 @@ int cmd_decompress(int argc, char **argv)
         cli_report(opath, KMQ_ERR_EXISTS, NULL);
         goto done;
     }
-    if ((s = kmq_read_file(lpath, &lbuf, &llen)) != KMQ_OK) {
+    /* a label PNG is at most about a byte per pixel; leave room for chunks */
+    uint64_t lmax = 2 * (max_pixels ? max_pixels : KMQ_DEFAULT_MAX_PIXELS) + (1u << 20);
+    if ((s = kmq_read_file(lpath, lmax < SIZE_MAX ? (size_t)lmax : 0, &lbuf, &llen)) != KMQ_OK) {
         cli_report(lpath, s, NULL);
         goto done;
     }
     if (!cpath) {
         /* A PNG8 is labels and codebook in one file. */
-        if ((s = kmq_png8_decode(lbuf, llen, 0, &labels, &cb, &why)) != KMQ_OK) {
+        if ((s = kmq_png8_decode(lbuf, llen, max_pixels, &labels, &cb, &why)) != KMQ_OK) {
             cli_report(lpath, s, s == KMQ_ERR_NOT_INDEXED
                                      ? "it is not an indexed-colour (palette) PNG; a label image "
                                        "needs its CODEBOOK as second argument"
@@ -111,11 +121,11 @@ int cmd_decompress(int argc, char **argv)
             goto done;
         }
     } else {
-        if ((s = kmq_read_file(cpath, &cbuf, &clen)) != KMQ_OK) {
+        if ((s = kmq_read_file(cpath, KMQ_MAX_CODEBOOK_FILE, &cbuf, &clen)) != KMQ_OK) {
             cli_report(cpath, s, NULL);
             goto done;
         }
-        if ((s = kmq_labels_decode(lbuf, llen, 0, &labels, &why)) != KMQ_OK) {
+        if ((s = kmq_labels_decode(lbuf, llen, max_pixels, &labels, &why)) != KMQ_OK) {
             cli_report(lpath, s, why);
             goto done;
         }
@@ -125,7 +135,8 @@ int cmd_decompress(int argc, char **argv)
         }
     }
     size_t npixels = (size_t)labels.width * labels.height;
-    if (!(pixels = malloc(npixels * (size_t)cb.channels))) {
+    size_t bytes;
+    if (__builtin_mul_overflow(npixels, (size_t)cb.channels, &bytes) || !(pixels = malloc(bytes))) {
         cli_report(lpath, KMQ_ERR_NOMEM, NULL);
         goto done;
     }

@@ -148,3 +148,12 @@ const char *channels_name(int channels)
     static const char *names[] = {"?", "grey", "grey+alpha", "RGB", "RGBA"};
     return channels >= 1 && channels <= 4 ? names[channels] : names[0];
 }
+
+int parse_max_pixels(const char *s, uint64_t *out)
+{
+    unsigned long long v;
+    if (!parse_u64(s, &v) || v < 1 || v > KMQ_MAX_PIXELS_LIMIT)
+        return 0;
+    *out = v;
+    return 1;
+}

@@ -16,7 +16,7 @@
 
 /* ---- reading ---- */
 
-kmq_status kmq_read_file(const char *path, uint8_t **out, size_t *out_len)
+kmq_status kmq_read_file(const char *path, size_t max_len, uint8_t **out, size_t *out_len)
 {
     *out = NULL;
     *out_len = 0;
@@ -29,6 +29,11 @@ kmq_status kmq_read_file(const char *path, uint8_t **out, size_t *out_len)
     if (S_ISDIR(st.st_mode)) {
         errno = EISDIR;
         goto fail;
+    }
+    if (S_ISREG(st.st_mode) && max_len && (uint64_t)st.st_size > max_len) {
+        if (fd != STDIN_FILENO)
+            close(fd);
+        return KMQ_ERR_TOO_LARGE;
     }
     size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16;
     size_t len = 0;
@@ -62,6 +67,12 @@ kmq_status kmq_read_file(const char *path, uint8_t **out, size_t *out_len)
         if (r == 0)
             break;
         len += (size_t)r;
+        if (max_len && len > max_len) { /* a pipe or device that does not end */
+            free(buf);
+            if (fd != STDIN_FILENO)
+                close(fd);
+            return KMQ_ERR_TOO_LARGE;
+        }
     }
     if (fd != STDIN_FILENO)
         close(fd);

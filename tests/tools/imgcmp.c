@@ -14,7 +14,7 @@ static int load(const char *path, kmq_image *img)
     uint8_t *buf;
     size_t len;
     const char *why = NULL;
-    kmq_status s = kmq_read_file(path, &buf, &len);
+    kmq_status s = kmq_read_file(path, 0, &buf, &len);
     if (s == KMQ_OK)
         s = kmq_image_decode(buf, len, 0, img, &why);
     if (s != KMQ_OK) {
