@@ -45,13 +45,18 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 TOOLS    = $(BUILD)/genimg $(BUILD)/imgcmp
+# Fuzz targets (tests/fuzz/fuzz_*.c): replayed over their corpus by `make
+# test` (gcc, with replay.c's main), fuzzed by `make fuzz` (clang's libFuzzer).
+FUZZ_TARGETS = image codebook npy decompress
+FUZZ_REPLAY  = $(FUZZ_TARGETS:%=$(BUILD)/fuzz_replay_%)
 
 ifneq ($(V),1)
 Q = @
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps bench-deps demo bench test unit cli-test install uninstall clean
+.SECONDARY:
+.PHONY: all deps bench-deps demo bench test unit cli-test fuzz install uninstall clean
 
 all: $(BUILD)/kmq
 
@@ -76,13 +81,36 @@ $(BUILD)/genimg: $(BUILD)/tests/tools/genimg.o $(BUILD)/tests/tools/other_format
 $(BUILD)/imgcmp: $(BUILD)/tests/tools/imgcmp.o $(BUILD)/libkmq.a
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/fuzz_replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/libkmq.a
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# libFuzzer builds: clang, every object compiled with the sanitizers.
+FUZZ_DIR    = build/fuzz
+FUZZ_CFLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+              -fno-sanitize-recover=all -Wno-unknown-pragmas
+FUZZ_TIME  ?= 60
+FUZZ_OBJ    = $(LIB_SRC:%.c=$(FUZZ_DIR)/%.o)
+
+$(FUZZ_DIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CLANG   $<")
+	$(Q)clang $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
+	$(Q)clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+
+# make fuzz [FUZZ_TIME=seconds per target] [FUZZ_TARGETS="image npy"]
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+	$(Q)sh tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_TIME) $(FUZZ_TARGETS)
+
 $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libkmq.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LIBS)
 
 # Debian packages needed to build, test and run the demo; installed only if missing.
 DEB_PACKAGES = gcc make pkg-config libc6-dev libgomp1 libstb-dev libdeflate-dev libspng-dev \
-               libcriterion-dev bats bats-assert bats-support python3-numpy python3-pil
+               libcriterion-dev bats bats-assert bats-support python3-numpy python3-pil \
+               strace valgrind clang libclang-rt-14-dev
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -107,8 +135,8 @@ demo: $(BUILD)/kmq $(TOOLS)
 unit: $(BUILD)/unit_tests
 cli-test: $(BUILD)/kmq $(TOOLS)
 
-test: $(BUILD)/kmq $(BUILD)/unit_tests $(TOOLS)
-	$(Q)sh tests/run.sh $(BUILD)
+test: $(BUILD)/kmq $(BUILD)/unit_tests $(TOOLS) $(FUZZ_REPLAY)
+	$(Q)KMQ_SANITIZE=$(filter 1,$(SAN)) sh tests/run.sh $(BUILD)
 
 install: $(BUILD)/kmq
 	install -d $(DESTDIR)$(BINDIR)

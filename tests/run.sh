@@ -17,6 +17,21 @@ unit_rc=$?
 cat "$tap.u"
 cat "$tap.u" >>"$tap"
 
+echo "== fuzz corpus and regression files, replayed ($BUILD/fuzz_replay_*)"
+n=0
+for t in image codebook npy decompress; do
+    n=$((n + 1))
+    dirs="$ROOT/tests/fuzz/corpus/$t"
+    [ -d "$ROOT/tests/fuzz/regressions/$t" ] && dirs="$dirs $ROOT/tests/fuzz/regressions/$t"
+    # shellcheck disable=SC2086
+    if out=$("$BUILD/fuzz_replay_$t" $dirs 2>&1); then
+        echo "ok $n - replay $t: $(echo "$out" | tail -1)"
+    else
+        echo "not ok $n - replay $t"
+        echo "$out" | tail -5 | sed 's/^/# /'
+    fi
+done | tee -a "$tap"
+
 echo "== CLI tests (bats tests/cli)"
 bats --tap "$ROOT/tests/cli" | tee -a "$tap"
 bats_rc=$?

@@ -1,0 +1,149 @@
+#!/usr/bin/env bats
+# Hostile input, huge images, full disks, interruptions (issue 5).
+load helpers
+
+# craft_png OUT WIDTH HEIGHT [EXTRA_ZERO_BYTES]: an RGBA PNG with valid CRCs
+# whose IDAT holds one row of pixels (or, with EXTRA, the whole image plus
+# EXTRA more zero bytes: a decompression bomb).
+craft_png() {
+    /usr/bin/python3 - "$@" <<'PY'
+import struct, sys, zlib
+out, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+extra = int(sys.argv[4]) if len(sys.argv) > 4 else None
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+rows = (b"\0" + b"\x80" * (4 * w)) * (h if extra is not None else 1) + b"\0" * (extra or 0)
+with open(out, "wb") as f:
+    f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+PY
+}
+
+@test "headers that claim 100000x100000 or 60000x60000 pixels are refused before any large allocation" {
+    craft_png huge.png 100000 100000
+    craft_png big.png 60000 60000
+    for f in huge.png big.png; do
+        # 300 MB of address space: far below what decoding them would take
+        # (not under ASan, which reserves terabytes of shadow memory)
+        limit="ulimit -v 300000;"
+        [ -z "${KMQ_SANITIZE:-}" ] || limit=
+        run -1 --separate-stderr bash -c "$limit exec '$KMQ' compress $f"
+        [ "$(wc -l <<<"$stderr")" -eq 1 ]
+        [[ "$stderr" == "kmq: $f: "*"larger than the pixel limit"* ]] || { echo "$stderr"; false; }
+        [ ! -e "${f%.png}.labels.png" ]
+    done
+}
+
+@test "--max-pixels sets the cap for compress and decompress" {
+    "$GENIMG" in.png 20 20 3 demo
+    run -1 --separate-stderr "$KMQ" compress --max-pixels 399 in.png
+    [[ "$stderr" == *"larger than the pixel limit"* ]]
+    run -0 "$KMQ" compress -q --max-pixels 400 in.png
+    run -1 --separate-stderr "$KMQ" decompress --max-pixels 399 in.labels.png in.codebook.bin
+    [[ "$stderr" == *"in.labels.png: "*"larger than the pixel limit"* ]]
+    run -0 "$KMQ" decompress -q --max-pixels 400 in.labels.png in.codebook.bin
+    run -2 "$KMQ" compress --max-pixels 0 in.png
+    run -2 "$KMQ" compress --max-pixels 4294836226 in.png
+}
+
+@test "a small PNG whose data inflates far beyond its size is refused (stb's allocations are budgeted)" {
+    # 32x32 RGBA, then 64 MB more zeros in the same zlib stream: ~64 KB file
+    craft_png bomb.png 32 32 67108864
+    [ "$(stat -c %s bomb.png)" -lt 100000 ]
+    run -1 --separate-stderr "$KMQ" compress bomb.png
+    [ "$(wc -l <<<"$stderr")" -eq 1 ]
+    [[ "$stderr" == "kmq: bomb.png: "*"more memory than an image of its size"* ]] || { echo "$stderr"; false; }
+    [ ! -e bomb.labels.png ]
+    # the same image without the excess decodes
+    craft_png fine.png 32 32 0
+    run -0 "$KMQ" compress -q fine.png
+}
+
+@test "stb 2.27's JPEG Huffman overflow (fuzzing find) is refused before stb sees it" {
+    f="$ROOT/tests/fuzz/regressions/image/stb227-jpeg-dht-over-256-codes.jpg"
+    run -1 --separate-stderr "$KMQ" compress -o x.png --format png8 "$f"
+    [[ "$stderr" == *"Huffman table with more than 256 codes"* ]]
+    [ ! -e x.png ]
+}
+
+# start_delayed_compress ARGS...: runs kmq compress under strace, every
+# fsync delayed by 3 s, so that a signal lands while its temporary files
+# exist; sets KPID.  Skips when ptrace is not allowed here.
+start_delayed_compress() {
+    command -v strace >/dev/null || skip "strace not installed"
+    strace -o /dev/null true 2>/dev/null || skip "ptrace not permitted here"
+    # job control on: otherwise a background job starts with SIGINT ignored
+    set -m
+    strace -f -qq -o /dev/null -e trace=fsync -e inject=fsync:delay_enter=3000000 \
+        "$KMQ" compress -q "$@" &
+    SPID=$!
+    set +m
+    for _ in $(seq 100); do
+        [ -n "$(find . -name '.*.kmq-*')" ] && break
+        sleep 0.05
+    done
+    [ -n "$(find . -name '.*.kmq-*')" ] || { echo "no temporary file appeared"; false; }
+    KPID=$(pgrep -P "$SPID" kmq)
+}
+
+@test "SIGINT while the outputs are being written leaves no temporary file and no output" {
+    "$GENIMG" in.png 300 200 3 demo
+    start_delayed_compress in.png
+    kill -INT "$KPID"
+    wait "$SPID" || true
+    no_temp_files .
+    [ ! -e in.labels.png ] && [ ! -e in.codebook.bin ]
+    # and without the signal the same run writes both
+    run -0 "$KMQ" compress -q in.png
+    [ -s in.labels.png ] && [ -s in.codebook.bin ]
+}
+
+@test "SIGTERM during a forced overwrite leaves the existing outputs as they were" {
+    "$GENIMG" in.png 300 200 3 demo
+    echo old labels >in.labels.png
+    echo old codebook >in.codebook.bin
+    start_delayed_compress -f in.png
+    kill -TERM "$KPID"
+    wait "$SPID" || true
+    no_temp_files .
+    [ "$(cat in.labels.png)" = "old labels" ] && [ "$(cat in.codebook.bin)" = "old codebook" ]
+}
+
+@test "a full file system (small tmpfs): exit 1, No space left on device, no partial output, old file kept" {
+    [ "$(id -u)" = 0 ] || skip "mounting a tmpfs needs root"
+    mkdir small
+    mount -t tmpfs -o size=64k tmpfs small 2>/dev/null || skip "cannot mount a tmpfs here"
+    "$GENIMG" in.png 400 300 3 noise
+    echo old >small/in.codebook.bin
+    run -1 --separate-stderr "$KMQ" compress -f -k 256 --labels small/in.labels.png --codebook small/in.codebook.bin in.png
+    ls -la small >&3 || true
+    files=$(ls -A small)
+    umount small
+    [ "$(wc -l <<<"$stderr")" -eq 1 ]
+    [[ "$stderr" == "kmq: small/in."*": No space left on device"* ]] || { echo "$stderr"; false; }
+    [ "$files" = "in.codebook.bin" ] || { echo "left: $files"; false; }
+}
+
+@test "valgrind: compress and decompress (labels and PNG8) leak nothing and touch no bad memory" {
+    command -v valgrind >/dev/null || skip "valgrind not installed"
+    [ -z "${KMQ_SANITIZE:-}" ] || skip "valgrind does not run ASan builds"
+    "$GENIMG" in.png 48 40 4 demo
+    vg=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=9)
+    run -0 "${vg[@]}" "$KMQ" compress -q -t 1 -k 12 in.png
+    run -0 "${vg[@]}" "$KMQ" decompress -q in.labels.png in.codebook.bin
+    run -0 "${vg[@]}" "$KMQ" compress -q -t 1 -k 12 -z --format png8 in.png
+    run -0 "${vg[@]}" "$KMQ" decompress -q -o p.png in.png8.png
+    run -2 "${vg[@]}" "$KMQ" compress -q -t 1 -k 300 in.png
+}
+
+@test "inputs that never end (/dev/zero as labels, codebook or standard input) are refused, not read forever" {
+    "$GENIMG" in.png 10 10 3 demo
+    run -0 "$KMQ" compress -q -k 4 in.png
+    run -1 --separate-stderr timeout 60 "$KMQ" decompress -o o.png in.labels.png /dev/zero
+    [[ "$stderr" == "kmq: /dev/zero: "*"too large"* ]]
+    run -1 --separate-stderr timeout 60 "$KMQ" decompress --max-pixels 1000 -o o.png /dev/zero in.codebook.bin
+    [[ "$stderr" == "kmq: /dev/zero: "*"too large"* ]]
+    run -1 --separate-stderr bash -c "timeout 60 '$KMQ' compress --max-pixels 1000 --labels a.png --codebook b.bin - </dev/zero"
+    [[ "$stderr" == "kmq: -: "*"too large"* ]]
+    [ ! -e o.png ] && [ ! -e a.png ]
+}

@@ -1,0 +1,42 @@
+/* Fuzz target: every way kmq reads an image file — as an input image, as a
+   label image and as a PNG8 — and, for small images, the quantizer and both
+   encoders on whatever pixels came out. */
+#include "fuzz.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    kmq_image img;
+    if (kmq_image_decode(data, size, FUZZ_MAX_PIXELS, &img, NULL) == KMQ_OK) {
+        size_t n = (size_t)img.width * img.height;
+        if (n <= 4096) {
+            kmq_params p;
+            kmq_params_default(&p);
+            p.k = 4, p.n_init = 1, p.max_iter = 5, p.threads = 1;
+            kmq_codebook cb;
+            uint8_t *labels = malloc(n);
+            if (labels && kmq_quantize(img.pixels, n, img.channels, &p, &cb, labels, NULL) == KMQ_OK) {
+                uint8_t *out;
+                size_t len;
+                if (kmq_palette_sort(&cb, labels, img.width, img.height) == KMQ_OK &&
+                    kmq_png8_encode(labels, img.width, img.height, &cb, 1, 0, &out, &len) == KMQ_OK)
+                    free(out);
+                if (kmq_labels_encode(labels, img.width, img.height, cb.k, 1, 0, &out, &len) == KMQ_OK)
+                    free(out);
+                kmq_codebook_free(&cb);
+            }
+            free(labels);
+        }
+        kmq_image_free(&img);
+    }
+    if (kmq_labels_decode(data, size, FUZZ_MAX_PIXELS, &img, NULL) == KMQ_OK)
+        kmq_image_free(&img);
+    kmq_codebook cb;
+    if (kmq_png8_decode(data, size, FUZZ_MAX_PIXELS, &img, &cb, NULL) == KMQ_OK) {
+        kmq_image_free(&img);
+        kmq_codebook_free(&cb);
+    }
+    return 0;
+}
