@@ -11,6 +11,7 @@ CFLAGS  ?= -O3 -g
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR   = $(PREFIX)/bin
+MANDIR   = $(PREFIX)/share/man/man1
 PKG_CONFIG ?= pkg-config
 OPENMP  ?= -fopenmp   # make OPENMP= builds single-threaded
 
@@ -110,7 +111,7 @@ $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libkmq.a
 # Debian packages needed to build, test and run the demo; installed only if missing.
 DEB_PACKAGES = gcc make pkg-config libc6-dev libgomp1 libstb-dev libdeflate-dev libspng-dev \
                libcriterion-dev bats bats-assert bats-support python3-numpy python3-pil \
-               strace valgrind clang libclang-rt-14-dev
+               strace valgrind clang libclang-rt-14-dev parallel groff-base
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -139,11 +140,12 @@ test: $(BUILD)/kmq $(BUILD)/unit_tests $(TOOLS) $(FUZZ_REPLAY)
 	$(Q)KMQ_SANITIZE=$(filter 1,$(SAN)) sh tests/run.sh $(BUILD)
 
 install: $(BUILD)/kmq
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
 	install -m 755 $(BUILD)/kmq $(DESTDIR)$(BINDIR)/kmq
+	install -m 644 kmq.1 $(DESTDIR)$(MANDIR)/kmq.1
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/kmq
+	rm -f $(DESTDIR)$(BINDIR)/kmq $(DESTDIR)$(MANDIR)/kmq.1
 
 clean:
 	rm -rf build

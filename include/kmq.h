@@ -111,6 +111,10 @@ typedef struct {
                        tol * mean per-channel variance of the pixels; >= 0 (1e-4) */
     uint64_t seed;  /* same seed + input => same result                    (0)    */
     int threads;    /* worker threads, 0 = all cores; never changes results (0)   */
+    /* Called now and then (from any thread, one call at a time) with the
+       restart under way, n_init and its Lloyd iteration; NULL for none. */
+    void (*progress)(void *ctx, int restart, int restarts, int iteration);
+    void *progress_ctx;
 } kmq_params;
 
 /* Fills *p with the defaults shown above. */
@@ -156,6 +160,28 @@ typedef struct {
 KMQ_NODISCARD kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
                                       const kmq_params *params, kmq_codebook *cb,
                                       uint8_t *labels, kmq_stats *stats);
+
+/*
+ * kmq_quantize with k chosen for quality: the smallest k in 2..256 whose
+ * PSNR (over all channels, of the uint8 result) is >= target_psnr, found by
+ * bisection on one histogram (params->k is ignored).  The error need not
+ * fall strictly with k (k-means finds local minima), so on rare images a
+ * smaller k could also pass.  *reached is 0 when even k = 256 (or every
+ * distinct colour) falls short; that result is returned then.
+ */
+KMQ_NODISCARD kmq_status kmq_quantize_quality(const uint8_t *pixels, size_t npixels, int channels,
+                                              const kmq_params *params, double target_psnr,
+                                              kmq_codebook *cb, uint8_t *labels, kmq_stats *stats,
+                                              int *reached);
+
+/*
+ * Relabels width * height pixels (channels as cb's) by Floyd-Steinberg error
+ * diffusion over cb's entries, and updates *stats' inertia, MSE and PSNR
+ * (if stats is not NULL) to the dithered result.  Deterministic.
+ */
+KMQ_NODISCARD kmq_status kmq_dither(const uint8_t *pixels, int width, int height, int channels,
+                                    const kmq_codebook *cb, uint8_t *labels, kmq_stats *stats);
+
 
 /*
  * Maps labels back to colours: out[i] = cb->entries[labels[i]] for every
@@ -273,6 +299,28 @@ KMQ_NODISCARD kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_
                                          const char **why);
 /* 1 if buf starts like an indexed-colour PNG. */
 int kmq_is_indexed_png(const uint8_t *buf, size_t len);
+
+/* ---- looking at results --------------------------------------------------- */
+
+/* Differences between two images of equal size and channels (else
+   KMQ_ERR_SIZE_MISMATCH), over every channel sample. */
+typedef struct {
+    uint64_t samples; /* width * height * channels */
+    uint64_t sse;     /* sum of squared differences */
+    double mse, psnr; /* psnr is INFINITY for identical images */
+    int max_abs;      /* largest absolute difference */
+} kmq_diff;
+KMQ_NODISCARD kmq_status kmq_compare(const kmq_image *a, const kmq_image *b, kmq_diff *d);
+
+/* A swatch of the codebook: a grid of `columns` squares of `cell` pixels per
+   row, one per colour, as stored or by brightness (Rec. 601); cells past the
+   last colour are white, or transparent when there is alpha.  The image has
+   the codebook's channels; kmq_swatch_size gives its size and
+   kmq_swatch_draw fills width * height * channels bytes. */
+KMQ_NODISCARD kmq_status kmq_swatch_size(const kmq_codebook *cb, int cell, int columns, int *width,
+                                         int *height);
+KMQ_NODISCARD kmq_status kmq_swatch_draw(const kmq_codebook *cb, int by_brightness, int cell,
+                                         int columns, uint8_t *pixels);
 
 /* ---- files ---------------------------------------------------------------- */
 

@@ -32,7 +32,23 @@ int same_path(const char *a, const char *b);
 double now_seconds(void);
 const char *channels_name(int channels);
 
+/* s as a JSON string literal (file names are bytes; control characters are
+   escaped, other bytes passed through). */
+void json_string(FILE *out, const char *s);
+/* A codebook file's bytes, .bin or .npy (by content, else by name). */
+kmq_status cli_decode_codebook(const char *path, const uint8_t *buf, size_t len, kmq_codebook *cb);
+
+/* The progress line (progress.c): shown only if wanted and stderr is a tty. */
+void progress_enable(int want);
+void progress_files(size_t done, size_t total, size_t failed);
+void progress_kmeans(void *ctx, int restart, int restarts, int iteration); /* ctx: file name */
+void progress_clear(void);
+
 int cmd_compress(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_palette(int argc, char **argv);
+void help_compare(FILE *out);
+void help_palette(FILE *out);
 int cmd_decompress(int argc, char **argv);
 void help_compress(FILE *out);
 void help_decompress(FILE *out);

@@ -2,20 +2,27 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 void help_compress(FILE *out)
 {
-    fputs("Usage: kmq compress [options] INPUT\n"
+    fputs("Usage: kmq compress [options] INPUT...\n"
+          "       kmq compress [options] -r FOLDER...\n"
           "Quantize INPUT (PNG, JPEG or BMP) to K colours by k-means; write a label PNG\n"
           "(greyscale, pixel = colour index) and a codebook (the K colours), or with\n"
           "--format png8 one indexed PNG holding both.\n"
           "\n"
           "  -k, --colors K      number of colours, 2..256 (default 64)\n"
+          "      --quality DB    instead of -k: the smallest k whose PSNR reaches DB\n"
+          "      --dither        Floyd-Steinberg error diffusion when labelling pixels\n"
           "      --init METHOD   kmeans++ (default) or random\n"
           "      --n-init N      restarts; the lowest error wins (default 3)\n"
           "      --max-iter N    Lloyd iterations per restart (default 100)\n"
@@ -35,6 +42,14 @@ void help_compress(FILE *out)
           "  -z, --max           smallest files: level 12 and every PNG filter tried\n"
           "      --max-pixels N  refuse images of more than N pixels, before decoding\n"
           "                      (default 268435456 = 2^28)\n"
+          "  -r, --recursive     FOLDER arguments: every PNG, JPEG and BMP under them\n"
+          "                      (kmq's own outputs excluded)\n"
+          "      --out-dir DIR   write outputs under DIR, mirroring the tree below each\n"
+          "                      FOLDER (files given directly go to DIR itself)\n"
+          "      --skip-existing leave inputs whose outputs all exist alone\n"
+          "  -j, --jobs N        files compressed at once (default 1); each gets\n"
+          "                      cores / N threads unless -t says otherwise\n"
+          "      --json          one JSON object per file on standard output\n"
           "  -f, --force         overwrite existing output files\n"
           "  -q, --quiet         print nothing but errors\n"
           "  -v, --verbose, --stats\n"
@@ -42,14 +57,19 @@ void help_compress(FILE *out)
           "                      PSNR, input and output bytes, ratio and time\n"
           "  -h, --help          show this help\n"
           "\n"
-          "Exit status: 0 success, 1 failure (bad input, I/O), 2 usage error.\n",
+          "With several inputs, a bad file is reported and the others are still done;\n"
+          "a summary line follows.  On a terminal a progress line shows meanwhile.\n"
+          "Exit status: 0 success, 1 failure of any file (bad input, I/O), 2 usage error.\n",
           out);
 }
 
 typedef struct {
     kmq_params params;
-    const char *input, *labels_path, *codebook_path, *output_path;
-    int png8, level, exhaustive;
+    char **inputs;
+    int ninputs;
+    const char *labels_path, *codebook_path, *output_path, *out_dir;
+    int png8, level, exhaustive, recursive, skip_existing, jobs, json, dither;
+    double quality; /* target PSNR in dB, 0 = use k */
     uint64_t max_pixels;
     int force, quiet, verbose;
 } compress_opts;
@@ -58,7 +78,8 @@ static int parse_args(int argc, char **argv, compress_opts *o)
 {
     enum {
         OPT_INIT = 256, OPT_NINIT, OPT_MAXITER, OPT_TOL, OPT_SEED, OPT_LABELS, OPT_CODEBOOK,
-        OPT_FORMAT, OPT_LEVEL, OPT_MAXPIXELS
+        OPT_FORMAT, OPT_LEVEL, OPT_MAXPIXELS, OPT_OUTDIR, OPT_SKIP, OPT_JSON, OPT_QUALITY,
+        OPT_DITHER
     };
     static const struct option longopts[] = {
         {"colors", required_argument, NULL, 'k'},
@@ -76,6 +97,13 @@ static int parse_args(int argc, char **argv, compress_opts *o)
         {"max", no_argument, NULL, 'z'},
         {"stats", no_argument, NULL, 'v'},
         {"max-pixels", required_argument, NULL, OPT_MAXPIXELS},
+        {"recursive", no_argument, NULL, 'r'},
+        {"out-dir", required_argument, NULL, OPT_OUTDIR},
+        {"skip-existing", no_argument, NULL, OPT_SKIP},
+        {"jobs", required_argument, NULL, 'j'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"quality", required_argument, NULL, OPT_QUALITY},
+        {"dither", no_argument, NULL, OPT_DITHER},
         {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -84,19 +112,27 @@ static int parse_args(int argc, char **argv, compress_opts *o)
     };
     kmq_params_default(&o->params);
     o->level = KMQ_DEFAULT_LEVEL;
-    int level_set = 0;
+    o->jobs = 1;
+    int level_set = 0, k_set = 0;
     opterr = 0;
     optind = 1;
     int c;
     long v;
-    while ((c = getopt_long(argc, argv, ":k:t:o:zfqvh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":k:t:o:j:rzfqvh", longopts, NULL)) != -1) {
         switch (c) {
         case 'k':
             if (!parse_long(optarg, KMQ_MIN_K, KMQ_MAX_K, &v))
                 return cli_usage("compress", "-k/--colors must be an integer from %d to %d, not '%s'",
                                  KMQ_MIN_K, KMQ_MAX_K, optarg);
             o->params.k = (int)v;
+            k_set = 1;
             break;
+        case OPT_QUALITY:
+            if (!parse_double(optarg, &o->quality) || !(o->quality > 0) || o->quality > 200)
+                return cli_usage("compress", "--quality must be a PSNR in dB, above 0 and at most 200, not '%s'",
+                                 optarg);
+            break;
+        case OPT_DITHER: o->dither = 1; break;
         case OPT_INIT:
             if (!strcmp(optarg, "kmeans++") || !strcmp(optarg, "k-means++"))
                 o->params.init = KMQ_INIT_KMEANSPP;
@@ -153,6 +189,15 @@ static int parse_args(int argc, char **argv, compress_opts *o)
                                  KMQ_MAX_PIXELS_LIMIT, optarg);
             break;
         case 'o': o->output_path = optarg; break;
+        case 'r': o->recursive = 1; break;
+        case OPT_OUTDIR: o->out_dir = optarg; break;
+        case OPT_SKIP: o->skip_existing = 1; break;
+        case OPT_JSON: o->json = 1; break;
+        case 'j':
+            if (!parse_long(optarg, 1, 256, &v))
+                return cli_usage("compress", "-j/--jobs must be an integer from 1 to 256, not '%s'", optarg);
+            o->jobs = (int)v;
+            break;
         case OPT_LABELS: o->labels_path = optarg; break;
         case OPT_CODEBOOK: o->codebook_path = optarg; break;
         case 'f': o->force = 1; break;
@@ -164,10 +209,20 @@ static int parse_args(int argc, char **argv, compress_opts *o)
         }
     }
     if (optind >= argc)
-        return cli_usage("compress", "missing INPUT image");
-    if (argc - optind > 1)
-        return cli_usage("compress", "expected one INPUT image, got %d", argc - optind);
-    o->input = argv[optind];
+        return cli_usage("compress", o->recursive ? "missing FOLDER" : "missing INPUT image");
+    o->inputs = argv + optind;
+    o->ninputs = argc - optind;
+    const int batch = o->ninputs > 1 || o->recursive;
+    if (batch && (o->labels_path || o->codebook_path || o->output_path))
+        return cli_usage("compress", "--labels, --codebook and -o name one file's outputs; with "
+                                     "several inputs use --out-dir");
+    if (o->quality > 0 && k_set)
+        return cli_usage("compress", "-k and --quality both choose k; give one");
+    if (o->skip_existing && o->force)
+        return cli_usage("compress", "--skip-existing and -f contradict each other");
+    if (o->out_dir && !*o->out_dir)
+        return cli_usage("compress", "empty --out-dir");
+    const char *input = o->inputs[0];
     if (o->exhaustive) {
         if (level_set && o->level != KMQ_MAX_LEVEL)
             return cli_usage("compress", "-z/--max means --level %d; give one or the other",
@@ -178,11 +233,14 @@ static int parse_args(int argc, char **argv, compress_opts *o)
         return cli_usage("compress", "--format png8 writes one file: use -o, not --labels/--codebook");
     if (!o->png8 && o->output_path)
         return cli_usage("compress", "-o/--output is for --format png8; use --labels and --codebook");
-    if (!strcmp(o->input, "-") && !o->png8 && (!o->labels_path || !o->codebook_path))
+    for (int i = 0; i < o->ninputs; i++)
+        if (!strcmp(o->inputs[i], "-") && (batch || o->out_dir))
+            return cli_usage("compress", "standard input ('-') is for one image with named outputs");
+    if (!strcmp(input, "-") && !o->png8 && (!o->labels_path || !o->codebook_path))
         return cli_usage("compress", "reading standard input ('-') needs --labels and --codebook");
-    if (!strcmp(o->input, "-") && o->png8 && !o->output_path)
+    if (!strcmp(input, "-") && o->png8 && !o->output_path)
         return cli_usage("compress", "reading standard input ('-') needs -o/--output");
-    if (!*o->input || (o->labels_path && !*o->labels_path) ||
+    if (!*input || (o->labels_path && !*o->labels_path) ||
         (o->codebook_path && !*o->codebook_path) || (o->output_path && !*o->output_path))
         return cli_usage("compress", "empty file name");
     return 0;
@@ -227,6 +285,360 @@ fail:
     return EXIT_FAIL;
 }
 
+/* What one file came to, for the batch summary (sent up a pipe by -j). */
+typedef struct {
+    int index;
+    int status; /* EXIT_OK, EXIT_FAIL, or SKIPPED */
+    uint64_t bytes_in, bytes_out;
+} file_result;
+enum { SKIPPED = 3 };
+
+/* mkdir -p of the folder part of path. */
+static int make_parents(const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    for (char *q = p + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = 0;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *q = '/';
+    }
+    free(p);
+    return 0;
+}
+
+static void json_result(const compress_opts *o, const char *input, char *const *paths, int nout,
+                        const kmq_image *img, size_t file_len, size_t out_bytes,
+                        const kmq_stats *st, double seconds)
+{
+    fputs("{\"input\": ", stdout);
+    json_string(stdout, input);
+    fputs(", \"status\": \"ok\", ", stdout);
+    if (o->png8) {
+        fputs("\"png8\": ", stdout);
+        json_string(stdout, paths[0]);
+    } else {
+        fputs("\"labels\": ", stdout);
+        json_string(stdout, paths[0]);
+        fputs(", \"codebook\": ", stdout);
+        json_string(stdout, paths[1]);
+    }
+    (void)nout;
+    printf(", \"width\": %d, \"height\": %d, \"channels\": %d, \"bytes_in\": %zu, "
+           "\"bytes_out\": %zu, \"ratio\": %.6f, \"k\": %d, \"distinct\": %zu, "
+           "\"iterations\": %d, \"inertia\": %.0f, \"mse\": %.6f, \"psnr\": ",
+           img->width, img->height, img->channels, file_len, out_bytes,
+           file_len ? (double)out_bytes / (double)file_len : 0.0, st->k, st->distinct,
+           st->iterations, st->inertia, st->mse);
+    if (isinf(st->psnr))
+        fputs("null", stdout);
+    else
+        printf("%.4f", st->psnr);
+    printf(", \"seconds\": %.4f}\n", seconds);
+    fflush(stdout);
+}
+
+static void json_failure(const char *input, const char *message)
+{
+    fputs("{\"input\": ", stdout);
+    json_string(stdout, input);
+    fputs(", \"status\": \"error\", \"error\": ", stdout);
+    json_string(stdout, message);
+    fputs("}\n", stdout);
+    fflush(stdout);
+}
+
+/* Compresses one input to paths[0] (and paths[1]).  Usage errors return
+   EXIT_USAGE; everything else is reported here. */
+static int compress_one(const compress_opts *o, const char *input, char *const *paths, int nout,
+                        file_result *res)
+{
+    int rc = EXIT_FAIL;
+    uint8_t *labels = NULL, *bufs[2] = {NULL, NULL};
+    size_t file_len = 0, lens[2] = {0, 0};
+    kmq_image img = {0};
+    kmq_codebook cb = {0};
+    kmq_status s;
+    const char *why = NULL, *failed = input;
+    double t0 = now_seconds();
+
+    if (nout == 2 && same_path(paths[0], paths[1])) {
+        rc = cli_usage("compress", "labels and codebook would both be written to '%s'", paths[0]);
+        goto done;
+    }
+    for (int i = 0; i < nout; i++)
+        if (strcmp(input, "-") != 0 && same_path(input, paths[i])) {
+            rc = cli_usage("compress", "an output file is the input file '%s'", input);
+            goto done;
+        }
+    compress_opts own = *o; /* --skip-existing redoes a half-done file over what is left */
+    if (o->skip_existing) {
+        int all = 1;
+        for (int i = 0; i < nout; i++)
+            all &= access(paths[i], F_OK) == 0;
+        if (all) {
+            rc = SKIPPED;
+            goto done;
+        }
+        own.force = 1;
+        o = &own;
+    }
+    for (int i = 0; i < nout; i++)
+        if (!o->force && access(paths[i], F_OK) == 0) { /* fail before the work, not after */
+            s = KMQ_ERR_EXISTS, failed = paths[i];
+            goto fail;
+        }
+    if ((s = kmq_image_decode_file(input, o->max_pixels, &img, &why, &file_len)) != KMQ_OK)
+        goto fail;
+    res->bytes_in = file_len;
+    double t_decode = now_seconds();
+    size_t npixels = (size_t)img.width * (size_t)img.height;
+    if (!(labels = malloc(npixels))) {
+        s = KMQ_ERR_NOMEM;
+        goto fail;
+    }
+    kmq_stats st;
+    kmq_params params = o->params;
+    params.progress = progress_kmeans;
+    params.progress_ctx = (void *)input;
+    int reached = 1;
+    s = o->quality > 0 ? kmq_quantize_quality(img.pixels, npixels, img.channels, &params, o->quality,
+                                              &cb, labels, &st, &reached)
+                       : kmq_quantize(img.pixels, npixels, img.channels, &params, &cb, labels, &st);
+    progress_clear();
+    if (s != KMQ_OK)
+        goto fail;
+    if (!reached && !o->quiet)
+        cli_error("%s: %.2f dB is out of reach: k=%d (every colour kmq can keep) gives %.2f dB",
+                  input, o->quality, st.k, st.psnr);
+    if (o->dither &&
+        (s = kmq_dither(img.pixels, img.width, img.height, img.channels, &cb, labels, &st)) != KMQ_OK)
+        goto fail;
+    double t_kmeans = now_seconds();
+    const int width = img.width, height = img.height, channels = img.channels;
+    kmq_image geometry = {width, height, channels, NULL};
+    kmq_image_free(&img); /* only the labels are needed now: lower peak memory */
+    if ((s = kmq_palette_sort(&cb, labels, width, height)) != KMQ_OK)
+        goto fail;
+    failed = paths[0];
+    if (o->png8)
+        s = kmq_png8_encode(labels, width, height, &cb, o->level, o->exhaustive, &bufs[0], &lens[0]);
+    else
+        s = kmq_labels_encode(labels, width, height, cb.k, o->level, o->exhaustive, &bufs[0], &lens[0]);
+    if (s != KMQ_OK)
+        goto fail;
+    if (!o->png8) {
+        failed = paths[1];
+        s = ends_with_ci(paths[1], ".npy") ? kmq_codebook_encode_npy(&cb, &bufs[1], &lens[1])
+                                           : kmq_codebook_encode_bin(&cb, &bufs[1], &lens[1]);
+        if (s != KMQ_OK)
+            goto fail;
+    }
+    double t_encode = now_seconds();
+    for (int i = 0; o->out_dir && i < nout; i++)
+        if (make_parents(paths[i]) != 0) {
+            s = KMQ_ERR_IO, failed = paths[i];
+            goto fail;
+        }
+    output out[2] = {{paths[0], bufs[0], lens[0]}, {paths[1], bufs[1], lens[1]}};
+    if (write_outputs(o, out, nout) != EXIT_OK) {
+        if (o->json)
+            json_failure(input, "could not write the outputs");
+        goto done;
+    }
+    double t_end = now_seconds();
+
+    size_t out_bytes = lens[0] + lens[1];
+    res->bytes_out = out_bytes;
+    double ratio = file_len ? (double)out_bytes / (double)file_len : 0;
+    if (o->json)
+        json_result(o, input, paths, nout, &geometry, file_len, out_bytes, &st, t_end - t0);
+    if (o->verbose) {
+        char files[1024];
+        if (o->png8)
+            snprintf(files, sizeof files, "%s: %zu bytes", paths[0], lens[0]);
+        else
+            snprintf(files, sizeof files, "%s: %zu bytes, %s: %zu bytes, total %zu bytes", paths[0],
+                     lens[0], paths[1], lens[1], out_bytes);
+        fprintf(stderr,
+                "%s: %dx%d %s, %zu bytes, %zu distinct colours\n"
+                "  k %d (%s %d), init %s, n_init %d, max_iter %d, tol %g, seed %llu\n"
+                "  iterations %d (restart %d won), inertia %.0f\n"
+                "  MSE %.4f, PSNR %.3f dB\n"
+                "  %s = %.1f%% of the input (level %d%s)\n"
+                "  time %.3f s (decode %.3f, colours %.3f, k-means %.3f, labels %.3f, encode %.3f, "
+                "write %.3f)\n",
+                input, width, height, channels_name(channels), file_len, st.distinct, st.k,
+                o->quality > 0 ? "chosen for --quality, dB" : "asked",
+                o->quality > 0 ? (int)o->quality : o->params.k, o->params.init == KMQ_INIT_RANDOM ? "random" : "kmeans++",
+                o->params.n_init, o->params.max_iter, o->params.tol,
+                (unsigned long long)o->params.seed, st.iterations, st.restart, st.inertia, st.mse,
+                st.psnr, files, 100.0 * ratio, o->level, o->exhaustive ? ", every filter" : "",
+                t_end - t0, t_decode - t0, st.seconds_histogram, st.seconds_kmeans, st.seconds_labels,
+                t_encode - t_kmeans, t_end - t_encode);
+    } else if (!o->quiet) {
+        char quality[32];
+        if (isinf(st.psnr))
+            snprintf(quality, sizeof quality, "lossless");
+        else
+            snprintf(quality, sizeof quality, "PSNR %.2f dB", st.psnr);
+        progress_clear();
+        fprintf(stderr, "%s: k=%d%s, %zu -> %zu bytes (%.1f%%), %s, %.2f s\n", input, st.k,
+                o->quality > 0 ? " (chosen for --quality)" : "", file_len, out_bytes, 100.0 * ratio,
+                quality, t_end - t0);
+    }
+    rc = EXIT_OK;
+    goto done;
+fail:
+    progress_clear();
+    cli_report(failed, s, why);
+    if (o->json) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", s == KMQ_ERR_IO ? strerror(errno) : why ? why : kmq_strerror(s));
+        json_failure(input, msg);
+    }
+done:
+    free(labels), free(bufs[0]), free(bufs[1]);
+    kmq_image_free(&img);
+    kmq_codebook_free(&cb);
+    return rc;
+}
+
+/* ---- the files of a batch ---- */
+
+typedef struct {
+    char *path; /* the input */
+    char *rel;  /* where its outputs go below --out-dir */
+} input_file;
+
+typedef struct {
+    input_file *v;
+    size_t n, cap;
+} file_list;
+
+static int add_file(file_list *l, const char *path, const char *rel)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        input_file *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        l->v = v, l->cap = cap;
+    }
+    l->v[l->n].path = strdup(path);
+    l->v[l->n].rel = strdup(rel);
+    if (!l->v[l->n].path || !l->v[l->n].rel)
+        return -1;
+    l->n++;
+    return 0;
+}
+
+static int is_image_name(const char *name)
+{
+    static const char *const own[] = {".labels.png", ".png8.png", ".decompressed.png", ".swatch.png"};
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+        if (ends_with_ci(name, own[i]))
+            return 0; /* kmq's own outputs */
+    return ends_with_ci(name, ".png") || ends_with_ci(name, ".jpg") || ends_with_ci(name, ".jpeg") ||
+           ends_with_ci(name, ".bmp");
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every image file under dir (symbolic links to folders are not followed),
+   in name order; rel is the path below the FOLDER argument. */
+static int walk(file_list *l, const char *dir, const char *rel)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        cli_error("%s: %s", dir, strerror(errno));
+        return 1;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue; /* hidden files, and kmq's temporary files */
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn)
+                break;
+            names = nn;
+        }
+        if (!(names[n] = strdup(e->d_name)))
+            break;
+        n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_names);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t pl = strlen(dir) + strlen(names[i]) + 2, rl = strlen(rel) + strlen(names[i]) + 2;
+        char *path = malloc(pl), *sub = malloc(rl);
+        if (path && sub) {
+            snprintf(path, pl, "%s/%s", dir, names[i]);
+            snprintf(sub, rl, "%s%s%s", rel, *rel ? "/" : "", names[i]);
+            struct stat st;
+            if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+                rc |= walk(l, path, sub);
+            else if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && is_image_name(names[i]))
+                rc |= add_file(l, path, sub) != 0;
+        }
+        free(path), free(sub), free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+/* paths[] for one input: named by options, or derived (below --out-dir). */
+static int output_paths(const compress_opts *o, const input_file *f, char **paths)
+{
+    char *base = NULL;
+    if (o->out_dir) {
+        const char *rel = f->rel;
+        size_t len = strlen(o->out_dir) + strlen(rel) + 2;
+        if (!(base = malloc(len)))
+            return -1;
+        snprintf(base, len, "%s/%s", o->out_dir, rel);
+    }
+    const char *from = base ? base : f->path;
+    if (o->png8) {
+        paths[0] = o->output_path ? strdup(o->output_path) : derive_path(from, NULL, ".png8.png");
+        paths[1] = NULL;
+    } else {
+        paths[0] = o->labels_path ? strdup(o->labels_path) : derive_path(from, NULL, ".labels.png");
+        paths[1] = o->codebook_path ? strdup(o->codebook_path) : derive_path(from, NULL, ".codebook.bin");
+    }
+    free(base);
+    return paths[0] && (o->png8 || paths[1]) ? 0 : -1;
+}
+
+static int run_file(const compress_opts *o, const input_file *f, int index, file_result *r)
+{
+    char *paths[2] = {NULL, NULL};
+    memset(r, 0, sizeof *r);
+    r->index = index;
+    if (output_paths(o, f, paths) != 0) {
+        cli_error("out of memory");
+        r->status = EXIT_FAIL;
+    } else {
+        r->status = compress_one(o, f->path, paths, o->png8 ? 1 : 2, r);
+    }
+    free(paths[0]), free(paths[1]);
+    return r->status;
+}
+
 int cmd_compress(int argc, char **argv)
 {
     compress_opts o;
@@ -234,127 +646,107 @@ int cmd_compress(int argc, char **argv)
     int r = parse_args(argc, argv, &o);
     if (r)
         return r < 0 ? EXIT_OK : r;
-
-    int rc = EXIT_FAIL;
-    char *paths[2] = {NULL, NULL};
-    int nout;
-    if (o.png8) {
-        nout = 1;
-        paths[0] = o.output_path ? strdup(o.output_path) : derive_path(o.input, NULL, ".png8.png");
-    } else {
-        nout = 2;
-        paths[0] = o.labels_path ? strdup(o.labels_path) : derive_path(o.input, NULL, ".labels.png");
-        paths[1] = o.codebook_path ? strdup(o.codebook_path)
-                                   : derive_path(o.input, NULL, ".codebook.bin");
-    }
-    uint8_t *labels = NULL, *bufs[2] = {NULL, NULL};
-    size_t file_len = 0, lens[2] = {0, 0};
-    kmq_image img = {0};
-    kmq_codebook cb = {0};
-    kmq_status s;
-    const char *why = NULL;
+    const int batch = o.ninputs > 1 || o.recursive;
     double t0 = now_seconds();
 
-    if (!paths[0] || (nout == 2 && !paths[1])) {
-        cli_error("out of memory");
-        goto done;
-    }
-    if (nout == 2 && same_path(paths[0], paths[1])) {
-        rc = cli_usage("compress", "labels and codebook would both be written to '%s'", paths[0]);
-        goto done;
-    }
-    for (int i = 0; i < nout; i++) {
-        if (strcmp(o.input, "-") != 0 && same_path(o.input, paths[i])) {
-            rc = cli_usage("compress", "an output file is the input file '%s'", o.input);
-            goto done;
-        }
-        if (!o.force && access(paths[i], F_OK) == 0) { /* fail before the work, not after */
-            cli_report(paths[i], KMQ_ERR_EXISTS, NULL);
-            goto done;
+    file_list files = {0};
+    int list_failed = 0;
+    for (int i = 0; i < o.ninputs; i++) {
+        const char *in = o.inputs[i];
+        struct stat st;
+        if (o.recursive && stat(in, &st) == 0 && S_ISDIR(st.st_mode)) {
+            list_failed |= walk(&files, in, "");
+        } else {
+            const char *slash = strrchr(in, '/');
+            if (add_file(&files, in, slash ? slash + 1 : in) != 0) {
+                cli_error("out of memory");
+                list_failed = 1;
+                break;
+            }
         }
     }
+    /* Threads: the cores shared out between the files done at once. */
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+    if (!o.params.threads && o.jobs > 1)
+        o.params.threads = cores / o.jobs > 1 ? (int)(cores / o.jobs) : 1;
 
-    if ((s = kmq_image_decode_file(o.input, o.max_pixels, &img, &why, &file_len)) != KMQ_OK) {
-        cli_report(o.input, s, why);
-        goto done;
-    }
-    double t_decode = now_seconds();
-    size_t npixels = (size_t)img.width * (size_t)img.height;
-    if (!(labels = malloc(npixels))) {
-        cli_report(o.input, KMQ_ERR_NOMEM, NULL);
-        goto done;
-    }
-    kmq_stats st;
-    if ((s = kmq_quantize(img.pixels, npixels, img.channels, &o.params, &cb, labels, &st)) != KMQ_OK) {
-        cli_report(o.input, s, NULL);
-        goto done;
-    }
-    double t_kmeans = now_seconds();
-    const int width = img.width, height = img.height, channels = img.channels;
-    kmq_image_free(&img); /* only the labels are needed now: lower peak memory */
-    if ((s = kmq_palette_sort(&cb, labels, width, height)) != KMQ_OK) {
-        cli_report(o.input, s, NULL);
-        goto done;
-    }
-    if (o.png8)
-        s = kmq_png8_encode(labels, width, height, &cb, o.level, o.exhaustive, &bufs[0], &lens[0]);
-    else
-        s = kmq_labels_encode(labels, width, height, cb.k, o.level, o.exhaustive, &bufs[0], &lens[0]);
-    if (s != KMQ_OK) {
-        cli_report(paths[0], s, NULL);
-        goto done;
-    }
-    if (!o.png8) {
-        s = ends_with_ci(paths[1], ".npy") ? kmq_codebook_encode_npy(&cb, &bufs[1], &lens[1])
-                                           : kmq_codebook_encode_bin(&cb, &bufs[1], &lens[1]);
-        if (s != KMQ_OK) {
-            cli_report(paths[1], s, NULL);
-            goto done;
+    size_t ok = 0, skipped = 0, failed = 0;
+    uint64_t bytes_in = 0, bytes_out = 0;
+    int usage = 0;
+    progress_enable(!o.quiet);
+    if (o.jobs <= 1 || files.n <= 1) {
+        for (size_t i = 0; i < files.n; i++) {
+            file_result fr;
+            progress_files(i, files.n, failed);
+            run_file(&o, &files.v[i], (int)i, &fr);
+            if (fr.status == EXIT_USAGE) {
+                usage = 1;
+                break;
+            }
+            ok += fr.status == EXIT_OK, failed += fr.status == EXIT_FAIL, skipped += fr.status == SKIPPED;
+            bytes_in += fr.bytes_in, bytes_out += fr.bytes_out;
         }
+    } else {
+        /* One child process per file, at most o.jobs at once: each file is
+           computed exactly as with -j 1, so the outputs are identical. */
+        int fds[2];
+        if (pipe(fds) != 0) {
+            cli_error("pipe: %s", strerror(errno));
+            return EXIT_FAIL;
+        }
+        fflush(stdout), fflush(stderr);
+        size_t next = 0, running = 0, done = 0;
+        while (done < files.n) {
+            while (running < (size_t)o.jobs && next < files.n) {
+                pid_t pid = fork();
+                if (pid == 0) {
+                    close(fds[0]);
+                    progress_enable(0);
+                    file_result fr;
+                    run_file(&o, &files.v[next], (int)next, &fr);
+                    fflush(stdout), fflush(stderr);
+                    ssize_t w = write(fds[1], &fr, sizeof fr); /* < PIPE_BUF: atomic */
+                    _exit(w == (ssize_t)sizeof fr ? 0 : 1);
+                }
+                if (pid < 0) {
+                    cli_error("fork: %s", strerror(errno));
+                    break;
+                }
+                running++, next++;
+            }
+            if (!running)
+                break;
+            int st;
+            if (wait(&st) < 0)
+                break;
+            running--;
+            file_result fr;
+            if (read(fds[0], &fr, sizeof fr) != (ssize_t)sizeof fr)
+                fr.status = EXIT_FAIL, fr.bytes_in = fr.bytes_out = 0;
+            done++;
+            if (fr.status == EXIT_USAGE)
+                usage = 1;
+            ok += fr.status == EXIT_OK, failed += fr.status == EXIT_FAIL || fr.status == EXIT_USAGE;
+            skipped += fr.status == SKIPPED;
+            bytes_in += fr.bytes_in, bytes_out += fr.bytes_out;
+            progress_files(done, files.n, failed);
+        }
+        close(fds[0]), close(fds[1]);
+        failed += files.n - done;
     }
-    double t_encode = now_seconds();
-    output out[2] = {{paths[0], bufs[0], lens[0]}, {paths[1], bufs[1], lens[1]}};
-    if ((rc = write_outputs(&o, out, nout)) != EXIT_OK)
-        goto done;
-    double t_end = now_seconds();
-
-    size_t out_bytes = lens[0] + lens[1];
-    double ratio = file_len ? (double)out_bytes / (double)file_len : 0;
-    if (o.verbose) {
-        char files[1024];
-        if (o.png8)
-            snprintf(files, sizeof files, "%s: %zu bytes", paths[0], lens[0]);
-        else
-            snprintf(files, sizeof files, "%s: %zu bytes, %s: %zu bytes, total %zu bytes", paths[0],
-                     lens[0], paths[1], lens[1], out_bytes);
-        fprintf(stderr,
-                "%s: %dx%d %s, %zu bytes, %zu distinct colours\n"
-                "  k %d (asked %d), init %s, n_init %d, max_iter %d, tol %g, seed %llu\n"
-                "  iterations %d (restart %d won), inertia %.0f\n"
-                "  MSE %.4f, PSNR %.3f dB\n"
-                "  %s = %.1f%% of the input (level %d%s)\n"
-                "  time %.3f s (decode %.3f, colours %.3f, k-means %.3f, labels %.3f, encode %.3f, "
-                "write %.3f)\n",
-                o.input, width, height, channels_name(channels), file_len, st.distinct, st.k,
-                o.params.k, o.params.init == KMQ_INIT_RANDOM ? "random" : "kmeans++",
-                o.params.n_init, o.params.max_iter, o.params.tol,
-                (unsigned long long)o.params.seed, st.iterations, st.restart, st.inertia, st.mse,
-                st.psnr, files, 100.0 * ratio, o.level, o.exhaustive ? ", every filter" : "",
-                t_end - t0, t_decode - t0, st.seconds_histogram, st.seconds_kmeans, st.seconds_labels,
-                t_encode - t_kmeans, t_end - t_encode);
-    } else if (!o.quiet) {
-        char quality[32];
-        if (isinf(st.psnr))
-            snprintf(quality, sizeof quality, "lossless");
-        else
-            snprintf(quality, sizeof quality, "PSNR %.2f dB", st.psnr);
-        fprintf(stderr, "%s: k=%d, %zu -> %zu bytes (%.1f%%), %s, %.2f s\n", o.input, st.k,
-                file_len, out_bytes, 100.0 * ratio, quality, t_end - t0);
+    progress_clear();
+    if (batch && !o.quiet) {
+        fprintf(stderr, "kmq: %zu file%s: %zu compressed, %zu skipped, %zu failed; %llu -> %llu bytes",
+                files.n, files.n == 1 ? "" : "s", ok, skipped, failed, (unsigned long long)bytes_in,
+                (unsigned long long)bytes_out);
+        if (bytes_in)
+            fprintf(stderr, " (%.1f%%)", 100.0 * (double)bytes_out / (double)bytes_in);
+        fprintf(stderr, ", %.2f s\n", now_seconds() - t0);
     }
-    rc = EXIT_OK;
-done:
-    free(paths[0]), free(paths[1]), free(labels), free(bufs[0]), free(bufs[1]);
-    kmq_image_free(&img);
-    kmq_codebook_free(&cb);
-    return rc;
+    for (size_t i = 0; i < files.n; i++)
+        free(files.v[i].path), free(files.v[i].rel);
+    free(files.v);
+    if (usage && !batch)
+        return EXIT_USAGE;
+    return failed || list_failed || usage ? EXIT_FAIL : EXIT_OK;
 }

@@ -31,17 +31,6 @@ void help_decompress(FILE *out)
           out);
 }
 
-static kmq_status load_codebook(const char *path, const uint8_t *buf, size_t len, kmq_codebook *cb)
-{
-    /* Trust the content over the name; the name picks the error message. */
-    if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6))
-        return kmq_codebook_decode_npy(buf, len, cb);
-    if (len >= 4 && !memcmp(buf, "KMQC", 4))
-        return kmq_codebook_decode_bin(buf, len, cb);
-    return ends_with_ci(path, ".npy") ? kmq_codebook_decode_npy(buf, len, cb)
-                                      : kmq_codebook_decode_bin(buf, len, cb);
-}
-
 int cmd_decompress(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -129,7 +118,7 @@ int cmd_decompress(int argc, char **argv)
             cli_report(lpath, s, why);
             goto done;
         }
-        if ((s = load_codebook(cpath, cbuf, clen, &cb)) != KMQ_OK) {
+        if ((s = cli_decode_codebook(cpath, cbuf, clen, &cb)) != KMQ_OK) {
             cli_report(cpath, s, NULL);
             goto done;
         }

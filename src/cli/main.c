@@ -14,6 +14,8 @@ static void help_main(FILE *out)
           "                                       (or one palette PNG: --format png8)\n"
           "  decompress [options] LABELS CODEBOOK labels + codebook -> image\n"
           "  decompress [options] PNG8            palette PNG -> true-colour image\n"
+          "  compare [options] A B                MSE, PSNR and largest difference of two images\n"
+          "  palette [options] CODEBOOK           the codebook's colours as a swatch PNG\n"
           "  help [COMMAND]                       show help for a command\n"
           "\n"
           "  -h, --help       show this help\n"
@@ -39,6 +41,10 @@ int main(int argc, char **argv)
         return cmd_compress(argc - 1, argv + 1);
     if (!strcmp(cmd, "decompress"))
         return cmd_decompress(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare"))
+        return cmd_compare(argc - 1, argv + 1);
+    if (!strcmp(cmd, "palette"))
+        return cmd_palette(argc - 1, argv + 1);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
         help_main(stdout);
         return EXIT_OK;
@@ -56,6 +62,10 @@ int main(int argc, char **argv)
             help_compress(stdout);
         else if (!strcmp(argv[2], "decompress"))
             help_decompress(stdout);
+        else if (!strcmp(argv[2], "compare"))
+            help_compare(stdout);
+        else if (!strcmp(argv[2], "palette"))
+            help_palette(stdout);
         else {
             fprintf(stderr, "kmq: no help for unknown command '%s'\nTry 'kmq --help'.\n", argv[2]);
             return EXIT_USAGE;

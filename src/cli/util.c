@@ -157,3 +157,28 @@ int parse_max_pixels(const char *s, uint64_t *out)
     *out = v;
     return 1;
 }
+
+kmq_status cli_decode_codebook(const char *path, const uint8_t *buf, size_t len, kmq_codebook *cb)
+{
+    /* Trust the content over the name; the name picks the error message. */
+    if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6))
+        return kmq_codebook_decode_npy(buf, len, cb);
+    if (len >= 4 && !memcmp(buf, "KMQC", 4))
+        return kmq_codebook_decode_bin(buf, len, cb);
+    return ends_with_ci(path, ".npy") ? kmq_codebook_decode_npy(buf, len, cb)
+                                      : kmq_codebook_decode_bin(buf, len, cb);
+}
+
+void json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}

@@ -101,6 +101,16 @@ kmq_status kmq_init_random(const kmq_histogram *h, int k, kmq_rng *rng, double *
 int kmq_lloyd(const kmq_histogram *h, const kmq_tree *t, int k, double *centres, int max_iter,
               double tol_abs, int threads, uint8_t *labels, double *inertia_history);
 
+/* kmq_lloyd, reporting each iteration to sink (if not NULL). */
+typedef struct {
+    void (*fn)(void *ctx, int restart, int restarts, int iteration);
+    void *ctx;
+    int restart, restarts;
+} kmq_progress_sink;
+int kmq_lloyd_progress(const kmq_histogram *h, const kmq_tree *t, int k, double *centres,
+                       int max_iter, double tol_abs, int threads, uint8_t *labels,
+                       double *inertia_history, const kmq_progress_sink *sink);
+
 /* Rounds centres to uint8 entries and labels every colour (histogram order)
    with the nearest entry (lowest index on ties); *inertia receives the exact
    integer inertia. */

@@ -305,6 +305,14 @@ static void relocate_empty(const kmq_histogram *h, int k, const uint8_t *labels,
 int kmq_lloyd(const kmq_histogram *h, const kmq_tree *t, int k, double *centres, int max_iter,
               double tol_abs, int threads, uint8_t *labels, double *inertia_history)
 {
+    return kmq_lloyd_progress(h, t, k, centres, max_iter, tol_abs, threads, labels,
+                              inertia_history, NULL);
+}
+
+int kmq_lloyd_progress(const kmq_histogram *h, const kmq_tree *t, int k, double *centres,
+                       int max_iter, double tol_abs, int threads, uint8_t *labels,
+                       double *inertia_history, const kmq_progress_sink *sink)
+{
     const int C = h->channels;
     const size_t n = h->n;
     const size_t kc = (size_t)k * C;
@@ -318,6 +326,10 @@ int kmq_lloyd(const kmq_histogram *h, const kmq_tree *t, int k, double *centres,
         goto done;
     }
     for (it = 1; it <= max_iter; it++) {
+        if (sink) {
+#pragma omp critical(kmq_progress)
+            sink->fn(sink->ctx, sink->restart, sink->restarts, it);
+        }
         if (assign(t, k, centres, threads, sums, NULL, NULL, NULL) != KMQ_OK) {
             failed = 1;
             break;

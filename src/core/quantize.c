@@ -16,6 +16,8 @@ void kmq_params_default(kmq_params *p)
     p->tol = 1e-4;
     p->seed = 0;
     p->threads = 0;
+    p->progress = NULL;
+    p->progress_ctx = NULL;
 }
 
 kmq_status kmq_params_check(const kmq_params *p)
@@ -108,7 +110,9 @@ static kmq_status run_restart(const kmq_histogram *h, const kmq_tree *tree,
                        : kmq_init_kmeanspp(tree, k, &rng, threads, me->centres);
     if (s != KMQ_OK)
         return s;
-    int iters = kmq_lloyd(h, tree, k, me->centres, params->max_iter, tol_abs, threads, NULL, NULL);
+    kmq_progress_sink sink = {params->progress, params->progress_ctx, r, params->n_init};
+    int iters = kmq_lloyd_progress(h, tree, k, me->centres, params->max_iter, tol_abs, threads, NULL,
+                                   NULL, params->progress ? &sink : NULL);
     if (iters < 0)
         return KMQ_ERR_NOMEM;
     /* Compare restarts by what the user gets: the rounded codebook. */
@@ -129,9 +133,133 @@ static kmq_status run_restart(const kmq_histogram *h, const kmq_tree *tree,
     return KMQ_OK;
 }
 
-kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
-                        const kmq_params *params, kmq_codebook *cb, uint8_t *labels,
-                        kmq_stats *stats)
+/* The answer for one k on a built histogram and tree. */
+typedef struct {
+    int k;
+    uint8_t *entries;       /* k * C */
+    uint8_t *colour_labels; /* per distinct colour */
+    uint64_t inertia;
+    int iterations, restart;
+} solution;
+
+static void solution_free(solution *sol)
+{
+    free(sol->entries), free(sol->colour_labels);
+    memset(sol, 0, sizeof *sol);
+}
+
+/* k-means with every restart for k < h->n; the winner is the lowest
+   (rounded inertia, restart index). */
+static kmq_status solve(const kmq_histogram *hist, const kmq_tree *treep, const kmq_params *params,
+                        int k, double tol_abs, solution *sol)
+{
+    const kmq_histogram h_ = *hist;
+    const kmq_histogram *hp = &h_;
+    const int C = hp->channels;
+    const size_t n = hp->n;
+    kmq_status s;
+    memset(sol, 0, sizeof *sol);
+    restart_result *res = NULL;
+    const int nt = kmq_threads(params->threads);
+    const int outer = params->n_init > 1 && nt > 1 ? (params->n_init < nt ? params->n_init : nt) : 1;
+    const int inner = outer > 1 ? 1 : nt; /* threads inside one restart */
+    /* Restarts are independent: with several, each thread runs whole
+       restarts on its own (no per-iteration synchronisation); with one, the
+       threads share each iteration.  Either way every restart computes the
+       same thing, and the winner is the lowest (inertia, restart index). */
+    res = calloc((size_t)outer, sizeof *res);
+    if (!res)
+        return KMQ_ERR_NOMEM;
+    for (int t = 0; t < outer; t++) {
+        res[t].best_inertia = UINT64_MAX;
+        res[t].best_restart = INT32_MAX;
+        res[t].centres = malloc((size_t)k * C * sizeof *res[t].centres);
+        res[t].entries = malloc((size_t)k * C);
+        res[t].best_entries = malloc((size_t)k * C);
+        res[t].lab = malloc(n);
+        res[t].best_lab = malloc(n);
+        if (!res[t].centres || !res[t].entries || !res[t].best_entries || !res[t].lab ||
+            !res[t].best_lab) {
+            s = KMQ_ERR_NOMEM;
+            goto done;
+        }
+    }
+    kmq_params pk = *params;
+    pk.k = k;
+    kmq_status failed = KMQ_OK;
+    /* Whole rounds of restarts, one per thread; the restarts left over (3
+       restarts on 2 threads: the third) share the threads instead of
+       leaving them idle. */
+    const int in_rounds = params->n_init / outer * outer;
+#pragma omp parallel for num_threads(outer) schedule(dynamic, 1) if (outer > 1)
+    for (int r = 0; r < in_rounds; r++) {
+        restart_result *me = &res[outer > 1 ? kmq_thread_id() : 0];
+        kmq_status rs;
+#pragma omp atomic read
+        rs = failed;
+        if (rs == KMQ_OK)
+            rs = run_restart(hp, treep, &pk, r, tol_abs, inner, me);
+        if (rs != KMQ_OK) {
+#pragma omp atomic write
+            failed = rs;
+        }
+    }
+    for (int r = in_rounds; r < params->n_init && failed == KMQ_OK; r++)
+        failed = run_restart(hp, treep, &pk, r, tol_abs, nt, &res[0]);
+    if ((s = failed) != KMQ_OK)
+        goto done;
+    restart_result *best = &res[0];
+    for (int t = 1; t < outer; t++)
+        if (res[t].best_inertia < best->best_inertia ||
+            (res[t].best_inertia == best->best_inertia && res[t].best_restart < best->best_restart))
+            best = &res[t];
+    sol->k = k;
+    sol->entries = best->best_entries, best->best_entries = NULL;
+    sol->colour_labels = best->best_lab, best->best_lab = NULL;
+    sol->inertia = best->best_inertia;
+    sol->iterations = best->best_iter;
+    sol->restart = best->best_restart;
+    s = KMQ_OK;
+done:
+    for (int t = 0; t < outer; t++)
+        free(res[t].centres), free(res[t].entries), free(res[t].best_entries), free(res[t].lab),
+            free(res[t].best_lab);
+    free(res);
+    return s;
+}
+
+/* The lossless answer: the colours themselves (k = h->n). */
+static kmq_status lossless(const kmq_histogram *h, solution *sol)
+{
+    const int C = h->channels;
+    const size_t n = h->n;
+    memset(sol, 0, sizeof *sol);
+    sol->entries = malloc(n * C);
+    sol->colour_labels = malloc(n);
+    if (!sol->entries || !sol->colour_labels) {
+        solution_free(sol);
+        return KMQ_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sol->colour_labels[i] = (uint8_t)i;
+        for (int c = 0; c < C; c++)
+            sol->entries[i * C + c] = (uint8_t)(h->keys[i] >> (8 * c));
+    }
+    sol->k = (int)n;
+    return KMQ_OK;
+}
+
+static double psnr_of(uint64_t inertia, size_t npixels, int C)
+{
+    double mse = (double)inertia / ((double)npixels * C);
+    return mse > 0 ? 10.0 * log10(255.0 * 255.0 / mse) : INFINITY;
+}
+
+/* Shared by kmq_quantize and kmq_quantize_quality: target < 0 means "k is
+   params->k"; else the smallest k in 2..256 whose PSNR reaches target. */
+static kmq_status quantize(const uint8_t *pixels, size_t npixels, int channels,
+                           const kmq_params *params, double target, kmq_codebook *cb,
+                           uint8_t *labels, kmq_stats *stats, int *reached)
 {
     memset(cb, 0, sizeof *cb);
     kmq_status s = kmq_params_check(params);
@@ -149,116 +277,75 @@ kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
     double t_hist = now();
     const int C = channels;
     const size_t n = h.n;
-
-    if (n <= (size_t)params->k) {
-        /* Lossless: the codebook is the colours themselves. */
-        cb->entries = malloc(n * C);
-        uint8_t *own = malloc(n);
-        if (!cb->entries || !own) {
-            free(own);
-            kmq_codebook_free(cb);
-            kmq_histogram_free(&h);
-            return KMQ_ERR_NOMEM;
-        }
-        for (size_t i = 0; i < n; i++) {
-            own[i] = (uint8_t)i;
-            for (int c = 0; c < C; c++)
-                cb->entries[i * C + c] = (uint8_t)(h.keys[i] >> (8 * c));
-        }
-        cb->k = (int)n;
-        cb->channels = C;
-        label_pixels(&h, pixels, npixels, own, params->threads, labels);
-        fill_stats(stats, npixels, n, (int)n, C, 0, 0, 0);
-        if (stats) {
-            stats->seconds_histogram = t_hist - t0;
-            stats->seconds_labels = now() - t_hist;
-        }
-        free(own);
-        kmq_histogram_free(&h);
-        return KMQ_OK;
-    }
-
-    const int k = params->k;
+    kmq_tree tree = {0};
+    solution sol = {0};
     const double tol_abs = kmq_tolerance(&h, params->tol);
-    kmq_tree tree;
-    restart_result *res = NULL;
-    const int nt = kmq_threads(params->threads);
-    const int outer = params->n_init > 1 && nt > 1 ? (params->n_init < nt ? params->n_init : nt) : 1;
-    const int inner = outer > 1 ? 1 : nt; /* threads inside one restart */
-    if ((s = kmq_tree_build(&h, &tree)) != KMQ_OK) {
-        kmq_histogram_free(&h);
-        return s;
-    }
-    /* Restarts are independent: with several, each thread runs whole
-       restarts on its own (no per-iteration synchronisation); with one, the
-       threads share each iteration.  Either way every restart computes the
-       same thing, and the winner is the lowest (inertia, restart index). */
-    res = calloc((size_t)outer, sizeof *res);
-    if (!res) {
-        s = KMQ_ERR_NOMEM;
+    const int have_tree = n > 2;
+    if (have_tree && (s = kmq_tree_build(&h, &tree)) != KMQ_OK)
         goto done;
-    }
-    for (int t = 0; t < outer; t++) {
-        res[t].best_inertia = UINT64_MAX;
-        res[t].best_restart = INT32_MAX;
-        res[t].centres = malloc((size_t)k * C * sizeof *res[t].centres);
-        res[t].entries = malloc((size_t)k * C);
-        res[t].best_entries = malloc((size_t)k * C);
-        res[t].lab = malloc(n);
-        res[t].best_lab = malloc(n);
-        if (!res[t].centres || !res[t].entries || !res[t].best_entries || !res[t].lab ||
-            !res[t].best_lab) {
-            s = KMQ_ERR_NOMEM;
-            goto done;
+    if (target < 0) {
+        s = n <= (size_t)params->k ? lossless(&h, &sol) : solve(&h, &tree, params, params->k, tol_abs, &sol);
+    } else {
+        /* Bisection over k, assuming the error falls as k grows (it need not
+           exactly: k-means finds local minima); every k tried reuses the
+           histogram and the tree. */
+        int hi = n < KMQ_MAX_K ? (int)n : KMQ_MAX_K, lo = KMQ_MIN_K - 1; /* lo fails, hi ? */
+        solution best = {0};
+        s = (size_t)hi >= n ? lossless(&h, &best) : solve(&h, &tree, params, hi, tol_abs, &best);
+        if (s == KMQ_OK && psnr_of(best.inertia, npixels, C) >= target) {
+            while (s == KMQ_OK && hi - lo > 1) {
+                int mid = lo + (hi - lo) / 2;
+                solution trial;
+                if ((s = solve(&h, &tree, params, mid, tol_abs, &trial)) != KMQ_OK)
+                    break;
+                if (psnr_of(trial.inertia, npixels, C) >= target) {
+                    solution_free(&best);
+                    best = trial, hi = mid;
+                } else {
+                    solution_free(&trial);
+                    lo = mid;
+                }
+            }
+            *reached = 1;
+        } else {
+            *reached = 0; /* even the largest k falls short: that k is the answer */
         }
+        sol = best;
     }
-    kmq_status failed = KMQ_OK;
-    /* Whole rounds of restarts, one per thread; the restarts left over (3
-       restarts on 2 threads: the third) share the threads instead of
-       leaving them idle. */
-    const int in_rounds = params->n_init / outer * outer;
-#pragma omp parallel for num_threads(outer) schedule(dynamic, 1) if (outer > 1)
-    for (int r = 0; r < in_rounds; r++) {
-        restart_result *me = &res[outer > 1 ? kmq_thread_id() : 0];
-        kmq_status rs;
-#pragma omp atomic read
-        rs = failed;
-        if (rs == KMQ_OK)
-            rs = run_restart(&h, &tree, params, r, tol_abs, inner, me);
-        if (rs != KMQ_OK) {
-#pragma omp atomic write
-            failed = rs;
-        }
-    }
-    for (int r = in_rounds; r < params->n_init && failed == KMQ_OK; r++)
-        failed = run_restart(&h, &tree, params, r, tol_abs, nt, &res[0]);
-    if ((s = failed) != KMQ_OK)
+    if (s != KMQ_OK)
         goto done;
-    restart_result *best = &res[0];
-    for (int t = 1; t < outer; t++)
-        if (res[t].best_inertia < best->best_inertia ||
-            (res[t].best_inertia == best->best_inertia && res[t].best_restart < best->best_restart))
-            best = &res[t];
     double t_kmeans = now();
-    label_pixels(&h, pixels, npixels, best->best_lab, params->threads, labels);
-    cb->k = k;
+    label_pixels(&h, pixels, npixels, sol.colour_labels, params->threads, labels);
+    cb->k = sol.k;
     cb->channels = C;
-    cb->entries = best->best_entries;
-    best->best_entries = NULL;
-    fill_stats(stats, npixels, n, k, C, best->best_iter, best->best_restart, best->best_inertia);
+    cb->entries = sol.entries, sol.entries = NULL;
+    fill_stats(stats, npixels, n, cb->k, C, sol.iterations, sol.restart, sol.inertia);
     if (stats) {
         stats->seconds_histogram = t_hist - t0;
         stats->seconds_kmeans = t_kmeans - t_hist;
         stats->seconds_labels = now() - t_kmeans;
     }
-    s = KMQ_OK;
 done:
-    if (res)
-        for (int t = 0; t < outer; t++)
-            free(res[t].centres), free(res[t].entries), free(res[t].best_entries),
-                free(res[t].lab), free(res[t].best_lab);
-    free(res);
-    kmq_tree_free(&tree);
+    solution_free(&sol);
+    if (have_tree)
+        kmq_tree_free(&tree);
     kmq_histogram_free(&h);
     return s;
+}
+
+kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
+                        const kmq_params *params, kmq_codebook *cb, uint8_t *labels,
+                        kmq_stats *stats)
+{
+    int reached;
+    return quantize(pixels, npixels, channels, params, -1, cb, labels, stats, &reached);
+}
+
+kmq_status kmq_quantize_quality(const uint8_t *pixels, size_t npixels, int channels,
+                                const kmq_params *params, double target_psnr, kmq_codebook *cb,
+                                uint8_t *labels, kmq_stats *stats, int *reached)
+{
+    if (!(target_psnr > 0) || !reached)
+        return KMQ_ERR_ARG;
+    return quantize(pixels, npixels, channels, params, target_psnr, cb, labels, stats, reached);
 }

@@ -69,7 +69,9 @@ load helpers
     run -2 "$KMQ" compress --bogus in.png
     run -2 "$KMQ" compress -k
     run -2 "$KMQ" compress
-    run -2 "$KMQ" compress in.png in.png
+    run -2 "$KMQ" compress --labels a.png in.png in.png
+    run -2 "$KMQ" compress -j 0 in.png
+    run -2 "$KMQ" compress --skip-existing -f in.png
     run -2 "$KMQ" decompress
     run -2 "$KMQ" decompress a b c
     run -2 "$KMQ" compress --level 0 in.png
@@ -116,4 +118,25 @@ load helpers
     [ -x "$BATS_TEST_TMPDIR/stage/opt/kmq/bin/kmq" ]
     run -0 "$BATS_TEST_TMPDIR/stage/opt/kmq/bin/kmq" --version
     assert_output --regexp '^kmq '
+    [ -f "$BATS_TEST_TMPDIR/stage/opt/kmq/share/man/man1/kmq.1" ]
+}
+
+@test "the man page renders without warnings and names every command and option" {
+    command -v groff >/dev/null || skip "groff not installed"
+    run -0 --separate-stderr groff -man -ww -z "$ROOT/kmq.1"
+    [ -z "$stderr" ]
+    for word in compress decompress compare palette --quality --dither --out-dir --skip-existing \
+        --jobs --json --max-pixels --format --level --max --recursive; do
+        grep -qF -- "${word//-/\\-}" "$ROOT/kmq.1" || { echo "missing $word"; false; }
+    done
+}
+
+@test "help for every command: kmq help CMD and CMD --help agree" {
+    for c in compress decompress compare palette; do
+        run -0 "$KMQ" help $c
+        a=$output
+        run -0 "$KMQ" $c --help
+        [ "$a" = "$output" ]
+        [[ "$a" == "Usage: kmq $c"* ]]
+    done
 }
