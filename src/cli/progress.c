@@ -29,7 +29,7 @@ static int due(int force)
 
 void progress_files(size_t done, size_t total, size_t failed)
 {
-    if (!due(done == 0))
+    if (total < 2 || !due(done == 0)) /* one file: its k-means progress says more */
         return;
     fprintf(stderr, "\r\033[K[%zu/%zu files", done, total);
     if (failed)
