@@ -95,7 +95,7 @@ FUZZ_OBJ    = $(LIB_SRC:%.c=$(FUZZ_DIR)/%.o)
 $(FUZZ_DIR)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CLANG   $<")
-	$(Q)clang $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
+	$(Q)clang $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
 	$(Q)clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
@@ -150,4 +150,4 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(wildcard $(BUILD)/src/*/*.d $(BUILD)/tests/*/*.d $(FUZZ_DIR)/src/*/*.d $(FUZZ_DIR)/tests/*/*.d)
