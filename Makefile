@@ -50,6 +50,7 @@ TOOLS    = $(BUILD)/genimg $(BUILD)/imgcmp
 # test` (gcc, with replay.c's main), fuzzed by `make fuzz` (clang's libFuzzer).
 FUZZ_TARGETS = image codebook npy decompress
 FUZZ_REPLAY  = $(FUZZ_TARGETS:%=$(BUILD)/fuzz_replay_%)
+FUZZ_DIR     = build/fuzz
 
 ifneq ($(V),1)
 Q = @
@@ -65,6 +66,15 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# stb_image 2.27's JPEG decoder shifts a 32-bit value by 32 or more on some
+# corrupt entropy-coded data (stb issue #1293, fixed upstream in 2.28; found
+# here by fuzzing): the result is garbage pixels on every platform kmq builds
+# for, not a memory error, and the header cannot be patched.  Shift checks
+# are left out for the stb unit (GCC 12 ignores -fno-sanitize=shift-exponent
+# alone); every other sanitizer check stays, and kmq's own code keeps them.
+$(BUILD)/src/io/stb_impl.o: NOSAN = $(if $(SANFLAGS),-fno-sanitize=shift)
+$(FUZZ_DIR)/src/io/stb_impl.o: FUZZ_NOSAN = -fno-sanitize=shift
 
 # Test-only JPEG writer: see the comment at the top of the file.
 $(BUILD)/tests/tools/other_formats.o: NOSAN = $(if $(SANFLAGS),-fno-sanitize=shift)
@@ -86,7 +96,6 @@ $(BUILD)/fuzz_replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 # libFuzzer builds: clang, every object compiled with the sanitizers.
-FUZZ_DIR    = build/fuzz
 FUZZ_CFLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
               -fno-sanitize-recover=all -Wno-unknown-pragmas
 FUZZ_TIME  ?= 60
@@ -95,7 +104,7 @@ FUZZ_OBJ    = $(LIB_SRC:%.c=$(FUZZ_DIR)/%.o)
 $(FUZZ_DIR)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CLANG   $<")
-	$(Q)clang $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)clang $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_NOSAN) -MMD -MP -c $< -o $@
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
 	$(Q)clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
