@@ -313,7 +313,7 @@ static int make_parents(const char *path)
     return 0;
 }
 
-static void json_result(const compress_opts *o, const char *input, char *const *paths, int nout,
+static void json_result(const compress_opts *o, const char *input, char *const *paths,
                         const kmq_image *img, size_t file_len, size_t out_bytes,
                         const kmq_stats *st, double seconds)
 {
@@ -329,7 +329,6 @@ static void json_result(const compress_opts *o, const char *input, char *const *
         fputs(", \"codebook\": ", stdout);
         json_string(stdout, paths[1]);
     }
-    (void)nout;
     printf(", \"width\": %d, \"height\": %d, \"channels\": %d, \"bytes_in\": %zu, "
            "\"bytes_out\": %zu, \"ratio\": %.6f, \"k\": %d, \"distinct\": %zu, "
            "\"iterations\": %d, \"inertia\": %.0f, \"mse\": %.6f, \"psnr\": ",
@@ -458,7 +457,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
     res->bytes_out = out_bytes;
     double ratio = file_len ? (double)out_bytes / (double)file_len : 0;
     if (o->json)
-        json_result(o, input, paths, nout, &geometry, file_len, out_bytes, &st, t_end - t0);
+        json_result(o, input, paths, &geometry, file_len, out_bytes, &st, t_end - t0);
     if (o->verbose) {
         char files[1024];
         if (o->png8)
