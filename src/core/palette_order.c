@@ -42,15 +42,12 @@ kmq_status kmq_palette_sort(kmq_codebook *cb, uint8_t *labels, int width, int he
     uint64_t *touch = calloc((size_t)k * k, sizeof *touch); /* symmetric */
     if (!touch)
         return KMQ_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        const unsigned v = labels[i];
-        if (i % w) {
-            unsigned u = labels[i - 1];
-            touch[u * k + v] += u != v;
-        }
-        if (i >= w) {
-            unsigned u = labels[i - w];
-            touch[u * k + v] += u != v;
+    for (size_t y = 0; y < (size_t)height; y++) {
+        const uint8_t *row = labels + y * w, *up = y ? row - w : NULL;
+        for (size_t x = 0; x < w; x++) { /* branch-free: neighbours differ at random */
+            const unsigned v = row[x], left = x ? row[x - 1] : v, above = up ? up[x] : v;
+            touch[left * (size_t)k + v] += left != v;
+            touch[above * (size_t)k + v] += above != v;
         }
     }
     for (int a = 0; a < k; a++) /* fold into both halves */
