@@ -37,7 +37,7 @@ CRITERION_LIBS = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcr
 ALL_CPPFLAGS = -Iinclude -Isrc/core -Isrc/io -D_GNU_SOURCE $(STB_CFLAGS) $(DEFLATE_CFLAGS) $(SPNG_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = -std=c11 $(OPENMP) $(if $(OPENMP),,-Wno-unknown-pragmas) $(WARN) $(CFLAGS) $(SANFLAGS) $(NOSAN)
 ALL_LDFLAGS  = $(OPENMP) $(SANFLAGS) $(LDFLAGS)
-LIBS         = $(DEFLATE_LIBS) $(SPNG_LIBS) -lm
+LIBS         = $(DEFLATE_LIBS) $(SPNG_LIBS) -lz -lm
 
 LIB_SRC  = $(wildcard src/core/*.c) $(wildcard src/io/*.c)
 CLI_SRC  = $(wildcard src/cli/*.c)
@@ -118,7 +118,7 @@ $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libkmq.a
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LIBS)
 
 # Debian packages needed to build, test and run the demo; installed only if missing.
-DEB_PACKAGES = gcc make pkg-config libc6-dev libgomp1 libstb-dev libdeflate-dev libspng-dev \
+DEB_PACKAGES = gcc make pkg-config libc6-dev libgomp1 libstb-dev libdeflate-dev libspng-dev zlib1g-dev \
                libcriterion-dev bats bats-assert bats-support python3-numpy python3-pil \
                strace valgrind clang libclang-rt-14-dev parallel groff-base
 deps:

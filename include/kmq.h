@@ -253,18 +253,29 @@ KMQ_NODISCARD kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint6
 KMQ_NODISCARD kmq_status kmq_png_encode(const uint8_t *pixels, int width, int height,
                                         int channels, uint8_t **out, size_t *out_len);
 
+/* How label PNGs and PNG8s are written. */
+#define KMQ_DEFAULT_LEVEL 6
+#define KMQ_MAX_LEVEL 12
+typedef struct {
+    int level;      /* DEFLATE effort, 1 fastest .. KMQ_MAX_LEVEL smallest   */
+    int exhaustive; /* encode every filter (and sample size), keep the smallest */
+    int threads;    /* 0 = all cores; never changes the bytes                 */
+} kmq_png_options;
+
+/* level KMQ_DEFAULT_LEVEL, not exhaustive, all cores. */
+void kmq_png_options_default(kmq_png_options *o);
+
 /*
  * Encodes labels (width * height indices below k) as a greyscale PNG: 1, 2 or
  * 4 bits per sample when k <= 2, 4 or 16, else 8; filter None or Paeth,
- * whichever a quick trial finds smaller; DEFLATE by libdeflate at `level`
- * (1 fastest .. KMQ_MAX_LEVEL smallest).  With `exhaustive`, every filter
- * (and for k <= 16 both sample sizes) is encoded at `level` and the smallest
- * kept.  *out is malloc'd.
+ * whichever a quick trial finds smaller; DEFLATE by libdeflate at o->level,
+ * in chunks on o->threads threads (the bytes depend on neither the thread
+ * count nor the machine).  With o->exhaustive, every filter (and for
+ * k <= 16 both sample sizes) is encoded and the smallest kept.  *out is
+ * malloc'd.
  */
-#define KMQ_DEFAULT_LEVEL 6
-#define KMQ_MAX_LEVEL 12
 KMQ_NODISCARD kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height, int k,
-                                           int level, int exhaustive, uint8_t **out,
+                                           const kmq_png_options *o, uint8_t **out,
                                            size_t *out_len);
 
 /*
@@ -281,11 +292,12 @@ KMQ_NODISCARD kmq_status kmq_palette_sort(kmq_codebook *cb, uint8_t *labels, int
  * PNG8: one indexed-colour PNG holding the labels as palette indices and the
  * codebook as the palette (grey entries as grey, alpha in a tRNS chunk),
  * viewable anywhere.  1, 2 or 4-bit indices when k <= 2, 4 or 16.  Written
- * with libspng (zlib, level min(level, 9)); the filter is chosen as for
- * label PNGs, and `exhaustive` tries them all.  *out is malloc'd.
+ * with libspng (zlib, level min(o->level, 9), one thread); the filter is
+ * chosen as for label PNGs, and o->exhaustive tries them all.  *out is
+ * malloc'd.
  */
 KMQ_NODISCARD kmq_status kmq_png8_encode(const uint8_t *labels, int width, int height,
-                                         const kmq_codebook *cb, int level, int exhaustive,
+                                         const kmq_codebook *cb, const kmq_png_options *o,
                                          uint8_t **out, size_t *out_len);
 
 /*

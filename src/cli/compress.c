@@ -426,10 +426,11 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
     if ((s = kmq_palette_sort(&cb, labels, width, height)) != KMQ_OK)
         goto fail;
     failed = paths[0];
+    const kmq_png_options png = {o->level, o->exhaustive, params.threads};
     if (o->png8)
-        s = kmq_png8_encode(labels, width, height, &cb, o->level, o->exhaustive, &bufs[0], &lens[0]);
+        s = kmq_png8_encode(labels, width, height, &cb, &png, &bufs[0], &lens[0]);
     else
-        s = kmq_labels_encode(labels, width, height, cb.k, o->level, o->exhaustive, &bufs[0], &lens[0]);
+        s = kmq_labels_encode(labels, width, height, cb.k, &png, &bufs[0], &lens[0]);
     if (s != KMQ_OK)
         goto fail;
     if (!o->png8) {

@@ -308,7 +308,7 @@ static kmq_status encode(const uint8_t *pixels, int width, int height, int chann
     if (((uint64_t)width * channels + 1) * (uint64_t)height > INT_MAX / 2)
         return KMQ_ERR_TOO_LARGE;
     int n = 0;
-    uint8_t *p = kmq_stb_write_png(pixels, width, height, channels, level, filter, &n);
+    uint8_t *p = kmq_stb_write_png(pixels, width, height, channels, level, filter, 0, &n);
     if (!p)
         return KMQ_ERR_NOMEM;
     *out = p;

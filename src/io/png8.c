@@ -78,13 +78,14 @@ static kmq_status encode_candidate(void *ctx, int c, uint8_t **out, size_t *out_
 }
 
 kmq_status kmq_png8_encode(const uint8_t *labels, int width, int height, const kmq_codebook *cb,
-                           int level, int exhaustive, uint8_t **out, size_t *out_len)
+                           const kmq_png_options *o, uint8_t **out, size_t *out_len)
 {
     *out = NULL;
-    if (!labels || !cb || !cb->entries || width < 1 || height < 1 || cb->k < 1 ||
-        cb->k > KMQ_MAX_K || cb->channels < 1 || cb->channels > KMQ_MAX_CHANNELS || level < 1 ||
-        level > KMQ_MAX_LEVEL)
+    if (!labels || !o || !cb || !cb->entries || width < 1 || height < 1 || cb->k < 1 ||
+        cb->k > KMQ_MAX_K || cb->channels < 1 || cb->channels > KMQ_MAX_CHANNELS ||
+        o->level < 1 || o->level > KMQ_MAX_LEVEL || o->threads < 0)
         return KMQ_ERR_ARG;
+    const int level = o->level;
     const size_t n = (size_t)width * height;
     for (size_t i = 0; i < n; i++)
         if (labels[i] >= cb->k)
@@ -101,13 +102,13 @@ kmq_status kmq_png8_encode(const uint8_t *labels, int width, int height, const k
     static const int all[] = {-1, SPNG_FILTER_CHOICE_NONE, SPNG_FILTER_CHOICE_UP,
                               SPNG_FILTER_CHOICE_PAETH};
     kmq_status s;
-    if (exhaustive)
+    if (o->exhaustive)
         s = kmq_smallest(encode_candidate, &job, all + (job.bits < 8 ? 0 : 1), job.bits < 8 ? 4 : 3,
                          out, out_len);
     else
         s = encode_candidate(&job,
                              job.bits < 8 ? -1
-                             : kmq_labels_filter(labels, width, height, level) == 4
+                             : kmq_labels_filter(labels, width, height, level, o->threads) == 4
                                  ? SPNG_FILTER_CHOICE_PAETH
                                  : SPNG_FILTER_CHOICE_NONE,
                              out, out_len);

@@ -36,10 +36,19 @@ void *kmq_stb_alloc(size_t n);
 int kmq_stb_info_reader(kmq_reader *r, int *w, int *h, int *channels);
 void kmq_stb_free(void *p);
 /* Returns a malloc'd PNG, or NULL.  level: libdeflate 1..12; filter: PNG
-   filter type 0..4 for every row, or -1 to let stb pick per row.  Not
+   filter type 0..4 for every row, or -1 to let stb pick per row; threads
+   for DEFLATE (0 = all cores; the bytes do not depend on it).  Not
    thread-safe (stb's globals). */
 uint8_t *kmq_stb_write_png(const uint8_t *pixels, int w, int h, int channels, int level,
-                           int filter, int *out_len);
+                           int filter, int threads, int *out_len);
+
+/* A zlib stream of in[0..len) by libdeflate at `level` (1..12), cut into
+   len / chunk parts (at least one) compressed on `threads` threads (0 = all
+   cores) and joined into one stream; the bytes depend on len and chunk
+   only (src/io/deflate.c).  *out is malloc'd. */
+size_t kmq_deflate_chunk(int level); /* the chunk size kmq writes with */
+kmq_status kmq_zlib_deflate(const uint8_t *in, size_t len, int level, int threads, size_t chunk,
+                            uint8_t **out, size_t *out_len);
 
 /* Label PNG helpers (src/io/labels_png.c). */
 /* Bits per label sample for k colours: 1, 2, 4 or 8. */
@@ -48,8 +57,8 @@ int kmq_label_bits(int k);
    PNG stores them); returns the bytes per row, 0 when out of memory. */
 size_t kmq_pack_rows(const uint8_t *labels, int width, int height, int bits, uint8_t **out);
 /* PNG filter type (0 None or 4 Paeth) that suits these 8-bit labels when
-   compressed at `level`. */
-int kmq_labels_filter(const uint8_t *labels, int width, int height, int level);
+   compressed at `level`; the trial uses up to 2 of `threads` (0 = all). */
+int kmq_labels_filter(const uint8_t *labels, int width, int height, int level, int threads);
 
 /* Encodes each of n candidates with encode(ctx, candidate, ...) and keeps the
    smallest result (ties: the first). */

@@ -122,6 +122,9 @@ static uint8_t *inflate_idat(const uint8_t *png, size_t row_bytes, int h)
     return raw;
 }
 
+/* Options for one call (a compound literal lives to the end of the block). */
+#define png_opts(lv, ex) (&(kmq_png_options){(lv), (ex), 0})
+
 Test(image, labels_encode_round_trips_at_every_k_level_and_depth)
 {
     const int w = 37, h = 11, ks[] = {2, 3, 4, 5, 16, 17, 200, 256};
@@ -135,7 +138,7 @@ Test(image, labels_encode_round_trips_at_every_k_level_and_depth)
             for (int ex = 0; ex <= 1; ex++) {
                 uint8_t *png;
                 size_t len;
-                cr_assert_eq(kmq_labels_encode(lab, w, h, k, level, ex, &png, &len), KMQ_OK);
+                cr_assert_eq(kmq_labels_encode(lab, w, h, k, png_opts(level, ex), &png, &len), KMQ_OK);
                 cr_assert(!memcmp(png + 12, "IHDR", 4));
                 cr_assert_eq(png[25], 0, "greyscale");
                 if (!ex) /* exhaustive may find 8 bits smaller */
@@ -159,10 +162,10 @@ Test(image, labels_encode_round_trips_at_every_k_level_and_depth)
     }
     uint8_t *png;
     size_t len;
-    cr_assert_eq(kmq_labels_encode(lab, w, h, 64, 0, 0, &png, &len), KMQ_ERR_ARG);
-    cr_assert_eq(kmq_labels_encode(lab, w, h, 64, 13, 0, &png, &len), KMQ_ERR_ARG);
+    cr_assert_eq(kmq_labels_encode(lab, w, h, 64, png_opts(0, 0), &png, &len), KMQ_ERR_ARG);
+    cr_assert_eq(kmq_labels_encode(lab, w, h, 64, png_opts(13, 0), &png, &len), KMQ_ERR_ARG);
     lab[5] = 9; /* a label >= k */
-    cr_assert_eq(kmq_labels_encode(lab, w, h, 9, 6, 0, &png, &len), KMQ_ERR_LABEL_RANGE);
+    cr_assert_eq(kmq_labels_encode(lab, w, h, 9, png_opts(6, 0), &png, &len), KMQ_ERR_LABEL_RANGE);
     free(lab);
 }
 
@@ -176,7 +179,7 @@ Test(image, labels_filter_follows_the_content)
             lab[y * w + x] = (uint8_t)((x + y) / 2);
     uint8_t *png;
     size_t len;
-    cr_assert_eq(kmq_labels_encode(lab, w, h, 256, 6, 0, &png, &len), KMQ_OK);
+    cr_assert_eq(kmq_labels_encode(lab, w, h, 256, png_opts(6, 0), &png, &len), KMQ_OK);
     uint8_t *raw = inflate_idat(png, w, h);
     cr_assert_eq(raw[0], 4, "ramp: Paeth");
     free(raw), free(png);
@@ -189,10 +192,45 @@ Test(image, labels_filter_follows_the_content)
             words[q][j] = (uint8_t)((r = r * 1103515245u + 12345u) >> 16);
     for (int i = 0; i < w * h; i += 8)
         memcpy(lab + i, words[((r = r * 1103515245u + 12345u) >> 16) % 50], 8);
-    cr_assert_eq(kmq_labels_encode(lab, w, h, 256, 6, 0, &png, &len), KMQ_OK);
+    cr_assert_eq(kmq_labels_encode(lab, w, h, 256, png_opts(6, 0), &png, &len), KMQ_OK);
     raw = inflate_idat(png, w, h);
     cr_assert_eq(raw[0], 0, "words: None");
     free(raw), free(png), free(lab);
+}
+
+Test(image, labels_encode_bytes_do_not_depend_on_threads)
+{
+    /* 800x600 8-bit labels: two DEFLATE chunks at level 6; a noisy ramp
+       (Paeth wins) and noise (None wins), so both trial outcomes run. */
+    const int w = 800, h = 600;
+    uint8_t *lab = malloc((size_t)w * h);
+    for (int pattern = 0; pattern < 2; pattern++) {
+        uint32_t r = 1;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                r = r * 1103515245u + 12345u;
+                lab[y * w + x] = (uint8_t)(pattern ? (r >> 16) % 200 : ((x + y) / 8 + (r >> 30)) % 200);
+            }
+        uint8_t *one;
+        size_t one_len;
+        cr_assert_eq(kmq_labels_encode(lab, w, h, 200, &(kmq_png_options){6, 0, 1}, &one, &one_len), KMQ_OK);
+        uint8_t *raw = inflate_idat(one, w, h);
+        cr_assert_eq(raw[0], pattern ? 0 : 4, "pattern %d: filter %d", pattern, raw[0]);
+        free(raw);
+        kmq_image img;
+        cr_assert_eq(kmq_labels_decode(one, one_len, 0, &img, NULL), KMQ_OK);
+        cr_assert(!memcmp(img.pixels, lab, (size_t)w * h));
+        kmq_image_free(&img);
+        for (int t = 0; t <= 3; t++) {
+            uint8_t *png;
+            size_t len;
+            cr_assert_eq(kmq_labels_encode(lab, w, h, 200, &(kmq_png_options){6, 0, t}, &png, &len), KMQ_OK);
+            cr_assert(len == one_len && !memcmp(png, one, len), "%d threads: other bytes", t);
+            free(png);
+        }
+        free(one);
+    }
+    free(lab);
 }
 
 Test(image, low_bit_depth_grey_labels_decode_to_indices)
