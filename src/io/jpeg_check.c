@@ -1,11 +1,19 @@
-/* JPEG marker validation before stb_image sees the bytes.  stb_image 2.27
- * builds a Huffman table from a DHT segment without checking that its 16
- * code counts add up to at most 256, and writes past the table when they
- * do (fixed in stb 2.28; found here by fuzzing).  So every DHT segment is
- * checked first, including those between the scans of a progressive JPEG,
- * and the frame header gives the size for the pixel cap.  Anything else
- * is left to stb.  Reads through a kmq_reader: constant memory for files. */
+/* JPEG marker validation before stb_image sees the bytes.  Found by
+ * fuzzing stb_image 2.27:
+ * - it builds a Huffman table from a DHT segment without checking that its
+ *   16 code counts add up to at most 256, and writes past the table when
+ *   they do (fixed in stb 2.28);
+ * - a scan may name a Huffman table that no DHT defined: stb then decodes
+ *   with whatever its allocation held, and can index past a table (read;
+ *   2.28 bounds the index but still decodes garbage).  The same holds for a
+ *   quantization table no DQT defined.
+ * So every DHT segment is checked, also those between the scans of a
+ * progressive JPEG, each scan's tables must be defined before it, and the
+ * frame header gives the size for the pixel cap.  Anything else is left to
+ * stb.  Reads through a kmq_reader: constant memory for files. */
 #include "stb_io.h"
+
+#include <string.h>
 
 
 typedef struct {
@@ -41,6 +49,120 @@ static kmq_status fail(const char **why, const char *msg)
     return KMQ_ERR_IMAGE_CORRUPT;
 }
 
+/* What the segments so far have defined, and the frame's components. */
+typedef struct {
+    int huffman[2][4]; /* [DC, AC][table id] defined */
+    int quant[4];
+    int have_frame, progressive, ncomp;
+    int comp_id[4], comp_tq[4];
+} jpeg_state;
+
+/* DHT: tables of 1 + 16 + n bytes, n <= 256. */
+static const char *read_dht(byte_src *b, long *left, jpeg_state *st)
+{
+    while (*left > 0) {
+        int n = 0;
+        if (*left < 17)
+            return "corrupt JPEG (Huffman table header)";
+        const int q = next(b), tc = q >> 4, th = q & 15;
+        if (q < 0)
+            return NULL;
+        for (int i = 0; i < 16; i++) {
+            int k = next(b);
+            if (k < 0)
+                return NULL;
+            n += k;
+        }
+        if (n > 256)
+            return "corrupt JPEG (Huffman table with more than 256 codes)";
+        *left -= 17;
+        if (n > *left)
+            return "corrupt JPEG (Huffman table longer than its segment)";
+        for (int i = 0; i < n; i++)
+            next(b);
+        *left -= n;
+        if (tc <= 1 && th <= 3) /* others: stb refuses the file */
+            st->huffman[tc][th] = 1;
+    }
+    return NULL;
+}
+
+/* DQT: tables of 1 + 64 or 1 + 128 bytes. */
+static const char *read_dqt(byte_src *b, long *left, jpeg_state *st)
+{
+    while (*left > 0) {
+        const int q = next(b), size = 1 + ((q >> 4) ? 128 : 64);
+        if (q < 0)
+            return NULL;
+        if (*left < size)
+            return "corrupt JPEG (quantization table longer than its segment)";
+        for (int i = 1; i < size; i++)
+            next(b);
+        *left -= size;
+        if ((q & 15) <= 3)
+            st->quant[q & 15] = 1;
+    }
+    return NULL;
+}
+
+/* SOF: precision, height, width, then Nf components (id, sampling, Tq). */
+static const char *read_frame(byte_src *b, long *left, int marker, jpeg_state *st,
+                              uint32_t *width, uint32_t *height)
+{
+    int p = next(b), h1 = next(b), h0 = next(b), w1 = next(b), w0 = next(b), nf = next(b);
+    if (nf < 0 || *left < 6 + 3L * nf)
+        return "corrupt JPEG (frame header)";
+    (void)p;
+    *height = (uint32_t)(h1 << 8 | h0);
+    *width = (uint32_t)(w1 << 8 | w0);
+    *left -= 6 + 3L * nf;
+    st->have_frame = 1;
+    st->progressive = marker == 0xC2;
+    st->ncomp = nf < 4 ? nf : 4; /* stb takes at most 4 */
+    for (int i = 0; i < nf; i++) {
+        int id = next(b), sampling = next(b), tq = next(b);
+        (void)sampling;
+        if (i < 4)
+            st->comp_id[i] = id, st->comp_tq[i] = tq;
+    }
+    return NULL;
+}
+
+/* SOS: Ns components (id, Td << 4 | Ta), then Ss, Se, Ah << 4 | Al.  A
+   baseline scan decodes with both tables; a progressive one with the DC
+   table in a first DC scan, the AC table in an AC scan, none when it
+   refines DC. */
+static const char *read_scan(byte_src *b, long *left, const jpeg_state *st)
+{
+    const int ns = next(b);
+    if (ns < 0 || *left != 4 + 2L * ns)
+        return "corrupt JPEG (scan header)";
+    int id[4], tables[4];
+    for (int i = 0; i < ns; i++) {
+        int c = next(b), t = next(b);
+        if (i < 4)
+            id[i] = c, tables[i] = t;
+    }
+    const int ss = next(b), se = next(b), a = next(b);
+    *left = 0;
+    (void)se;
+    if (a < 0 || !st->have_frame)
+        return NULL; /* truncated, or no frame: stb's to judge */
+    for (int i = 0; i < ns && i < 4; i++) {
+        int tq = -1;
+        for (int c = 0; c < st->ncomp; c++)
+            if (st->comp_id[c] == id[i])
+                tq = st->comp_tq[c];
+        const int td = tables[i] >> 4, ta = tables[i] & 15;
+        const int dc = !st->progressive || (ss == 0 && (a >> 4) == 0), ac = !st->progressive || ss > 0;
+        if ((dc && td <= 3 && !st->huffman[0][td]) || (ac && ta <= 3 && !st->huffman[1][ta]))
+            return "corrupt JPEG (a scan uses a Huffman table that was never defined)";
+        if (tq >= 0 && tq <= 3 && !st->quant[tq])
+            return "corrupt JPEG (a scan uses a quantization table that was never defined)";
+    }
+    return NULL;
+}
+
 kmq_status kmq_jpeg_check_reader(kmq_reader *r, uint32_t *width, uint32_t *height,
                                  const char **why)
 {
@@ -51,7 +173,9 @@ kmq_status kmq_jpeg_check_reader(kmq_reader *r, uint32_t *width, uint32_t *heigh
     *width = *height = 0;
     if (next(b) != 0xFF || next(b) != 0xD8)
         return b->error ? KMQ_ERR_IO : fail(why, "corrupt JPEG (no start of image)");
-    int c = next(b), have_frame = 0;
+    jpeg_state st;
+    memset(&st, 0, sizeof st);
+    int c = next(b);
     for (;;) {
         /* At a marker: 0xFF, fill bytes, the code. */
         if (c < 0)
@@ -75,39 +199,17 @@ kmq_status kmq_jpeg_check_reader(kmq_reader *r, uint32_t *width, uint32_t *heigh
         long left = (hi << 8 | lo) - 2;
         if (left < 0)
             return fail(why, "corrupt JPEG (segment length)");
-        if (m == 0xC4) { /* DHT: tables of 1 + 16 + n bytes, n <= 256 */
-            while (left > 0) {
-                int n = 0;
-                if (left < 17)
-                    return fail(why, "corrupt JPEG (Huffman table header)");
-                if (next(b) < 0)
-                    break;
-                for (int i = 0; i < 16; i++) {
-                    int k = next(b);
-                    if (k < 0)
-                        break;
-                    n += k;
-                }
-                if (n > 256)
-                    return fail(why, "corrupt JPEG (Huffman table with more than 256 codes)");
-                left -= 17;
-                if (n > left)
-                    return fail(why, "corrupt JPEG (Huffman table longer than its segment)");
-                for (int i = 0; i < n; i++)
-                    next(b);
-                left -= n;
-            }
-        } else if (!have_frame && m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
-            /* frame header: precision, height, width, ... */
-            int p = next(b), h1 = next(b), h0 = next(b), w1 = next(b), w0 = next(b);
-            if (w0 < 0 || left < 5)
-                return fail(why, "corrupt JPEG (frame header)");
-            (void)p;
-            *height = (uint32_t)(h1 << 8 | h0);
-            *width = (uint32_t)(w1 << 8 | w0);
-            have_frame = 1;
-            left -= 5;
-        }
+        const char *bad = NULL;
+        if (m == 0xC4)
+            bad = read_dht(b, &left, &st);
+        else if (m == 0xDB)
+            bad = read_dqt(b, &left, &st);
+        else if (m == 0xDA)
+            bad = read_scan(b, &left, &st);
+        else if (!st.have_frame && m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC)
+            bad = read_frame(b, &left, m, &st, width, height);
+        if (bad)
+            return fail(why, bad);
         while (left-- > 0)
             if (next(b) < 0)
                 break;
@@ -143,7 +245,7 @@ kmq_status kmq_jpeg_check_reader(kmq_reader *r, uint32_t *width, uint32_t *heigh
     if (b->error)
         return KMQ_ERR_IO;
     /* A truncated file is stb's to judge (it decodes what is there). */
-    if (!have_frame)
+    if (!st.have_frame)
         return fail(why, "corrupt JPEG (no frame header)");
     return KMQ_OK;
 }

@@ -15,7 +15,11 @@
  * make its zlib decoder grow a buffer to gigabytes.  Every stb allocation is
  * counted against a budget that the caller derives from the image's
  * dimensions (kmq_stb_budget); going over it fails the allocation, which stb
- * reports as "outofmem".  Each block carries its size in front. */
+ * reports as "outofmem".  Each block carries its size in front.
+ * Blocks come zeroed: stb 2.27 reads memory it never wrote on some broken
+ * JPEGs (a Huffman table no DHT defined, coefficients no scan covered), and
+ * zeroes make such a file decode the same way every time.  (calloc: large
+ * blocks are fresh zero pages, no memset.) */
 typedef union {
     size_t size;
     max_align_t align;
@@ -30,7 +34,7 @@ static void *budget_malloc(size_t n)
         budget_hit = 1;
         return NULL;
     }
-    block_head *b = malloc(sizeof *b + n);
+    block_head *b = calloc(1, sizeof *b + n);
     if (!b)
         return NULL;
     b->size = n;

@@ -66,6 +66,49 @@ PY
     [ ! -e x.png ]
 }
 
+# undefined_table_jpeg OUT huffman|quant: a baseline JPEG (PIL) whose scan
+# names AC Huffman table 3, or whose first component names quantization
+# table 3, neither of which the file defines.
+undefined_table_jpeg() {
+    /usr/bin/python3 - "$@" <<'PY'
+import io, sys
+from PIL import Image
+out, what = sys.argv[1], sys.argv[2]
+img = Image.new("RGB", (40, 24))
+img.putdata([((x * 7) % 256, (y * 11) % 256, (x * y) % 256) for y in range(24) for x in range(40)])
+buf = io.BytesIO()
+img.save(buf, "JPEG", quality=90)
+d = bytearray(buf.getvalue())
+i = 2
+while True:
+    m, n = d[i + 1], d[i + 2] << 8 | d[i + 3]
+    if what == "quant" and m == 0xC0:
+        d[i + 4 + 6 + 2] = 3           # component 1: Tq = 3
+        break
+    if what == "huffman" and m == 0xDA:
+        d[i + 4 + 2] = (d[i + 4 + 2] & 0xF0) | 3   # component 1: Ta = 3
+        break
+    i += 2 + n
+open(out, "wb").write(d)
+PY
+}
+
+@test "a JPEG scan using a Huffman or quantization table it never defined is refused (stb 2.27 decoded heap garbage)" {
+    /usr/bin/python3 -c 'import PIL' 2>/dev/null || skip "python3-pil not installed"
+    # the fuzzing find: stb read past a table left over in its allocation
+    f="$ROOT/tests/fuzz/regressions/image/stb227-jpeg-undefined-huffman-table.jpg"
+    run -1 --separate-stderr "$KMQ" compress -o x.png --format png8 "$f"
+    [[ "$stderr" == "kmq: $f: corrupt JPEG (a scan uses a Huffman table that was never defined)" ]] || { echo "$stderr"; false; }
+    [ ! -e x.png ]
+    undefined_table_jpeg huff.jpg huffman
+    run -1 --separate-stderr "$KMQ" compress huff.jpg
+    [ "$stderr" = "kmq: huff.jpg: corrupt JPEG (a scan uses a Huffman table that was never defined)" ]
+    undefined_table_jpeg quant.jpg quant
+    run -1 --separate-stderr "$KMQ" compress quant.jpg
+    [ "$stderr" = "kmq: quant.jpg: corrupt JPEG (a scan uses a quantization table that was never defined)" ]
+    [ ! -e huff.labels.png ] && [ ! -e quant.labels.png ]
+}
+
 # start_delayed_compress ARGS...: runs kmq compress under strace, every
 # fsync delayed by 3 s, so that a signal lands while its temporary files
 # exist; sets KPID.  Skips when ptrace is not allowed here.
