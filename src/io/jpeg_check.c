@@ -64,17 +64,16 @@ static const char *read_dht(byte_src *b, long *left, jpeg_state *st)
         int n = 0;
         if (*left < 17)
             return "corrupt JPEG (Huffman table header)";
+        /* Past the end of the file stb reads zeros: so do we. */
         const int q = next(b), tc = q >> 4, th = q & 15;
-        if (q < 0)
-            return NULL;
         for (int i = 0; i < 16; i++) {
             int k = next(b);
-            if (k < 0)
-                return NULL;
-            n += k;
+            n += k > 0 ? k : 0;
         }
         if (n > 256)
             return "corrupt JPEG (Huffman table with more than 256 codes)";
+        if (q < 0)
+            return NULL;
         *left -= 17;
         if (n > *left)
             return "corrupt JPEG (Huffman table longer than its segment)";

@@ -60,10 +60,12 @@ PY
 }
 
 @test "stb 2.27's JPEG Huffman overflow (fuzzing find) is refused before stb sees it" {
-    f="$ROOT/tests/fuzz/regressions/image/stb227-jpeg-dht-over-256-codes.jpg"
-    run -1 --separate-stderr "$KMQ" compress -o x.png --format png8 "$f"
-    [[ "$stderr" == *"Huffman table with more than 256 codes"* ]]
-    [ ! -e x.png ]
+    # the second file ends inside the code counts, which stb reads as zeros
+    for f in "$ROOT"/tests/fuzz/regressions/image/stb227-jpeg-dht-over-256-codes{,-truncated}.jpg; do
+        run -1 --separate-stderr "$KMQ" compress -o x.png --format png8 "$f"
+        [[ "$stderr" == *"Huffman table with more than 256 codes"* ]] || { echo "$f: $stderr"; false; }
+        [ ! -e x.png ]
+    done
 }
 
 # undefined_table_jpeg OUT huffman|quant: a baseline JPEG (PIL) whose scan
