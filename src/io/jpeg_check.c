@@ -108,10 +108,10 @@ static const char *read_dqt(byte_src *b, long *left, jpeg_state *st)
 static const char *read_frame(byte_src *b, long *left, int marker, jpeg_state *st,
                               uint32_t *width, uint32_t *height)
 {
-    int p = next(b), h1 = next(b), h0 = next(b), w1 = next(b), w0 = next(b), nf = next(b);
+    next(b); /* precision */
+    int h1 = next(b), h0 = next(b), w1 = next(b), w0 = next(b), nf = next(b);
     if (nf < 0 || *left < 6 + 3L * nf)
         return "corrupt JPEG (frame header)";
-    (void)p;
     *height = (uint32_t)(h1 << 8 | h0);
     *width = (uint32_t)(w1 << 8 | w0);
     *left -= 6 + 3L * nf;
@@ -119,8 +119,9 @@ static const char *read_frame(byte_src *b, long *left, int marker, jpeg_state *s
     st->progressive = marker == 0xC2;
     st->ncomp = nf < 4 ? nf : 4; /* stb takes at most 4 */
     for (int i = 0; i < nf; i++) {
-        int id = next(b), sampling = next(b), tq = next(b);
-        (void)sampling;
+        int id = next(b);
+        next(b); /* sampling factors */
+        int tq = next(b);
         if (i < 4)
             st->comp_id[i] = id, st->comp_tq[i] = tq;
     }
@@ -142,18 +143,19 @@ static const char *read_scan(byte_src *b, long *left, const jpeg_state *st)
         if (i < 4)
             id[i] = c, tables[i] = t;
     }
-    const int ss = next(b), se = next(b), a = next(b);
+    const int ss = next(b);
+    next(b); /* Se */
+    const int a = next(b);
     *left = 0;
-    (void)se;
-    if (a < 0 || !st->have_frame)
+    if (a < 0 || !st->have_frame) /* (the end of the file is sticky: no -1 above) */
         return NULL; /* truncated, or no frame: stb's to judge */
+    const int dc = !st->progressive || (ss == 0 && (a >> 4) == 0), ac = !st->progressive || ss > 0;
     for (int i = 0; i < ns && i < 4; i++) {
         int tq = -1;
         for (int c = 0; c < st->ncomp; c++)
             if (st->comp_id[c] == id[i])
                 tq = st->comp_tq[c];
         const int td = tables[i] >> 4, ta = tables[i] & 15;
-        const int dc = !st->progressive || (ss == 0 && (a >> 4) == 0), ac = !st->progressive || ss > 0;
         if ((dc && td <= 3 && !st->huffman[0][td]) || (ac && ta <= 3 && !st->huffman[1][ta]))
             return "corrupt JPEG (a scan uses a Huffman table that was never defined)";
         if (tq >= 0 && tq <= 3 && !st->quant[tq])

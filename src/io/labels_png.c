@@ -210,7 +210,9 @@ kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height, int k
         s = kmq_smallest(encode_candidate, &job, all + (job.bits < 8 ? 0 : 1), job.bits < 8 ? 4 : 3,
                          out, out_len);
     else
-        s = encode_candidate(&job, job.bits < 8 ? -1 : kmq_labels_filter(labels, width, height, o->level, o->threads),
+        s = encode_candidate(&job,
+                             job.bits < 8 ? -1
+                                          : kmq_labels_filter(labels, width, height, o->level, o->threads),
                              out, out_len);
     free(packed);
     return s;
