@@ -138,9 +138,13 @@ typedef struct {
     int iterations;       /* Lloyd iterations of the winning restart */
     int restart;          /* which restart won (0-based) */
     double inertia;       /* sum over pixels of squared distance to their codebook entry,
-                             after rounding the centres to uint8 */
-    double mse;           /* inertia / (pixels * channels) */
+                             after rounding the centres to uint8; with alpha, the
+                             mean of the squared errors over black and over white,
+                             as kmq_compare measures it */
+    double mse;           /* inertia / (pixels * channels), with alpha
+                             inertia / (pixels * colour channels) */
     double psnr;          /* 10 log10(255^2 / mse) dB; INFINITY when lossless */
+    double psnr_black, psnr_white; /* with alpha, over each background (else = psnr) */
     double seconds_histogram; /* wall time finding the distinct colours */
     double seconds_kmeans;    /* seeding, Lloyd and finalisation, all restarts */
     double seconds_labels;    /* labelling every pixel */
@@ -315,12 +319,21 @@ int kmq_is_indexed_png(const uint8_t *buf, size_t len);
 /* ---- looking at results --------------------------------------------------- */
 
 /* Differences between two images of equal size and channels (else
-   KMQ_ERR_SIZE_MISMATCH), over every channel sample. */
+   KMQ_ERR_SIZE_MISMATCH).  Without alpha: over every channel sample.  With
+   alpha (2 or 4 channels): over what a viewer sees, each image composited
+   over black and over white (straight alpha), the colour channels compared,
+   the two squared errors averaged; so colour under alpha 0 does not count
+   and an opaque image counts as its colour channels alone.  kmq_quantize
+   reports the same measure. */
 typedef struct {
-    uint64_t samples; /* width * height * channels */
-    uint64_t sse;     /* sum of squared differences */
-    double mse, psnr; /* psnr is INFINITY for identical images */
-    int max_abs;      /* largest absolute difference */
+    uint64_t samples; /* pixels * channels (with alpha: pixels * colour channels) */
+    double sse;       /* sum of squared differences (an exact integer without
+                         alpha; with alpha, the mean of the sums over black and
+                         over white) */
+    double mse, psnr; /* sse / samples; psnr is INFINITY for identical images */
+    double psnr_black, psnr_white; /* over each background (= psnr without alpha) */
+    int max_abs;      /* largest absolute difference of one sample (with alpha:
+                         of a colour channel over black or white, rounded) */
 } kmq_diff;
 KMQ_NODISCARD kmq_status kmq_compare(const kmq_image *a, const kmq_image *b, kmq_diff *d);
 

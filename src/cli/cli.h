@@ -35,6 +35,8 @@ const char *channels_name(int channels);
 /* s as a JSON string literal (file names are bytes; control characters are
    escaped, other bytes passed through). */
 void json_string(FILE *out, const char *s);
+/* A PSNR as a JSON number, null for infinity (identical images). */
+void json_psnr(FILE *out, double psnr);
 /* A codebook file's bytes, .bin or .npy (by content, else by name). */
 kmq_status cli_decode_codebook(const char *path, const uint8_t *buf, size_t len, kmq_codebook *cb);
 

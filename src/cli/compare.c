@@ -14,6 +14,10 @@ void help_compare(FILE *out)
           "between images A and B (PNG, JPEG or BMP of equal size and channels), over\n"
           "every channel of every pixel:\n"
           "  MSE 2.7201 PSNR 43.784 dB max abs error 9\n"
+          "Images with alpha are compared as a viewer sees them: composited over black\n"
+          "and over white, the colour channels; MSE is the mean of the two, and the\n"
+          "PSNR over each follows (colour under alpha 0 does not count):\n"
+          "  MSE 2.1 PSNR 44.9 dB (over black 45.6 dB, over white 44.3 dB) max abs error 7\n"
           "\n"
           "      --json          the same as one JSON object\n"
           "      --max-pixels N  refuse images of more than N pixels (default 2^28)\n"
@@ -63,6 +67,7 @@ int cmd_compare(int argc, char **argv)
         }
     }
     kmq_diff d;
+    const int alpha = img[0].channels == 2 || img[0].channels == 4;
     if (kmq_compare(&img[0], &img[1], &d) != KMQ_OK) {
         cli_error("%s and %s differ in size: %dx%d %s vs %dx%d %s", path[0], path[1], img[0].width,
                   img[0].height, channels_name(img[0].channels), img[1].width, img[1].height,
@@ -75,14 +80,21 @@ int cmd_compare(int argc, char **argv)
         fputs(", \"b\": ", stdout);
         json_string(stdout, path[1]);
         printf(", \"mse\": %.6f, \"psnr\": ", d.mse);
-        if (isinf(d.psnr))
-            fputs("null", stdout);
-        else
-            printf("%.4f", d.psnr);
+        json_psnr(stdout, d.psnr);
+        if (alpha) {
+            fputs(", \"psnr_black\": ", stdout);
+            json_psnr(stdout, d.psnr_black);
+            fputs(", \"psnr_white\": ", stdout);
+            json_psnr(stdout, d.psnr_white);
+        }
         printf(", \"max_abs_error\": %d, \"samples\": %llu}\n", d.max_abs,
                (unsigned long long)d.samples);
     } else if (isinf(d.psnr)) {
-        printf("MSE 0 PSNR inf dB max abs error 0 (identical)\n");
+        printf("MSE 0 PSNR inf dB max abs error 0 (identical%s)\n",
+               alpha ? " as seen over any background" : "");
+    } else if (alpha) {
+        printf("MSE %.4f PSNR %.3f dB (over black %.3f dB, over white %.3f dB) max abs error %d\n",
+               d.mse, d.psnr, d.psnr_black, d.psnr_white, d.max_abs);
     } else {
         printf("MSE %.4f PSNR %.3f dB max abs error %d\n", d.mse, d.psnr, d.max_abs);
     }

@@ -57,6 +57,11 @@ void help_compress(FILE *out)
           "                      PSNR, input and output bytes, ratio and time\n"
           "  -h, --help          show this help\n"
           "\n"
+          "Images with alpha: every fully transparent pixel becomes one entry (0 in every\n"
+          "channel), whatever colour it hid, and the error is what a viewer sees: MSE\n"
+          "and PSNR are those of the image composited over black and over white (the\n"
+          "mean of the two squared errors, over the colour channels), as kmq compare.\n"
+          "\n"
           "With several inputs, a bad file is reported and the others are still done;\n"
           "a summary line follows.  On a terminal a progress line shows meanwhile.\n"
           "Exit status: 0 success, 1 failure of any file (bad input, I/O), 2 usage error.\n",
@@ -335,10 +340,13 @@ static void json_result(const compress_opts *o, const char *input, char *const *
            img->width, img->height, img->channels, file_len, out_bytes,
            file_len ? (double)out_bytes / (double)file_len : 0.0, st->k, st->distinct,
            st->iterations, st->inertia, st->mse);
-    if (isinf(st->psnr))
-        fputs("null", stdout);
-    else
-        printf("%.4f", st->psnr);
+    json_psnr(stdout, st->psnr);
+    if (img->channels == 2 || img->channels == 4) {
+        fputs(", \"psnr_black\": ", stdout);
+        json_psnr(stdout, st->psnr_black);
+        fputs(", \"psnr_white\": ", stdout);
+        json_psnr(stdout, st->psnr_white);
+    }
     printf(", \"seconds\": %.4f}\n", seconds);
     fflush(stdout);
 }
@@ -466,11 +474,15 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
         else
             snprintf(files, sizeof files, "%s: %zu bytes, %s: %zu bytes, total %zu bytes", paths[0],
                      lens[0], paths[1], lens[1], out_bytes);
+        char over[96] = "";
+        if (channels == 2 || channels == 4)
+            snprintf(over, sizeof over, " (composited over black %.3f dB, over white %.3f dB)",
+                     st.psnr_black, st.psnr_white);
         fprintf(stderr,
                 "%s: %dx%d %s, %zu bytes, %zu distinct colours\n"
                 "  k %d (%s %d), init %s, n_init %d, max_iter %d, tol %g, seed %llu\n"
                 "  iterations %d (restart %d won), inertia %.0f\n"
-                "  MSE %.4f, PSNR %.3f dB\n"
+                "  MSE %.4f, PSNR %.3f dB%s\n"
                 "  %s = %.1f%% of the input (level %d%s)\n"
                 "  time %.3f s (decode %.3f, colours %.3f, k-means %.3f, labels %.3f, encode %.3f, "
                 "write %.3f)\n",
@@ -479,7 +491,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
                 o->quality > 0 ? (int)o->quality : o->params.k, o->params.init == KMQ_INIT_RANDOM ? "random" : "kmeans++",
                 o->params.n_init, o->params.max_iter, o->params.tol,
                 (unsigned long long)o->params.seed, st.iterations, st.restart, st.inertia, st.mse,
-                st.psnr, files, 100.0 * ratio, o->level, o->exhaustive ? ", every filter" : "",
+                st.psnr, over, files, 100.0 * ratio, o->level, o->exhaustive ? ", every filter" : "",
                 t_end - t0, t_decode - t0, st.seconds_histogram, st.seconds_kmeans, st.seconds_labels,
                 t_encode - t_kmeans, t_end - t_encode);
     } else if (!o->quiet) {

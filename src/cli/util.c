@@ -182,3 +182,11 @@ void json_string(FILE *out, const char *s)
     }
     fputc('"', out);
 }
+
+void json_psnr(FILE *out, double psnr)
+{
+    if (isinf(psnr))
+        fputs("null", out);
+    else
+        fprintf(out, "%.4f", psnr);
+}

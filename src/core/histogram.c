@@ -67,56 +67,40 @@ static uint64_t *sort_pairs(uint64_t *a, uint64_t *tmp, size_t n, int key_bytes)
     return a;
 }
 
-kmq_status kmq_histogram_build(const uint8_t *pixels, size_t npixels, int channels,
-                               kmq_histogram *h)
+/* Adds weight pixels of colour key; grows the table past half full. */
+static kmq_status add(kmq_histogram *h, uint32_t key, uint32_t weight, size_t *used,
+                      size_t *last_slot)
 {
-    memset(h, 0, sizeof *h);
-    if (channels < 1 || channels > KMQ_MAX_CHANNELS || npixels == 0 || npixels > UINT32_MAX)
-        return KMQ_ERR_ARG;
-    h->channels = channels;
-    h->mask = 4095;
-    h->slots = calloc(h->mask + 1, sizeof *h->slots);
-    if (!h->slots)
-        goto nomem;
-
-    /* Count pixels per colour: the value is the count while counting. */
-    size_t used = 0;
-    uint32_t last_key = 0;
-    size_t last_slot = SIZE_MAX;
-    for (size_t i = 0; i < npixels; i++) {
-        uint32_t key = kmq_pack(pixels + i * (size_t)channels, channels);
-        if (key == last_key && last_slot != SIZE_MAX) { /* runs are common */
-            h->slots[last_slot]++;
-            continue;
-        }
-        size_t s = slot_of(key, h->mask);
-        while (h->slots[s] && SLOT_KEY(h->slots[s]) != key)
-            s = (s + 1) & h->mask;
-        if (!h->slots[s]) {
-            h->slots[s] = SLOT(key, 0);
-            used++;
-        }
-        h->slots[s]++;
-        last_key = key;
-        last_slot = s;
-        if (used * 2 > h->mask + 1) {
-            if (grow(h) != KMQ_OK)
-                goto nomem;
-            last_slot = SIZE_MAX;
-        }
+    size_t s = slot_of(key, h->mask);
+    while (h->slots[s] && SLOT_KEY(h->slots[s]) != key)
+        s = (s + 1) & h->mask;
+    if (!h->slots[s]) {
+        h->slots[s] = SLOT(key, 0);
+        ++*used;
     }
+    h->slots[s] += weight;
+    *last_slot = s;
+    if (*used * 2 > h->mask + 1) {
+        *last_slot = SIZE_MAX;
+        return grow(h);
+    }
+    return KMQ_OK;
+}
 
-    /* Sort (key, count) pairs by key: a slot already is that pair. */
+/* Sorts the counted (key, count) slots by key into h->keys / h->counts and
+   turns each slot's value into its colour's position + 1. */
+static kmq_status finish(kmq_histogram *h, size_t used)
+{
     uint64_t *pairs = malloc(used * sizeof *pairs), *tmp = malloc(used * sizeof *tmp);
     if (!pairs || !tmp) {
         free(pairs), free(tmp);
-        goto nomem;
+        return KMQ_ERR_NOMEM;
     }
     size_t n = 0;
     for (size_t s = 0; s <= h->mask; s++)
         if (h->slots[s])
             pairs[n++] = h->slots[s];
-    const uint64_t *sorted = sort_pairs(pairs, tmp, n, channels);
+    const uint64_t *sorted = sort_pairs(pairs, tmp, n, h->channels);
     h->keys = malloc(used * sizeof *h->keys);
     h->counts = malloc(used * sizeof *h->counts);
     if (h->keys && h->counts)
@@ -126,10 +110,8 @@ kmq_status kmq_histogram_build(const uint8_t *pixels, size_t npixels, int channe
         }
     free(pairs), free(tmp);
     if (!h->keys || !h->counts)
-        goto nomem;
+        return KMQ_ERR_NOMEM;
     h->n = n;
-
-    /* From now on a slot's value is its colour's position + 1. */
     for (size_t i = 0; i < n; i++) {
         size_t s = slot_of(h->keys[i], h->mask);
         while (SLOT_KEY(h->slots[s]) != h->keys[i])
@@ -137,10 +119,58 @@ kmq_status kmq_histogram_build(const uint8_t *pixels, size_t npixels, int channe
         h->slots[s] = SLOT(h->keys[i], i + 1);
     }
     return KMQ_OK;
+}
 
-nomem:
-    kmq_histogram_free(h);
-    return KMQ_ERR_NOMEM;
+static kmq_status start(kmq_histogram *h, int channels)
+{
+    memset(h, 0, sizeof *h);
+    h->channels = channels;
+    h->mask = 4095;
+    h->slots = calloc(h->mask + 1, sizeof *h->slots);
+    return h->slots ? KMQ_OK : KMQ_ERR_NOMEM;
+}
+
+kmq_status kmq_histogram_build(const uint8_t *pixels, size_t npixels, int channels,
+                               kmq_histogram *h)
+{
+    memset(h, 0, sizeof *h);
+    if (channels < 1 || channels > KMQ_MAX_CHANNELS || npixels == 0 || npixels > UINT32_MAX)
+        return KMQ_ERR_ARG;
+    /* Count pixels per colour: the value is the count while counting. */
+    kmq_status s = start(h, channels);
+    size_t used = 0, last_slot = SIZE_MAX;
+    uint32_t last_key = 0;
+    for (size_t i = 0; i < npixels && s == KMQ_OK; i++) {
+        uint32_t key = kmq_pack(pixels + i * (size_t)channels, channels);
+        if (key == last_key && last_slot != SIZE_MAX) { /* runs are common */
+            h->slots[last_slot]++;
+            continue;
+        }
+        last_key = key;
+        s = add(h, key, 1, &used, &last_slot);
+    }
+    if (s == KMQ_OK)
+        s = finish(h, used);
+    if (s != KMQ_OK)
+        kmq_histogram_free(h);
+    return s;
+}
+
+kmq_status kmq_histogram_build_weighted(const uint32_t *keys, const uint32_t *counts, size_t n,
+                                        int channels, kmq_histogram *h)
+{
+    memset(h, 0, sizeof *h);
+    if (channels < 1 || channels > KMQ_MAX_CHANNELS || n == 0)
+        return KMQ_ERR_ARG;
+    kmq_status s = start(h, channels);
+    size_t used = 0, last_slot;
+    for (size_t i = 0; i < n && s == KMQ_OK; i++)
+        s = add(h, keys[i], counts[i], &used, &last_slot);
+    if (s == KMQ_OK)
+        s = finish(h, used);
+    if (s != KMQ_OK)
+        kmq_histogram_free(h);
+    return s;
 }
 
 size_t kmq_histogram_find(const kmq_histogram *h, uint32_t key)

@@ -172,7 +172,7 @@ static void unpack_i(uint32_t key, int C, int32_t *c)
         c[i] = (int32_t)((key >> (8 * i)) & 0xFF);
 }
 
-kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads,
+kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads, int pinned,
                              double *centres)
 {
     const int C = t->channels;
@@ -187,19 +187,25 @@ kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads
         return KMQ_ERR_NOMEM;
     }
 
-    /* First centre: a colour drawn with probability proportional to its pixels. */
-    uint64_t total = t->nodes[0].w;
-    uint64_t r = (uint64_t)(kmq_rng_uniform(rng) * (double)total), run = 0;
-    size_t first = n - 1;
-    for (size_t i = 0; i < n; i++) {
-        run += t->cnt[i];
-        if (run > r) {
-            first = i;
-            break;
-        }
-    }
+    /* First centre: the pinned one, or a colour drawn with probability
+       proportional to its pixels. */
     int32_t chosen[KMQ_MAX_CHANNELS];
-    unpack_i(t->key[first], C, chosen);
+    if (pinned) {
+        for (int c = 0; c < C; c++)
+            chosen[c] = (int32_t)centres[c];
+    } else {
+        uint64_t total = t->nodes[0].w;
+        uint64_t r = (uint64_t)(kmq_rng_uniform(rng) * (double)total), run = 0;
+        size_t first = n - 1;
+        for (size_t i = 0; i < n; i++) {
+            run += t->cnt[i];
+            if (run > r) {
+                first = i;
+                break;
+            }
+        }
+        unpack_i(t->key[first], C, chosen);
+    }
     for (size_t i = 0; i < n; i++)
         s.min_dist[i] = UINT32_MAX;
     for (size_t q = 0; q < t->nnodes; q++)
@@ -228,7 +234,8 @@ kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads
     return KMQ_OK;
 }
 
-kmq_status kmq_init_random(const kmq_histogram *h, int k, kmq_rng *rng, double *centres)
+kmq_status kmq_init_random(const kmq_histogram *h, int k, kmq_rng *rng, int pinned,
+                           double *centres)
 {
     /* k distinct colours, each draw proportional to the pixels not yet drawn.
        Drawing from all colours and rejecting ones already taken gives exactly
@@ -244,7 +251,15 @@ kmq_status kmq_init_random(const kmq_histogram *h, int k, kmq_rng *rng, double *
     for (size_t i = 0; i < n; i++)
         prefix[i] = total += h->counts[i];
     left = total;
-    for (int j = 0; j < k; j++) {
+    if (pinned) { /* centre 0 is given: its colour is drawn already */
+        uint32_t key = 0;
+        for (int c = 0; c < h->channels; c++)
+            key |= (uint32_t)centres[c] << (8 * c);
+        size_t at = kmq_histogram_find(h, key);
+        taken[at] = 1;
+        left -= h->counts[at];
+    }
+    for (int j = pinned; j < k; j++) {
         size_t pick = SIZE_MAX;
         for (int attempt = 0; attempt < 32 && pick == SIZE_MAX; attempt++) {
             uint64_t r = (uint64_t)(kmq_rng_uniform(rng) * (double)total);

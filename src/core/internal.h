@@ -32,6 +32,10 @@ typedef struct {
 
 kmq_status kmq_histogram_build(const uint8_t *pixels, size_t npixels, int channels,
                                kmq_histogram *h);
+/* The same from colours that are already counted (keys may repeat: their
+   counts add up; the total must stay below 2^32). */
+kmq_status kmq_histogram_build_weighted(const uint32_t *keys, const uint32_t *counts, size_t n,
+                                        int channels, kmq_histogram *h);
 void kmq_histogram_free(kmq_histogram *h);
 uint32_t kmq_pack(const uint8_t *px, int channels);
 /* Position of a colour in h->keys; the colour must be present. */
@@ -39,6 +43,46 @@ size_t kmq_histogram_find(const kmq_histogram *h, uint32_t key);
 /* After the colours were reordered: the colour at old position i is now at
    where[i]. */
 void kmq_histogram_renumber(kmq_histogram *h, const uint32_t *where);
+
+/* PSNR in dB of a mean squared error in channel units (INFINITY for 0). */
+double kmq_psnr(double mse);
+
+/* ---- transparency (alpha.c) ----
+ * Images with alpha (2 or 4 channels) are judged by what a viewer sees: each
+ * pixel composited over black and over white, the squared errors of the
+ * colour channels; the image's error is the mean of its two totals.  Colour
+ * under alpha 0 does not count; an opaque pixel counts as its plain squared
+ * difference. */
+static inline int kmq_has_alpha(int channels)
+{
+    return channels == 2 || channels == 4;
+}
+
+/* Pixel y in place of x: the squared error over black and over white,
+   summed over the colour channels, times 255^2 (exact integers). */
+static inline void kmq_alpha_error(const uint8_t *x, const uint8_t *y, int channels,
+                                   uint64_t *over_black, uint64_t *over_white)
+{
+    const int64_t a = x[channels - 1], b = y[channels - 1], A = 255 * (a - b);
+    uint64_t eb = 0, ew = 0;
+    for (int c = 0; c < channels - 1; c++) {
+        const int64_t d = x[c] * a - y[c] * b; /* difference over black, times 255 */
+        eb += (uint64_t)(d * d);
+        ew += (uint64_t)((d - A) * (d - A)); /* white adds 255 - alpha */
+    }
+    *over_black = eb, *over_white = ew;
+}
+
+/* Where colours with alpha are clustered: a packed colour's point there,
+   rounded to uint8; every fully transparent colour maps to one point. */
+uint32_t kmq_alpha_to_space(uint32_t key, int channels);
+/* The point of a straight pixel there, unrounded (channels doubles). */
+void kmq_alpha_point(const uint8_t *px, int channels, double *p);
+/* The squared error over black and over white (channel units, summed over
+   pixels and colour channels) of h's colours labelled colour_labels with
+   straight entries. */
+void kmq_alpha_sse(const kmq_histogram *h, const uint8_t *entries, const uint8_t *colour_labels,
+                   double *over_black, double *over_white);
 
 /* ---- kd-tree over the distinct colours ---- */
 #define KMQ_LEAF_SIZE 16 /* colours per leaf, at most */
@@ -76,6 +120,16 @@ typedef struct {
 kmq_status kmq_tree_build(kmq_histogram *h, kmq_tree *t);
 void kmq_tree_free(kmq_tree *t);
 
+/* The straight codebook for a clustering found on hk (h's colours mapped by
+   kmq_alpha_to_space; tree is hk's, or NULL): hk_labels per hk colour in,
+   entries (k * channels) and labels per h colour out, with their exact
+   errors over black and white.  With pinned, entry 0 is the transparent one
+   and stays 0 in every channel. */
+kmq_status kmq_alpha_codebook(const kmq_histogram *h, const kmq_histogram *hk,
+                              const kmq_tree *tree, int k, int pinned, int threads,
+                              const uint8_t *hk_labels, uint8_t *entries, uint8_t *labels,
+                              double *over_black, double *over_white);
+
 /* ---- k-means on the weighted distinct colours ---- */
 
 /* Squared-centre-shift threshold: tol * mean per-channel variance of the pixels. */
@@ -83,10 +137,13 @@ double kmq_tolerance(const kmq_histogram *h, double tol);
 
 /* Initial centres (k * channels doubles) by k-means++ (scikit-learn's greedy
    variant) or by k distinct colours drawn by weight without replacement.
-   Needs h->n >= k. */
-kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads,
+   Needs h->n >= k.  With pinned = 1, centres[0..channels) already holds a
+   colour of the histogram that stays a centre (the transparent colour):
+   seeding starts from it instead of a draw and picks the other k - 1. */
+kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads, int pinned,
                              double *centres);
-kmq_status kmq_init_random(const kmq_histogram *h, int k, kmq_rng *rng, double *centres);
+kmq_status kmq_init_random(const kmq_histogram *h, int k, kmq_rng *rng, int pinned,
+                           double *centres);
 
 /*
  * Lloyd's algorithm from the given centres (k * channels, updated in place).
@@ -101,7 +158,8 @@ kmq_status kmq_init_random(const kmq_histogram *h, int k, kmq_rng *rng, double *
 int kmq_lloyd(const kmq_histogram *h, const kmq_tree *t, int k, double *centres, int max_iter,
               double tol_abs, int threads, uint8_t *labels, double *inertia_history);
 
-/* kmq_lloyd, reporting each iteration to sink (if not NULL). */
+/* kmq_lloyd, reporting each iteration to sink (if not NULL); the first
+   `pinned` centres (0 or 1) never move. */
 typedef struct {
     void (*fn)(void *ctx, int restart, int restarts, int iteration);
     void *ctx;
@@ -109,7 +167,12 @@ typedef struct {
 } kmq_progress_sink;
 int kmq_lloyd_progress(const kmq_histogram *h, const kmq_tree *t, int k, double *centres,
                        int max_iter, double tol_abs, int threads, uint8_t *labels,
-                       double *inertia_history, const kmq_progress_sink *sink);
+                       double *inertia_history, const kmq_progress_sink *sink, int pinned);
+
+/* Labels every colour (histogram order) with its nearest centre (lowest
+   index on ties). */
+kmq_status kmq_assign_labels(const kmq_tree *t, int k, const double *centres, int threads,
+                             uint8_t *labels);
 
 /* Rounds centres to uint8 entries and labels every colour (histogram order)
    with the nearest entry (lowest index on ties); *inertia receives the exact

@@ -306,12 +306,12 @@ int kmq_lloyd(const kmq_histogram *h, const kmq_tree *t, int k, double *centres,
               double tol_abs, int threads, uint8_t *labels, double *inertia_history)
 {
     return kmq_lloyd_progress(h, t, k, centres, max_iter, tol_abs, threads, labels,
-                              inertia_history, NULL);
+                              inertia_history, NULL, 0);
 }
 
 int kmq_lloyd_progress(const kmq_histogram *h, const kmq_tree *t, int k, double *centres,
                        int max_iter, double tol_abs, int threads, uint8_t *labels,
-                       double *inertia_history, const kmq_progress_sink *sink)
+                       double *inertia_history, const kmq_progress_sink *sink, int pinned)
 {
     const int C = h->channels;
     const size_t n = h->n;
@@ -364,7 +364,7 @@ int kmq_lloyd_progress(const kmq_histogram *h, const kmq_tree *t, int k, double 
         }
         memcpy(old, centres, kc * sizeof *old);
         double shift = 0;
-        for (int j = 0; j < k; j++) {
+        for (int j = pinned; j < k; j++) {
             if (!weights[j])
                 continue; /* keeps its centre */
             for (int c = 0; c < C; c++) {
@@ -389,6 +389,17 @@ done:
     if (lab != labels)
         free(lab);
     return failed ? -1 : it;
+}
+
+kmq_status kmq_assign_labels(const kmq_tree *t, int k, const double *centres, int threads,
+                             uint8_t *labels)
+{
+    uint64_t *sums = malloc(((size_t)k * t->channels + k) * sizeof *sums);
+    if (!sums)
+        return KMQ_ERR_NOMEM;
+    kmq_status s = assign(t, k, centres, threads, sums, labels, NULL, NULL);
+    free(sums);
+    return s;
 }
 
 kmq_status kmq_finalise(const kmq_tree *t, int k, const double *centres, int threads,

@@ -48,22 +48,6 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void fill_stats(kmq_stats *st, size_t npixels, size_t distinct, int k, int channels,
-                       int iterations, int restart, uint64_t inertia)
-{
-    if (!st)
-        return;
-    memset(st, 0, sizeof *st);
-    st->pixels = npixels;
-    st->distinct = distinct;
-    st->k = k;
-    st->iterations = iterations;
-    st->restart = restart;
-    st->inertia = (double)inertia;
-    st->mse = (double)inertia / ((double)npixels * channels);
-    st->psnr = st->mse > 0 ? 10.0 * log10(255.0 * 255.0 / st->mse) : INFINITY;
-}
-
 /* Labels every pixel from its colour's label. */
 static void label_pixels(const kmq_histogram *h, const uint8_t *pixels, size_t npixels,
                          const uint8_t *colour_labels, int threads, uint8_t *labels)
@@ -99,20 +83,23 @@ typedef struct {
 /* Seeding, Lloyd and finalisation for restart r; keeps it in *me if it beats
    what *me holds (lower inertia, or equal inertia and lower index). */
 static kmq_status run_restart(const kmq_histogram *h, const kmq_tree *tree,
-                              const kmq_params *params, int r, double tol_abs, int threads,
-                              restart_result *me)
+                              const kmq_params *params, int r, double tol_abs,
+                              const uint32_t *pin, int threads, restart_result *me)
 {
     const int k = params->k;
     kmq_rng rng;
     kmq_rng_seed(&rng, params->seed, (uint64_t)r);
+    const int pinned = pin != NULL;
+    if (pinned) /* the transparent colour */
+        kmq_unpack_d(*pin, h->channels, me->centres);
     kmq_status s = params->init == KMQ_INIT_RANDOM
-                       ? kmq_init_random(h, k, &rng, me->centres)
-                       : kmq_init_kmeanspp(tree, k, &rng, threads, me->centres);
+                       ? kmq_init_random(h, k, &rng, pinned, me->centres)
+                       : kmq_init_kmeanspp(tree, k, &rng, threads, pinned, me->centres);
     if (s != KMQ_OK)
         return s;
     kmq_progress_sink sink = {params->progress, params->progress_ctx, r, params->n_init};
     int iters = kmq_lloyd_progress(h, tree, k, me->centres, params->max_iter, tol_abs, threads, NULL,
-                                   NULL, params->progress ? &sink : NULL);
+                                   NULL, params->progress ? &sink : NULL, pinned);
     if (iters < 0)
         return KMQ_ERR_NOMEM;
     /* Compare restarts by what the user gets: the rounded codebook. */
@@ -138,7 +125,9 @@ typedef struct {
     int k;
     uint8_t *entries;       /* k * C */
     uint8_t *colour_labels; /* per distinct colour */
-    uint64_t inertia;
+    uint64_t inertia;       /* in the space k-means ran in (picks the restart) */
+    double sse;             /* the error reported: inertia, or with alpha the mean of */
+    double over_black, over_white; /* the errors over black and over white (alpha.c) */
     int iterations, restart;
 } solution;
 
@@ -151,7 +140,7 @@ static void solution_free(solution *sol)
 /* k-means with every restart for k < h->n; the winner is the lowest
    (rounded inertia, restart index). */
 static kmq_status solve(const kmq_histogram *hist, const kmq_tree *treep, const kmq_params *params,
-                        int k, double tol_abs, solution *sol)
+                        int k, double tol_abs, const uint32_t *pin, solution *sol)
 {
     const kmq_histogram h_ = *hist;
     const kmq_histogram *hp = &h_;
@@ -198,14 +187,14 @@ static kmq_status solve(const kmq_histogram *hist, const kmq_tree *treep, const 
 #pragma omp atomic read
         rs = failed;
         if (rs == KMQ_OK)
-            rs = run_restart(hp, treep, &pk, r, tol_abs, inner, me);
+            rs = run_restart(hp, treep, &pk, r, tol_abs, pin, inner, me);
         if (rs != KMQ_OK) {
 #pragma omp atomic write
             failed = rs;
         }
     }
     for (int r = in_rounds; r < params->n_init && failed == KMQ_OK; r++)
-        failed = run_restart(hp, treep, &pk, r, tol_abs, nt, &res[0]);
+        failed = run_restart(hp, treep, &pk, r, tol_abs, pin, nt, &res[0]);
     if ((s = failed) != KMQ_OK)
         goto done;
     restart_result *best = &res[0];
@@ -249,10 +238,133 @@ static kmq_status lossless(const kmq_histogram *h, solution *sol)
     return KMQ_OK;
 }
 
-static double psnr_of(uint64_t inertia, size_t npixels, int C)
+/* ---- images with alpha ----
+ * Colours are clustered where squared distance is the error a viewer sees
+ * over black and over white (alpha.c): every fully transparent pixel is one
+ * colour there, which stays a centre of its own, so invisible RGB costs no
+ * codebook entry and transparent pixels stay exactly transparent.  The
+ * codebook is then fitted exactly in straight RGBA. */
+
+/* What k-means works on for one image. */
+typedef struct {
+    kmq_histogram *h;        /* the pixels' colours: labels are looked up here */
+    kmq_histogram space;     /* h in the alpha clustering space (when `alpha`) */
+    const kmq_histogram *hk; /* what k-means clusters: h or &space */
+    kmq_tree tree;
+    int have_tree;
+    int alpha;               /* the image has alpha below 255 */
+    int transparent;         /* ...and pixels of alpha 0: pin_key, a fixed centre */
+    uint32_t pin_key;
+    size_t visible;          /* distinct colours, every transparent one counted once */
+    double tol_abs;
+} problem;
+
+static int any_translucent(const kmq_histogram *h)
 {
-    double mse = (double)inertia / ((double)npixels * C);
-    return mse > 0 ? 10.0 * log10(255.0 * 255.0 / mse) : INFINITY;
+    const int shift = 8 * (h->channels - 1);
+    for (size_t i = 0; i < h->n; i++)
+        if ((h->keys[i] >> shift & 0xFF) != 0xFF)
+            return 1;
+    return 0;
+}
+
+static kmq_status problem_init(problem *pb, kmq_histogram *h, double tol)
+{
+    memset(pb, 0, sizeof *pb);
+    pb->h = h;
+    pb->hk = h;
+    pb->visible = h->n;
+    if (kmq_has_alpha(h->channels) && any_translucent(h)) {
+        const int C = h->channels, shift = 8 * (C - 1);
+        /* Keys are sorted and alpha is their top byte: transparent ones first. */
+        size_t transparent = 0;
+        while (transparent < h->n && !(h->keys[transparent] >> shift))
+            transparent++;
+        pb->visible = h->n - transparent + (transparent > 0);
+        uint32_t *keys = malloc(h->n * sizeof *keys);
+        if (!keys)
+            return KMQ_ERR_NOMEM;
+        for (size_t i = 0; i < h->n; i++)
+            keys[i] = kmq_alpha_to_space(h->keys[i], C);
+        kmq_status s = kmq_histogram_build_weighted(keys, h->counts, h->n, C, &pb->space);
+        free(keys);
+        if (s != KMQ_OK)
+            return s;
+        pb->alpha = 1;
+        pb->hk = &pb->space;
+        pb->transparent = transparent > 0;
+        pb->pin_key = kmq_alpha_to_space(0, C);
+    }
+    pb->tol_abs = kmq_tolerance(pb->hk, tol);
+    pb->have_tree = pb->hk->n > 2;
+    return pb->have_tree ? kmq_tree_build((kmq_histogram *)pb->hk, &pb->tree) : KMQ_OK;
+}
+
+static void problem_free(problem *pb)
+{
+    if (pb->have_tree)
+        kmq_tree_free(&pb->tree);
+    if (pb->alpha)
+        kmq_histogram_free(&pb->space);
+}
+
+/* The lossless answer with alpha: every visible colour as it is, and one
+   transparent entry (0 in every channel) for all pixels of alpha 0. */
+static kmq_status lossless_visible(const kmq_histogram *h, solution *sol)
+{
+    const int C = h->channels, shift = 8 * (C - 1);
+    memset(sol, 0, sizeof *sol);
+    sol->entries = malloc(h->n * C);
+    sol->colour_labels = malloc(h->n);
+    if (!sol->entries || !sol->colour_labels) {
+        solution_free(sol);
+        return KMQ_ERR_NOMEM;
+    }
+    int k = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        if (!(h->keys[i] >> shift) && k > 0) { /* another transparent colour */
+            sol->colour_labels[i] = 0;
+            continue;
+        }
+        const uint32_t key = h->keys[i] >> shift ? h->keys[i] : 0;
+        for (int c = 0; c < C; c++)
+            sol->entries[(size_t)k * C + c] = (uint8_t)(key >> (8 * c));
+        sol->colour_labels[i] = (uint8_t)k++;
+    }
+    sol->k = k;
+    return KMQ_OK;
+}
+
+/* The answer for k colours (fewer when there are no more colours). */
+static kmq_status solve_k(const problem *pb, const kmq_params *params, int k, solution *sol)
+{
+    if (pb->alpha && pb->visible <= (size_t)k)
+        return lossless_visible(pb->h, sol);
+    const int merged = pb->hk->n <= (size_t)k; /* fewer points than colours (alpha) */
+    kmq_status s = merged ? lossless(pb->hk, sol)
+                          : solve(pb->hk, &pb->tree, params, k, pb->tol_abs,
+                                  pb->transparent ? &pb->pin_key : NULL, sol);
+    if (s != KMQ_OK)
+        return s;
+    if (!pb->alpha) {
+        sol->sse = sol->over_black = sol->over_white = (double)sol->inertia;
+        return KMQ_OK;
+    }
+    /* A solution on the clustering space becomes one for the pixels'
+       colours: a straight codebook fitted exactly, labels per colour of h. */
+    uint8_t *lab = malloc(pb->h->n);
+    if (!lab)
+        s = KMQ_ERR_NOMEM;
+    else
+        s = kmq_alpha_codebook(pb->h, pb->hk, pb->have_tree ? &pb->tree : NULL, sol->k,
+                               pb->transparent && !merged, params->threads, sol->colour_labels,
+                               sol->entries, lab, &sol->over_black, &sol->over_white);
+    free(sol->colour_labels);
+    sol->colour_labels = lab;
+    sol->sse = (sol->over_black + sol->over_white) / 2;
+    if (s != KMQ_OK)
+        solution_free(sol);
+    return s;
 }
 
 /* Shared by kmq_quantize and kmq_quantize_quality: target < 0 means "k is
@@ -276,29 +388,29 @@ static kmq_status quantize(const uint8_t *pixels, size_t npixels, int channels,
         return s;
     double t_hist = now();
     const int C = channels;
-    const size_t n = h.n;
-    kmq_tree tree = {0};
+    /* with alpha, the error is counted over the colour channels (alpha.c) */
+    const int counted = kmq_has_alpha(C) ? C - 1 : C;
+    const double samples = (double)npixels * counted;
+    problem pb;
     solution sol = {0};
-    const double tol_abs = kmq_tolerance(&h, params->tol);
-    const int have_tree = n > 2;
-    if (have_tree && (s = kmq_tree_build(&h, &tree)) != KMQ_OK)
+    if ((s = problem_init(&pb, &h, params->tol)) != KMQ_OK)
         goto done;
     if (target < 0) {
-        s = n <= (size_t)params->k ? lossless(&h, &sol) : solve(&h, &tree, params, params->k, tol_abs, &sol);
+        s = solve_k(&pb, params, params->k, &sol);
     } else {
         /* Bisection over k, assuming the error falls as k grows (it need not
            exactly: k-means finds local minima); every k tried reuses the
            histogram and the tree. */
-        int hi = n < KMQ_MAX_K ? (int)n : KMQ_MAX_K, lo = KMQ_MIN_K - 1; /* lo fails, hi ? */
+        int hi = pb.visible < KMQ_MAX_K ? (int)pb.visible : KMQ_MAX_K, lo = KMQ_MIN_K - 1; /* lo fails, hi ? */
         solution best = {0};
-        s = (size_t)hi >= n ? lossless(&h, &best) : solve(&h, &tree, params, hi, tol_abs, &best);
-        if (s == KMQ_OK && psnr_of(best.inertia, npixels, C) >= target) {
+        s = solve_k(&pb, params, hi, &best);
+        if (s == KMQ_OK && kmq_psnr(best.sse / samples) >= target) {
             while (s == KMQ_OK && hi - lo > 1) {
                 int mid = lo + (hi - lo) / 2;
                 solution trial;
-                if ((s = solve(&h, &tree, params, mid, tol_abs, &trial)) != KMQ_OK)
+                if ((s = solve_k(&pb, params, mid, &trial)) != KMQ_OK)
                     break;
-                if (psnr_of(trial.inertia, npixels, C) >= target) {
+                if (kmq_psnr(trial.sse / samples) >= target) {
                     solution_free(&best);
                     best = trial, hi = mid;
                 } else {
@@ -319,16 +431,25 @@ static kmq_status quantize(const uint8_t *pixels, size_t npixels, int channels,
     cb->k = sol.k;
     cb->channels = C;
     cb->entries = sol.entries, sol.entries = NULL;
-    fill_stats(stats, npixels, n, cb->k, C, sol.iterations, sol.restart, sol.inertia);
     if (stats) {
+        memset(stats, 0, sizeof *stats);
+        stats->pixels = npixels;
+        stats->distinct = pb.visible;
+        stats->k = sol.k;
+        stats->iterations = sol.iterations;
+        stats->restart = sol.restart;
+        stats->inertia = sol.sse;
+        stats->mse = sol.sse / samples;
+        stats->psnr = kmq_psnr(stats->mse);
+        stats->psnr_black = pb.alpha ? kmq_psnr(sol.over_black / samples) : stats->psnr;
+        stats->psnr_white = pb.alpha ? kmq_psnr(sol.over_white / samples) : stats->psnr;
         stats->seconds_histogram = t_hist - t0;
         stats->seconds_kmeans = t_kmeans - t_hist;
         stats->seconds_labels = now() - t_kmeans;
     }
 done:
     solution_free(&sol);
-    if (have_tree)
-        kmq_tree_free(&tree);
+    problem_free(&pb);
     kmq_histogram_free(&h);
     return s;
 }

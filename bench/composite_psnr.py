@@ -1,0 +1,44 @@
+#!/usr/bin/python3
+"""PSNR of an image against a reference as a viewer sees them: both composited
+over black and over white (straight alpha, float), RGB channels.
+
+    composite_psnr.py REFERENCE IMAGE  ->  "black_dB white_dB"
+
+Images without alpha count as opaque; grey is compared as grey in RGB.
+Identical composites print inf.  Needs Debian's python3-pil and python3-numpy."""
+import math
+import sys
+
+import numpy as np
+from PIL import Image
+
+
+def rgba(path):
+    im = Image.open(path)
+    im.load()
+    if im.mode in ("I;16", "I;16B", "I"):  # 16-bit grey: PIL keeps the 16-bit values
+        a = np.asarray(im).astype(np.float64) / 257.0
+        im = Image.fromarray(np.clip(np.round(a), 0, 255).astype(np.uint8), "L")
+    return np.asarray(im.convert("RGBA")).astype(np.float64)
+
+
+def psnr(a, b):
+    mse = np.mean((a - b) ** 2)
+    return math.inf if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    ref, img = rgba(sys.argv[1]), rgba(sys.argv[2])
+    if ref.shape != img.shape:
+        sys.exit(f"composite_psnr: sizes differ: {ref.shape} vs {img.shape}")
+    out = []
+    for bg in (0.0, 255.0):
+        comp = [x[..., :3] * x[..., 3:] / 255 + bg * (1 - x[..., 3:] / 255) for x in (ref, img)]
+        out.append(psnr(*comp))
+    print(" ".join(f"{v:.3f}" for v in out))
+
+
+if __name__ == "__main__":
+    main()
