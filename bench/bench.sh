@@ -14,18 +14,25 @@
 #            megapixels, k=256 n_init=1: time, peak RSS, time per megapixel.
 # --threads  k-means phase with 1 and 2 threads.
 # --no-table skip the peer table (e.g. --no-table --scaling).
+# --no-alpha skip the transparency section (run by default when pngquant is
+#            there): generated RGBA/grey+alpha images (tests/tools/
+#            alpha_images.py) and PngSuite's alpha files at k = 8, 16, 64,
+#            256, kmq's PNG8 against pngquant --nofs, both decoded and
+#            composited over black and over white (bench/composite_psnr.py).
+#            About a minute.
 #
 # PSNR is measured by tests/tools/imgcmp on the decoded outputs (all RGB
 # channels), bytes are what each tool writes (kmq: labels + codebook).
 set -u
-FULL=0 SCALING=0 THREADS=0 TABLE=1 BUILD=build
+FULL=0 SCALING=0 THREADS=0 TABLE=1 ALPHA=1 BUILD=build
 for a in "$@"; do
     case $a in
     --full) FULL=1 ;;
     --scaling) SCALING=1 ;;
     --threads) THREADS=1 ;;
     --no-table) TABLE=0 ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    --no-alpha) ALPHA=0 ;;
+    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
     *) BUILD=$a ;;
     esac
 done
@@ -184,6 +191,49 @@ for spec in "tiger:$DATA/seed/tiger.png:-k 128 --n-init 10 --max-iter 200" \
             printf "  %-8s total %.3f s, encode %.3f s + write %.3f s = %.0f %% (%.0f-%.0f %%)\n", n, t[m], e[m], w[m], s[m], s[1], s[NR]
         }'
 done
+fi
+
+if [ "$ALPHA" = 1 ] && [ $HAVE_PQ = 1 ] && "$PY" -c 'import PIL, numpy' 2>/dev/null; then
+    echo
+    echo "transparency: kmq --format png8 vs pngquant --nofs K, decoded and composited over black"
+    echo "and over white (PSNR dB, colour channels); kmq's labels + codebook bytes too; 'both'"
+    echo "says whether kmq >= pngquant over each background, 'mean' over their mean error:"
+    mkdir -p "$W/alpha"
+    "$PY" "$ROOT/tests/tools/alpha_images.py" "$W/alpha"
+    for f in basn4a08 basn4a16 basn6a08 basn6a16 tbbn0g04 tbbn2c16 tbbn3p08 tbwn0g16 tbyn3p08 \
+             tm3n3p02 tp1n3p08; do
+        [ -f "$DATA/pngsuite/$f.png" ] && cp "$DATA/pngsuite/$f.png" "$W/alpha/"
+    done
+    printf "%-9s %4s | %7s %7s %6s %6s | %7s %7s %6s | %4s %4s\n" image k "kmq blk" white png8 "l+cb" \
+        "pq blk" white bytes both mean
+    for img in "$W"/alpha/*.png; do
+        n=$(basename "$img" .png)
+        for k in 8 16 64 256; do
+            p=$W/a-$n-$k
+            "$KMQ" compress -q -f -k "$k" --format png8 -o "$p.k8.png" "$img" &&
+                "$KMQ" compress -q -f -k "$k" --labels "$p.l.png" --codebook "$p.cb" "$img" &&
+                "$KMQ" decompress -q -f -o "$p.kd.png" "$p.k8.png" || { echo "FAIL kmq $n $k"; continue; }
+            pngquant --nofs -f -o "$p.pq.png" "$k" "$img" 2>/dev/null || { echo "FAIL pngquant $n $k"; continue; }
+            read -r kb kw <<<"$("$PY" "$ROOT/bench/composite_psnr.py" "$img" "$p.kd.png")"
+            read -r qb qw <<<"$("$PY" "$ROOT/bench/composite_psnr.py" "$img" "$p.pq.png")"
+            echo "$n $k $kb $kw $(bytes "$p.k8.png") $(bytes "$p.l.png" "$p.cb") $qb $qw $(bytes "$p.pq.png")"
+        done
+    done | awk '
+    function mse(db) { return db == "inf" ? 0 : 10 ^ (-db / 10) }
+    function ge(a, b) { return a == "inf" || (b != "inf" && a + 0 >= b + 0) }
+    NF == 9 {
+        both = ge($3, $7) && ge($4, $8)
+        mean = (mse($3) + mse($4)) <= (mse($7) + mse($8))
+        printf "%-9s %4s | %7s %7s %6s %6s | %7s %7s %6s | %4s %4s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9,
+            both ? "yes" : "NO", mean ? "yes" : "NO"
+        n++; nb += both; nm += mean; b8 += $5; bl += $6; bq += $9
+        next
+    }
+    { print }
+    END {
+        printf "  %d cases: kmq >= pngquant over black and over white in %d, in the mean of the two in %d;\n", n, nb, nm
+        printf "  bytes in all: kmq png8 %d, labels + codebook %d, pngquant %d\n", b8, bl, bq
+    }'
 fi
 
 if [ "$THREADS" = 1 ]; then

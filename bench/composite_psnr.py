@@ -13,12 +13,30 @@ import numpy as np
 from PIL import Image
 
 
+def png_depth(path):
+    """Bit depth and colour type from a PNG's IHDR (None for other files)."""
+    with open(path, "rb") as f:
+        head = f.read(26)
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        return None, None
+    return head[24], head[25]
+
+
 def rgba(path):
     im = Image.open(path)
     im.load()
+    depth, ctype = png_depth(path)
+    key = im.info.get("transparency") if ctype == 0 else None
     if im.mode in ("I;16", "I;16B", "I"):  # 16-bit grey: PIL keeps the 16-bit values
-        a = np.asarray(im).astype(np.float64) / 257.0
-        im = Image.fromarray(np.clip(np.round(a), 0, 255).astype(np.uint8), "L")
+        raw = np.asarray(im).astype(np.int64)
+        a = np.where(raw == key, 0, 255) if isinstance(key, int) else np.full(raw.shape, 255)
+        g = np.clip(np.round(raw / 257.0), 0, 255)
+        return np.stack([g, g, g, a], -1).astype(np.float64)
+    if im.mode == "L" and isinstance(key, int) and depth and depth < 8:
+        # PIL scales 1/2/4-bit grey to 8 bits but not the tRNS key
+        g = np.asarray(im).astype(np.float64)
+        a = np.where(g == key * (255 // ((1 << depth) - 1)), 0, 255)
+        return np.stack([g, g, g, a], -1).astype(np.float64)
     return np.asarray(im.convert("RGBA")).astype(np.float64)
 
 
