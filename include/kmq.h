@@ -246,7 +246,8 @@ KMQ_NODISCARD kmq_status kmq_image_decode_file(const char *path, uint64_t max_pi
 
 /*
  * Decodes a label image: it must be a PNG of colour type 0 (greyscale) and
- * bit depth 1, 2, 4 or 8 (the samples are the indices, whatever the depth);
+ * bit depth 1, 2, 4 or 8 (the samples are the indices, whatever the depth:
+ * packed label PNGs are read unscaled);
  * anything else (RGB, palette, 16-bit, JPEG, ...) is refused with
  * KMQ_ERR_LABELS_NOT_GREY8 and *why (if not NULL) says what it is.
  */
@@ -264,19 +265,24 @@ typedef struct {
     int level;      /* DEFLATE effort, 1 fastest .. KMQ_MAX_LEVEL smallest   */
     int exhaustive; /* encode every filter (and sample size), keep the smallest */
     int threads;    /* 0 = all cores; never changes the bytes                 */
+    int packed;     /* label PNGs: 1, 2 or 4-bit samples when k <= 2, 4, 16.
+                       Smaller, but PNG readers other than kmq (PIL, OpenCV,
+                       ImageMagick, browsers) scale such samples to 0..255,
+                       so they no longer read the labels: off by default  */
 } kmq_png_options;
 
-/* level KMQ_DEFAULT_LEVEL, not exhaustive, all cores. */
+/* level KMQ_DEFAULT_LEVEL, not exhaustive, all cores, 8-bit labels. */
 void kmq_png_options_default(kmq_png_options *o);
 
 /*
- * Encodes labels (width * height indices below k) as a greyscale PNG: 1, 2 or
- * 4 bits per sample when k <= 2, 4 or 16, else 8; filter None or Paeth,
- * whichever a quick trial finds smaller; DEFLATE by libdeflate at o->level,
- * in chunks on o->threads threads (the bytes depend on neither the thread
- * count nor the machine).  With o->exhaustive, every filter (and for
- * k <= 16 both sample sizes) is encoded and the smallest kept.  *out is
- * malloc'd.
+ * Encodes labels (width * height indices below k) as an 8-bit greyscale PNG
+ * whose sample values are the labels, as every PNG reader reads them (with
+ * o->packed: 1, 2 or 4 bits per sample when k <= 2, 4 or 16, which only kmq
+ * reads back as labels); filter None or Paeth, whichever a quick trial finds
+ * smaller; DEFLATE by libdeflate at o->level, in chunks on o->threads
+ * threads (the bytes depend on neither the thread count nor the machine).
+ * With o->exhaustive, every filter (and with o->packed, both sample sizes)
+ * is encoded and the smallest kept.  *out is malloc'd.
  */
 KMQ_NODISCARD kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height, int k,
                                            const kmq_png_options *o, uint8_t **out,

@@ -40,6 +40,10 @@ void help_compress(FILE *out)
           "      --level N       DEFLATE effort 1 (fastest) .. 12 (smallest), default 6;\n"
           "                      png8 is written with zlib, whose top level is 9\n"
           "  -z, --max           smallest files: level 12 and every PNG filter tried\n"
+          "      --packed-labels 1, 2 or 4-bit label PNGs when K <= 2, 4 or 16: a little\n"
+          "                      smaller, but other PNG readers (PIL, OpenCV, ImageMagick)\n"
+          "                      scale such samples to 0..255 instead of reading labels;\n"
+          "                      kmq reads them.  Default: 8-bit, the labels as they are\n"
           "      --max-pixels N  refuse images of more than N pixels, before decoding\n"
           "                      (default 268435456 = 2^28)\n"
           "  -r, --recursive     FOLDER arguments: every PNG, JPEG and BMP under them\n"
@@ -73,7 +77,7 @@ typedef struct {
     char **inputs;
     int ninputs;
     const char *labels_path, *codebook_path, *output_path, *out_dir;
-    int png8, level, exhaustive, recursive, skip_existing, jobs, json, dither;
+    int png8, level, exhaustive, packed, recursive, skip_existing, jobs, json, dither;
     double quality; /* target PSNR in dB, 0 = use k */
     uint64_t max_pixels;
     int force, quiet, verbose;
@@ -84,7 +88,7 @@ static int parse_args(int argc, char **argv, compress_opts *o)
     enum {
         OPT_INIT = 256, OPT_NINIT, OPT_MAXITER, OPT_TOL, OPT_SEED, OPT_LABELS, OPT_CODEBOOK,
         OPT_FORMAT, OPT_LEVEL, OPT_MAXPIXELS, OPT_OUTDIR, OPT_SKIP, OPT_JSON, OPT_QUALITY,
-        OPT_DITHER
+        OPT_DITHER, OPT_PACKED
     };
     static const struct option longopts[] = {
         {"colors", required_argument, NULL, 'k'},
@@ -109,6 +113,7 @@ static int parse_args(int argc, char **argv, compress_opts *o)
         {"json", no_argument, NULL, OPT_JSON},
         {"quality", required_argument, NULL, OPT_QUALITY},
         {"dither", no_argument, NULL, OPT_DITHER},
+        {"packed-labels", no_argument, NULL, OPT_PACKED},
         {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -138,6 +143,7 @@ static int parse_args(int argc, char **argv, compress_opts *o)
                                  optarg);
             break;
         case OPT_DITHER: o->dither = 1; break;
+        case OPT_PACKED: o->packed = 1; break;
         case OPT_INIT:
             if (!strcmp(optarg, "kmeans++") || !strcmp(optarg, "k-means++"))
                 o->params.init = KMQ_INIT_KMEANSPP;
@@ -236,6 +242,9 @@ static int parse_args(int argc, char **argv, compress_opts *o)
     }
     if (o->png8 && (o->labels_path || o->codebook_path))
         return cli_usage("compress", "--format png8 writes one file: use -o, not --labels/--codebook");
+    if (o->png8 && o->packed)
+        return cli_usage("compress", "--packed-labels is for label PNGs; a png8 packs its palette "
+                                     "indices already (every reader reads those)");
     if (!o->png8 && o->output_path)
         return cli_usage("compress", "-o/--output is for --format png8; use --labels and --codebook");
     for (int i = 0; i < o->ninputs; i++)
@@ -434,7 +443,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
     if ((s = kmq_palette_sort(&cb, labels, width, height)) != KMQ_OK)
         goto fail;
     failed = paths[0];
-    const kmq_png_options png = {o->level, o->exhaustive, params.threads};
+    const kmq_png_options png = {o->level, o->exhaustive, params.threads, o->packed};
     if (o->png8)
         s = kmq_png8_encode(labels, width, height, &cb, &png, &bufs[0], &lens[0]);
     else

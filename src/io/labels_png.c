@@ -10,7 +10,10 @@
  *   level 6 on all of them (level 1 does not: it misses the long repeats
  *   that make None win on photos; an eighth of the rows is too few).
  * - k <= 16, 4, 2: packed 4/2/1-bit samples are smaller (at level 10: -6 %
- *   to -15 % at k <= 4, within +-2 % at k = 16) and quicker to compress.
+ *   to -15 % at k <= 4, within +-2 % at k = 16) and quicker to compress,
+ *   but PNG readers scale samples below 8 bits to 0..255 (PIL and OpenCV
+ *   read label 1 of a 4-bit file as 17), so the labels are 8-bit unless
+ *   packing is asked for (kmq_png_options.packed).
  * stb_image_write only writes 8-bit samples, so packed rows go through it as
  * an 8-bit image of (width * bits + 7) / 8 columns (PNG filters work on
  * bytes for depths below 8 anyway) and the IHDR is given the real width and
@@ -167,7 +170,7 @@ kmq_status kmq_smallest(kmq_encode_fn encode, void *ctx, const int *candidates, 
 
 void kmq_png_options_default(kmq_png_options *o)
 {
-    o->level = KMQ_DEFAULT_LEVEL, o->exhaustive = 0, o->threads = 0;
+    o->level = KMQ_DEFAULT_LEVEL, o->exhaustive = 0, o->threads = 0, o->packed = 0;
 }
 
 typedef struct {
@@ -195,7 +198,9 @@ kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height, int k
     for (size_t i = 0; i < (size_t)width * height; i++)
         if (labels[i] >= k)
             return KMQ_ERR_LABEL_RANGE;
-    label_job job = {labels, NULL, width, height, width, kmq_label_bits(k), o->level, o->threads};
+    /* Packed samples only when asked: other readers scale them (see kmq.h). */
+    label_job job = {labels, NULL, width, height, width, o->packed ? kmq_label_bits(k) : 8,
+                     o->level, o->threads};
     uint8_t *packed = NULL;
     if (job.bits < 8) {
         job.cols = (int)kmq_pack_rows(labels, width, height, job.bits, &packed);

@@ -30,8 +30,10 @@ Image.open('grey.png').convert('LA').save('la_opaque.png')"
     done
     for f in rgb grey smooth; do
         "$KMQ" compress -q --quality 30 $f.png --labels $f.q.labels.png --codebook $f.q.bin
+        "$KMQ" decompress -q -o $f.q.out.png $f.q.labels.png $f.q.bin
     done
-    # sha256 of the same files written by kmq 0.1.0 (before transparency was handled)
+    # sha256 of the same files written by kmq 0.1.0 (before transparency was handled;
+    # label PNGs only where k > 16: below, kmq 0.1.0 packed them, see formats.bats)
     sha256sum -c - <<'EOF'
 840eda0fcbd33f562b19e47d30169e00af706948c94234a67b59b28918914ed9  grey.64.bin
 8017f0515c627951ff039c1908403f135d995ea3110ff225a7fc0e2f5ee2c0e4  grey.8.bin
@@ -66,7 +68,9 @@ bd2d28e53b96f3d3b3be6d17f553b8192bbfd848a4bf34551725b58a6933710b  rgba_opaque.64
 7568facc39300738fe75bef488bdbe021b036f73dbd8d520622a9d57bd7858f0  rgb.64.labels.png
 cad63f58294b279d4cfa384a1147eaa00a69999e3928fe51de94388b1542fa8c  rgba_opaque.64.labels.png
 f444c2db5d963a9d70f6b1f2dd23f6c915d60a792be5e4da0e06b9b20e8a3f5a  smooth.64.labels.png
-7aa890fc7f52fd7daa187dc106396aca2fbe9477f813420dbb76f4b835f2b36c  grey.q.labels.png
+1d9616bd5fc6d248097c8eddf9d387e6c18e6a432e4d88d6859117348fdc642c  grey.q.out.png
+dda2924f5fac37195bda4c8025da2cc37b60093a66ff954b81de8327dd0107b8  rgb.q.out.png
+fde7ef173eb9b9798421841a10bdb22f700e918d85f9b79fda5000ab21e3b70b  smooth.q.out.png
 847ba91a1e2791b671c40eced308544f2fa82d4fff676767e260efb71e041d26  rgb.q.labels.png
 2b41aa872a85fa19478d0a1ebe700e145135bb1da34da428a801ead8954cdede  smooth.q.labels.png
 EOF

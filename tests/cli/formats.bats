@@ -6,10 +6,10 @@ load helpers
 png_depth() { od -An -j24 -N1 -tu1 "$1" | tr -d ' '; }
 png_colour_type() { od -An -j25 -N1 -tu1 "$1" | tr -d ' '; }
 
-@test "label PNGs use 1, 2 and 4 bits for k <= 2, 4, 16, 8 above, and decode back" {
+@test "--packed-labels: label PNGs of 1, 2 and 4 bits for k <= 2, 4, 16, 8 above, and decode back" {
     "$GENIMG" in.png 61 47 3 smooth
     for k in 2 3 4 5 16 17 64; do
-        run -0 "$KMQ" compress -q -f -k $k in.png
+        run -0 "$KMQ" compress -q -f -k $k --packed-labels in.png
         case $k in 2) want=1 ;; 3 | 4) want=2 ;; 5 | 16) want=4 ;; *) want=8 ;; esac
         [ "$(png_depth in.labels.png)" = "$want" ] || { echo "k=$k depth $(png_depth in.labels.png)"; false; }
         [ "$(png_colour_type in.labels.png)" = 0 ]

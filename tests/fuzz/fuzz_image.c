@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (labels && kmq_quantize(img.pixels, n, img.channels, &p, &cb, labels, NULL) == KMQ_OK) {
                 uint8_t *out;
                 size_t len;
-                const kmq_png_options fast = {1, 0, 1}; /* level 1, one thread */
+                const kmq_png_options fast = {1, 0, 1, (int)(size & 1)}; /* level 1, one thread */
                 if (kmq_palette_sort(&cb, labels, img.width, img.height) == KMQ_OK &&
                     kmq_png8_encode(labels, img.width, img.height, &cb, &fast, &out, &len) == KMQ_OK)
                     free(out);

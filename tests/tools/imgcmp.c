@@ -1,7 +1,8 @@
 /* imgcmp: independent checks for tests.
  *   imgcmp A B     prints "mse M psnr P maxerr E" over all channels of two
  *                  images of equal size and channel count (exit 1 if not)
- *   imgcmp info A  prints "W H C DISTINCT" */
+ *   imgcmp info A  prints "W H C DISTINCT"
+ *   imgcmp raw A   writes the samples stb_image decodes, as they are */
 #include "kmq.h"
 
 #include <math.h>
@@ -54,8 +55,16 @@ int main(int argc, char **argv)
         kmq_image_free(&a);
         return 0;
     }
+    if (argc == 3 && !strcmp(argv[1], "raw")) {
+        if (!load(argv[2], &a))
+            return 1;
+        size_t n = (size_t)a.width * a.height * a.channels;
+        int ok = fwrite(a.pixels, 1, n, stdout) == n && fflush(stdout) == 0;
+        kmq_image_free(&a);
+        return ok ? 0 : 1;
+    }
     if (argc != 3) {
-        fprintf(stderr, "usage: imgcmp A B | imgcmp info A\n");
+        fprintf(stderr, "usage: imgcmp A B | imgcmp info A | imgcmp raw A\n");
         return 2;
     }
     if (!load(argv[1], &a) || !load(argv[2], &b))

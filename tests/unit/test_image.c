@@ -123,7 +123,8 @@ static uint8_t *inflate_idat(const uint8_t *png, size_t row_bytes, int h)
 }
 
 /* Options for one call (a compound literal lives to the end of the block). */
-#define png_opts(lv, ex) (&(kmq_png_options){(lv), (ex), 0})
+#define png_opts(lv, ex) (&(kmq_png_options){(lv), (ex), 0, 0})
+#define packed_opts(lv, ex) (&(kmq_png_options){(lv), (ex), 0, 1})
 
 Test(image, labels_encode_round_trips_at_every_k_level_and_depth)
 {
@@ -135,13 +136,19 @@ Test(image, labels_encode_round_trips_at_every_k_level_and_depth)
         for (int i = 0; i < w * h; i++)
             lab[i] = (uint8_t)(((i / 3) * 7 + i / 50) % k);
         for (int level = 1; level <= KMQ_MAX_LEVEL; level++)
-            for (int ex = 0; ex <= 1; ex++) {
+            for (int ex = 0; ex <= 3; ex++) {
+                const int packed = ex >= 2;
                 uint8_t *png;
                 size_t len;
-                cr_assert_eq(kmq_labels_encode(lab, w, h, k, png_opts(level, ex), &png, &len), KMQ_OK);
+                cr_assert_eq(kmq_labels_encode(lab, w, h, k,
+                                               packed ? packed_opts(level, ex & 1) : png_opts(level, ex & 1),
+                                               &png, &len),
+                             KMQ_OK);
                 cr_assert(!memcmp(png + 12, "IHDR", 4));
                 cr_assert_eq(png[25], 0, "greyscale");
-                if (!ex) /* exhaustive may find 8 bits smaller */
+                if (!packed) /* every reader reads 8-bit samples as they are */
+                    cr_assert_eq(png[24], 8, "k %d: depth %d", k, png[24]);
+                else if (!(ex & 1)) /* exhaustive may find 8 bits smaller */
                     cr_assert_eq(png[24], depth[t], "k %d: depth %d", k, png[24]);
                 kmq_image img;
                 cr_assert_eq(kmq_labels_decode(png, len, 0, &img, NULL), KMQ_OK, "k %d level %d", k, level);
@@ -149,7 +156,7 @@ Test(image, labels_encode_round_trips_at_every_k_level_and_depth)
                 cr_assert_eq(img.height, h);
                 cr_assert(!memcmp(img.pixels, lab, (size_t)w * h), "k %d level %d ex %d", k, level, ex);
                 kmq_image_free(&img);
-                if (png[24] == 8 && !ex) { /* one filter for every row: None or Paeth */
+                if (png[24] == 8 && !(ex & 1)) { /* one filter for every row: None or Paeth */
                     uint8_t *raw = inflate_idat(png, w, h);
                     for (int y = 0; y < h; y++) {
                         cr_assert(raw[(size_t)y * (w + 1)] == raw[0], "row %d", y);
@@ -213,7 +220,7 @@ Test(image, labels_encode_bytes_do_not_depend_on_threads)
             }
         uint8_t *one;
         size_t one_len;
-        cr_assert_eq(kmq_labels_encode(lab, w, h, 200, &(kmq_png_options){6, 0, 1}, &one, &one_len), KMQ_OK);
+        cr_assert_eq(kmq_labels_encode(lab, w, h, 200, &(kmq_png_options){6, 0, 1, 0}, &one, &one_len), KMQ_OK);
         uint8_t *raw = inflate_idat(one, w, h);
         cr_assert_eq(raw[0], pattern ? 0 : 4, "pattern %d: filter %d", pattern, raw[0]);
         free(raw);
@@ -224,7 +231,7 @@ Test(image, labels_encode_bytes_do_not_depend_on_threads)
         for (int t = 0; t <= 3; t++) {
             uint8_t *png;
             size_t len;
-            cr_assert_eq(kmq_labels_encode(lab, w, h, 200, &(kmq_png_options){6, 0, t}, &png, &len), KMQ_OK);
+            cr_assert_eq(kmq_labels_encode(lab, w, h, 200, &(kmq_png_options){6, 0, t, 0}, &png, &len), KMQ_OK);
             cr_assert(len == one_len && !memcmp(png, one, len), "%d threads: other bytes", t);
             free(png);
         }

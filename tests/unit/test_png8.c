@@ -30,7 +30,7 @@ Test(png8, round_trips_labels_and_codebook_for_1_to_4_channels)
                 fill(lab, w * h, ks[t], &cb, C);
                 uint8_t *png;
                 size_t len;
-                cr_assert_eq(kmq_png8_encode(lab, w, h, &cb, &(kmq_png_options){6, ex, 0}, &png, &len), KMQ_OK);
+                cr_assert_eq(kmq_png8_encode(lab, w, h, &cb, &(kmq_png_options){6, ex, 0, 0}, &png, &len), KMQ_OK);
                 cr_assert(kmq_is_indexed_png(png, len));
                 kmq_image got;
                 kmq_codebook gcb;
@@ -81,7 +81,7 @@ Test(png8, labels_out_of_range_are_refused)
     size_t len;
     kmq_codebook cb;
     fill(lab, 0, 3, &cb, 3);
-    cr_assert_eq(kmq_png8_encode(lab, 2, 2, &cb, &(kmq_png_options){6, 0, 0}, &png, &len), KMQ_ERR_LABEL_RANGE);
+    cr_assert_eq(kmq_png8_encode(lab, 2, 2, &cb, &(kmq_png_options){6, 0, 0, 0}, &png, &len), KMQ_ERR_LABEL_RANGE);
     cr_assert_null(png);
     kmq_codebook_free(&cb);
 }
