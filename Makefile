@@ -120,7 +120,7 @@ $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libkmq.a
 # Debian packages needed to build, test and run the demo; installed only if missing.
 DEB_PACKAGES = gcc make pkg-config libc6-dev libgomp1 libstb-dev libdeflate-dev libspng-dev zlib1g-dev \
                libcriterion-dev bats bats-assert bats-support python3-numpy python3-pil \
-               python3-opencv imagemagick strace valgrind clang libclang-rt-14-dev parallel groff-base
+               python3-opencv imagemagick pngcheck strace valgrind clang libclang-rt-14-dev parallel groff-base
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

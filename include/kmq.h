@@ -244,6 +244,78 @@ KMQ_NODISCARD kmq_status kmq_image_decode_file(const char *path, uint64_t max_pi
                                                kmq_image *img, const char **why,
                                                size_t *file_size);
 
+/* ---- metadata: colour space, pixel size, orientation ----------------------
+ *
+ * What an image says about how to show it, kept so that outputs look like
+ * the input in browsers and editors:
+ *  - from PNG: the sRGB, gAMA, cHRM, iCCP and pHYs chunks (before IDAT);
+ *  - from JPEG: the ICC profile (APP2 "ICC_PROFILE", possibly split over
+ *    several segments) as an iCCP chunk, the JFIF density as pHYs;
+ *  - the EXIF orientation (JPEG APP1 "Exif", PNG eXIf), which the decoders
+ *    apply to the pixels unless asked not to (then nothing records it).
+ * Each is checked: an iCCP must inflate (at most KMQ_MAX_ICC_PROFILE bytes)
+ * to a profile whose header gives its size; fixed-size chunks must have
+ * their size; only the first of each type counts.  What fails is dropped
+ * and `warning` says so; nothing is ever refused for its metadata.
+ */
+#define KMQ_MAX_ICC_PROFILE (8u << 20)
+typedef struct {
+    uint8_t *chunks;     /* complete PNG chunks (length, type, data, CRC), ready to be
+                            written after an IHDR; malloc'd, NULL when there are none */
+    size_t chunks_len;
+    int orientation;     /* the EXIF orientation found, 1..8 (1: none or upright) */
+    int oriented;        /* 1 if the pixels were turned to it */
+    const char *warning; /* static text: what was dropped and why, or NULL */
+} kmq_metadata;
+
+void kmq_metadata_free(kmq_metadata *meta);
+
+typedef struct {
+    uint64_t max_pixels;  /* 0 = KMQ_DEFAULT_MAX_PIXELS */
+    int keep_orientation; /* 1: pixels in stored order, whatever EXIF says */
+} kmq_decode_options;
+
+/*
+ * kmq_image_decode / kmq_image_decode_file with options, also collecting the
+ * image's metadata into *meta (if not NULL; free with kmq_metadata_free).
+ * The plain functions apply the EXIF orientation too and collect nothing.
+ */
+KMQ_NODISCARD kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len,
+                                             const kmq_decode_options *o, kmq_image *img,
+                                             kmq_metadata *meta, const char **why);
+KMQ_NODISCARD kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *o,
+                                                  kmq_image *img, kmq_metadata *meta,
+                                                  const char **why, size_t *file_size);
+
+/*
+ * The metadata a PNG carries: its own sRGB, gAMA, cHRM, iCCP and pHYs
+ * chunks, or in a label PNG those of the image it came from (the private
+ * chunk kmCp, see kmq_labels_encode).  Checked as above; a PNG without any
+ * gives an empty *meta.
+ */
+KMQ_NODISCARD kmq_status kmq_png_read_metadata(const uint8_t *buf, size_t len,
+                                               kmq_metadata *meta);
+
+/*
+ * A copy of `png` with meta's chunks written right after its IHDR (where
+ * every one of them may stand).  An ICC profile whose colour space does not
+ * fit the PNG's colour type (GRAY for greyscale, RGB otherwise) is left out
+ * and *warning (if not NULL) says so.  *out is malloc'd.
+ */
+KMQ_NODISCARD kmq_status kmq_png_add_metadata(const uint8_t *png, size_t len,
+                                              const kmq_metadata *meta, uint8_t **out,
+                                              size_t *out_len, const char **warning);
+
+/*
+ * For a label PNG: a copy with meta's chunks, which describe the codebook's
+ * colours and not the labels, inside one private ancillary chunk "kmCp"
+ * (after the IHDR) whose data is those chunks, complete.  Other readers skip
+ * it; kmq_png_read_metadata unwraps it.  *out is malloc'd.
+ */
+KMQ_NODISCARD kmq_status kmq_labels_add_metadata(const uint8_t *png, size_t len,
+                                                 const kmq_metadata *meta, uint8_t **out,
+                                                 size_t *out_len);
+
 /*
  * Decodes a label image: it must be a PNG of colour type 0 (greyscale) and
  * bit depth 1, 2, 4 or 8 (the samples are the indices, whatever the depth:

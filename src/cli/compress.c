@@ -44,6 +44,11 @@ void help_compress(FILE *out)
           "                      smaller, but other PNG readers (PIL, OpenCV, ImageMagick)\n"
           "                      scale such samples to 0..255 instead of reading labels;\n"
           "                      kmq reads them.  Default: 8-bit, the labels as they are\n"
+          "      --no-orient     keep the stored pixel order; by default an EXIF\n"
+          "                      orientation (phone photos) is applied, as viewers do\n"
+          "      --strip         drop the colour profile (iCCP, sRGB, gAMA, cHRM) and\n"
+          "                      pixel size (pHYs), which are otherwise carried into\n"
+          "                      the png8, or into the label PNG for decompress\n"
           "      --max-pixels N  refuse images of more than N pixels, before decoding\n"
           "                      (default 268435456 = 2^28)\n"
           "  -r, --recursive     FOLDER arguments: every PNG, JPEG and BMP under them\n"
@@ -78,6 +83,7 @@ typedef struct {
     int ninputs;
     const char *labels_path, *codebook_path, *output_path, *out_dir;
     int png8, level, exhaustive, packed, recursive, skip_existing, jobs, json, dither;
+    int strip, no_orient;
     double quality; /* target PSNR in dB, 0 = use k */
     uint64_t max_pixels;
     int force, quiet, verbose;
@@ -88,7 +94,7 @@ static int parse_args(int argc, char **argv, compress_opts *o)
     enum {
         OPT_INIT = 256, OPT_NINIT, OPT_MAXITER, OPT_TOL, OPT_SEED, OPT_LABELS, OPT_CODEBOOK,
         OPT_FORMAT, OPT_LEVEL, OPT_MAXPIXELS, OPT_OUTDIR, OPT_SKIP, OPT_JSON, OPT_QUALITY,
-        OPT_DITHER, OPT_PACKED
+        OPT_DITHER, OPT_PACKED, OPT_STRIP, OPT_NO_ORIENT
     };
     static const struct option longopts[] = {
         {"colors", required_argument, NULL, 'k'},
@@ -114,6 +120,8 @@ static int parse_args(int argc, char **argv, compress_opts *o)
         {"quality", required_argument, NULL, OPT_QUALITY},
         {"dither", no_argument, NULL, OPT_DITHER},
         {"packed-labels", no_argument, NULL, OPT_PACKED},
+        {"strip", no_argument, NULL, OPT_STRIP},
+        {"no-orient", no_argument, NULL, OPT_NO_ORIENT},
         {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -144,6 +152,8 @@ static int parse_args(int argc, char **argv, compress_opts *o)
             break;
         case OPT_DITHER: o->dither = 1; break;
         case OPT_PACKED: o->packed = 1; break;
+        case OPT_STRIP: o->strip = 1; break;
+        case OPT_NO_ORIENT: o->no_orient = 1; break;
         case OPT_INIT:
             if (!strcmp(optarg, "kmeans++") || !strcmp(optarg, "k-means++"))
                 o->params.init = KMQ_INIT_KMEANSPP;
@@ -370,6 +380,28 @@ static void json_failure(const char *input, const char *message)
     fflush(stdout);
 }
 
+/* "iCCP gAMA pHYs carried, EXIF orientation 6 applied" for -v. */
+static const char *describe_metadata(const compress_opts *o, const kmq_metadata *m, char *buf,
+                                     size_t size)
+{
+    if (o->strip)
+        return "stripped (--strip)";
+    size_t n = 0;
+    buf[0] = 0;
+    for (size_t at = 0; at + 12 <= m->chunks_len && n + 6 < size;) {
+        const uint8_t *c = m->chunks + at;
+        n += (size_t)snprintf(buf + n, size - n, "%.4s ", (const char *)c + 4);
+        at += 12 + ((size_t)c[0] << 24 | (size_t)c[1] << 16 | (size_t)c[2] << 8 | c[3]);
+    }
+    snprintf(buf + n, size - n, "%s", n ? "carried" : "no colour profile or pixel size");
+    if (m->orientation > 1) {
+        n = strlen(buf);
+        snprintf(buf + n, size - n, ", EXIF orientation %d %s", m->orientation,
+                 m->oriented ? "applied" : "not applied (--no-orient)");
+    }
+    return buf;
+}
+
 /* Compresses one input to paths[0] (and paths[1]).  Usage errors return
    EXIT_USAGE; everything else is reported here. */
 static int compress_one(const compress_opts *o, const char *input, char *const *paths, int nout,
@@ -380,6 +412,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
     size_t file_len = 0, lens[2] = {0, 0};
     kmq_image img = {0};
     kmq_codebook cb = {0};
+    kmq_metadata meta = {0};
     kmq_status s;
     const char *why = NULL, *failed = input;
     double t0 = now_seconds();
@@ -410,8 +443,12 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
             s = KMQ_ERR_EXISTS, failed = paths[i];
             goto fail;
         }
-    if ((s = kmq_image_decode_file(input, o->max_pixels, &img, &why, &file_len)) != KMQ_OK)
+    const kmq_decode_options dopt = {o->max_pixels, o->no_orient};
+    if ((s = kmq_image_decode_file_ex(input, &dopt, &img, o->strip ? NULL : &meta, &why,
+                                      &file_len)) != KMQ_OK)
         goto fail;
+    if (meta.warning && !o->quiet)
+        cli_error("%s: warning: %s", input, meta.warning);
     res->bytes_in = file_len;
     double t_decode = now_seconds();
     size_t npixels = (size_t)img.width * (size_t)img.height;
@@ -450,6 +487,19 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
         s = kmq_labels_encode(labels, width, height, cb.k, &png, &bufs[0], &lens[0]);
     if (s != KMQ_OK)
         goto fail;
+    if (meta.chunks_len) { /* the colour space and pixel size travel along */
+        uint8_t *with;
+        size_t with_len;
+        const char *warning = NULL;
+        s = o->png8 ? kmq_png_add_metadata(bufs[0], lens[0], &meta, &with, &with_len, &warning)
+                    : kmq_labels_add_metadata(bufs[0], lens[0], &meta, &with, &with_len);
+        if (s != KMQ_OK)
+            goto fail;
+        if (warning && !o->quiet)
+            cli_error("%s: warning: %s", input, warning);
+        free(bufs[0]);
+        bufs[0] = with, lens[0] = with_len;
+    }
     if (!o->png8) {
         failed = paths[1];
         s = ends_with_ci(paths[1], ".npy") ? kmq_codebook_encode_npy(&cb, &bufs[1], &lens[1])
@@ -483,7 +533,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
         else
             snprintf(files, sizeof files, "%s: %zu bytes, %s: %zu bytes, total %zu bytes", paths[0],
                      lens[0], paths[1], lens[1], out_bytes);
-        char over[96] = "";
+        char over[96] = "", mdesc[160];
         if (channels == 2 || channels == 4)
             snprintf(over, sizeof over, " (composited over black %.3f dB, over white %.3f dB)",
                      st.psnr_black, st.psnr_white);
@@ -494,7 +544,8 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
                 "  MSE %.4f, PSNR %.3f dB%s\n"
                 "  %s = %.1f%% of the input (level %d%s)\n"
                 "  time %.3f s (decode %.3f, colours %.3f, k-means %.3f, labels %.3f, encode %.3f, "
-                "write %.3f)\n",
+                "write %.3f)\n"
+                "  metadata: %s\n",
                 input, width, height, channels_name(channels), file_len, st.distinct, st.k,
                 o->quality > 0 ? "chosen for --quality, dB" : "asked",
                 o->quality > 0 ? (int)o->quality : o->params.k, o->params.init == KMQ_INIT_RANDOM ? "random" : "kmeans++",
@@ -502,7 +553,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
                 (unsigned long long)o->params.seed, st.iterations, st.restart, st.inertia, st.mse,
                 st.psnr, over, files, 100.0 * ratio, o->level, o->exhaustive ? ", every filter" : "",
                 t_end - t0, t_decode - t0, st.seconds_histogram, st.seconds_kmeans, st.seconds_labels,
-                t_encode - t_kmeans, t_end - t_encode);
+                t_encode - t_kmeans, t_end - t_encode, describe_metadata(o, &meta, mdesc, sizeof mdesc));
     } else if (!o->quiet) {
         char quality[32];
         if (isinf(st.psnr))
@@ -526,6 +577,7 @@ fail:
     }
 done:
     free(labels), free(bufs[0]), free(bufs[1]);
+    kmq_metadata_free(&meta);
     kmq_image_free(&img);
     kmq_codebook_free(&cb);
     return rc;

@@ -21,6 +21,8 @@ void help_decompress(FILE *out)
           "                      with a trailing '.labels' or '.png8' dropped from the stem)\n"
           "  -f, --force         overwrite an existing output file\n"
           "      --max-pixels N  refuse label images of more than N pixels (default 2^28)\n"
+          "      --strip         leave out the colour profile and pixel size that the\n"
+          "                      label PNG (or the PNG8) carries from the original\n"
           "  -q, --quiet         print nothing but errors\n"
           "  -v, --verbose       print sizes and time\n"
           "  -h, --help          show this help\n"
@@ -36,6 +38,7 @@ int cmd_decompress(int argc, char **argv)
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
         {"max-pixels", required_argument, NULL, 'P'},
+        {"strip", no_argument, NULL, 'S'},
         {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -43,7 +46,7 @@ int cmd_decompress(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *out_opt = NULL;
-    int force = 0, quiet = 0, verbose = 0, c;
+    int force = 0, quiet = 0, verbose = 0, strip = 0, c;
     uint64_t max_pixels = 0;
     opterr = 0;
     optind = 1;
@@ -55,6 +58,7 @@ int cmd_decompress(int argc, char **argv)
                 return cli_usage("decompress", "--max-pixels must be an integer from 1 to %llu, not '%s'",
                                  KMQ_MAX_PIXELS_LIMIT, optarg);
             break;
+        case 'S': strip = 1; break;
         case 'f': force = 1; break;
         case 'q': quiet = 1, verbose = 0; break;
         case 'v': verbose = 1, quiet = 0; break;
@@ -78,6 +82,7 @@ int cmd_decompress(int argc, char **argv)
     size_t llen = 0, clen = 0, png_len = 0;
     kmq_image labels = {0};
     kmq_codebook cb = {0};
+    kmq_metadata meta = {0};
     kmq_status s;
     const char *why = NULL;
     double t0 = now_seconds();
@@ -144,6 +149,23 @@ int cmd_decompress(int argc, char **argv)
         cli_report(opath, s, NULL);
         goto done;
     }
+    /* The original's colour space and pixel size, from the label PNG's kmCp
+       chunk or the PNG8's own chunks. */
+    if (!strip && (s = kmq_png_read_metadata(lbuf, llen, &meta)) == KMQ_OK && meta.chunks_len) {
+        uint8_t *with;
+        size_t with_len;
+        const char *warning = NULL;
+        if ((s = kmq_png_add_metadata(png, png_len, &meta, &with, &with_len, &warning)) != KMQ_OK) {
+            cli_report(opath, s, NULL);
+            goto done;
+        }
+        free(png);
+        png = with, png_len = with_len;
+        if (!warning)
+            warning = meta.warning;
+        if (warning && !quiet)
+            cli_error("%s: warning: %s", lpath, warning);
+    }
     if ((s = kmq_write_file_atomic(opath, png, png_len, force)) != KMQ_OK) {
         cli_report(opath, s, NULL);
         goto done;
@@ -159,5 +181,6 @@ done:
     free(opath), free(lbuf), free(cbuf), free(pixels), free(png);
     kmq_image_free(&labels);
     kmq_codebook_free(&cb);
+    kmq_metadata_free(&meta);
     return rc;
 }

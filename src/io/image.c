@@ -64,11 +64,11 @@ static kmq_status load(const uint8_t *buf, size_t len, int req, size_t budget, k
    the start of the data and magic holds its first (up to 4) bytes.  *w and
    *h receive the size the header claims. */
 static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint64_t max_pixels,
-                           uint64_t *w, uint64_t *h, const char **why)
+                           uint64_t *w, uint64_t *h, kmq_metadata *meta, const char **why)
 {
     if (looks_like_png(magic, got)) {
         kmq_png_header hdr;
-        kmq_status s = kmq_png_check_reader(r, &hdr, why);
+        kmq_status s = kmq_png_check_reader_meta(r, &hdr, meta, why);
         if (s != KMQ_OK)
             return s;
         *w = hdr.width, *h = hdr.height;
@@ -76,7 +76,7 @@ static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint
     }
     if (is_jpeg(magic, got)) {
         uint32_t jw, jh;
-        kmq_status s = kmq_jpeg_check_reader(r, &jw, &jh, why);
+        kmq_status s = kmq_jpeg_check_reader(r, &jw, &jh, meta, why);
         if (s != KMQ_OK)
             return s;
         *w = jw, *h = jh;
@@ -95,19 +95,95 @@ static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint
     return KMQ_ERR_IMAGE_FORMAT;
 }
 
-kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
-                            const char **why)
+/* Turns img to EXIF orientation o (2..8): mirrored and/or turned by quarter
+   turns; 5..8 swap width and height. */
+static kmq_status orient(kmq_image *img, int o)
+{
+    const size_t W = (size_t)img->width, H = (size_t)img->height, C = (size_t)img->channels;
+    const int swap = o >= 5;
+    const size_t w2 = swap ? H : W, h2 = swap ? W : H;
+    uint8_t *dst = kmq_stb_alloc(W * H * C);
+    if (!dst)
+        return KMQ_ERR_NOMEM;
+    for (size_t y = 0; y < h2; y++)
+        for (size_t x = 0; x < w2; x++) {
+            size_t sx, sy; /* the stored pixel shown at (x, y) */
+            switch (o) {
+            case 2: sx = W - 1 - x, sy = y; break;
+            case 3: sx = W - 1 - x, sy = H - 1 - y; break;
+            case 4: sx = x, sy = H - 1 - y; break;
+            case 5: sx = y, sy = x; break;
+            case 6: sx = y, sy = H - 1 - x; break;
+            case 7: sx = W - 1 - y, sy = H - 1 - x; break;
+            default: sx = W - 1 - y, sy = x; break; /* 8 */
+            }
+            memcpy(dst + (y * w2 + x) * C, img->pixels + (sy * W + sx) * C, C);
+        }
+    kmq_stb_free(img->pixels);
+    img->pixels = dst;
+    img->width = (int)w2, img->height = (int)h2;
+    return KMQ_OK;
+}
+
+/* After decoding: the orientation applied (unless kept), and *meta given to
+   the caller or freed. */
+static kmq_status finish(kmq_status s, const kmq_decode_options *o, kmq_image *img,
+                         kmq_metadata *collected, kmq_metadata *meta)
+{
+    if (s == KMQ_OK && collected->orientation > 1 && !o->keep_orientation) {
+        s = orient(img, collected->orientation);
+        if (s == KMQ_OK) {
+            collected->oriented = 1;
+            if (collected->orientation >= 5)
+                kmq_meta_swap_phys(collected);
+        }
+    }
+    if (s != KMQ_OK)
+        kmq_image_free(img);
+    if (meta && s == KMQ_OK)
+        *meta = *collected;
+    else
+        kmq_metadata_free(collected);
+    return s;
+}
+
+static const kmq_decode_options *defaults(const kmq_decode_options *o, kmq_decode_options *d)
+{
+    if (o)
+        return o;
+    memset(d, 0, sizeof *d);
+    return d;
+}
+
+kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_options *o,
+                               kmq_image *img, kmq_metadata *meta, const char **why)
 {
     const char *dummy;
+    kmq_decode_options d;
+    o = defaults(o, &d);
     if (!why)
         why = &dummy;
     *why = NULL;
     memset(img, 0, sizeof *img);
+    if (meta)
+        kmq_meta_init(meta);
+    kmq_metadata collected;
+    kmq_meta_init(&collected);
     kmq_mem_src m;
     kmq_reader r = kmq_mem_reader(&m, buf, len);
     uint64_t w = 0, h = 0;
-    kmq_status s = precheck(&r, buf, len < 4 ? len : 4, max_pixels, &w, &h, why);
-    return s != KMQ_OK ? s : load(buf, len, 0, kmq_stb_budget(w, h, len), img, why);
+    /* EXIF is read whether or not the caller wants the rest */
+    kmq_status s = precheck(&r, buf, len < 4 ? len : 4, o->max_pixels, &w, &h, &collected, why);
+    if (s == KMQ_OK)
+        s = load(buf, len, 0, kmq_stb_budget(w, h, len), img, why);
+    return finish(s, o, img, &collected, meta);
+}
+
+kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
+                            const char **why)
+{
+    const kmq_decode_options o = {max_pixels, 0};
+    return kmq_image_decode_ex(buf, len, &o, img, NULL, why);
 }
 
 /* A buffered reader over a file descriptor, for stb's callbacks. */
@@ -160,11 +236,24 @@ static int fd_rewind(fd_src *f)
 kmq_status kmq_image_decode_file(const char *path, uint64_t max_pixels, kmq_image *img,
                                  const char **why, size_t *file_size)
 {
+    const kmq_decode_options o = {max_pixels, 0};
+    return kmq_image_decode_file_ex(path, &o, img, NULL, why, file_size);
+}
+
+kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *o,
+                                    kmq_image *img, kmq_metadata *meta, const char **why,
+                                    size_t *file_size)
+{
     const char *dummy;
+    kmq_decode_options d;
+    o = defaults(o, &d);
+    const uint64_t max_pixels = o->max_pixels;
     if (!why)
         why = &dummy;
     *why = NULL;
     memset(img, 0, sizeof *img);
+    if (meta)
+        kmq_meta_init(meta);
     int fd = strcmp(path, "-") == 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd >= 0 && fstat(fd, &st) != 0) {
@@ -191,7 +280,7 @@ kmq_status kmq_image_decode_file(const char *path, uint64_t max_pixels, kmq_imag
             return s;
         if (file_size)
             *file_size = len;
-        s = kmq_image_decode(buf, len, max_pixels, img, why);
+        s = kmq_image_decode_ex(buf, len, o, img, meta, why);
         free(buf);
         return s;
     }
@@ -212,10 +301,12 @@ kmq_status kmq_image_decode_file(const char *path, uint64_t max_pixels, kmq_imag
     uint64_t cw = 0, ch = 0;
     long got = fd_read(f, magic, 4);
     kmq_status s = KMQ_OK;
+    kmq_metadata collected;
+    kmq_meta_init(&collected);
     if (got < 0 || !fd_rewind(f)) {
         s = KMQ_ERR_IO;
     } else {
-        s = precheck(&r, magic, (size_t)got, max_pixels, &cw, &ch, why);
+        s = precheck(&r, magic, (size_t)got, max_pixels, &cw, &ch, &collected, why);
     }
     if (s == KMQ_OK && !fd_rewind(f))
         s = KMQ_ERR_IO;
@@ -234,6 +325,7 @@ kmq_status kmq_image_decode_file(const char *path, uint64_t max_pixels, kmq_imag
     int e = errno;
     close(fd);
     free(f);
+    s = finish(s, o, img, &collected, meta);
     errno = e;
     return s;
 }

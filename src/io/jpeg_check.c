@@ -13,6 +13,7 @@
  * stb.  Reads through a kmq_reader: constant memory for files. */
 #include "stb_io.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -164,11 +165,46 @@ static const char *read_scan(byte_src *b, long *left, const jpeg_state *st)
     return NULL;
 }
 
-kmq_status kmq_jpeg_check_reader(kmq_reader *r, uint32_t *width, uint32_t *height,
-                                 const char **why)
+/* APP0 (JFIF density), APP1 (EXIF orientation), APP2 (ICC profile parts):
+   the segment's bytes to the metadata reader. */
+static kmq_status read_app(byte_src *b, long *left, int marker, kmq_metadata *meta,
+                           kmq_jpeg_icc *icc)
 {
-    byte_src src, *b = &src;
+    uint8_t seg[65536]; /* a segment holds at most 65533 bytes */
+    long n = 0;
+    while (n < *left) {
+        int c = next(b);
+        if (c < 0)
+            break;
+        seg[n++] = (uint8_t)c;
+    }
+    *left = 0;
+    return n == 0 ? KMQ_OK : kmq_meta_jpeg_segment(meta, icc, marker, seg, (size_t)n);
+}
+
+static kmq_status check(byte_src *b, uint32_t *width, uint32_t *height, kmq_metadata *meta,
+                        kmq_jpeg_icc *icc, const char **why);
+
+kmq_status kmq_jpeg_check_reader(kmq_reader *r, uint32_t *width, uint32_t *height,
+                                 kmq_metadata *meta, const char **why)
+{
+    byte_src *b = malloc(sizeof *b);
+    kmq_jpeg_icc icc;
+    memset(&icc, 0, sizeof icc);
+    if (!b)
+        return KMQ_ERR_NOMEM;
     b->r = r;
+    kmq_status s = check(b, width, height, meta, &icc, why);
+    if (s == KMQ_OK && meta)
+        s = kmq_meta_jpeg_finish(meta, &icc);
+    kmq_jpeg_icc_free(&icc);
+    free(b);
+    return s;
+}
+
+static kmq_status check(byte_src *b, uint32_t *width, uint32_t *height, kmq_metadata *meta,
+                        kmq_jpeg_icc *icc, const char **why)
+{
     b->pos = b->len = 0;
     b->error = b->eof = 0;
     *width = *height = 0;
@@ -209,6 +245,11 @@ kmq_status kmq_jpeg_check_reader(kmq_reader *r, uint32_t *width, uint32_t *heigh
             bad = read_scan(b, &left, &st);
         else if (!st.have_frame && m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC)
             bad = read_frame(b, &left, m, &st, width, height);
+        else if (meta && m >= 0xE0 && m <= 0xE2) {
+            kmq_status s = read_app(b, &left, m, meta, icc);
+            if (s != KMQ_OK)
+                return s;
+        }
         if (bad)
             return fail(why, bad);
         while (left-- > 0)

@@ -6,6 +6,7 @@
 #include "stb_io.h"
 
 #include <libdeflate.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const uint8_t PNG_SIG[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
@@ -53,6 +54,17 @@ static kmq_status fail(const char **why, const char *msg, kmq_status s)
 
 kmq_status kmq_png_check_reader(kmq_reader *r, kmq_png_header *hdr, const char **why)
 {
+    return kmq_png_check_reader_meta(r, hdr, NULL, why);
+}
+
+/* How much of a chunk kmq reads as metadata: an iCCP's compressed profile
+   (a little over the inflated cap would be deflate's worst case), EXIF. */
+#define MAX_ICCP_CHUNK (KMQ_MAX_ICC_PROFILE + (KMQ_MAX_ICC_PROFILE >> 8) + 1024)
+#define MAX_EXIF_CHUNK (1u << 20)
+
+kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_metadata *meta,
+                                     const char **why)
+{
     uint8_t head[12], buf[65536];
     int got = read_full(r, head, 8);
     if (got < 0)
@@ -76,20 +88,42 @@ kmq_status kmq_png_check_reader(kmq_reader *r, kmq_png_header *hdr, const char *
                 return fail(why, "invalid PNG chunk type", KMQ_ERR_PNG_STRUCTURE);
         uint32_t crc = libdeflate_crc32(0, type, 4);
         uint8_t ihdr[13] = {0};
+        /* A metadata chunk before the image data is kept whole. */
+        const int exif = !memcmp(type, "eXIf", 4);
+        uint8_t *keep = NULL;
+        if (meta && seen_ihdr && !seen_idat && (exif || kmq_meta_kind(type) >= 0)) {
+            if (clen > (exif ? MAX_EXIF_CHUNK : MAX_ICCP_CHUNK))
+                kmq_meta_warn(meta, exif ? "EXIF data larger than 1 MiB ignored"
+                                         : "ICC profile larger than 8 MiB dropped");
+            else if (!(keep = malloc(clen ? clen : 1)))
+                return fail(why, NULL, KMQ_ERR_NOMEM);
+        }
         for (uint32_t left = clen; left > 0;) {
             size_t n = left < sizeof buf ? left : sizeof buf;
-            if ((got = read_full(r, buf, n)) <= 0)
+            if ((got = read_full(r, buf, n)) <= 0) {
+                free(keep);
                 return got < 0 ? fail(why, NULL, KMQ_ERR_IO)
                                : fail(why, "truncated PNG chunk", KMQ_ERR_PNG_STRUCTURE);
+            }
             if (left == clen && clen == 13)
                 memcpy(ihdr, buf, 13);
+            if (keep)
+                memcpy(keep + (clen - left), buf, n);
             crc = libdeflate_crc32(crc, buf, n);
             left -= (uint32_t)n;
         }
         uint8_t stored[4];
-        if ((got = read_full(r, stored, 4)) <= 0)
+        if ((got = read_full(r, stored, 4)) <= 0) {
+            free(keep);
             return got < 0 ? fail(why, NULL, KMQ_ERR_IO)
                            : fail(why, "truncated PNG chunk", KMQ_ERR_PNG_STRUCTURE);
+        }
+        if (keep) {
+            kmq_status ks = crc == be32(stored) ? kmq_png_chunk_meta(meta, type, keep, clen) : KMQ_OK;
+            free(keep);
+            if (ks != KMQ_OK)
+                return fail(why, NULL, ks);
+        }
         if (crc != be32(stored)) {
             static _Thread_local char msg[64];
             memcpy(msg, "CRC mismatch in PNG chunk ", 26);

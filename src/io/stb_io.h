@@ -67,9 +67,40 @@ kmq_status kmq_smallest(kmq_encode_fn encode, void *ctx, const int *candidates, 
                         uint8_t **out, size_t *out_len);
 
 /* JPEG marker checks (src/io/jpeg_check.c): every Huffman table within
-   bounds; *width and *height from the frame header. */
+   bounds; *width and *height from the frame header; the metadata segments
+   into *meta when it is not NULL. */
 kmq_status kmq_jpeg_check_reader(kmq_reader *r, uint32_t *width, uint32_t *height,
-                                 const char **why);
+                                 kmq_metadata *meta, const char **why);
+
+/* Metadata (src/io/metadata.c). */
+void kmq_meta_init(kmq_metadata *m);  /* empty, orientation 1 */
+void kmq_meta_warn(kmq_metadata *m, const char *warning); /* the first one stays */
+/* Index of a carried chunk type (sRGB, gAMA, cHRM, iCCP, pHYs), or -1. */
+int kmq_meta_kind(const uint8_t *type);
+/* Checks one chunk's data and keeps it if it is carried and the first of
+   its kind (else drops it, with a warning if it was malformed). */
+kmq_status kmq_meta_add_chunk(kmq_metadata *m, const uint8_t *type, const uint8_t *data,
+                              size_t len);
+/* A PNG input chunk: eXIf gives the orientation, the carried kinds are kept. */
+kmq_status kmq_png_chunk_meta(kmq_metadata *m, const uint8_t *type, const uint8_t *data,
+                              size_t len);
+/* The orientation from TIFF-structured EXIF data. */
+void kmq_meta_exif(kmq_metadata *m, const uint8_t *tiff, size_t len);
+/* A JPEG's ICC profile parts, gathered over its APP2 segments. */
+typedef struct {
+    uint8_t *part[256];
+    size_t len[256];
+    int count, exif_seen;
+    size_t total;
+    const char *bad; /* why the profile will be dropped */
+} kmq_jpeg_icc;
+kmq_status kmq_meta_jpeg_segment(kmq_metadata *m, kmq_jpeg_icc *icc, int marker,
+                                 const uint8_t *seg, size_t len);
+/* Joins the profile into an iCCP chunk (or warns); frees icc's parts. */
+kmq_status kmq_meta_jpeg_finish(kmq_metadata *m, kmq_jpeg_icc *icc);
+void kmq_jpeg_icc_free(kmq_jpeg_icc *icc);
+/* After a quarter turn: pHYs's x and y densities trade places. */
+void kmq_meta_swap_phys(kmq_metadata *m);
 
 /* PNG container checks (src/io/png_chunks.c). */
 typedef struct {
@@ -79,6 +110,9 @@ typedef struct {
 
 int kmq_is_png(const uint8_t *buf, size_t len);
 kmq_status kmq_png_check_reader(kmq_reader *r, kmq_png_header *hdr, const char **why);
+/* The same, also keeping the metadata chunks before IDAT in *meta. */
+kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_metadata *meta,
+                                     const char **why);
 /* Walks every chunk: lengths in range, CRCs correct, IHDR first, IDAT
    present, IEND last.  On failure returns the status and a static reason. */
 kmq_status kmq_png_check(const uint8_t *buf, size_t len, kmq_png_header *hdr, const char **why);

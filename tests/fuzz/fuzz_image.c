@@ -1,6 +1,7 @@
-/* Fuzz target: every way kmq reads an image file — as an input image, as a
-   label image and as a PNG8 — and, for small images, the quantizer and both
-   encoders on whatever pixels came out. */
+/* Fuzz target: every way kmq reads an image file — as an input image (with
+   its metadata: PNG chunks, JPEG APP segments, EXIF orientation), as a label
+   image and as a PNG8 — and, for small images, the quantizer and both
+   encoders on whatever pixels came out, with the metadata written back. */
 #include "fuzz.h"
 
 #include <stdlib.h>
@@ -9,7 +10,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     kmq_image img;
-    if (kmq_image_decode(data, size, FUZZ_MAX_PIXELS, &img, NULL) == KMQ_OK) {
+    kmq_metadata meta;
+    const kmq_decode_options opt = {FUZZ_MAX_PIXELS, (int)(size >> 1 & 1)};
+    if (kmq_image_decode_ex(data, size, &opt, &img, &meta, NULL) == KMQ_OK) {
         size_t n = (size_t)img.width * img.height;
         if (n <= 4096) {
             kmq_params p;
@@ -24,14 +27,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (kmq_palette_sort(&cb, labels, img.width, img.height) == KMQ_OK &&
                     kmq_png8_encode(labels, img.width, img.height, &cb, &fast, &out, &len) == KMQ_OK)
                     free(out);
-                if (kmq_labels_encode(labels, img.width, img.height, cb.k, &fast, &out, &len) == KMQ_OK)
+                if (kmq_labels_encode(labels, img.width, img.height, cb.k, &fast, &out, &len) == KMQ_OK) {
+                    uint8_t *with;
+                    size_t with_len;
+                    kmq_metadata back;
+                    if (kmq_labels_add_metadata(out, len, &meta, &with, &with_len) == KMQ_OK) {
+                        if (kmq_png_read_metadata(with, with_len, &back) == KMQ_OK)
+                            kmq_metadata_free(&back);
+                        free(with);
+                    }
+                    if (kmq_png_add_metadata(out, len, &meta, &with, &with_len, NULL) == KMQ_OK)
+                        free(with);
                     free(out);
+                }
                 kmq_codebook_free(&cb);
             }
             free(labels);
         }
         kmq_image_free(&img);
+        kmq_metadata_free(&meta);
     }
+    if (kmq_png_read_metadata(data, size, &meta) == KMQ_OK)
+        kmq_metadata_free(&meta);
     if (kmq_labels_decode(data, size, FUZZ_MAX_PIXELS, &img, NULL) == KMQ_OK)
         kmq_image_free(&img);
     kmq_codebook cb;

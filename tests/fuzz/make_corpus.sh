@@ -35,4 +35,36 @@ np.save(f"{d}/fortran.npy", np.asfortranarray(np.arange(12, dtype=np.uint8).resh
 with open(f"{d}/v2.npy", "wb") as f:
     np.lib.format.write_array(f, np.arange(8, dtype=np.uint8).reshape(4, 2), version=(2, 0))
 PY
+# Metadata: PNG chunks (iCCP, sRGB, gAMA, cHRM, pHYs, eXIf), JPEG APP0/1/2
+# (JFIF density, EXIF orientation, an ICC profile split over two segments),
+# and a label PNG whose kmCp chunk carries them.
+/usr/bin/python3 - "$C/image" <<'PY'
+import io, struct, sys
+from PIL import Image, ImageCms, PngImagePlugin
+d = sys.argv[1]
+im = Image.new("RGB", (8, 6))
+im.putdata([(x * 30, y * 40, 90) for y in range(6) for x in range(8)])
+icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+ex = Image.Exif()
+ex[0x0112] = 6
+info = PngImagePlugin.PngInfo()
+info.add(b"gAMA", struct.pack(">I", 45455))
+info.add(b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000))
+im.save(f"{d}/meta_iccp.png", icc_profile=icc, dpi=(300, 150), pnginfo=info, exif=ex.tobytes())
+info = PngImagePlugin.PngInfo()
+info.add(b"sRGB", b"\x00")
+im.convert("LA").save(f"{d}/meta_srgb_la.png", pnginfo=info, exif=ex.tobytes())
+im.save(f"{d}/meta_exif6.jpg", quality=80, exif=ex.tobytes(), icc_profile=icc, dpi=(72, 96))
+# the profile in two APP2 segments, right after SOI
+buf = io.BytesIO()
+im.save(buf, "JPEG", quality=80)
+j = buf.getvalue()
+half = len(icc) // 2
+segs = b""
+for i, part in enumerate((icc[:half], icc[half:]), 1):
+    body = b"ICC_PROFILE\0" + bytes([i, 2]) + part
+    segs += b"\xff\xe2" + struct.pack(">H", len(body) + 2) + body
+open(f"{d}/meta_icc_split.jpg", "wb").write(j[:2] + segs + j[2:])
+PY
+"$B/kmq" compress -q -f -k 4 --labels $C/image/meta_labels_kmcp.png --codebook "$T/m.bin" $C/image/meta_iccp.png
 du -sh $C
