@@ -12,13 +12,14 @@
  *     (G_1 .. G_{C-1}, a * sqrt(C - 1) / 2).
  * k-means runs there, on the points rounded to uint8; every fully
  * transparent pixel is the same point.
- * Measured on the bench's transparent images (bench.sh --alpha, k = 8..256,
- * against pngquant --nofs): clustering premultiplied RGBA lost to pngquant
- * over white in 16 of 68 cases (by up to 2 dB: dark text and shadows),
- * straight RGBA spends entries on invisible colour; this space lost in 3.
- * Weighting black and white unequally per image (bisecting the weight
- * toward the worse background) balanced the two but lost more often to
- * pngquant, whose balance differs from image to image: kept at 1/2.
+ * Measured on the bench's transparent images (make bench, k = 8..256,
+ * against pngquant --nofs, 72 cases): clustering premultiplied RGBA lost to
+ * pngquant over white in 16 (by up to 2 dB: dark text and shadows), straight
+ * RGBA spends entries on invisible colour; this space lost over one
+ * background in 2.  Weighting black and white unequally per image
+ * (bisecting the weight toward the worse background) balanced the two but
+ * lost more often to pngquant, whose balance differs from image to image:
+ * kept at 1/2.
  *
  * The rounded points lose a little, so the codebook is then refitted from
  * the pixels' own colours (exact integer sums per cluster, the best uint8

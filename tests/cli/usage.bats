@@ -126,7 +126,8 @@ load helpers
     run -0 --separate-stderr groff -man -ww -z "$ROOT/kmq.1"
     [ -z "$stderr" ]
     for word in compress decompress compare palette --quality --dither --out-dir --skip-existing \
-        --jobs --json --max-pixels --format --level --max --recursive; do
+        --jobs --json --max-pixels --format --level --max --recursive --packed-labels --strip \
+        --no-orient kmCp TRANSPARENCY METADATA; do
         grep -qF -- "${word//-/\\-}" "$ROOT/kmq.1" || { echo "missing $word"; false; }
     done
 }
