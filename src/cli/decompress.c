@@ -151,16 +151,22 @@ int cmd_decompress(int argc, char **argv)
     }
     /* The original's colour space and pixel size, from the label PNG's kmCp
        chunk or the PNG8's own chunks. */
-    if (!strip && (s = kmq_png_read_metadata(lbuf, llen, &meta)) == KMQ_OK && meta.chunks_len) {
-        uint8_t *with;
-        size_t with_len;
-        const char *warning = NULL;
-        if ((s = kmq_png_add_metadata(png, png_len, &meta, &with, &with_len, &warning)) != KMQ_OK) {
-            cli_report(opath, s, NULL);
+    if (!strip) {
+        if ((s = kmq_png_read_metadata(lbuf, llen, &meta)) != KMQ_OK) {
+            cli_report(lpath, s, NULL);
             goto done;
         }
-        free(png);
-        png = with, png_len = with_len;
+        const char *warning = NULL;
+        if (meta.chunks_len) {
+            uint8_t *with;
+            size_t with_len;
+            if ((s = kmq_png_add_metadata(png, png_len, &meta, &with, &with_len, &warning)) != KMQ_OK) {
+                cli_report(opath, s, NULL);
+                goto done;
+            }
+            free(png);
+            png = with, png_len = with_len;
+        }
         if (!warning)
             warning = meta.warning;
         if (warning && !quiet)

@@ -350,7 +350,8 @@ static kmq_status read_one(void *ctx, const uint8_t *type, const uint8_t *data, 
 {
     kmq_metadata *m = ctx;
     if (!memcmp(type, "kmCp", 4)) { /* a label PNG's: complete chunks inside */
-        for (size_t at = 0; at + 12 <= len;) {
+        size_t at = 0;
+        while (at + 12 <= len) {
             const uint32_t n = be32(data + at);
             if (n > len - at - 12)
                 break;
@@ -358,9 +359,13 @@ static kmq_status read_one(void *ctx, const uint8_t *type, const uint8_t *data, 
                 kmq_status s = kmq_meta_add_chunk(m, data + at + 4, data + at + 8, n);
                 if (s != KMQ_OK)
                     return s;
+            } else {
+                kmq_meta_warn(m, "damaged colour chunk in the label PNG (kmCp) dropped");
             }
             at += 12 + (size_t)n;
         }
+        if (at != len) /* bytes that are no whole chunk */
+            kmq_meta_warn(m, "damaged colour chunk in the label PNG (kmCp) dropped");
         return KMQ_OK;
     }
     return kmq_meta_add_chunk(m, type, data, len);

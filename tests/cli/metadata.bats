@@ -226,3 +226,24 @@ Image.open('icc.png').convert('L').save('grey.png', icc_profile=open('profile.ic
     [[ "$stderr" == *"warning: the ICC profile is not for greyscale"* ]] || { echo "$stderr"; false; }
     [ "$(chunks_of g.out.png)" = "IHDR IDAT IEND" ]
 }
+
+@test "decompress warns when the label PNG's kmCp chunk holds only damaged or bad metadata" {
+    make_inputs
+    run -0 "$KMQ" compress -q -k 16 --strip --labels l.png --codebook c.bin icc.png
+    "$PY" - <<'PY'
+import struct, zlib
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+png = open("l.png", "rb").read()
+bomb = chunk(b"iCCP", b"x\0\0" + zlib.compress(bytes(64 << 20), 9))
+bad_crc = bytearray(chunk(b"gAMA", struct.pack(">I", 45455))); bad_crc[-1] ^= 1
+for name, inner in (("bomb", bomb), ("crc", bytes(bad_crc)), ("junk", b"\1\2\3")):
+    open(f"l_{name}.png", "wb").write(png[:33] + chunk(b"kmCp", inner) + png[33:])
+PY
+    for f in bomb crc junk; do
+        run -0 --separate-stderr "$KMQ" decompress -o $f.out.png l_$f.png c.bin
+        [ "${#stderr_lines[@]}" -eq 2 ] || { echo "$f: $stderr"; false; }
+        [[ "${stderr_lines[0]}" == "kmq: l_$f.png: warning: "* ]] || { echo "$f: $stderr"; false; }
+        [ "$(chunks_of $f.out.png)" = "IHDR IDAT IEND" ]
+    done
+}
