@@ -18,7 +18,7 @@
  *
  * The library never prints, exits or reads argv.  Everything works on memory
  * buffers; the only functions that touch the file system are the file
- * helpers (kmq_image_decode_file, kmq_read_file, kmq_outfile_*,
+ * helpers (kmq_image_decode_file(_ex), kmq_read_file, kmq_outfile_*,
  * kmq_write_file_atomic).  Every fallible
  * call returns a kmq_status (KMQ_OK = 0); kmq_strerror() names each code.
  * Buffers the library allocates are released with free() unless a *_free
@@ -226,7 +226,7 @@ void kmq_image_free(kmq_image *img);
 /*
  * Decodes a PNG, JPEG or BMP held in memory, keeping its channel count
  * (palette images come out as RGB or RGBA, 16-bit samples are reduced to
- * 8 bits).  For PNG, the chunk structure and every chunk CRC are checked
+ * 8 bits) and turning it to its EXIF orientation (see kmq_image_decode_ex).  For PNG, the chunk structure and every chunk CRC are checked
  * first.  Images over max_pixels (0 = KMQ_DEFAULT_MAX_PIXELS) are refused
  * with KMQ_ERR_TOO_LARGE before their pixels are decoded.  On a decoder
  * failure, *why (if not NULL) receives a static description.

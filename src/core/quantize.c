@@ -126,8 +126,8 @@ typedef struct {
     uint8_t *entries;       /* k * C */
     uint8_t *colour_labels; /* per distinct colour */
     uint64_t inertia;       /* in the space k-means ran in (picks the restart) */
-    double sse;             /* the error reported: inertia, or with alpha the mean of */
-    double over_black, over_white; /* the errors over black and over white (alpha.c) */
+    double over_black, over_white; /* with alpha: the errors over each (alpha.c) */
+    double sse;             /* the error reported: inertia, or the mean of those two */
     int iterations, restart;
 } solution;
 
