@@ -226,8 +226,8 @@ void kmq_image_free(kmq_image *img);
 /*
  * Decodes a PNG, JPEG or BMP held in memory, keeping its channel count
  * (palette images come out as RGB or RGBA, 16-bit samples are reduced to
- * 8 bits) and turning it to its EXIF orientation (see kmq_image_decode_ex).  For PNG, the chunk structure and every chunk CRC are checked
- * first.  Images over max_pixels (0 = KMQ_DEFAULT_MAX_PIXELS) are refused
+ * 8 bits) and turning it to its EXIF orientation (see kmq_image_decode_ex).
+ * For PNG, the chunk structure and every chunk CRC are checked first.  Images over max_pixels (0 = KMQ_DEFAULT_MAX_PIXELS) are refused
  * with KMQ_ERR_TOO_LARGE before their pixels are decoded.  On a decoder
  * failure, *why (if not NULL) receives a static description.
  */
