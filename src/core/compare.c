@@ -6,6 +6,11 @@
 
 #include <math.h>
 
+static int64_t abs64(int64_t v)
+{
+    return v < 0 ? -v : v;
+}
+
 double kmq_psnr(double mse)
 {
     return mse > 0 ? 10.0 * log10(255.0 * 255.0 / mse) : INFINITY;
@@ -34,10 +39,10 @@ kmq_status kmq_compare(const kmq_image *a, const kmq_image *b, kmq_diff *d)
             over_black += (double)eb, over_white += (double)ew;
             const int64_t A = 255 * ((int64_t)x[C - 1] - y[C - 1]);
             for (int c = 0; c < C - 1; c++) {
-                const int64_t db = (int64_t)x[c] * x[C - 1] - (int64_t)y[c] * y[C - 1], dw = db - A;
-                const int64_t m = (db < 0 ? -db : db) > (dw < 0 ? -dw : dw) ? (db < 0 ? -db : db)
-                                                                             : (dw < 0 ? -dw : dw);
-                max_scaled = m > max_scaled ? m : max_scaled;
+                const int64_t db = abs64((int64_t)x[c] * x[C - 1] - (int64_t)y[c] * y[C - 1]);
+                const int64_t dw = abs64((int64_t)x[c] * x[C - 1] - (int64_t)y[c] * y[C - 1] - A);
+                max_scaled = db > max_scaled ? db : max_scaled;
+                max_scaled = dw > max_scaled ? dw : max_scaled;
             }
         }
         over_black /= 255.0 * 255.0, over_white /= 255.0 * 255.0;

@@ -341,11 +341,6 @@ static kmq_status each_chunk(const uint8_t *buf, size_t len,
     return KMQ_OK;
 }
 
-static kmq_status add_one(void *ctx, const uint8_t *type, const uint8_t *data, size_t len)
-{
-    return kmq_meta_add_chunk(ctx, type, data, len);
-}
-
 static kmq_status read_one(void *ctx, const uint8_t *type, const uint8_t *data, size_t len)
 {
     kmq_metadata *m = ctx;
@@ -479,5 +474,5 @@ kmq_status kmq_png_chunk_meta(kmq_metadata *m, const uint8_t *type, const uint8_
         kmq_meta_exif(m, data, len);
         return KMQ_OK;
     }
-    return add_one(m, type, data, len);
+    return kmq_meta_add_chunk(m, type, data, len);
 }
