@@ -443,8 +443,16 @@ KMQ_NODISCARD kmq_status kmq_read_file(const char *path, size_t max_len, uint8_t
  * the handle.  Without `overwrite`, an existing `path` is left alone and
  * KMQ_ERR_EXISTS returned (checked at open and again, atomically, at commit).
  * System-call failures return KMQ_ERR_IO with errno set; the temporary file
- * is then already removed.  While a temporary file exists, SIGINT, SIGTERM
- * and SIGHUP remove it (see kmq_install_signal_cleanup).
+ * is then already removed.  While a temporary file exists, SIGINT, SIGTERM,
+ * SIGHUP and SIGPIPE remove it (see kmq_install_signal_cleanup).
+ *
+ * Which file is written: "-" is standard output.  A symbolic link is
+ * followed: its target is replaced (the temporary file goes in the target's
+ * folder) and the link stays a link; a dangling link creates its target.  A
+ * name that is not a regular file -- a character device such as /dev/null, a
+ * FIFO, a socket, or a descriptor named through /proc or /dev/fd
+ * (/dev/stdout, /proc/self/fd/1) -- is written directly, never renamed over,
+ * and needs no `overwrite`.
  */
 typedef struct kmq_outfile kmq_outfile;
 KMQ_NODISCARD kmq_status kmq_outfile_open(const char *path, int overwrite, kmq_outfile **out);
@@ -452,11 +460,15 @@ KMQ_NODISCARD kmq_status kmq_outfile_write(kmq_outfile *f, const uint8_t *data, 
 KMQ_NODISCARD kmq_status kmq_outfile_commit(kmq_outfile *f);
 void kmq_outfile_abort(kmq_outfile *f);
 
+/* 1 if writing `path` would replace an existing file (the rules above: a
+   device, FIFO, descriptor or "-" is not replaced; a link to a file is). */
+int kmq_output_exists(const char *path);
+
 /* Open + write + commit in one call. */
 KMQ_NODISCARD kmq_status kmq_write_file_atomic(const char *path, const uint8_t *data,
                                                size_t len, int overwrite);
 
-/* Installs handlers for SIGINT, SIGTERM and SIGHUP that remove pending
+/* Installs handlers for SIGINT, SIGTERM, SIGHUP and SIGPIPE that remove pending
    temporary files and then die of the same signal.  Call once from main. */
 void kmq_install_signal_cleanup(void);
 

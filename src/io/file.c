@@ -113,7 +113,7 @@ void kmq_install_signal_cleanup(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
     for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
         struct sigaction old;
         /* Respect an ignored signal (e.g. nohup). */
@@ -130,6 +130,7 @@ static void block_signals(sigset_t *old)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGPIPE);
     sigprocmask(SIG_BLOCK, &set, old);
 }
 
@@ -159,7 +160,7 @@ static void unregister(kmq_outfile *f, int remove_temp)
 static void destroy(kmq_outfile *f, int remove_temp)
 {
     int e = errno;
-    if (f->fd >= 0 && !(f->direct && f->fd == STDOUT_FILENO))
+    if (f->fd >= 0 && f->fd != STDOUT_FILENO)
         close(f->fd);
     unregister(f, remove_temp);
     free(f->path);
@@ -167,31 +168,114 @@ static void destroy(kmq_outfile *f, int remove_temp)
     errno = e;
 }
 
+/* Follows the symbolic links of an output name to the file that would be
+   written: *target is malloc'd (the name itself when it is no link, the last
+   name of the chain when that does not exist yet).  *stream is set when the
+   chain passes through /proc or /dev/fd (/dev/stdout, /proc/self/fd/1): those
+   name an open descriptor, which is written as it is, never replaced. */
+static kmq_status resolve_output(const char *path, char **target, int *stream)
+{
+    *target = NULL;
+    *stream = 0;
+    char *cur = strdup(path);
+    if (!cur)
+        return KMQ_ERR_NOMEM;
+    for (int hops = 0;; hops++) {
+        if (!strncmp(cur, "/proc/", 6) || !strncmp(cur, "/dev/fd/", 8)) {
+            *stream = 1;
+            break;
+        }
+        struct stat st;
+        if (lstat(cur, &st) != 0) {
+            if (errno == ENOENT)
+                break; /* a new file, or the missing end of a dangling link */
+            goto io;
+        }
+        if (!S_ISLNK(st.st_mode))
+            break;
+        if (hops == 40) {
+            errno = ELOOP;
+            goto io;
+        }
+        char link[PATH_MAX];
+        ssize_t n = readlink(cur, link, sizeof link - 1);
+        if (n < 0)
+            goto io;
+        link[n] = 0;
+        const char *slash = strrchr(cur, '/');
+        size_t dirlen = link[0] != '/' && slash ? (size_t)(slash - cur) + 1 : 0;
+        char *next = malloc(dirlen + (size_t)n + 1);
+        if (!next) {
+            free(cur);
+            return KMQ_ERR_NOMEM;
+        }
+        memcpy(next, cur, dirlen);
+        memcpy(next + dirlen, link, (size_t)n + 1);
+        free(cur);
+        cur = next;
+    }
+    *target = cur;
+    return KMQ_OK;
+io: {
+    int e = errno;
+    free(cur);
+    errno = e;
+    return KMQ_ERR_IO;
+}
+}
+
+int kmq_output_exists(const char *path)
+{
+    if (!strcmp(path, "-"))
+        return 0;
+    char *target;
+    int stream;
+    if (resolve_output(path, &target, &stream) != KMQ_OK)
+        return 0; /* the open will say what is wrong */
+    struct stat st;
+    int exists = !stream && stat(target, &st) == 0 && !S_ISCHR(st.st_mode) &&
+                 !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode);
+    free(target);
+    return exists;
+}
+
 kmq_status kmq_outfile_open(const char *path, int overwrite, kmq_outfile **out)
 {
     *out = NULL;
     kmq_outfile *f = calloc(1, sizeof *f);
-    if (!f || !(f->path = strdup(path))) {
-        free(f);
+    if (!f)
         return KMQ_ERR_NOMEM;
-    }
     f->fd = -1;
     f->slot = -1;
     f->overwrite = overwrite;
+    if (!strcmp(path, "-")) { /* standard output */
+        f->direct = 1;
+        f->fd = STDOUT_FILENO;
+        *out = f;
+        return KMQ_OK;
+    }
+    int stream;
+    kmq_status s = resolve_output(path, &f->path, &stream);
+    if (s != KMQ_OK) {
+        destroy(f, 0);
+        return s;
+    }
+    path = f->path;
 
     struct stat st;
-    if (stat(path, &st) == 0) {
-        if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
-            /* /dev/null, /dev/full, a pipe: never replace the node itself. */
-            f->direct = 1;
-            f->fd = open(path, O_WRONLY | O_CLOEXEC);
-            if (f->fd < 0) {
-                destroy(f, 0);
-                return KMQ_ERR_IO;
-            }
-            *out = f;
-            return KMQ_OK;
+    if (stream || (stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) ||
+                                             S_ISSOCK(st.st_mode)))) {
+        /* /dev/null, a FIFO, a descriptor: never replace the node itself. */
+        f->direct = 1;
+        f->fd = open(path, O_WRONLY | O_CLOEXEC | (stream ? O_CREAT | O_TRUNC : 0), 0666);
+        if (f->fd < 0) {
+            destroy(f, 0);
+            return KMQ_ERR_IO;
         }
+        *out = f;
+        return KMQ_OK;
+    }
+    if (stat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
             destroy(f, 0);
             errno = EISDIR;
@@ -203,7 +287,8 @@ kmq_status kmq_outfile_open(const char *path, int overwrite, kmq_outfile **out)
         }
     }
 
-    /* Temp name: "<dir>/.<base>.kmq-XXXXXX", hidden and in the same folder. */
+    /* Temp name: "<dir>/.<base>.kmq-XXXXXX", hidden and in the same folder
+       as the file it replaces (the target of a link, not the link). */
     const char *slash = strrchr(path, '/');
     size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
     const char *base = path + dirlen;
@@ -267,7 +352,7 @@ kmq_status kmq_outfile_write(kmq_outfile *f, const uint8_t *data, size_t len)
 kmq_status kmq_outfile_commit(kmq_outfile *f)
 {
     if (f->direct) {
-        int r = close(f->fd);
+        int r = f->fd == STDOUT_FILENO ? 0 : close(f->fd);
         f->fd = -1;
         destroy(f, 0);
         return r == 0 ? KMQ_OK : KMQ_ERR_IO;
