@@ -13,12 +13,19 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "kmq CMD: <message>" plus a hint to the help on stderr; returns EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Reports a failed library call on `path`, using errno for KMQ_ERR_IO. */
+/* Reports a failed library call on `path`, using errno for KMQ_ERR_IO;
+   "-" is named standard input (cli_report), standard output (_out). */
 void cli_report(const char *path, kmq_status s, const char *why);
+void cli_report_out(const char *path, kmq_status s, const char *why);
 
 int parse_long(const char *s, long min, long max, long *out);
 int parse_u64(const char *s, unsigned long long *out);
 int parse_double(const char *s, double *out);
+/* --quality: "MAX", "MIN-MAX", "-MAX" (no floor) or "MIN-" (MAX 200), dB. */
+int parse_quality(const char *s, double *min, double *max);
+/* The usage error for getopt's ':' (missing value) or '?' (unknown option),
+   naming the option that failed, not the word before it. */
+int cli_bad_option(const char *cmd, int c, int argc, char **argv);
 /* --max-pixels: 1 .. KMQ_MAX_PIXELS_LIMIT (every image the decoders allow). */
 #define KMQ_MAX_PIXELS_LIMIT ((unsigned long long)KMQ_MAX_DIMENSION * KMQ_MAX_DIMENSION)
 int parse_max_pixels(const char *s, uint64_t *out);
@@ -32,8 +39,20 @@ int same_path(const char *a, const char *b);
 double now_seconds(void);
 const char *channels_name(int channels);
 
-/* s as a JSON string literal (file names are bytes; control characters are
-   escaped, other bytes passed through). */
+/* Standard output: every write is checked.  cli_flush_stdout flushes and
+   remembers the first error; cli_close_stdout (at exit) reports it in one
+   line -- quietly for a closed pipe -- and returns -1 if there was one. */
+int cli_flush_stdout(void);
+int cli_stdout_failed(void); /* the errno of the first failure, or 0 */
+void cli_stdout_error(int e);  /* a failure seen elsewhere (a -j worker) */
+int cli_close_stdout(void);
+/* Exit status 2 and one line if standard output is a terminal: cmd writes
+   binary there. */
+int cli_refuse_tty_stdout(const char *cmd);
+
+/* s as a JSON string literal.  File names are bytes: valid UTF-8 is kept,
+   control characters are escaped, and each byte that is not part of valid
+   UTF-8 becomes U+FFFD, so the line is always valid JSON. */
 void json_string(FILE *out, const char *s);
 /* A PSNR as a JSON number, null for infinity (identical images). */
 void json_psnr(FILE *out, double psnr);

@@ -21,7 +21,11 @@ void help_compress(FILE *out)
           "--format png8 one indexed PNG holding both.\n"
           "\n"
           "  -k, --colors K      number of colours, 2..256 (default 64)\n"
-          "      --quality DB    instead of -k: the smallest k whose PSNR reaches DB\n"
+          "      --quality [MIN-]MAX  instead of -k: the smallest k whose PSNR reaches\n"
+          "                      MAX dB; if even k = 256 stays below MIN dB, nothing is\n"
+          "                      written and the exit status is 99 (pngquant's)\n"
+          "      --skip-if-larger  write nothing (exit status 98) when the outputs would\n"
+          "                      be larger than the input\n"
           "      --dither        Floyd-Steinberg error diffusion when labelling pixels\n"
           "      --init METHOD   kmeans++ (default) or random\n"
           "      --n-init N      restarts; the lowest error wins (default 3)\n"
@@ -36,7 +40,10 @@ void help_compress(FILE *out)
           "      --labels FILE   label PNG (default: INPUT's folder/stem.labels.png)\n"
           "      --codebook FILE codebook (default: INPUT's folder/stem.codebook.bin);\n"
           "                      a name ending in .npy writes NumPy format\n"
-          "  -o, --output FILE   the png8 file (default: INPUT's folder/stem.png8.png)\n"
+          "  -o, --output FILE   the png8 file (default: INPUT's folder/stem.png8.png);\n"
+          "                      - is standard output, also the default for INPUT -\n"
+          "      --ext SUFFIX    png8 names: INPUT's stem + SUFFIX (default .png8.png);\n"
+          "                      implies --format png8; --ext .png -f replaces INPUT\n"
           "      --level N       DEFLATE effort 1 (fastest) .. 12 (smallest), default 6;\n"
           "                      png8 is written with zlib, whose top level is 9\n"
           "  -z, --max           smallest files: level 12 and every PNG filter tried\n"
@@ -73,7 +80,12 @@ void help_compress(FILE *out)
           "\n"
           "With several inputs, a bad file is reported and the others are still done;\n"
           "a summary line follows.  On a terminal a progress line shows meanwhile.\n"
-          "Exit status: 0 success, 1 failure of any file (bad input, I/O), 2 usage error.\n",
+          "A symbolic link as output is followed (its target replaced, the link kept);\n"
+          "devices, FIFOs and /dev/stdout are written directly.  Files given by name\n"
+          "that are kmq's own outputs (.labels.png, .png8.png, ...) are skipped.\n"
+          "Exit status: 0 success, 1 failure of any file (bad input, I/O), 2 usage\n"
+          "error, 98 skipped by --skip-if-larger, 99 below the --quality minimum\n"
+          "(in a batch: 1 if any file failed, else 99, else 98, else 0).\n",
           out);
 }
 
@@ -82,9 +94,11 @@ typedef struct {
     char **inputs;
     int ninputs;
     const char *labels_path, *codebook_path, *output_path, *out_dir;
+    const char *ext; /* png8 name suffix (--ext), NULL: .png8.png */
     int png8, level, exhaustive, packed, recursive, skip_existing, jobs, json, dither;
-    int strip, no_orient;
-    double quality; /* target PSNR in dB, 0 = use k */
+    int strip, no_orient, skip_if_larger;
+    double quality;     /* target PSNR in dB (--quality's MAX), 0 = use k */
+    double quality_min; /* below this PSNR nothing is written (exit 99); 0 = no floor */
     uint64_t max_pixels;
     int force, quiet, verbose;
 } compress_opts;
@@ -94,7 +108,7 @@ static int parse_args(int argc, char **argv, compress_opts *o)
     enum {
         OPT_INIT = 256, OPT_NINIT, OPT_MAXITER, OPT_TOL, OPT_SEED, OPT_LABELS, OPT_CODEBOOK,
         OPT_FORMAT, OPT_LEVEL, OPT_MAXPIXELS, OPT_OUTDIR, OPT_SKIP, OPT_JSON, OPT_QUALITY,
-        OPT_DITHER, OPT_PACKED, OPT_STRIP, OPT_NO_ORIENT
+        OPT_DITHER, OPT_PACKED, OPT_STRIP, OPT_NO_ORIENT, OPT_SKIP_LARGER, OPT_EXT
     };
     static const struct option longopts[] = {
         {"colors", required_argument, NULL, 'k'},
@@ -122,6 +136,8 @@ static int parse_args(int argc, char **argv, compress_opts *o)
         {"packed-labels", no_argument, NULL, OPT_PACKED},
         {"strip", no_argument, NULL, OPT_STRIP},
         {"no-orient", no_argument, NULL, OPT_NO_ORIENT},
+        {"skip-if-larger", no_argument, NULL, OPT_SKIP_LARGER},
+        {"ext", required_argument, NULL, OPT_EXT},
         {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -131,7 +147,7 @@ static int parse_args(int argc, char **argv, compress_opts *o)
     kmq_params_default(&o->params);
     o->level = KMQ_DEFAULT_LEVEL;
     o->jobs = 1;
-    int level_set = 0, k_set = 0;
+    int level_set = 0, k_set = 0, format_set = 0;
     opterr = 0;
     optind = 1;
     int c;
@@ -146,9 +162,16 @@ static int parse_args(int argc, char **argv, compress_opts *o)
             k_set = 1;
             break;
         case OPT_QUALITY:
-            if (!parse_double(optarg, &o->quality) || !(o->quality > 0) || o->quality > 200)
-                return cli_usage("compress", "--quality must be a PSNR in dB, above 0 and at most 200, not '%s'",
+            if (!parse_quality(optarg, &o->quality_min, &o->quality))
+                return cli_usage("compress", "--quality must be MAX or MIN-MAX, PSNRs in dB with "
+                                             "0 <= MIN <= MAX <= 200 and MAX > 0, not '%s'", optarg);
+            break;
+        case OPT_SKIP_LARGER: o->skip_if_larger = 1; break;
+        case OPT_EXT:
+            if (!*optarg || strchr(optarg, '/'))
+                return cli_usage("compress", "--ext must be a non-empty name suffix without '/', not '%s'",
                                  optarg);
+            o->ext = optarg;
             break;
         case OPT_DITHER: o->dither = 1; break;
         case OPT_PACKED: o->packed = 1; break;
@@ -195,6 +218,7 @@ static int parse_args(int argc, char **argv, compress_opts *o)
                 o->png8 = 0;
             else
                 return cli_usage("compress", "--format must be labels or png8, not '%s'", optarg);
+            format_set = 1;
             break;
         case OPT_LEVEL:
             if (!parse_long(optarg, 1, KMQ_MAX_LEVEL, &v))
@@ -225,8 +249,7 @@ static int parse_args(int argc, char **argv, compress_opts *o)
         case 'q': o->quiet = 1, o->verbose = 0; break;
         case 'v': o->verbose = 1, o->quiet = 0; break;
         case 'h': help_compress(stdout); return -1;
-        case ':': return cli_usage("compress", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage("compress", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_bad_option("compress", c, argc, argv);
         }
     }
     if (optind >= argc)
@@ -244,6 +267,28 @@ static int parse_args(int argc, char **argv, compress_opts *o)
     if (o->out_dir && !*o->out_dir)
         return cli_usage("compress", "empty --out-dir");
     const char *input = o->inputs[0];
+    if (o->ext) {
+        if (format_set && !o->png8)
+            return cli_usage("compress", "--ext names png8 files; it does not go with --format labels");
+        o->png8 = 1;
+        if (o->output_path)
+            return cli_usage("compress", "-o and --ext both name the png8; give one");
+    }
+    /* pngquant's habit: `kmq compress - < in.png > out.png` */
+    if (!strcmp(input, "-") && !format_set && !o->ext && !o->labels_path && !o->codebook_path &&
+        !o->output_path)
+        o->png8 = 1, o->output_path = "-";
+    if ((o->labels_path && !strcmp(o->labels_path, "-")) ||
+        (o->codebook_path && !strcmp(o->codebook_path, "-")))
+        return cli_usage("compress", "the label PNG and the codebook are two files and standard "
+                                     "output is one stream: name both files, or write one palette "
+                                     "PNG with --format png8 -o -");
+    if (o->output_path && !strcmp(o->output_path, "-")) {
+        if (o->json)
+            return cli_usage("compress", "--json and -o - would both write to standard output");
+        if (cli_refuse_tty_stdout("compress"))
+            return EXIT_USAGE;
+    }
     if (o->exhaustive) {
         if (level_set && o->level != KMQ_MAX_LEVEL)
             return cli_usage("compress", "-z/--max means --level %d; give one or the other",
@@ -293,7 +338,7 @@ static int write_outputs(const compress_opts *o, const output *out, int n)
         s = kmq_outfile_commit(f[i]);
         f[i] = NULL; /* commit frees the handle, whatever happens */
         if (s != KMQ_OK) {
-            cli_report(out[i].path, s, NULL);
+            cli_report_out(out[i].path, s, NULL);
             for (int j = 0; j < i; j++)
                 unlink(out[j].path); /* half a result is no result */
             for (int j = i + 1; j < n; j++)
@@ -303,7 +348,7 @@ static int write_outputs(const compress_opts *o, const output *out, int n)
     }
     return EXIT_OK;
 fail:
-    cli_report(out[i].path, s, NULL);
+    cli_report_out(out[i].path, s, NULL);
     for (int j = 0; j < n; j++)
         kmq_outfile_abort(f[j]);
     return EXIT_FAIL;
@@ -312,10 +357,15 @@ fail:
 /* What one file came to, for the batch summary (sent up a pipe by -j). */
 typedef struct {
     int index;
-    int status; /* EXIT_OK, EXIT_FAIL, or SKIPPED */
+    int status; /* EXIT_OK, EXIT_FAIL, EXIT_USAGE or one of the skips below */
     uint64_t bytes_in, bytes_out;
+    int stdout_errno; /* a -j worker's failure to write its JSON line */
 } file_result;
-enum { SKIPPED = 3 };
+enum {
+    SKIPPED = 3,                  /* --skip-existing, or one of kmq's own outputs */
+    EXIT_LARGER = 98,             /* --skip-if-larger: the outputs would be larger */
+    EXIT_QUALITY = 99             /* below the --quality minimum */
+};
 
 /* mkdir -p of the folder part of path. */
 static int make_parents(const char *path)
@@ -339,7 +389,7 @@ static int make_parents(const char *path)
 
 static void json_result(const compress_opts *o, const char *input, char *const *paths,
                         const kmq_image *img, size_t file_len, size_t out_bytes,
-                        const kmq_stats *st, double seconds)
+                        const kmq_stats *st, int reached, double seconds)
 {
     fputs("{\"input\": ", stdout);
     json_string(stdout, input);
@@ -366,8 +416,30 @@ static void json_result(const compress_opts *o, const char *input, char *const *
         fputs(", \"psnr_white\": ", stdout);
         json_psnr(stdout, st->psnr_white);
     }
+    if (o->quality > 0)
+        printf(", \"quality_min\": %g, \"quality_max\": %g, \"quality_reached\": %s", o->quality_min,
+               o->quality, reached ? "true" : "false");
     printf(", \"seconds\": %.4f}\n", seconds);
-    fflush(stdout);
+    cli_flush_stdout();
+}
+
+/* A file left alone, and why; st (if not NULL) is the result that was not
+   written. */
+static void json_skipped(const char *input, const char *reason, const kmq_stats *st,
+                         double quality)
+{
+    fputs("{\"input\": ", stdout);
+    json_string(stdout, input);
+    fputs(", \"status\": \"skipped\", \"reason\": ", stdout);
+    json_string(stdout, reason);
+    if (st) {
+        printf(", \"k\": %d, \"mse\": %.6f, \"psnr\": ", st->k, st->mse);
+        json_psnr(stdout, st->psnr);
+        if (quality > 0)
+            printf(", \"quality_reached\": %s", st->psnr >= quality ? "true" : "false");
+    }
+    fputs("}\n", stdout);
+    cli_flush_stdout();
 }
 
 static void json_failure(const char *input, const char *message)
@@ -377,7 +449,7 @@ static void json_failure(const char *input, const char *message)
     fputs(", \"status\": \"error\", \"error\": ", stdout);
     json_string(stdout, message);
     fputs("}\n", stdout);
-    fflush(stdout);
+    cli_flush_stdout();
 }
 
 /* "iCCP gAMA pHYs carried, EXIF orientation 6 applied" for -v. */
@@ -417,36 +489,43 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
     const char *why = NULL, *failed = input;
     double t0 = now_seconds();
 
-    if (nout == 2 && same_path(paths[0], paths[1])) {
+    struct stat node;
+    if (nout == 2 && same_path(paths[0], paths[1]) &&
+        !(stat(paths[0], &node) == 0 && !S_ISREG(node.st_mode))) { /* /dev/null twice is fine */
         rc = cli_usage("compress", "labels and codebook would both be written to '%s'", paths[0]);
         goto done;
     }
-    for (int i = 0; i < nout; i++)
-        if (strcmp(input, "-") != 0 && same_path(input, paths[i])) {
-            rc = cli_usage("compress", "an output file is the input file '%s'", input);
+    for (int i = 0; i < nout; i++) /* --ext .png -f replaces the input, on purpose */
+        if (strcmp(input, "-") != 0 && same_path(input, paths[i]) && !(o->ext && o->force)) {
+            rc = o->ext ? (cli_report(input, KMQ_ERR_EXISTS, NULL), EXIT_FAIL)
+                        : cli_usage("compress", "an output file is the input file '%s'", input);
             goto done;
         }
     compress_opts own = *o; /* --skip-existing redoes a half-done file over what is left */
     if (o->skip_existing) {
         int all = 1;
         for (int i = 0; i < nout; i++)
-            all &= access(paths[i], F_OK) == 0;
+            all &= kmq_output_exists(paths[i]);
         if (all) {
+            if (o->json)
+                json_skipped(input, "the outputs exist (--skip-existing)", NULL, 0);
             rc = SKIPPED;
             goto done;
         }
         own.force = 1;
         o = &own;
     }
-    for (int i = 0; i < nout; i++)
-        if (!o->force && access(paths[i], F_OK) == 0) { /* fail before the work, not after */
-            s = KMQ_ERR_EXISTS, failed = paths[i];
-            goto fail;
-        }
     const kmq_decode_options dopt = {o->max_pixels, o->no_orient};
     if ((s = kmq_image_decode_file_ex(input, &dopt, &img, o->strip ? NULL : &meta, &why,
                                       &file_len)) != KMQ_OK)
         goto fail;
+    /* A bad input is named as such; existing outputs are refused before the
+       k-means, not after it. */
+    for (int i = 0; i < nout; i++)
+        if (!o->force && kmq_output_exists(paths[i])) {
+            s = KMQ_ERR_EXISTS, failed = paths[i];
+            goto fail;
+        }
     if (meta.warning && !o->quiet)
         cli_error("%s: warning: %s", input, meta.warning);
     res->bytes_in = file_len;
@@ -467,12 +546,27 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
     progress_clear();
     if (s != KMQ_OK)
         goto fail;
-    if (!reached && !o->quiet)
-        cli_error("%s: %.2f dB is out of reach: k=%d (every colour kmq can keep) gives %.2f dB",
-                  input, o->quality, st.k, st.psnr);
     if (o->dither &&
         (s = kmq_dither(img.pixels, img.width, img.height, img.channels, &cb, labels, &st)) != KMQ_OK)
         goto fail;
+    if (o->quality > 0) {
+        /* Judged on what is written: dithering lowers the PSNR k was chosen by. */
+        reached = st.psnr >= o->quality;
+        if (st.psnr < o->quality_min) {
+            progress_clear();
+            cli_error("%s: quality too low: k=%d gives %.2f dB, below the --quality minimum of "
+                      "%g dB; nothing written", input, st.k, st.psnr, o->quality_min);
+            if (o->json)
+                json_skipped(input, "quality below the --quality minimum", &st, o->quality);
+            rc = EXIT_QUALITY;
+            res->bytes_in = 0;
+            goto done;
+        }
+        /* Said even with -q: the file is not what --quality asked for. */
+        if (!reached)
+            cli_error("%s: warning: %g dB is out of reach%s: k=%d gives %.2f dB", input,
+                      o->quality, o->dither ? " with --dither" : "", st.k, st.psnr);
+    }
     double t_kmeans = now_seconds();
     const int width = img.width, height = img.height, channels = img.channels;
     kmq_image geometry = {width, height, channels, NULL};
@@ -508,6 +602,16 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
             goto fail;
     }
     double t_encode = now_seconds();
+    if (o->skip_if_larger && lens[0] + lens[1] > file_len) {
+        if (!o->quiet)
+            cli_error("%s: skipped: the output%s (%zu bytes) would be larger than the input "
+                      "(%zu bytes)", input, o->png8 ? "" : "s", lens[0] + lens[1], file_len);
+        if (o->json)
+            json_skipped(input, "larger than the input (--skip-if-larger)", &st, o->quality);
+        rc = EXIT_LARGER;
+        res->bytes_in = 0; /* nothing written, nothing counted */
+        goto done;
+    }
     for (int i = 0; o->out_dir && i < nout; i++)
         if (make_parents(paths[i]) != 0) {
             s = KMQ_ERR_IO, failed = paths[i];
@@ -525,7 +629,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
     res->bytes_out = out_bytes;
     double ratio = file_len ? (double)out_bytes / (double)file_len : 0;
     if (o->json)
-        json_result(o, input, paths, &geometry, file_len, out_bytes, &st, t_end - t0);
+        json_result(o, input, paths, &geometry, file_len, out_bytes, &st, reached, t_end - t0);
     if (o->verbose) {
         char files[1024];
         if (o->png8)
@@ -612,14 +716,31 @@ static int add_file(file_list *l, const char *path, const char *rel)
     return 0;
 }
 
-static int is_image_name(const char *name)
+/* The suffix of kmq's own outputs that name ends with, or NULL.  --ext's
+   suffix counts too, unless it is a plain extension (--ext .png converts in
+   place, and then every PNG would look like an output). */
+static const char *own_output(const compress_opts *o, const char *name)
 {
     static const char *const own[] = {".labels.png", ".png8.png", ".decompressed.png", ".swatch.png"};
     for (size_t i = 0; i < sizeof own / sizeof *own; i++)
         if (ends_with_ci(name, own[i]))
-            return 0; /* kmq's own outputs */
-    return ends_with_ci(name, ".png") || ends_with_ci(name, ".jpg") || ends_with_ci(name, ".jpeg") ||
-           ends_with_ci(name, ".bmp");
+            return own[i];
+    if (o->ext && strchr(o->ext + 1, '.') && ends_with_ci(name, o->ext))
+        return o->ext;
+    return NULL;
+}
+
+static void free_files(file_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].path), free(l->v[i].rel);
+    free(l->v);
+}
+
+static int is_image_name(const compress_opts *o, const char *name)
+{
+    return !own_output(o, name) && (ends_with_ci(name, ".png") || ends_with_ci(name, ".jpg") ||
+                                    ends_with_ci(name, ".jpeg") || ends_with_ci(name, ".bmp"));
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -629,7 +750,7 @@ static int cmp_names(const void *a, const void *b)
 
 /* Every image file under dir (symbolic links to folders are not followed),
    in name order; rel is the path below the FOLDER argument. */
-static int walk(file_list *l, const char *dir, const char *rel)
+static int walk(const compress_opts *o, file_list *l, const char *dir, const char *rel)
 {
     DIR *d = opendir(dir);
     if (!d) {
@@ -662,11 +783,16 @@ static int walk(file_list *l, const char *dir, const char *rel)
         if (path && sub) {
             snprintf(path, pl, "%s/%s", dir, names[i]);
             snprintf(sub, rl, "%s%s%s", rel, *rel ? "/" : "", names[i]);
-            struct stat st;
-            if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-                rc |= walk(l, path, sub);
-            else if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && is_image_name(names[i]))
+            struct stat lst, st;
+            int have = lstat(path, &lst) == 0;
+            int target = stat(path, &st) == 0; /* follows a link to a file */
+            if (have && S_ISDIR(lst.st_mode))
+                rc |= walk(o, l, path, sub);
+            else if (target && S_ISREG(st.st_mode) && is_image_name(o, names[i]))
                 rc |= add_file(l, path, sub) != 0;
+            else if (have && S_ISLNK(lst.st_mode) && !target && is_image_name(o, names[i]) &&
+                     !o->quiet)
+                cli_error("%s: skipped: a symbolic link to nothing", path);
         }
         free(path), free(sub), free(names[i]);
     }
@@ -687,7 +813,8 @@ static int output_paths(const compress_opts *o, const input_file *f, char **path
     }
     const char *from = base ? base : f->path;
     if (o->png8) {
-        paths[0] = o->output_path ? strdup(o->output_path) : derive_path(from, NULL, ".png8.png");
+        paths[0] = o->output_path ? strdup(o->output_path)
+                                  : derive_path(from, NULL, o->ext ? o->ext : ".png8.png");
         paths[1] = NULL;
     } else {
         paths[0] = o->labels_path ? strdup(o->labels_path) : derive_path(from, NULL, ".labels.png");
@@ -712,6 +839,104 @@ static int run_file(const compress_opts *o, const input_file *f, int index, file
     return r->status;
 }
 
+/* The name a path will have once written, for comparing paths: the real
+   path of an existing file, else the real folder plus the name, else the
+   name as given (a folder --out-dir has yet to make).  malloc'd. */
+static char *path_key(const char *path)
+{
+    char *real = realpath(path, NULL);
+    if (real)
+        return real;
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup(".");
+    char *rdir = dir ? realpath(dir, NULL) : NULL;
+    free(dir);
+    if (!rdir)
+        return strdup(path);
+    const char *base = slash ? slash + 1 : path;
+    size_t len = strlen(rdir) + strlen(base) + 2;
+    char *key = malloc(len);
+    if (key)
+        snprintf(key, len, "%s/%s", rdir, base);
+    free(rdir);
+    return key;
+}
+
+typedef struct {
+    char *key;
+    const char *name; /* the path as the user will read it */
+    size_t file;      /* index in the file list */
+    int output;       /* 0: the input itself */
+} path_entry;
+
+static int cmp_entries(const void *a, const void *b)
+{
+    const path_entry *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : x->file < y->file ? -1 : x->file > y->file;
+}
+
+/* Before any work: two inputs that would write the same file, or one that
+   would write over another's input, are a usage error naming both. */
+static int check_clashes(const compress_opts *o, const file_list *files)
+{
+    const int nout = o->png8 ? 1 : 2;
+    size_t n = 0, cap = files->n * (size_t)(nout + 1);
+    path_entry *e = calloc(cap ? cap : 1, sizeof *e);
+    char **names = calloc(cap ? cap : 1, sizeof *names);
+    int rc = 0;
+    if (!e || !names) {
+        cli_error("out of memory");
+        rc = EXIT_FAIL;
+        goto done;
+    }
+    for (size_t i = 0; i < files->n; i++) {
+        char *paths[2] = {NULL, NULL};
+        if (output_paths(o, &files->v[i], paths) != 0) {
+            free(paths[0]), free(paths[1]);
+            cli_error("out of memory");
+            rc = EXIT_FAIL;
+            goto done;
+        }
+        for (int j = 0; j <= nout; j++) {
+            const char *name = j ? paths[j - 1] : files->v[i].path;
+            if (!strcmp(name, "-")) {
+                free(j ? paths[j - 1] : NULL);
+                continue;
+            }
+            names[n] = j ? paths[j - 1] : NULL;
+            e[n] = (path_entry){path_key(name), j ? paths[j - 1] : files->v[i].path, i, j};
+            if (!e[n++].key) {
+                cli_error("out of memory");
+                rc = EXIT_FAIL;
+                goto done;
+            }
+        }
+    }
+    qsort(e, n, sizeof *e, cmp_entries);
+    /* Two passes: a file given twice is the plainest way to say it. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 1; i < n && !rc; i++) {
+            const path_entry *a = &e[i - 1], *b = &e[i];
+            if (strcmp(a->key, b->key) || a->file == b->file || (!pass && (a->output || b->output)))
+                continue;
+            const char *in_a = files->v[a->file].path, *in_b = files->v[b->file].path;
+            if (!a->output && !b->output)
+                rc = cli_usage("compress", "'%s' is given twice", in_a);
+            else if (a->output && b->output)
+                rc = cli_usage("compress", "'%s' and '%s' would both write '%s'", in_a, in_b, a->name);
+            else
+                rc = cli_usage("compress", "'%s' would write over the input '%s'",
+                               a->output ? in_a : in_b, a->output ? b->name : a->name);
+        }
+    }
+done:
+    for (size_t i = 0; e && i < n; i++)
+        free(e[i].key), free(names[i]);
+    free(e), free(names);
+    return rc;
+}
+
 int cmd_compress(int argc, char **argv)
 {
     compress_opts o;
@@ -724,11 +949,21 @@ int cmd_compress(int argc, char **argv)
 
     file_list files = {0};
     int list_failed = 0;
+    size_t skipped = 0;
+    const int named = o.labels_path || o.codebook_path || o.output_path;
     for (int i = 0; i < o.ninputs; i++) {
         const char *in = o.inputs[i];
         struct stat st;
+        const char *own = named ? NULL : own_output(&o, in);
         if (o.recursive && stat(in, &st) == 0 && S_ISDIR(st.st_mode)) {
-            list_failed |= walk(&files, in, "");
+            list_failed |= walk(&o, &files, in, "");
+        } else if (own) { /* `kmq compress *.png` run twice */
+            if (!o.quiet)
+                cli_error("%s: skipped: a kmq output (%s); to compress it anyway, name its "
+                          "outputs or rename it", in, own);
+            if (o.json)
+                json_skipped(in, "a kmq output", NULL, 0);
+            skipped++;
         } else {
             const char *slash = strrchr(in, '/');
             if (add_file(&files, in, slash ? slash + 1 : in) != 0) {
@@ -743,12 +978,18 @@ int cmd_compress(int argc, char **argv)
     if (!o.params.threads && o.jobs > 1)
         o.params.threads = cores / o.jobs > 1 ? (int)(cores / o.jobs) : 1;
 
-    size_t ok = 0, skipped = 0, failed = 0;
+    int clash = list_failed ? 0 : check_clashes(&o, &files);
+    if (clash) {
+        free_files(&files);
+        return clash;
+    }
+
+    size_t ok = 0, failed = 0, larger = 0, low = 0;
     uint64_t bytes_in = 0, bytes_out = 0;
     int usage = 0;
     progress_enable(!o.quiet);
     if (o.jobs <= 1 || files.n <= 1) {
-        for (size_t i = 0; i < files.n; i++) {
+        for (size_t i = 0; i < files.n && !cli_stdout_failed(); i++) {
             file_result fr;
             progress_files(i, files.n, failed);
             run_file(&o, &files.v[i], (int)i, &fr);
@@ -756,7 +997,9 @@ int cmd_compress(int argc, char **argv)
                 usage = 1;
                 break;
             }
-            ok += fr.status == EXIT_OK, failed += fr.status == EXIT_FAIL, skipped += fr.status == SKIPPED;
+            ok += fr.status == EXIT_OK, failed += fr.status == EXIT_FAIL;
+            skipped += fr.status == SKIPPED || fr.status == EXIT_LARGER || fr.status == EXIT_QUALITY;
+            larger += fr.status == EXIT_LARGER, low += fr.status == EXIT_QUALITY;
             bytes_in += fr.bytes_in, bytes_out += fr.bytes_out;
         }
     } else {
@@ -765,19 +1008,21 @@ int cmd_compress(int argc, char **argv)
         int fds[2];
         if (pipe(fds) != 0) {
             cli_error("pipe: %s", strerror(errno));
+            free_files(&files);
             return EXIT_FAIL;
         }
         fflush(stdout), fflush(stderr);
         size_t next = 0, running = 0, done = 0;
         while (done < files.n) {
-            while (running < (size_t)o.jobs && next < files.n) {
+            while (running < (size_t)o.jobs && next < files.n && !cli_stdout_failed()) {
                 pid_t pid = fork();
                 if (pid == 0) {
                     close(fds[0]);
                     progress_enable(0);
                     file_result fr;
                     run_file(&o, &files.v[next], (int)next, &fr);
-                    fflush(stdout), fflush(stderr);
+                    cli_flush_stdout(), fflush(stderr);
+                    fr.stdout_errno = cli_stdout_failed();
                     ssize_t w = write(fds[1], &fr, sizeof fr); /* < PIPE_BUF: atomic */
                     _exit(w == (ssize_t)sizeof fr ? 0 : 1);
                 }
@@ -795,12 +1040,15 @@ int cmd_compress(int argc, char **argv)
             running--;
             file_result fr;
             if (read(fds[0], &fr, sizeof fr) != (ssize_t)sizeof fr)
-                fr.status = EXIT_FAIL, fr.bytes_in = fr.bytes_out = 0;
+                fr.status = EXIT_FAIL, fr.bytes_in = fr.bytes_out = 0, fr.stdout_errno = 0;
+            if (fr.stdout_errno)
+                cli_stdout_error(fr.stdout_errno);
             done++;
             if (fr.status == EXIT_USAGE)
                 usage = 1;
             ok += fr.status == EXIT_OK, failed += fr.status == EXIT_FAIL || fr.status == EXIT_USAGE;
-            skipped += fr.status == SKIPPED;
+            skipped += fr.status == SKIPPED || fr.status == EXIT_LARGER || fr.status == EXIT_QUALITY;
+            larger += fr.status == EXIT_LARGER, low += fr.status == EXIT_QUALITY;
             bytes_in += fr.bytes_in, bytes_out += fr.bytes_out;
             progress_files(done, files.n, failed);
         }
@@ -809,17 +1057,19 @@ int cmd_compress(int argc, char **argv)
     }
     progress_clear();
     if (batch && !o.quiet) {
-        fprintf(stderr, "kmq: %zu file%s: %zu compressed, %zu skipped, %zu failed; %llu -> %llu bytes",
-                files.n, files.n == 1 ? "" : "s", ok, skipped, failed, (unsigned long long)bytes_in,
+        fprintf(stderr, "kmq: %zu file%s: %zu compressed, %zu skipped", ok + failed + skipped,
+                ok + failed + skipped == 1 ? "" : "s", ok, skipped);
+        if (larger || low)
+            fprintf(stderr, " (%zu larger than the input, %zu below the --quality minimum)", larger, low);
+        fprintf(stderr, ", %zu failed; %llu -> %llu bytes", failed, (unsigned long long)bytes_in,
                 (unsigned long long)bytes_out);
         if (bytes_in)
             fprintf(stderr, " (%.1f%%)", 100.0 * (double)bytes_out / (double)bytes_in);
         fprintf(stderr, ", %.2f s\n", now_seconds() - t0);
     }
-    for (size_t i = 0; i < files.n; i++)
-        free(files.v[i].path), free(files.v[i].rel);
-    free(files.v);
+    free_files(&files);
     if (usage && !batch)
         return EXIT_USAGE;
-    return failed || list_failed || usage ? EXIT_FAIL : EXIT_OK;
+    /* The most serious outcome of any file decides (documented in --help). */
+    return failed || list_failed || usage ? EXIT_FAIL : low ? EXIT_QUALITY : larger ? EXIT_LARGER : EXIT_OK;
 }

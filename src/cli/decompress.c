@@ -18,7 +18,8 @@ void help_decompress(FILE *out)
           "palette entry is grey, with alpha if it has transparency.\n"
           "\n"
           "  -o, --output FILE   output PNG (default: the input's folder/stem.decompressed.png,\n"
-          "                      with a trailing '.labels' or '.png8' dropped from the stem)\n"
+          "                      with a trailing '.labels' or '.png8' dropped from the stem);\n"
+          "                      - is standard output, also the default when LABELS is -\n"
           "  -f, --force         overwrite an existing output file\n"
           "      --max-pixels N  refuse label images of more than N pixels (default 2^28)\n"
           "      --strip         leave out the colour profile and pixel size that the\n"
@@ -63,8 +64,7 @@ int cmd_decompress(int argc, char **argv)
         case 'q': quiet = 1, verbose = 0; break;
         case 'v': verbose = 1, quiet = 0; break;
         case 'h': help_decompress(stdout); return EXIT_OK;
-        case ':': return cli_usage("decompress", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage("decompress", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_bad_option("decompress", c, argc, argv);
         }
     }
     const int nargs = argc - optind;
@@ -76,8 +76,10 @@ int cmd_decompress(int argc, char **argv)
         return cli_usage("decompress", "empty file name");
 
     int rc = EXIT_FAIL;
+    /* Standard input in, standard output out, unless -o says otherwise. */
     char *opath = out_opt ? strdup(out_opt)
-                          : derive_path(lpath, cpath ? ".labels" : ".png8", ".decompressed.png");
+                  : !strcmp(lpath, "-") ? strdup("-")
+                  : derive_path(lpath, cpath ? ".labels" : ".png8", ".decompressed.png");
     uint8_t *lbuf = NULL, *cbuf = NULL, *pixels = NULL, *png = NULL;
     size_t llen = 0, clen = 0, png_len = 0;
     kmq_image labels = {0};
@@ -91,12 +93,12 @@ int cmd_decompress(int argc, char **argv)
         cli_error("out of memory");
         goto done;
     }
-    if (same_path(opath, lpath) || (cpath && same_path(opath, cpath))) {
+    if (strcmp(opath, "-") && (same_path(opath, lpath) || (cpath && same_path(opath, cpath)))) {
         rc = cli_usage("decompress", "the output file '%s' is one of the inputs", opath);
         goto done;
     }
-    if (!force && access(opath, F_OK) == 0) {
-        cli_report(opath, KMQ_ERR_EXISTS, NULL);
+    if (!strcmp(opath, "-") && cli_refuse_tty_stdout("decompress")) {
+        rc = EXIT_USAGE;
         goto done;
     }
     /* a label PNG is at most about a byte per pixel; leave room for chunks */
@@ -128,6 +130,10 @@ int cmd_decompress(int argc, char **argv)
             goto done;
         }
     }
+    if (!force && kmq_output_exists(opath)) { /* checked once the inputs are known good */
+        cli_report_out(opath, KMQ_ERR_EXISTS, NULL);
+        goto done;
+    }
     size_t npixels = (size_t)labels.width * labels.height;
     size_t bytes;
     if (__builtin_mul_overflow(npixels, (size_t)cb.channels, &bytes) || !(pixels = malloc(bytes))) {
@@ -146,7 +152,7 @@ int cmd_decompress(int argc, char **argv)
         goto done;
     }
     if ((s = kmq_png_encode(pixels, labels.width, labels.height, cb.channels, &png, &png_len)) != KMQ_OK) {
-        cli_report(opath, s, NULL);
+        cli_report_out(opath, s, NULL);
         goto done;
     }
     /* The original's colour space and pixel size, from the label PNG's kmCp
@@ -161,7 +167,7 @@ int cmd_decompress(int argc, char **argv)
             uint8_t *with;
             size_t with_len;
             if ((s = kmq_png_add_metadata(png, png_len, &meta, &with, &with_len, &warning)) != KMQ_OK) {
-                cli_report(opath, s, NULL);
+                cli_report_out(opath, s, NULL);
                 goto done;
             }
             free(png);
@@ -173,7 +179,7 @@ int cmd_decompress(int argc, char **argv)
             cli_error("%s: warning: %s", lpath, warning);
     }
     if ((s = kmq_write_file_atomic(opath, png, png_len, force)) != KMQ_OK) {
-        cli_report(opath, s, NULL);
+        cli_report_out(opath, s, NULL);
         goto done;
     }
     if (verbose)
@@ -181,7 +187,7 @@ int cmd_decompress(int argc, char **argv)
                 labels.width, labels.height, channels_name(cb.channels), cb.k, llen, clen, opath,
                 png_len, now_seconds() - t0);
     else if (!quiet)
-        fprintf(stderr, "%s -> %s\n", lpath, opath);
+        fprintf(stderr, "%s -> %s\n", lpath, strcmp(opath, "-") ? opath : "standard output");
     rc = EXIT_OK;
 done:
     free(opath), free(lbuf), free(cbuf), free(pixels), free(png);

@@ -29,7 +29,17 @@ static void help_main(FILE *out)
           out);
 }
 
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    int rc = run(argc, argv);
+    if (cli_close_stdout() != 0 && rc != EXIT_USAGE)
+        rc = EXIT_FAIL;
+    return rc;
+}
+
+static int run(int argc, char **argv)
 {
     kmq_install_signal_cleanup();
     if (argc < 2) {

@@ -14,7 +14,8 @@ void help_palette(FILE *out)
           "Draw the colours of CODEBOOK (.bin, .npy, or a PNG8's palette) as a grid of\n"
           "squares and write it as PNG.\n"
           "\n"
-          "  -o, --output FILE   the swatch (default: CODEBOOK's folder/stem.swatch.png)\n"
+          "  -o, --output FILE   the swatch (default: CODEBOOK's folder/stem.swatch.png);\n"
+          "                      - is standard output, also the default when CODEBOOK is -\n"
           "      --order ORDER   brightness (default) or stored\n"
           "      --cell PIXELS   side of each square, 1..1024 (default 32)\n"
           "      --columns N     squares per row, 1..256 (default: a square grid)\n"
@@ -65,8 +66,7 @@ int cmd_palette(int argc, char **argv)
             break;
         case 'f': force = 1; break;
         case 'h': help_palette(stdout); return EXIT_OK;
-        case ':': return cli_usage("palette", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage("palette", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_bad_option("palette", c, argc, argv);
         }
     }
     if (argc - optind != 1)
@@ -74,7 +74,9 @@ int cmd_palette(int argc, char **argv)
     const char *cpath = argv[optind];
     if (!*cpath || (out_opt && !*out_opt))
         return cli_usage("palette", "empty file name");
-    char *opath = out_opt ? strdup(out_opt) : derive_path(cpath, ".codebook", ".swatch.png");
+    char *opath = out_opt ? strdup(out_opt)
+                  : !strcmp(cpath, "-") ? strdup("-")
+                  : derive_path(cpath, ".codebook", ".swatch.png");
     uint8_t *buf = NULL, *pixels = NULL, *png = NULL;
     size_t len = 0, png_len = 0;
     kmq_codebook cb = {0};
@@ -85,12 +87,12 @@ int cmd_palette(int argc, char **argv)
         cli_error("out of memory");
         goto done;
     }
-    if (same_path(opath, cpath)) {
+    if (strcmp(opath, "-") && same_path(opath, cpath)) {
         rc = cli_usage("palette", "the output file '%s' is the input", opath);
         goto done;
     }
-    if (!force && access(opath, F_OK) == 0) {
-        cli_report(opath, KMQ_ERR_EXISTS, NULL);
+    if (!strcmp(opath, "-") && cli_refuse_tty_stdout("palette")) {
+        rc = EXIT_USAGE;
         goto done;
     }
     /* A PNG8 carries its codebook as the palette: read just that. */
@@ -105,6 +107,10 @@ int cmd_palette(int argc, char **argv)
         cli_report(cpath, s, why);
         goto done;
     }
+    if (!force && kmq_output_exists(opath)) { /* checked once the input is known good */
+        cli_report_out(opath, KMQ_ERR_EXISTS, NULL);
+        goto done;
+    }
     if (!columns)
         columns = (int)ceil(sqrt((double)cb.k));
     int w, h;
@@ -112,11 +118,11 @@ int cmd_palette(int argc, char **argv)
         !(pixels = malloc((size_t)w * h * cb.channels)) ||
         (s = kmq_swatch_draw(&cb, by_brightness, cell, columns, pixels)) != KMQ_OK ||
         (s = kmq_png_encode(pixels, w, h, cb.channels, &png, &png_len)) != KMQ_OK) {
-        cli_report(opath, pixels ? s : KMQ_ERR_NOMEM, NULL);
+        cli_report_out(opath, pixels ? s : KMQ_ERR_NOMEM, NULL);
         goto done;
     }
     if ((s = kmq_write_file_atomic(opath, png, png_len, force)) != KMQ_OK) {
-        cli_report(opath, s, NULL);
+        cli_report_out(opath, s, NULL);
         goto done;
     }
     rc = EXIT_OK;

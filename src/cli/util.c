@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 void cli_error(const char *fmt, ...)
 {
@@ -32,8 +34,15 @@ int cli_usage(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+void cli_report_out(const char *path, kmq_status s, const char *why)
+{
+    cli_report(strcmp(path, "-") ? path : "standard output", s, why);
+}
+
 void cli_report(const char *path, kmq_status s, const char *why)
 {
+    if (!strcmp(path, "-"))
+        path = "standard input";
     if (s == KMQ_ERR_IO)
         cli_error("%s: %s", path, strerror(errno));
     else if (why)
@@ -169,16 +178,43 @@ kmq_status cli_decode_codebook(const char *path, const uint8_t *buf, size_t len,
                                       : kmq_codebook_decode_bin(buf, len, cb);
 }
 
+/* Length of the valid UTF-8 sequence at p (1..4), 0 if it is not one:
+   no overlong forms, no surrogates, nothing above U+10FFFF. */
+static int utf8_length(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    int n = p[0] >= 0xC2 && p[0] <= 0xDF ? 2 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3
+          : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
+    unsigned lo = 0x80, hi = 0xBF; /* the range of the second byte */
+    if (p[0] == 0xE0)
+        lo = 0xA0;
+    else if (p[0] == 0xED)
+        hi = 0x9F;
+    else if (p[0] == 0xF0)
+        lo = 0x90;
+    else if (p[0] == 0xF4)
+        hi = 0x8F;
+    for (int i = 1; i < n; i++)
+        if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xBF))
+            return 0;
+    return n;
+}
+
 void json_string(FILE *out, const char *s)
 {
     fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = utf8_length(p);
         if (*p == '"' || *p == '\\')
             fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
+        else if (*p < 0x20 || *p == 0x7F)
             fprintf(out, "\\u%04x", *p);
+        else if (n)
+            fwrite(p, 1, (size_t)n, out);
         else
-            fputc(*p, out);
+            fputs("\\ufffd", out); /* not UTF-8: JSON cannot carry the byte */
+        p += n ? n : 1;
     }
     fputc('"', out);
 }
@@ -189,4 +225,98 @@ void json_psnr(FILE *out, double psnr)
         fputs("null", out);
     else
         fprintf(out, "%.4f", psnr);
+}
+
+int parse_quality(const char *s, double *min, double *max)
+{
+    const char *dash = strchr(s + 1, '-'); /* s[0] may be the '-' of "-MAX" */
+    char lo[64];
+    if (s[0] == '-') { /* "-MAX": no floor */
+        *min = 0;
+        if (!parse_double(s + 1, max))
+            return 0;
+    } else if (!dash) { /* "MAX", as kmq 0.1.0: no floor */
+        *min = 0;
+        if (!parse_double(s, max))
+            return 0;
+    } else {
+        size_t n = (size_t)(dash - s);
+        if (n >= sizeof lo)
+            return 0;
+        memcpy(lo, s, n);
+        lo[n] = 0;
+        if (!parse_double(lo, min))
+            return 0;
+        if (!dash[1]) /* "MIN-": as good as it gets */
+            *max = 200;
+        else if (!parse_double(dash + 1, max))
+            return 0;
+    }
+    return *max > 0 && *max <= 200 && *min >= 0 && *min <= *max;
+}
+
+int cli_bad_option(const char *cmd, int c, int argc, char **argv)
+{
+    /* getopt leaves optind past the failing word, or on it while it is in
+       the middle of a group of short options ("-weird.png" fails at 'w'). */
+    const char *word = optind > 1 && optind - 1 < argc ? argv[optind - 1] : "";
+    if (!strncmp(word, "--", 2)) {
+        int n = (int)strcspn(word, "=");
+        if (c == ':')
+            return cli_usage(cmd, "option '%.*s' needs a value", n, word);
+        if (optopt) /* --flag=value for a flag */
+            return cli_usage(cmd, "option '%.*s' takes no value", n, word);
+        return cli_usage(cmd, "unknown option '%.*s'", n, word);
+    }
+    if (!(word[0] == '-' && strchr(word + 1, optopt)) && optind < argc)
+        word = argv[optind];
+    if (c == ':')
+        return cli_usage(cmd, "option '-%c' needs a value", optopt);
+    if (strlen(word) > 2 && word[0] == '-')
+        return cli_usage(cmd, "unknown option '-%c' in '%s' (a file whose name starts with '-' "
+                              "is ./%s, or put it after --)", optopt, word, word);
+    return cli_usage(cmd, "unknown option '-%c'", optopt);
+}
+
+/* The first error writing standard output, kept until the end of the run. */
+static int stdout_errno;
+
+int cli_flush_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (!stdout_errno)
+            stdout_errno = errno ? errno : EIO;
+        return -1;
+    }
+    return 0;
+}
+
+int cli_stdout_failed(void)
+{
+    return stdout_errno;
+}
+
+void cli_stdout_error(int e)
+{
+    if (!stdout_errno)
+        stdout_errno = e;
+}
+
+int cli_close_stdout(void)
+{
+    if (cli_flush_stdout() == 0)
+        return 0;
+    /* A reader that went away (| head) is no news to the user: as other
+       tools, go quietly (with SIGPIPE at its default, the signal did it). */
+    if (stdout_errno != EPIPE)
+        cli_error("standard output: %s", strerror(stdout_errno));
+    return -1;
+}
+
+int cli_refuse_tty_stdout(const char *cmd)
+{
+    if (!isatty(STDOUT_FILENO))
+        return 0;
+    return cli_usage(cmd, "standard output is a terminal: not writing a PNG to it (redirect it, "
+                          "or name a file with -o)");
 }

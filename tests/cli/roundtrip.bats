@@ -154,11 +154,12 @@ load helpers
     [ -c /dev/full ]
 }
 
-@test "few colours: the summary says lossless; stdin input needs explicit output names" {
+@test "few colours: the summary says lossless; stdin input needs both names for labels" {
     "$GENIMG" few.png 30 20 3 few:5
     run -0 --separate-stderr "$KMQ" compress -k 8 few.png
     [[ "$stderr" == *", lossless, "* ]] || { echo "$stderr"; false; }
-    run -2 "$KMQ" compress - < few.png
+    run -2 "$KMQ" compress --format labels - < few.png
+    run -2 "$KMQ" compress --labels s.png - < few.png
     run -0 "$KMQ" compress -q -k 8 --labels s.png --codebook s.bin - < few.png
     cmp s.png few.labels.png
 }

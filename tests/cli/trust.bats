@@ -189,6 +189,6 @@ start_delayed_compress() {
     run -1 --separate-stderr timeout 60 "$KMQ" decompress --max-pixels 1000 -o o.png /dev/zero in.codebook.bin
     [[ "$stderr" == "kmq: /dev/zero: "*"too large"* ]]
     run -1 --separate-stderr bash -c "timeout 60 '$KMQ' compress --max-pixels 1000 --labels a.png --codebook b.bin - </dev/zero"
-    [[ "$stderr" == "kmq: -: "*"too large"* ]]
+    [[ "$stderr" == "kmq: standard input: "*"too large"* ]]
     [ ! -e o.png ] && [ ! -e a.png ]
 }
