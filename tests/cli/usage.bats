@@ -125,9 +125,21 @@ load helpers
     command -v groff >/dev/null || skip "groff not installed"
     run -0 --separate-stderr groff -man -ww -z "$ROOT/kmq.1"
     [ -z "$stderr" ]
-    for word in compress decompress compare palette --quality --dither --out-dir --skip-existing \
-        --jobs --json --max-pixels --format --level --max --recursive --packed-labels --strip \
-        --no-orient kmCp TRANSPARENCY METADATA; do
+    for word in kmCp TRANSPARENCY METADATA; do
+        grep -qF -- "$word" "$ROOT/kmq.1" || { echo "missing $word"; false; }
+    done
+    # every option each command's --help lists, in that command's section
+    for c in compress decompress compare palette; do
+        section=$(groff -man -Tutf8 -rHY=0 -rLL=300n -P -cbou "$ROOT/kmq.1" 2>/dev/null |
+            sed 's/\xe2\x80\x90/-/g' | awk -v s="${c^^} OPTIONS" '$0 == s {on = 1; next} /^[A-Z]/ {on = 0} on')
+        [ -n "$section" ] || { echo "no section for $c"; false; }
+        for opt in $("$KMQ" help $c | grep -oE '^ +(-[a-zA-Z], )?--?[a-zA-Z][a-z-]*' | grep -oE -- '--?[a-zA-Z][a-z-]*'); do
+            grep -qF -- "$opt" <<<"$section" || { echo "kmq.1 does not describe $c $opt"; false; }
+        done
+    done
+    # the commands and the general options
+    run -0 "$KMQ" --help
+    for word in compress decompress compare palette help --help --version; do
         grep -qF -- "${word//-/\\-}" "$ROOT/kmq.1" || { echo "missing $word"; false; }
     done
 }
