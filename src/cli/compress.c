@@ -321,6 +321,17 @@ typedef struct {
     size_t len;
 } output;
 
+/* Removes a file just written: the file a link led to, never the link, and
+   never a device or FIFO that was written directly (/dev/null stays). */
+static void remove_written(const char *path)
+{
+    char *real = strcmp(path, "-") ? realpath(path, NULL) : NULL;
+    struct stat st;
+    if (real && stat(real, &st) == 0 && S_ISREG(st.st_mode))
+        unlink(real);
+    free(real);
+}
+
 /* Writes every output to a temporary file, then commits them together: no
    lone label file is left behind if the codebook cannot be written. */
 static int write_outputs(const compress_opts *o, const output *out, int n)
@@ -340,7 +351,7 @@ static int write_outputs(const compress_opts *o, const output *out, int n)
         if (s != KMQ_OK) {
             cli_report_out(out[i].path, s, NULL);
             for (int j = 0; j < i; j++)
-                unlink(out[j].path); /* half a result is no result */
+                remove_written(out[j].path); /* half a result is no result */
             for (int j = i + 1; j < n; j++)
                 kmq_outfile_abort(f[j]);
             return EXIT_FAIL;

@@ -317,6 +317,8 @@ int cli_refuse_tty_stdout(const char *cmd)
 {
     if (!isatty(STDOUT_FILENO))
         return 0;
-    return cli_usage(cmd, "standard output is a terminal: not writing a PNG to it (redirect it, "
-                          "or name a file with -o)");
+    /* One line, no help hint: nothing is wrong with the options. */
+    fprintf(stderr, "kmq %s: standard output is a terminal: not writing a PNG to it (redirect "
+                    "it, or name a file with -o)\n", cmd);
+    return EXIT_USAGE;
 }
