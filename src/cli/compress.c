@@ -275,7 +275,10 @@ static int parse_args(int argc, char **argv, compress_opts *o)
             return cli_usage("compress", "-o and --ext both name the png8; give one");
     }
     /* pngquant's habit: `kmq compress - < in.png > out.png` */
-    if (!strcmp(input, "-") && !format_set && !o->ext && !o->labels_path && !o->codebook_path &&
+    if (!strcmp(input, "-") && o->ext)
+        return cli_usage("compress", "--ext names outputs after their input, and standard input "
+                                     "has no name: use -o");
+    if (!strcmp(input, "-") && (!format_set || o->png8) && !o->labels_path && !o->codebook_path &&
         !o->output_path)
         o->png8 = 1, o->output_path = "-";
     if ((o->labels_path && !strcmp(o->labels_path, "-")) ||
@@ -498,6 +501,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
     kmq_metadata meta = {0};
     kmq_status s;
     const char *why = NULL, *failed = input;
+    const char *name = strcmp(input, "-") ? input : "standard input"; /* for messages */
     double t0 = now_seconds();
 
     struct stat node;
@@ -538,7 +542,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
             goto fail;
         }
     if (meta.warning && !o->quiet)
-        cli_error("%s: warning: %s", input, meta.warning);
+        cli_error("%s: warning: %s", name, meta.warning);
     res->bytes_in = file_len;
     double t_decode = now_seconds();
     size_t npixels = (size_t)img.width * (size_t)img.height;
@@ -566,7 +570,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
         if (st.psnr < o->quality_min) {
             progress_clear();
             cli_error("%s: quality too low: k=%d gives %.2f dB, below the --quality minimum of "
-                      "%g dB; nothing written", input, st.k, st.psnr, o->quality_min);
+                      "%g dB; nothing written", name, st.k, st.psnr, o->quality_min);
             if (o->json)
                 json_skipped(input, "quality below the --quality minimum", &st, o->quality);
             rc = EXIT_QUALITY;
@@ -575,7 +579,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
         }
         /* Said even with -q: the file is not what --quality asked for. */
         if (!reached)
-            cli_error("%s: warning: %g dB is out of reach%s: k=%d gives %.2f dB", input,
+            cli_error("%s: warning: %g dB is out of reach%s: k=%d gives %.2f dB", name,
                       o->quality, o->dither ? " with --dither" : "", st.k, st.psnr);
     }
     double t_kmeans = now_seconds();
@@ -601,7 +605,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
         if (s != KMQ_OK)
             goto fail;
         if (warning && !o->quiet)
-            cli_error("%s: warning: %s", input, warning);
+            cli_error("%s: warning: %s", name, warning);
         free(bufs[0]);
         bufs[0] = with, lens[0] = with_len;
     }
@@ -616,7 +620,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
     if (o->skip_if_larger && lens[0] + lens[1] > file_len) {
         if (!o->quiet)
             cli_error("%s: skipped: the output%s (%zu bytes) would be larger than the input "
-                      "(%zu bytes)", input, o->png8 ? "" : "s", lens[0] + lens[1], file_len);
+                      "(%zu bytes)", name, o->png8 ? "" : "s", lens[0] + lens[1], file_len);
         if (o->json)
             json_skipped(input, "larger than the input (--skip-if-larger)", &st, o->quality);
         rc = EXIT_LARGER;
@@ -644,7 +648,8 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
     if (o->verbose) {
         char files[1024];
         if (o->png8)
-            snprintf(files, sizeof files, "%s: %zu bytes", paths[0], lens[0]);
+            snprintf(files, sizeof files, "%s: %zu bytes",
+                     strcmp(paths[0], "-") ? paths[0] : "standard output", lens[0]);
         else
             snprintf(files, sizeof files, "%s: %zu bytes, %s: %zu bytes, total %zu bytes", paths[0],
                      lens[0], paths[1], lens[1], out_bytes);
@@ -661,7 +666,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
                 "  time %.3f s (decode %.3f, colours %.3f, k-means %.3f, labels %.3f, encode %.3f, "
                 "write %.3f)\n"
                 "  metadata: %s\n",
-                input, width, height, channels_name(channels), file_len, st.distinct, st.k,
+                name, width, height, channels_name(channels), file_len, st.distinct, st.k,
                 o->quality > 0 ? "chosen for --quality, dB" : "asked",
                 o->quality > 0 ? (int)o->quality : o->params.k, o->params.init == KMQ_INIT_RANDOM ? "random" : "kmeans++",
                 o->params.n_init, o->params.max_iter, o->params.tol,
@@ -676,7 +681,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
         else
             snprintf(quality, sizeof quality, "PSNR %.2f dB", st.psnr);
         progress_clear();
-        fprintf(stderr, "%s: k=%d%s, %zu -> %zu bytes (%.1f%%), %s, %.2f s\n", input, st.k,
+        fprintf(stderr, "%s: k=%d%s, %zu -> %zu bytes (%.1f%%), %s, %.2f s\n", name, st.k,
                 o->quality > 0 ? " (chosen for --quality)" : "", file_len, out_bytes, 100.0 * ratio,
                 quality, t_end - t0);
     }
