@@ -81,7 +81,7 @@ load helpers
     run -2 "$KMQ" compress --format gif in.png
     run -2 "$KMQ" compress -o out.png in.png
     run -2 "$KMQ" compress --format png8 --labels l.png in.png
-    run -2 "$KMQ" compress --format png8 - < in.png
+    run -2 "$KMQ" compress --format labels - < in.png
     run -2 "$KMQ" decompress -o
     [ ! -e in.labels.png ]
 }
