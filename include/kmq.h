@@ -452,7 +452,8 @@ KMQ_NODISCARD kmq_status kmq_read_file(const char *path, size_t max_len, uint8_t
  * name that is not a regular file -- a character device such as /dev/null, a
  * FIFO, a socket, or a descriptor named through /proc or /dev/fd
  * (/dev/stdout, /proc/self/fd/1) -- is written directly, never renamed over,
- * and needs no `overwrite`.
+ * and needs no `overwrite`.  A replaced file keeps its permissions (and
+ * its owner and group, where the process may set them).
  */
 typedef struct kmq_outfile kmq_outfile;
 KMQ_NODISCARD kmq_status kmq_outfile_open(const char *path, int overwrite, kmq_outfile **out);
@@ -463,6 +464,9 @@ void kmq_outfile_abort(kmq_outfile *f);
 /* 1 if writing `path` would replace an existing file (the rules above: a
    device, FIFO, descriptor or "-" is not replaced; a link to a file is). */
 int kmq_output_exists(const char *path);
+/* The file writing `path` would write: its symbolic links followed to the
+   last name (which need not exist); malloc'd, NULL when out of memory. */
+char *kmq_output_target(const char *path);
 
 /* Open + write + commit in one call. */
 KMQ_NODISCARD kmq_status kmq_write_file_atomic(const char *path, const uint8_t *data,

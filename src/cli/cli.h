@@ -46,9 +46,14 @@ int cli_flush_stdout(void);
 int cli_stdout_failed(void); /* the errno of the first failure, or 0 */
 void cli_stdout_error(int e);  /* a failure seen elsewhere (a -j worker) */
 int cli_close_stdout(void);
-/* Exit status 2 and one line if standard output is a terminal: cmd writes
-   binary there. */
-int cli_refuse_tty_stdout(const char *cmd);
+/* 1 if writing `path` writes kmq's standard output: "-", /dev/stdout, a
+   link to it, or the file or pipe standard output goes to (a device such as
+   /dev/null does not count: nothing mixes there). */
+int cli_is_stdout(const char *path);
+/* 1 if `path` ("-": standard output) is a terminal. */
+int cli_is_terminal(const char *path);
+/* Exit status 2 and one line if `path` is a terminal: cmd writes a PNG. */
+int cli_refuse_tty_output(const char *cmd, const char *path);
 
 /* s as a JSON string literal.  File names are bytes: valid UTF-8 is kept,
    control characters are escaped, and each byte that is not part of valid

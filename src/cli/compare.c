@@ -77,6 +77,8 @@ int cmd_compare(int argc, char **argv)
     if (argc - optind != 2)
         return cli_usage("compare", "expected two images A and B, got %d", argc - optind);
     const char *path[2] = {argv[optind], argv[optind + 1]};
+    if (!strcmp(path[0], "-") && !strcmp(path[1], "-"))
+        return cli_usage("compare", "standard input ('-') can be read only once");
     kmq_image img[2] = {{0}, {0}};
     uint8_t *promoted[2] = {NULL, NULL};
     int rc = EXIT_FAIL;

@@ -10,6 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <unistd.h>
 
 void help_compress(FILE *out)
@@ -101,6 +105,8 @@ typedef struct {
     double quality_min; /* below this PSNR nothing is written (exit 99); 0 = no floor */
     uint64_t max_pixels;
     int force, quiet, verbose;
+    struct stat out_dir_st; /* --out-dir, if it exists: -r does not walk into it */
+    int out_dir_exists;
 } compress_opts;
 
 static int parse_args(int argc, char **argv, compress_opts *o)
@@ -286,10 +292,14 @@ static int parse_args(int argc, char **argv, compress_opts *o)
         return cli_usage("compress", "the label PNG and the codebook are two files and standard "
                                      "output is one stream: name both files, or write one palette "
                                      "PNG with --format png8 -o -");
-    if (o->output_path && !strcmp(o->output_path, "-")) {
-        if (o->json)
-            return cli_usage("compress", "--json and -o - would both write to standard output");
-        if (cli_refuse_tty_stdout("compress"))
+    const char *named[3] = {o->output_path, o->labels_path, o->codebook_path};
+    for (int i = 0; i < 3; i++) {
+        if (!named[i])
+            continue;
+        if (o->json && cli_is_stdout(named[i]))
+            return cli_usage("compress", "--json and the output '%s' would both write to standard "
+                                         "output", named[i]);
+        if (cli_refuse_tty_output("compress", named[i]))
             return EXIT_USAGE;
     }
     if (o->exhaustive) {
@@ -802,8 +812,11 @@ static int walk(const compress_opts *o, file_list *l, const char *dir, const cha
             struct stat lst, st;
             int have = lstat(path, &lst) == 0;
             int target = stat(path, &st) == 0; /* follows a link to a file */
-            if (have && S_ISDIR(lst.st_mode))
-                rc |= walk(o, l, path, sub);
+            if (have && S_ISDIR(lst.st_mode)) {
+                if (!(o->out_dir_exists && lst.st_dev == o->out_dir_st.st_dev &&
+                      lst.st_ino == o->out_dir_st.st_ino)) /* last run's outputs */
+                    rc |= walk(o, l, path, sub);
+            }
             else if (target && S_ISREG(st.st_mode) && is_image_name(o, names[i]))
                 rc |= add_file(l, path, sub) != 0;
             else if (have && S_ISLNK(lst.st_mode) && !target && is_image_name(o, names[i]) &&
@@ -858,23 +871,28 @@ static int run_file(const compress_opts *o, const input_file *f, int index, file
 /* The name a path will have once written, for comparing paths: the real
    path of an existing file, else the real folder plus the name, else the
    name as given (a folder --out-dir has yet to make).  malloc'd. */
-static char *path_key(const char *path)
+static char *path_key(const char *name)
 {
+    char *path = kmq_output_target(name); /* a dangling link: the file it will make */
+    if (!path)
+        return NULL;
     char *real = realpath(path, NULL);
-    if (real)
+    if (real) {
+        free(path);
         return real;
+    }
     const char *slash = strrchr(path, '/');
     char *dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup(".");
     char *rdir = dir ? realpath(dir, NULL) : NULL;
     free(dir);
     if (!rdir)
-        return strdup(path);
+        return path;
     const char *base = slash ? slash + 1 : path;
     size_t len = strlen(rdir) + strlen(base) + 2;
     char *key = malloc(len);
     if (key)
         snprintf(key, len, "%s/%s", rdir, base);
-    free(rdir);
+    free(rdir), free(path);
     return key;
 }
 
@@ -938,7 +956,9 @@ static int check_clashes(const compress_opts *o, const file_list *files)
                 continue;
             const char *in_a = files->v[a->file].path, *in_b = files->v[b->file].path;
             if (!a->output && !b->output)
-                rc = cli_usage("compress", "'%s' is given twice", in_a);
+                rc = strcmp(in_a, in_b)
+                         ? cli_usage("compress", "'%s' and '%s' are the same file", in_a, in_b)
+                         : cli_usage("compress", "'%s' is given twice", in_a);
             else if (a->output && b->output)
                 rc = cli_usage("compress", "'%s' and '%s' would both write '%s'", in_a, in_b, a->name);
             else
@@ -953,6 +973,115 @@ done:
     return rc;
 }
 
+/* What the files of a run came to. */
+typedef struct {
+    size_t ok, failed, skipped, larger, low;
+    uint64_t bytes_in, bytes_out;
+    int usage;
+} tally;
+
+static void count(tally *t, const file_result *fr)
+{
+    t->ok += fr->status == EXIT_OK;
+    t->failed += fr->status == EXIT_FAIL || fr->status == EXIT_USAGE;
+    t->usage |= fr->status == EXIT_USAGE;
+    t->skipped += fr->status == SKIPPED || fr->status == EXIT_LARGER || fr->status == EXIT_QUALITY;
+    t->larger += fr->status == EXIT_LARGER, t->low += fr->status == EXIT_QUALITY;
+    t->bytes_in += fr->bytes_in, t->bytes_out += fr->bytes_out;
+}
+
+/* -j: one child process per file, at most o->jobs at once; each file is
+   computed exactly as with -j 1, so the outputs are identical.  Each child
+   has its own pipe, whose write end only it holds: a child that dies without
+   reporting (killed, out of memory, SIGPIPE) reads as end of file, never as
+   a hang.  Children die with the parent (PR_SET_PDEATHSIG), removing their
+   temporary files.  Returns -1 if no child could be started at all. */
+static int run_jobs(const compress_opts *o, const file_list *files, tally *t)
+{
+    typedef struct {
+        pid_t pid;
+        int fd;
+    } job;
+    job *jobs = calloc((size_t)o->jobs, sizeof *jobs);
+    if (!jobs) {
+        cli_error("out of memory");
+        return -1;
+    }
+    const pid_t parent = getpid();
+    fflush(stdout), fflush(stderr);
+    size_t next = 0, running = 0, done = 0;
+    int epipe = 0;
+    while (done < files->n) {
+        while (running < (size_t)o->jobs && next < files->n && !cli_stdout_failed() && !epipe) {
+            int fds[2];
+            if (pipe(fds) != 0) {
+                cli_error("pipe: %s", strerror(errno));
+                break;
+            }
+            pid_t pid = fork();
+            if (pid == 0) {
+                close(fds[0]);
+#ifdef __linux__
+                prctl(PR_SET_PDEATHSIG, SIGTERM);
+                if (getppid() != parent) /* it died before prctl */
+                    _exit(EXIT_FAIL);
+#endif
+                progress_enable(0);
+                file_result fr;
+                run_file(o, &files->v[next], (int)next, &fr);
+                cli_flush_stdout(), fflush(stderr);
+                fr.stdout_errno = cli_stdout_failed();
+                ssize_t w = write(fds[1], &fr, sizeof fr); /* < PIPE_BUF: atomic */
+                _exit(w == (ssize_t)sizeof fr ? 0 : 1);
+            }
+            close(fds[1]);
+            if (pid < 0) {
+                cli_error("fork: %s", strerror(errno));
+                close(fds[0]);
+                break;
+            }
+            for (int j = 0; j < o->jobs; j++)
+                if (!jobs[j].pid) {
+                    jobs[j] = (job){pid, fds[0]};
+                    break;
+                }
+            running++, next++;
+        }
+        if (!running)
+            break;
+        int st;
+        pid_t pid = wait(&st);
+        if (pid < 0)
+            break;
+        int slot = -1;
+        for (int j = 0; j < o->jobs; j++)
+            if (jobs[j].pid == pid)
+                slot = j;
+        if (slot < 0)
+            continue;
+        file_result fr;
+        ssize_t r;
+        while ((r = read(jobs[slot].fd, &fr, sizeof fr)) < 0 && errno == EINTR)
+            ;
+        if (r != (ssize_t)sizeof fr) /* died without a word */
+            fr = (file_result){.status = EXIT_FAIL};
+        close(jobs[slot].fd);
+        jobs[slot].pid = 0;
+        running--, done++;
+        if (WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE)
+            epipe = 1; /* its JSON line met a closed pipe: so will the others' */
+        if (fr.stdout_errno)
+            cli_stdout_error(fr.stdout_errno);
+        count(t, &fr);
+        progress_files(done, files->n, t->failed);
+    }
+    if (epipe)
+        cli_stdout_error(EPIPE);
+    t->failed += files->n - done; /* not started: standard output failed, or fork did */
+    free(jobs);
+    return 0;
+}
+
 int cmd_compress(int argc, char **argv)
 {
     compress_opts o;
@@ -963,6 +1092,7 @@ int cmd_compress(int argc, char **argv)
     const int batch = o.ninputs > 1 || o.recursive;
     double t0 = now_seconds();
 
+    o.out_dir_exists = o.out_dir && stat(o.out_dir, &o.out_dir_st) == 0;
     file_list files = {0};
     int list_failed = 0;
     size_t skipped = 0;
@@ -970,7 +1100,8 @@ int cmd_compress(int argc, char **argv)
     for (int i = 0; i < o.ninputs; i++) {
         const char *in = o.inputs[i];
         struct stat st;
-        const char *own = named ? NULL : own_output(&o, in);
+        /* a missing file is reported as missing, whatever its name */
+        const char *own = named || access(in, F_OK) != 0 ? NULL : own_output(&o, in);
         if (o.recursive && stat(in, &st) == 0 && S_ISDIR(st.st_mode)) {
             list_failed |= walk(&o, &files, in, "");
         } else if (own) { /* `kmq compress *.png` run twice */
@@ -1000,92 +1131,43 @@ int cmd_compress(int argc, char **argv)
         return clash;
     }
 
-    size_t ok = 0, failed = 0, larger = 0, low = 0;
-    uint64_t bytes_in = 0, bytes_out = 0;
-    int usage = 0;
+    tally t = {.skipped = skipped};
     progress_enable(!o.quiet);
     if (o.jobs <= 1 || files.n <= 1) {
         for (size_t i = 0; i < files.n && !cli_stdout_failed(); i++) {
             file_result fr;
-            progress_files(i, files.n, failed);
+            progress_files(i, files.n, t.failed);
             run_file(&o, &files.v[i], (int)i, &fr);
             if (fr.status == EXIT_USAGE) {
-                usage = 1;
+                t.usage = 1;
                 break;
             }
-            ok += fr.status == EXIT_OK, failed += fr.status == EXIT_FAIL;
-            skipped += fr.status == SKIPPED || fr.status == EXIT_LARGER || fr.status == EXIT_QUALITY;
-            larger += fr.status == EXIT_LARGER, low += fr.status == EXIT_QUALITY;
-            bytes_in += fr.bytes_in, bytes_out += fr.bytes_out;
+            count(&t, &fr);
         }
-    } else {
-        /* One child process per file, at most o.jobs at once: each file is
-           computed exactly as with -j 1, so the outputs are identical. */
-        int fds[2];
-        if (pipe(fds) != 0) {
-            cli_error("pipe: %s", strerror(errno));
-            free_files(&files);
-            return EXIT_FAIL;
-        }
-        fflush(stdout), fflush(stderr);
-        size_t next = 0, running = 0, done = 0;
-        while (done < files.n) {
-            while (running < (size_t)o.jobs && next < files.n && !cli_stdout_failed()) {
-                pid_t pid = fork();
-                if (pid == 0) {
-                    close(fds[0]);
-                    progress_enable(0);
-                    file_result fr;
-                    run_file(&o, &files.v[next], (int)next, &fr);
-                    cli_flush_stdout(), fflush(stderr);
-                    fr.stdout_errno = cli_stdout_failed();
-                    ssize_t w = write(fds[1], &fr, sizeof fr); /* < PIPE_BUF: atomic */
-                    _exit(w == (ssize_t)sizeof fr ? 0 : 1);
-                }
-                if (pid < 0) {
-                    cli_error("fork: %s", strerror(errno));
-                    break;
-                }
-                running++, next++;
-            }
-            if (!running)
-                break;
-            int st;
-            if (wait(&st) < 0)
-                break;
-            running--;
-            file_result fr;
-            if (read(fds[0], &fr, sizeof fr) != (ssize_t)sizeof fr)
-                fr.status = EXIT_FAIL, fr.bytes_in = fr.bytes_out = 0, fr.stdout_errno = 0;
-            if (fr.stdout_errno)
-                cli_stdout_error(fr.stdout_errno);
-            done++;
-            if (fr.status == EXIT_USAGE)
-                usage = 1;
-            ok += fr.status == EXIT_OK, failed += fr.status == EXIT_FAIL || fr.status == EXIT_USAGE;
-            skipped += fr.status == SKIPPED || fr.status == EXIT_LARGER || fr.status == EXIT_QUALITY;
-            larger += fr.status == EXIT_LARGER, low += fr.status == EXIT_QUALITY;
-            bytes_in += fr.bytes_in, bytes_out += fr.bytes_out;
-            progress_files(done, files.n, failed);
-        }
-        close(fds[0]), close(fds[1]);
-        failed += files.n - done;
+    } else if (run_jobs(&o, &files, &t) != 0) {
+        free_files(&files);
+        return EXIT_FAIL;
     }
     progress_clear();
     if (batch && !o.quiet) {
-        fprintf(stderr, "kmq: %zu file%s: %zu compressed, %zu skipped", ok + failed + skipped,
-                ok + failed + skipped == 1 ? "" : "s", ok, skipped);
-        if (larger || low)
-            fprintf(stderr, " (%zu larger than the input, %zu below the --quality minimum)", larger, low);
-        fprintf(stderr, ", %zu failed; %llu -> %llu bytes", failed, (unsigned long long)bytes_in,
-                (unsigned long long)bytes_out);
-        if (bytes_in)
-            fprintf(stderr, " (%.1f%%)", 100.0 * (double)bytes_out / (double)bytes_in);
+        const size_t n = t.ok + t.failed + t.skipped;
+        fprintf(stderr, "kmq: %zu file%s: %zu compressed, %zu skipped", n, n == 1 ? "" : "s", t.ok,
+                t.skipped);
+        if (t.larger || t.low)
+            fprintf(stderr, " (%zu larger than the input, %zu below the --quality minimum)",
+                    t.larger, t.low);
+        fprintf(stderr, ", %zu failed; %llu -> %llu bytes", t.failed,
+                (unsigned long long)t.bytes_in, (unsigned long long)t.bytes_out);
+        if (t.bytes_in)
+            fprintf(stderr, " (%.1f%%)", 100.0 * (double)t.bytes_out / (double)t.bytes_in);
         fprintf(stderr, ", %.2f s\n", now_seconds() - t0);
     }
     free_files(&files);
-    if (usage && !batch)
+    if (t.usage && !batch)
         return EXIT_USAGE;
     /* The most serious outcome of any file decides (documented in --help). */
-    return failed || list_failed || usage ? EXIT_FAIL : low ? EXIT_QUALITY : larger ? EXIT_LARGER : EXIT_OK;
+    return t.failed || list_failed || t.usage ? EXIT_FAIL
+           : t.low                            ? EXIT_QUALITY
+           : t.larger                         ? EXIT_LARGER
+                                              : EXIT_OK;
 }

@@ -74,6 +74,8 @@ int cmd_decompress(int argc, char **argv)
     const char *lpath = argv[optind], *cpath = nargs == 2 ? argv[optind + 1] : NULL;
     if (!*lpath || (cpath && !*cpath) || (out_opt && !*out_opt))
         return cli_usage("decompress", "empty file name");
+    if (cpath && !strcmp(lpath, "-") && !strcmp(cpath, "-"))
+        return cli_usage("decompress", "standard input ('-') can be read only once");
 
     int rc = EXIT_FAIL;
     /* Standard input in, standard output out, unless -o says otherwise. */
@@ -97,7 +99,7 @@ int cmd_decompress(int argc, char **argv)
         rc = cli_usage("decompress", "the output file '%s' is one of the inputs", opath);
         goto done;
     }
-    if (!strcmp(opath, "-") && cli_refuse_tty_stdout("decompress")) {
+    if (cli_refuse_tty_output("decompress", opath)) {
         rc = EXIT_USAGE;
         goto done;
     }

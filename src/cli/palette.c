@@ -91,7 +91,7 @@ int cmd_palette(int argc, char **argv)
         rc = cli_usage("palette", "the output file '%s' is the input", opath);
         goto done;
     }
-    if (!strcmp(opath, "-") && cli_refuse_tty_stdout("palette")) {
+    if (cli_refuse_tty_output("palette", opath)) {
         rc = EXIT_USAGE;
         goto done;
     }

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 void cli_error(const char *fmt, ...)
@@ -36,6 +38,10 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 
 void cli_report_out(const char *path, kmq_status s, const char *why)
 {
+    if (!strcmp(path, "-") && s == KMQ_ERR_IO && errno == EPIPE) {
+        cli_stdout_error(EPIPE); /* the reader went away: quietly, as for --json */
+        return;
+    }
     cli_report(strcmp(path, "-") ? path : "standard output", s, why);
 }
 
@@ -119,7 +125,18 @@ char *derive_path(const char *path, const char *drop, const char *suffix)
     return out;
 }
 
+static int same_target(const char *a, const char *b);
+
 int same_path(const char *a, const char *b)
+{
+    /* Through symbolic links: two links to one (new) file are one file. */
+    char *ta = kmq_output_target(a), *tb = kmq_output_target(b);
+    int same = ta && tb ? same_target(ta, tb) : same_target(a, b);
+    free(ta), free(tb);
+    return same;
+}
+
+static int same_target(const char *a, const char *b)
 {
     if (strcmp(a, b) == 0)
         return 1;
@@ -304,18 +321,49 @@ void cli_stdout_error(int e)
 
 int cli_close_stdout(void)
 {
-    if (cli_flush_stdout() == 0)
+    if (cli_flush_stdout() == 0 && !stdout_errno)
         return 0;
     /* A reader that went away (| head) is no news to the user: as other
-       tools, go quietly (with SIGPIPE at its default, the signal did it). */
-    if (stdout_errno != EPIPE)
-        cli_error("standard output: %s", strerror(stdout_errno));
+       tools, go quietly -- by SIGPIPE itself unless it is ignored (a -j
+       worker died of it, or a write saw EPIPE with the signal ignored). */
+    if (stdout_errno == EPIPE) {
+        struct sigaction sa;
+        if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN) {
+            signal(SIGPIPE, SIG_DFL);
+            raise(SIGPIPE);
+        }
+        return -1;
+    }
+    cli_error("standard output: %s", strerror(stdout_errno));
     return -1;
 }
 
-int cli_refuse_tty_stdout(const char *cmd)
+int cli_is_stdout(const char *path)
 {
-    if (!isatty(STDOUT_FILENO))
+    if (!strcmp(path, "-"))
+        return 1;
+    struct stat a, b;
+    return stat(path, &a) == 0 && fstat(STDOUT_FILENO, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino && a.st_rdev == b.st_rdev && !S_ISCHR(a.st_mode);
+}
+
+int cli_is_terminal(const char *path)
+{
+    if (!strcmp(path, "-"))
+        return isatty(STDOUT_FILENO);
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISCHR(st.st_mode))
+        return 0; /* only a character device can be one; never open a FIFO here */
+    int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    int tty = fd >= 0 && isatty(fd);
+    if (fd >= 0)
+        close(fd);
+    return tty;
+}
+
+int cli_refuse_tty_output(const char *cmd, const char *path)
+{
+    if (!cli_is_terminal(path))
         return 0;
     /* One line, no help hint: nothing is wrong with the options. */
     fprintf(stderr, "kmq %s: standard output is a terminal: not writing a PNG to it (redirect "

@@ -224,6 +224,15 @@ io: {
 }
 }
 
+char *kmq_output_target(const char *path)
+{
+    char *target;
+    int stream;
+    if (!strcmp(path, "-") || resolve_output(path, &target, &stream) != KMQ_OK)
+        return strdup(path);
+    return target;
+}
+
 int kmq_output_exists(const char *path)
 {
     if (!strcmp(path, "-"))
@@ -275,7 +284,8 @@ kmq_status kmq_outfile_open(const char *path, int overwrite, kmq_outfile **out)
         *out = f;
         return KMQ_OK;
     }
-    if (stat(path, &st) == 0) {
+    int replacing = stat(path, &st) == 0;
+    if (replacing) {
         if (S_ISDIR(st.st_mode)) {
             destroy(f, 0);
             errno = EISDIR;
@@ -323,10 +333,20 @@ kmq_status kmq_outfile_open(const char *path, int overwrite, kmq_outfile **out)
         destroy(f, 0);
         return KMQ_ERR_IO;
     }
-    /* mkstemp makes 0600; give the file the mode a plain create would. */
-    mode_t mask = umask(0);
-    umask(mask);
-    if (fchmod(f->fd, 0666 & ~mask) != 0) {
+    /* mkstemp makes 0600: a replaced file keeps its mode and, where we may
+       set it, its owner and group (as sed -i does); a new one gets the mode
+       a plain create would. */
+    mode_t mode;
+    if (replacing) {
+        mode = st.st_mode & 07777;
+        if (fchown(f->fd, st.st_uid, st.st_gid) != 0)
+            mode &= 0777; /* no set-id bits for another owner */
+    } else {
+        mode_t mask = umask(0);
+        umask(mask);
+        mode = 0666 & ~mask;
+    }
+    if (fchmod(f->fd, mode) != 0) {
         destroy(f, 1);
         return KMQ_ERR_IO;
     }

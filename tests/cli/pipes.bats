@@ -48,6 +48,9 @@ load helpers
         [[ "$output" == *"rc=2"* ]]
         [ "$(grep -c . <<<"$output")" = 2 ] # the one line and rc=2
     done
+    # also when the terminal is named another way
+    run script -qec "$KMQ compress x.png --format png8 -o /dev/stdout; echo rc=\$?" /dev/null
+    [[ "$output" == *"standard output is a terminal"*"rc=2"* ]] || { echo "$output"; false; }
 }
 
 @test "1: labels + codebook cannot share standard output: the usage error says why" {
@@ -57,7 +60,9 @@ load helpers
     run -2 --separate-stderr "$KMQ" compress x.png --labels l.png --codebook -
     [ ! -e l.png ] && [ ! -e c.bin ]
     run -2 --separate-stderr "$KMQ" compress --json x.png --format png8 -o -
-    [[ "$stderr" == *"--json and -o - would both write to standard output"* ]]
+    [[ "$stderr" == *"--json and the output '-' would both write to standard output"* ]]
+    run -2 --separate-stderr bash -c '"$0" compress --json x.png --format png8 -o /dev/stdout > o.txt' "$KMQ"
+    [[ "$stderr" == *"--json and the output '/dev/stdout' would both write to standard output"* ]]
 }
 
 @test "2: an output that is a symlink is followed: the target is replaced, the link stays a link" {
@@ -175,8 +180,10 @@ load helpers
     [[ "$stderr" == "kmq compress: 'd1/a.png' and 'd2/a.png' would both write 'o/a."* ]] || { echo "$stderr"; false; }
     [ ! -e o ]
     # the same file twice, also under another name
-    run -2 --separate-stderr "$KMQ" compress x.png ./x.png
+    run -2 --separate-stderr "$KMQ" compress x.png x.png
     [[ "$stderr" == "kmq compress: 'x.png' is given twice"* ]] || { echo "$stderr"; false; }
+    run -2 --separate-stderr "$KMQ" compress x.png ./x.png
+    [[ "$stderr" == "kmq compress: 'x.png' and './x.png' are the same file"* ]] || { echo "$stderr"; false; }
     # one file's output over another file's input
     run -2 --separate-stderr "$KMQ" compress -f --ext .png x.jpg x.png
     [[ "$stderr" == *"'x.jpg' would write over the input 'x.png'"* ]] || { echo "$stderr"; false; }
@@ -372,4 +379,83 @@ assert d['status'] == 'ok'" <<<"$output"
     [[ "$stderr" == *"kmq: c.bin: Input/output error"* ]] || { echo "$stderr"; false; }
     [ -L l.png ] && [ ! -e real/l.png ] && [ ! -e c.bin ]
     no_temp_files . && no_temp_files real
+}
+
+@test "3: -j 2: a reader that goes away ends the run (SIGPIPE), write errors are exit 1, workers die with the parent" {
+    mkdir d
+    for i in 1 2 3 4 5 6; do "$GENIMG" d/i$i.png 256 256 3 demo $i; done
+    run bash -c 'timeout 60 "$0" compress -q -k 64 -j 2 --json -r d | head -c 1 >/dev/null; echo "${PIPESTATUS[0]}"' "$KMQ"
+    [ "$output" = 141 ] || { echo "exit $output (124: hung)"; false; }
+    no_temp_files d
+    run -1 --separate-stderr bash -c '"$0" compress -q -f -k 8 -j 2 --json -r d > /dev/full' "$KMQ"
+    [ "$stderr" = "kmq: standard output: No space left on device" ]
+    # SIGPIPE ignored: quiet, exit 1, also for a PNG on standard output
+    run --separate-stderr bash -c 'trap "" PIPE; "$0" compress -q -f -k 64 -j 2 --json -r d | head -c 1 >/dev/null; echo "${PIPESTATUS[0]}"' "$KMQ"
+    [ "$output" = 1 ] && [ -z "$stderr" ]
+    "$GENIMG" big.png 600 600 3 demo
+    "$KMQ" compress -q -k 64 big.png --format png8
+    run --separate-stderr bash -c 'trap "" PIPE; "$0" decompress -q big.png8.png -o - | head -c 1 >/dev/null; echo "${PIPESTATUS[0]}"' "$KMQ"
+    [ "$output" = 1 ] && [ -z "$stderr" ]
+    # the parent killed: its workers stop and leave nothing
+    "$GENIMG" b1.png 1400 1400 3 demo 1
+    "$GENIMG" b2.png 1400 1400 3 demo 2
+    "$KMQ" compress -q -k 256 -z -j 2 b1.png b2.png &
+    pid=$!
+    sleep 1
+    kill $pid
+    wait $pid || true
+    sleep 4
+    [ ! -e b1.labels.png ] && [ ! -e b2.labels.png ] && [ ! -e b1.codebook.bin ]
+    no_temp_files .
+}
+
+@test "4: outputs that are links to one file clash too; two names of one input are both named" {
+    "$GENIMG" x.png 32 32 3 smooth
+    "$GENIMG" y.png 32 32 3 smooth 2
+    ln -s same.bin L1 && ln -s same.bin C1
+    run -2 --separate-stderr "$KMQ" compress -k 8 x.png --labels L1 --codebook C1
+    [[ "$stderr" == "kmq compress: labels and codebook would both be written to 'L1'"* ]] || { echo "$stderr"; false; }
+    [ ! -e same.bin ]
+    ln -s T.png x.png8.png && ln -s T.png y.png8.png
+    run -2 --separate-stderr "$KMQ" compress -k 8 -f --format png8 x.png y.png
+    [[ "$stderr" == "kmq compress: 'x.png' and 'y.png' would both write "* ]] || { echo "$stderr"; false; }
+    [ ! -e T.png ]
+    ln -s x.png xx.png
+    run -2 --separate-stderr "$KMQ" compress x.png xx.png
+    [[ "$stderr" == "kmq compress: 'x.png' and 'xx.png' are the same file"* ]] || { echo "$stderr"; false; }
+    # -r does not walk into an --out-dir below the folder: a second run is the same run
+    mkdir -p d/s && cp x.png d/a.png
+    run -0 "$KMQ" compress -q -k 8 -r d --out-dir d/s/out
+    run -0 "$KMQ" compress -q -f -k 8 -r d --out-dir d/s/out
+    [ ! -e d/s/out/s ]
+}
+
+@test "5, 8: a missing file named like a kmq output is missing, not skipped; stdin twice is a usage error" {
+    run -1 --separate-stderr "$KMQ" compress nosuch.png8.png
+    [ "$stderr" = "kmq: nosuch.png8.png: No such file or directory" ]
+    "$GENIMG" x.png 16 16 3 smooth
+    "$KMQ" compress -q -k 4 x.png
+    run -2 --separate-stderr bash -c 'cat x.labels.png | "$0" decompress - -' "$KMQ"
+    [[ "$stderr" == "kmq decompress: standard input ('-') can be read only once"* ]]
+    run -2 --separate-stderr bash -c '"$0" compare - - < x.png' "$KMQ"
+    [[ "$stderr" == "kmq compare: standard input ('-') can be read only once"* ]]
+}
+
+@test "2: a replaced file keeps its permissions (--ext .png -f in place, -f over an output)" {
+    "$GENIMG" p.png 32 32 3 smooth
+    chmod 640 p.png
+    "$KMQ" compress -q -k 8 --ext .png -f p.png
+    [ "$(stat -c %a p.png)" = 640 ]
+    "$KMQ" compress -q -k 8 --format png8 p.png
+    chmod 600 p.png8.png
+    "$KMQ" compress -q -k 4 -f --format png8 p.png
+    [ "$(stat -c %a p.png8.png)" = 600 ]
+    if [ "$(id -u)" = 0 ]; then # the owner too, where we may set it
+        chown 1234:1234 p.png
+        "$KMQ" compress -q -k 4 --ext .png -f p.png
+        [ "$(stat -c %u:%g p.png)" = 1234:1234 ]
+    fi
+    umask 022
+    "$KMQ" compress -q -k 4 --format png8 -o new.png p.png
+    [ "$(stat -c %a new.png)" = 644 ]
 }
