@@ -153,3 +153,11 @@ load helpers
         [[ "$a" == "Usage: kmq $c"* ]]
     done
 }
+
+@test "every help text fits in 80 columns" {
+    for c in "" compress decompress compare palette; do
+        run -0 "$KMQ" help $c
+        wide=$(awk 'length > 79' <<<"$output")
+        [ -z "$wide" ] || { echo "kmq help $c: $wide"; false; }
+    done
+}
