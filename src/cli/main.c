@@ -10,7 +10,7 @@ static void help_main(FILE *out)
           "small codebook of K colours, and back.\n"
           "\n"
           "Commands:\n"
-          "  compress [options] INPUT...          image -> stem.labels.png + stem.codebook.bin\n"
+          "  compress [options] INPUT...          image -> label PNG + codebook\n"
           "                                       (or one palette PNG: --format png8)\n"
           "  decompress [options] LABELS CODEBOOK labels + codebook -> image\n"
           "  decompress [options] PNG8            palette PNG -> true-colour image\n"
