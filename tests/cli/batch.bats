@@ -178,3 +178,12 @@ PY
     run -0 "$KMQ" compress -q -f -t 1 -k 8 --dither --labels c.png --codebook c.bin in.png
     cmp b.png c.png
 }
+
+@test "-r over a folder with empty subfolders (qsort of nothing: UBSan found it)" {
+    mkdir -p photos/empty photos/also/empty
+    "$GENIMG" photos/a.png 16 16 3 demo
+    run -0 --separate-stderr "$KMQ" compress -q -k 4 -r photos
+    [ -z "$stderr" ] && [ -f photos/a.labels.png ]
+    run -0 --separate-stderr "$KMQ" compress -q -k 4 -r photos/empty
+    [ -z "$stderr" ]
+}
