@@ -276,7 +276,15 @@ kmq_status kmq_outfile_open(const char *path, int overwrite, kmq_outfile **out)
                                              S_ISSOCK(st.st_mode)))) {
         /* /dev/null, a FIFO, a descriptor: never replace the node itself. */
         f->direct = 1;
-        f->fd = open(path, O_WRONLY | O_CLOEXEC | (stream ? O_CREAT | O_TRUNC : 0), 0666);
+        /* One of our own descriptors (/dev/stdout, /proc/self/fd/1) is
+           duplicated, not reopened: `>> log` keeps appending, nothing is
+           truncated. */
+        int own = -1, end = 0;
+        if ((sscanf(path, "/proc/self/fd/%d%n", &own, &end) == 1 ||
+             sscanf(path, "/dev/fd/%d%n", &own, &end) == 1) && !path[end] && own >= 0)
+            f->fd = fcntl(own, F_DUPFD_CLOEXEC, 0);
+        else
+            f->fd = open(path, O_WRONLY | O_CLOEXEC | (stream ? O_CREAT | O_TRUNC : 0), 0666);
         if (f->fd < 0) {
             destroy(f, 0);
             return KMQ_ERR_IO;

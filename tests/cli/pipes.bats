@@ -116,6 +116,11 @@ load helpers
     # a pipe on the other end
     "$KMQ" compress -q x.png --format png8 -o /dev/stdout -f | cat > out3.png
     cmp out3.png want.png
+    # our own descriptor is duplicated, not reopened: >> keeps appending
+    echo "header" > log
+    "$KMQ" compress -q x.png --format png8 -o /dev/stdout >> log
+    [ "$(head -n 1 log)" = header ]
+    tail -c +8 log | cmp - want.png
 }
 
 @test "2: a FIFO and a character device are written directly, without -f" {
