@@ -9,8 +9,10 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-/* "kmq: <message>" on stderr. */
+/* "kmq: <message>" on stderr, one line: control characters (a newline in
+   a file name) are escaped.  cli_line: the same without "kmq: ". */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "kmq CMD: <message>" plus a hint to the help on stderr; returns EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reports a failed library call on `path`, using errno for KMQ_ERR_IO;

@@ -691,7 +691,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
         else
             snprintf(quality, sizeof quality, "PSNR %.2f dB", st.psnr);
         progress_clear();
-        fprintf(stderr, "%s: k=%d%s, %zu -> %zu bytes (%.1f%%), %s, %.2f s\n", name, st.k,
+        cli_line("%s: k=%d%s, %zu -> %zu bytes (%.1f%%), %s, %.2f s", name, st.k,
                 o->quality > 0 ? " (chosen for --quality)" : "", file_len, out_bytes, 100.0 * ratio,
                 quality, t_end - t0);
     }

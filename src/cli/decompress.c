@@ -189,7 +189,7 @@ int cmd_decompress(int argc, char **argv)
                 labels.width, labels.height, channels_name(cb.channels), cb.k, llen, clen, opath,
                 png_len, now_seconds() - t0);
     else if (!quiet)
-        fprintf(stderr, "%s -> %s\n", lpath, strcmp(opath, "-") ? opath : "standard output");
+        cli_line("%s -> %s", lpath, strcmp(opath, "-") ? opath : "standard output");
     rc = EXIT_OK;
 done:
     free(opath), free(lbuf), free(cbuf), free(pixels), free(png);

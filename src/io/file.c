@@ -3,6 +3,7 @@
    temporary files are removed if the process is interrupted. */
 #define _POSIX_C_SOURCE 200809L
 #include "kmq.h"
+#include "stb_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,15 @@ kmq_status kmq_read_file(const char *path, size_t max_len, uint8_t **out, size_t
     int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return KMQ_ERR_IO;
+    return kmq_read_fd(fd, max_len, out, out_len);
+}
+
+/* The rest of kmq_read_file, on a descriptor it then closes (not stdin):
+   a FIFO is opened once, never reopened by name. */
+kmq_status kmq_read_fd(int fd, size_t max_len, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
     struct stat st;
     if (fstat(fd, &st) != 0)
         goto fail;
@@ -330,7 +340,12 @@ kmq_status kmq_outfile_open(const char *path, int overwrite, kmq_outfile **out)
         return KMQ_ERR_IO;
     }
     char *tmp = pending_path[slot];
-    snprintf(tmp, sizeof pending_path[0], "%.*s.%s.kmq-XXXXXX", (int)dirlen, path, base);
+    /* "." + ".kmq-XXXXXX" add 12 bytes: a base of 244..255 bytes is cut
+       short in the temporary name so that it stays within NAME_MAX. */
+    int baselen = (int)strlen(base);
+    if (baselen > NAME_MAX - 12)
+        baselen = NAME_MAX - 12;
+    snprintf(tmp, sizeof pending_path[0], "%.*s.%.*s.kmq-XXXXXX", (int)dirlen, path, baselen, base);
     f->fd = mkostemp(tmp, O_CLOEXEC);
     if (f->fd >= 0) {
         pending_used[slot] = 1;

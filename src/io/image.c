@@ -265,17 +265,18 @@ kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *
         errno = EISDIR;
         return KMQ_ERR_IO;
     }
+    if (fd < 0 && strcmp(path, "-") != 0)
+        return KMQ_ERR_IO;
     if (fd < 0 || !S_ISREG(st.st_mode)) {
-        /* stdin or a pipe: no rewinding, so decode from memory. */
-        if (fd >= 0)
-            close(fd);
-        if (fd < 0 && strcmp(path, "-") != 0)
-            return KMQ_ERR_IO;
+        /* stdin, a pipe or a FIFO: no rewinding, so decode from memory --
+           read from the descriptor already open (a FIFO opened twice by
+           name can wait forever for a second writer). */
         uint8_t *buf;
         size_t len;
         /* a generous bound on a compressed image of the allowed size */
         uint64_t cap = (max_pixels ? max_pixels : KMQ_DEFAULT_MAX_PIXELS) * 8 + (1u << 20);
-        kmq_status s = kmq_read_file(path, cap < SIZE_MAX ? (size_t)cap : 0, &buf, &len);
+        kmq_status s = kmq_read_fd(fd < 0 ? STDIN_FILENO : fd, cap < SIZE_MAX ? (size_t)cap : 0,
+                                   &buf, &len);
         if (s != KMQ_OK)
             return s;
         if (file_size)

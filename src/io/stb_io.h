@@ -117,4 +117,7 @@ kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_met
    present, IEND last.  On failure returns the status and a static reason. */
 kmq_status kmq_png_check(const uint8_t *buf, size_t len, kmq_png_header *hdr, const char **why);
 
+/* kmq_read_file on an open descriptor, which it closes (unless stdin). */
+kmq_status kmq_read_fd(int fd, size_t max_len, uint8_t **out, size_t *out_len);
+
 #endif
