@@ -8,6 +8,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 export KMQ_BUILD="$BUILD"
 export KMQ_SHARED_DATA="${KMQ_SHARED_DATA:-$ROOT/../shared/data}"
+# Under the sanitizers, a finding exits 86 (ASan) or 87 (UBSan), never 1:
+# a test that expects kmq's "bad input" status cannot pass on an abort.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:exitcode=87"
 tap=$(mktemp)
 trap 'rm -f "$tap" "$tap.u"' EXIT
 
