@@ -202,6 +202,10 @@ KMQ_NODISCARD kmq_status kmq_decode_labels(const uint8_t *labels, size_t npixels
 /* The .bin format described at the top.  *out is malloc'd. */
 KMQ_NODISCARD kmq_status kmq_codebook_encode_bin(const kmq_codebook *cb, uint8_t **out,
                                                  size_t *out_len);
+/* A codebook's identity: the CRC-32 of its .bin encoding without the CRC
+   (magic, version, C, k, entries) -- the .bin file's own last 4 bytes, and
+   the same for a .npy codebook of the same colours.  0 for an invalid cb. */
+uint32_t kmq_codebook_id(const kmq_codebook *cb);
 /* Parses and fully validates a .bin codebook; *cb receives a new codebook. */
 KMQ_NODISCARD kmq_status kmq_codebook_decode_bin(const uint8_t *buf, size_t len,
                                                  kmq_codebook *cb);
@@ -307,14 +311,29 @@ KMQ_NODISCARD kmq_status kmq_png_add_metadata(const uint8_t *png, size_t len,
                                               size_t *out_len, const char **warning);
 
 /*
- * For a label PNG: a copy with meta's chunks, which describe the codebook's
- * colours and not the labels, inside one private ancillary chunk "kmCp"
- * (after the IHDR) whose data is those chunks, complete.  Other readers skip
- * it; kmq_png_read_metadata unwraps it.  *out is malloc'd.
+ * For a label PNG: a copy with one private ancillary chunk "kmCp" after the
+ * IHDR, whose data is complete PNG chunks: meta's colour chunks (if meta is
+ * not NULL; they describe the codebook's colours, not the labels) and, if cb
+ * is not NULL, a "kmCb" chunk binding the labels to their codebook: 7 bytes,
+ * channels (1), k (2, big-endian), kmq_codebook_id (4, big-endian).  Other
+ * readers skip kmCp; kmq_png_read_metadata unwraps the colour chunks and
+ * kmq_labels_read_binding the binding.  *out is malloc'd.
  */
 KMQ_NODISCARD kmq_status kmq_labels_add_metadata(const uint8_t *png, size_t len,
-                                                 const kmq_metadata *meta, uint8_t **out,
+                                                 const kmq_metadata *meta,
+                                                 const kmq_codebook *cb, uint8_t **out,
                                                  size_t *out_len);
+
+/* The codebook a label PNG was written with, from its kmCp/kmCb chunk:
+   present is 0 for label PNGs without one (older kmq, other writers). */
+typedef struct {
+    int present;
+    int channels, k;
+    uint32_t id;
+} kmq_binding;
+KMQ_NODISCARD kmq_status kmq_labels_read_binding(const uint8_t *png, size_t len, kmq_binding *b);
+/* 1 if cb is the codebook b names (or b names none). */
+int kmq_binding_matches(const kmq_binding *b, const kmq_codebook *cb);
 
 /*
  * Decodes a label image: it must be a PNG of colour type 0 (greyscale) and
@@ -460,6 +479,14 @@ KMQ_NODISCARD kmq_status kmq_outfile_open(const char *path, int overwrite, kmq_o
 KMQ_NODISCARD kmq_status kmq_outfile_write(kmq_outfile *f, const uint8_t *data, size_t len);
 KMQ_NODISCARD kmq_status kmq_outfile_commit(kmq_outfile *f);
 void kmq_outfile_abort(kmq_outfile *f);
+/* Commits n (at most KMQ_MAX_PAIR) files together: all are flushed first,
+   then, with SIGINT, SIGTERM, SIGHUP and SIGPIPE held back, each is given
+   its name; if one fails, the names already given are undone -- a replaced
+   file comes back (it was kept as a hard link), a new one is removed -- so
+   the old files survive intact or every new one is in place.  *failed is
+   the index of the file that failed (-1: none).  Frees every handle. */
+#define KMQ_MAX_PAIR 4
+KMQ_NODISCARD kmq_status kmq_outfile_commit_all(kmq_outfile **f, int n, int *failed);
 
 /* 1 if writing `path` would replace an existing file (the rules above: a
    device, FIFO, descriptor or "-" is not replaced; a link to a file is). */

@@ -334,19 +334,9 @@ typedef struct {
     size_t len;
 } output;
 
-/* Removes a file just written: the file a link led to, never the link, and
-   never a device or FIFO that was written directly (/dev/null stays). */
-static void remove_written(const char *path)
-{
-    char *real = strcmp(path, "-") ? realpath(path, NULL) : NULL;
-    struct stat st;
-    if (real && stat(real, &st) == 0 && S_ISREG(st.st_mode))
-        unlink(real);
-    free(real);
-}
-
-/* Writes every output to a temporary file, then commits them together: no
-   lone label file is left behind if the codebook cannot be written. */
+/* Writes every output to a temporary file, then commits them together
+   (kmq_outfile_commit_all): with -f the old pair survives intact or the new
+   pair is complete, also on SIGINT/SIGTERM/SIGHUP and on write errors. */
 static int write_outputs(const compress_opts *o, const output *out, int n)
 {
     kmq_outfile *f[2] = {NULL, NULL};
@@ -358,17 +348,9 @@ static int write_outputs(const compress_opts *o, const output *out, int n)
     for (i = 0; i < n; i++)
         if ((s = kmq_outfile_write(f[i], out[i].data, out[i].len)) != KMQ_OK)
             goto fail;
-    for (i = 0; i < n; i++) {
-        s = kmq_outfile_commit(f[i]);
-        f[i] = NULL; /* commit frees the handle, whatever happens */
-        if (s != KMQ_OK) {
-            cli_report_out(out[i].path, s, NULL);
-            for (int j = 0; j < i; j++)
-                remove_written(out[j].path); /* half a result is no result */
-            for (int j = i + 1; j < n; j++)
-                kmq_outfile_abort(f[j]);
-            return EXIT_FAIL;
-        }
+    if ((s = kmq_outfile_commit_all(f, n, &i)) != KMQ_OK) {
+        cli_report_out(out[i < 0 ? 0 : i].path, s, NULL);
+        return EXIT_FAIL;
     }
     return EXIT_OK;
 fail:
@@ -498,6 +480,31 @@ static const char *describe_metadata(const compress_opts *o, const kmq_metadata 
     return buf;
 }
 
+/* --skip-existing: 1 if the label PNG at `labels` names the codebook at
+   `codebook` (or names none: written by kmq 0.1.0 or another tool). */
+static int is_a_pair(const char *labels, const char *codebook)
+{
+    uint8_t head[4096], *cbuf = NULL;
+    size_t clen = 0;
+    FILE *f = fopen(labels, "rb");
+    if (!f)
+        return 0;
+    size_t got = fread(head, 1, sizeof head, f); /* kmCb is in the first 64 bytes */
+    fclose(f);
+    kmq_binding b;
+    if (kmq_labels_read_binding(head, got, &b) != KMQ_OK)
+        return 0;
+    if (!b.present)
+        return 1;
+    kmq_codebook cb = {0};
+    int pair = kmq_read_file(codebook, KMQ_MAX_CODEBOOK_FILE, &cbuf, &clen) == KMQ_OK &&
+               cli_decode_codebook(codebook, cbuf, clen, &cb) == KMQ_OK &&
+               kmq_binding_matches(&b, &cb);
+    free(cbuf);
+    kmq_codebook_free(&cb);
+    return pair;
+}
+
 /* Compresses one input to paths[0] (and paths[1]).  Usage errors return
    EXIT_USAGE; everything else is reported here. */
 static int compress_one(const compress_opts *o, const char *input, char *const *paths, int nout,
@@ -531,6 +538,12 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
         int all = 1;
         for (int i = 0; i < nout; i++)
             all &= kmq_output_exists(paths[i]);
+        if (all && nout == 2 && !is_a_pair(paths[0], paths[1])) {
+            all = 0; /* left by an interrupted run, or two runs at once: redo it */
+            if (!o->quiet)
+                cli_error("%s: %s and %s are not a pair: compressing again", name, paths[0],
+                          paths[1]);
+        }
         if (all) {
             if (o->json)
                 json_skipped(input, "the outputs exist (--skip-existing)", NULL, 0);
@@ -606,12 +619,14 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
         s = kmq_labels_encode(labels, width, height, cb.k, &png, &bufs[0], &lens[0]);
     if (s != KMQ_OK)
         goto fail;
-    if (meta.chunks_len) { /* the colour space and pixel size travel along */
+    /* The colour space and pixel size travel along; a label PNG also names
+       its codebook, so that a pair from two runs is never taken for one. */
+    if (meta.chunks_len || !o->png8) {
         uint8_t *with;
         size_t with_len;
         const char *warning = NULL;
         s = o->png8 ? kmq_png_add_metadata(bufs[0], lens[0], &meta, &with, &with_len, &warning)
-                    : kmq_labels_add_metadata(bufs[0], lens[0], &meta, &with, &with_len);
+                    : kmq_labels_add_metadata(bufs[0], lens[0], &meta, &cb, &with, &with_len);
         if (s != KMQ_OK)
             goto fail;
         if (warning && !o->quiet)

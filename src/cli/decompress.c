@@ -131,6 +131,17 @@ int cmd_decompress(int argc, char **argv)
             cli_report(cpath, s, NULL);
             goto done;
         }
+        /* Labels name the codebook they were written with: a pair from two
+           runs (an interrupted -f, two runs at once) is refused, not decoded
+           to wrong colours.  Label PNGs without the name still decode. */
+        kmq_binding b;
+        if (kmq_labels_read_binding(lbuf, llen, &b) == KMQ_OK && !kmq_binding_matches(&b, &cb)) {
+            cli_error("%s and %s are not a pair: the labels were written with another codebook "
+                      "(k=%d, %s, id %08x; this one: k=%d, %s, id %08x)", lpath, cpath, b.k,
+                      channels_name(b.channels), (unsigned)b.id, cb.k, channels_name(cb.channels),
+                      (unsigned)kmq_codebook_id(&cb));
+            goto done;
+        }
     }
     if (!force && kmq_output_exists(opath)) { /* checked once the inputs are known good */
         cli_report_out(opath, KMQ_ERR_EXISTS, NULL);

@@ -21,6 +21,18 @@ static uint32_t get_u32le(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+uint32_t kmq_codebook_id(const kmq_codebook *cb)
+{
+    if (!cb || !cb->entries || cb->k < 1 || cb->k > KMQ_MAX_K || cb->channels < 1 ||
+        cb->channels > KMQ_MAX_CHANNELS)
+        return 0;
+    uint8_t head[CB_HEADER] = {CB_MAGIC[0], CB_MAGIC[1], CB_MAGIC[2], CB_MAGIC[3], CB_VERSION,
+                               (uint8_t)cb->channels, (uint8_t)(cb->k & 0xFF),
+                               (uint8_t)(cb->k >> 8)};
+    uint32_t crc = libdeflate_crc32(0, head, CB_HEADER);
+    return libdeflate_crc32(crc, cb->entries, (size_t)cb->k * cb->channels);
+}
+
 kmq_status kmq_codebook_encode_bin(const kmq_codebook *cb, uint8_t **out, size_t *out_len)
 {
     *out = NULL;

@@ -108,8 +108,17 @@ fail: {
 static char pending_path[MAX_PENDING][PATH_MAX + 32];
 static volatile sig_atomic_t pending_used[MAX_PENDING];
 
+/* While a set of files is being given its names (kmq_outfile_commit_all), a
+   signal waits: it may arrive on any thread (OpenMP's workers do not block
+   it), so the handler itself defers it, and the commit delivers it after. */
+static volatile sig_atomic_t committing, deferred_signal;
+
 static void on_signal(int sig)
 {
+    if (committing) {
+        deferred_signal = sig;
+        return;
+    }
     for (int i = 0; i < MAX_PENDING; i++)
         if (pending_used[i])
             unlink(pending_path[i]); /* async-signal-safe */
@@ -392,56 +401,138 @@ kmq_status kmq_outfile_write(kmq_outfile *f, const uint8_t *data, size_t len)
     return KMQ_OK;
 }
 
-kmq_status kmq_outfile_commit(kmq_outfile *f)
+/* Data on disk before a name points at it: a crash leaves the old file or
+   the new one, never a torn one.  Closes the descriptor. */
+static kmq_status flush_file(kmq_outfile *f)
 {
     if (f->direct) {
         int r = f->fd == STDOUT_FILENO ? 0 : close(f->fd);
         f->fd = -1;
-        destroy(f, 0);
         return r == 0 ? KMQ_OK : KMQ_ERR_IO;
     }
-    /* Data on disk before the name points at it: a crash leaves the old
-       file or the new one, never a torn one. */
-    if (fsync(f->fd) != 0 && errno != EINVAL && errno != EROFS) {
-        destroy(f, 1);
+    if (fsync(f->fd) != 0 && errno != EINVAL && errno != EROFS)
         return KMQ_ERR_IO;
-    }
     int r = close(f->fd);
     f->fd = -1;
-    if (r != 0) {
-        destroy(f, 1);
-        return KMQ_ERR_IO;
-    }
+    return r == 0 ? KMQ_OK : KMQ_ERR_IO;
+}
+
+/* Gives the flushed temporary file its name: rename over the target, or,
+   without overwrite, link() -- which fails if the name appeared meanwhile.
+   The temporary name is left for destroy() to remove. */
+static kmq_status place(kmq_outfile *f)
+{
+    if (f->direct)
+        return KMQ_OK;
     const char *tmp = pending_path[f->slot];
-    if (f->overwrite) {
-        if (rename(tmp, f->path) != 0) {
-            destroy(f, 1);
-            return KMQ_ERR_IO;
-        }
-        destroy(f, 0);
+    if (f->overwrite)
+        return rename(tmp, f->path) == 0 ? KMQ_OK : KMQ_ERR_IO;
+    if (link(tmp, f->path) == 0)
         return KMQ_OK;
-    }
-    /* No overwrite: link() fails if the name appeared meanwhile. */
-    if (link(tmp, f->path) == 0) {
-        destroy(f, 1);
-        return KMQ_OK;
-    }
-    if (errno == EEXIST) {
-        destroy(f, 1);
+    if (errno == EEXIST)
         return KMQ_ERR_EXISTS;
-    }
     /* File systems without hard links: check, then rename. */
     struct stat st;
-    if (lstat(f->path, &st) == 0) {
-        destroy(f, 1);
+    if (lstat(f->path, &st) == 0)
         return KMQ_ERR_EXISTS;
+    return rename(tmp, f->path) == 0 ? KMQ_OK : KMQ_ERR_IO;
+}
+
+kmq_status kmq_outfile_commit(kmq_outfile *f)
+{
+    kmq_status s = flush_file(f);
+    if (s == KMQ_OK)
+        s = place(f);
+    destroy(f, !f->direct && !(s == KMQ_OK && f->overwrite)); /* a renamed temp is gone */
+    return s;
+}
+
+/* A hard link to the file at `path` under a fresh hidden name beside it, so
+   that it can be put back; *backup is malloc'd (NULL: there was no file). */
+static kmq_status keep_old(const char *path, char **backup)
+{
+    *backup = NULL;
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return KMQ_OK;
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    int baselen = (int)strlen(path + dirlen);
+    if (baselen > NAME_MAX - 16)
+        baselen = NAME_MAX - 16;
+    size_t size = dirlen + (size_t)baselen + 24;
+    char *name = malloc(size);
+    if (!name)
+        return KMQ_ERR_NOMEM;
+    for (int tries = 0; tries < 100; tries++) {
+        snprintf(name, size, "%.*s.%.*s.kmq-old-XXXXXX", (int)dirlen, path, baselen, path + dirlen);
+        int fd = mkostemp(name, O_CLOEXEC); /* a unique name, then the link takes it */
+        if (fd < 0)
+            break;
+        close(fd);
+        unlink(name);
+        if (link(path, name) == 0) {
+            *backup = name;
+            return KMQ_OK;
+        }
+        if (errno != EEXIST)
+            break;
     }
-    if (rename(tmp, f->path) != 0) {
-        destroy(f, 1);
-        return KMQ_ERR_IO;
+    int e = errno;
+    free(name);
+    errno = e;
+    return KMQ_ERR_IO;
+}
+
+kmq_status kmq_outfile_commit_all(kmq_outfile **f, int n, int *failed)
+{
+    kmq_status s = KMQ_OK;
+    char *backup[KMQ_MAX_PAIR] = {NULL};
+    int i, placed = 0;
+    *failed = -1;
+    if (n > KMQ_MAX_PAIR)
+        return KMQ_ERR_ARG;
+    for (i = 0; i < n && s == KMQ_OK; i++)
+        if ((s = flush_file(f[i])) != KMQ_OK)
+            *failed = i;
+    sigset_t old;
+    block_signals(&old); /* SIGINT/TERM/HUP/PIPE wait until the names are done */
+    committing = 1;      /* ... on every thread: see on_signal */
+    for (i = 0; i < n && s == KMQ_OK; i++)
+        if (!f[i]->direct && f[i]->overwrite && (s = keep_old(f[i]->path, &backup[i])) != KMQ_OK)
+            *failed = i;
+    for (i = 0; i < n && s == KMQ_OK; i++) {
+        if ((s = place(f[i])) != KMQ_OK)
+            *failed = i;
+        else
+            placed++;
     }
-    destroy(f, 0);
-    return KMQ_OK;
+    if (s != KMQ_OK) {
+        int err = errno;
+        /* Undo: the old files come back, or the new names go. */
+        for (i = 0; i < placed; i++) {
+            if (f[i]->direct)
+                continue;
+            if (backup[i])
+                rename(backup[i], f[i]->path);
+            else
+                unlink(f[i]->path);
+        }
+        errno = err;
+    }
+    int e = errno; /* the failure's, for the caller */
+    for (i = 0; i < n; i++) {
+        if (backup[i])
+            unlink(backup[i]); /* already renamed back if it was needed */
+        free(backup[i]);
+        destroy(f[i], !f[i]->direct && !(i < placed && f[i]->overwrite && s == KMQ_OK));
+    }
+    committing = 0;
+    if (deferred_signal)
+        on_signal(deferred_signal); /* the names are done: now die of it */
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    errno = e;
+    return s;
 }
 
 void kmq_outfile_abort(kmq_outfile *f)

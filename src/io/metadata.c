@@ -366,6 +366,44 @@ static kmq_status read_one(void *ctx, const uint8_t *type, const uint8_t *data, 
     return kmq_meta_add_chunk(m, type, data, len);
 }
 
+kmq_status kmq_labels_read_binding(const uint8_t *png, size_t len, kmq_binding *b)
+{
+    memset(b, 0, sizeof *b);
+    if (!png)
+        return KMQ_ERR_ARG;
+    if (!kmq_is_png(png, len))
+        return KMQ_ERR_PNG_STRUCTURE;
+    /* Only the start of the file is needed (kmCb leads kmCp, which follows
+       the IHDR), so png may be a prefix: kmCb's own CRC vouches for it. */
+    for (size_t at = 8; at + 8 <= len;) {
+        const uint32_t n = be32(png + at);
+        const uint8_t *type = png + at + 4;
+        if (!memcmp(type, "IDAT", 4) || !memcmp(type, "IEND", 4))
+            break;
+        if (!memcmp(type, "kmCp", 4)) {
+            const uint8_t *c = png + at + 8;
+            if (n >= 19 && len - at - 8 >= 19 && be32(c) == 7 && !memcmp(c + 4, "kmCb", 4) &&
+                libdeflate_crc32(0, c + 4, 4 + 7) == be32(c + 15)) {
+                b->present = 1;
+                b->channels = c[8];
+                b->k = c[9] << 8 | c[10];
+                b->id = be32(c + 11);
+            }
+            break;
+        }
+        if (n > len - at - 12)
+            break;
+        at += 12 + (size_t)n;
+    }
+    return KMQ_OK;
+}
+
+int kmq_binding_matches(const kmq_binding *b, const kmq_codebook *cb)
+{
+    return !b->present ||
+           (b->channels == cb->channels && b->k == cb->k && b->id == kmq_codebook_id(cb));
+}
+
 kmq_status kmq_png_read_metadata(const uint8_t *buf, size_t len, kmq_metadata *meta)
 {
     kmq_meta_init(meta);
@@ -434,19 +472,32 @@ kmq_status kmq_png_add_metadata(const uint8_t *png, size_t len, const kmq_metada
 }
 
 kmq_status kmq_labels_add_metadata(const uint8_t *png, size_t len, const kmq_metadata *meta,
-                                   uint8_t **out, size_t *out_len)
+                                   const kmq_codebook *cb, uint8_t **out, size_t *out_len)
 {
-    if (!meta || !meta->chunks_len)
+    const size_t colour = meta ? meta->chunks_len : 0, bind = cb ? 12 + 7 : 0;
+    if (!colour && !bind)
         return insert_after_ihdr(png, len, NULL, 0, out, out_len);
-    if (meta->chunks_len > 0x7FFFFFFFu)
+    if (colour > 0x7FFFFFFFu - bind)
         return KMQ_ERR_TOO_LARGE;
-    const size_t n = meta->chunks_len;
+    if (cb && !kmq_codebook_id(cb))
+        return KMQ_ERR_ARG;
+    const size_t n = colour + bind;
     uint8_t *chunk = malloc(12 + n);
     if (!chunk)
         return KMQ_ERR_NOMEM;
     put_be32(chunk, (uint32_t)n);
     memcpy(chunk + 4, "kmCp", 4);
-    memcpy(chunk + 8, meta->chunks, n);
+    if (colour)
+        memcpy(chunk + 8 + bind, meta->chunks, colour);
+    if (cb) { /* the binding first: found in the first 64 bytes of the file */
+        uint8_t *b = chunk + 8;
+        put_be32(b, 7);
+        memcpy(b + 4, "kmCb", 4);
+        b[8] = (uint8_t)cb->channels;
+        b[9] = (uint8_t)(cb->k >> 8), b[10] = (uint8_t)(cb->k & 0xFF);
+        put_be32(b + 11, kmq_codebook_id(cb));
+        put_be32(b + 15, (uint32_t)libdeflate_crc32(0, b + 4, 4 + 7));
+    }
     put_be32(chunk + 8 + n, (uint32_t)libdeflate_crc32(0, chunk + 4, 4 + n));
     kmq_status s = insert_after_ihdr(png, len, chunk, 12 + n, out, out_len);
     free(chunk);

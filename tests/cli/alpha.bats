@@ -33,7 +33,10 @@ Image.open('grey.png').convert('LA').save('la_opaque.png')"
         "$KMQ" decompress -q -o $f.q.out.png $f.q.labels.png $f.q.bin
     done
     # sha256 of the same files written by kmq 0.1.0 (before transparency was handled;
-    # label PNGs only where k > 16: below, kmq 0.1.0 packed them, see formats.bats)
+    # label PNGs only where k > 16: below, kmq 0.1.0 packed them, see formats.bats).
+    # Label PNGs now carry a kmCp chunk (the codebook binding): without it, the
+    # bytes are 0.1.0's.
+    strip_kmcp *.labels.png
     sha256sum -c - <<'EOF'
 840eda0fcbd33f562b19e47d30169e00af706948c94234a67b59b28918914ed9  grey.64.bin
 8017f0515c627951ff039c1908403f135d995ea3110ff225a7fc0e2f5ee2c0e4  grey.8.bin
@@ -83,6 +86,7 @@ EOF
     # leaves them out for the comparison; metadata.bats covers them)
     "$KMQ" compress -q -k 128 --strip "$SHARED/seed/tiger.png" --labels t.labels.png --codebook t.bin
     "$KMQ" compress -q -k 256 "$SHARED/kodak/kodim03.png" --labels k3.labels.png --codebook k3.bin
+    strip_kmcp t.labels.png k3.labels.png # the codebook binding: see integrity.bats
     sha256sum -c - <<'EOF'
 ae97049cc802d174fe46daf71b77addfe61a0921fd2d3b52f3db9a68f8127d7e  t.bin
 d0fdbd245416e62fae62c97d5de4df4eaeb23db0206c64059fdcf3790305a78b  t.labels.png

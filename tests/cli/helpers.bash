@@ -24,3 +24,19 @@ maxerr_of() { "$IMGCMP" "$1" "$2" | awk '{print $6}'; }
 distinct_of() { "$IMGCMP" info "$1" | awk '{print $4}'; }
 # no_temp_files DIR: nothing named .*.kmq-* left behind
 no_temp_files() { [ -z "$(find "${1:-.}" -name '.*.kmq-*' 2>/dev/null)" ]; }
+# strip_kmcp FILE...: removes the kmCp chunk (colour metadata + the codebook
+# binding) from label PNGs in place, leaving the bytes kmq 0.1.0 wrote.
+strip_kmcp() {
+    /usr/bin/python3 - "$@" <<'PY'
+import struct, sys
+for path in sys.argv[1:]:
+    d = open(path, "rb").read()
+    out, at = d[:8], 8
+    while at < len(d):
+        n = struct.unpack(">I", d[at:at + 4])[0]
+        if d[at + 4:at + 8] != b"kmCp":
+            out += d[at:at + 12 + n]
+        at += 12 + n
+    open(path, "wb").write(out)
+PY
+}

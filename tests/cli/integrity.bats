@@ -35,3 +35,114 @@ load helpers
     run -0 --separate-stderr "$KMQ" compress -k 4 "$(printf 'ok\nname.png')"
     [ "$(grep -c . <<<"$stderr")" = 1 ] && [[ "$stderr" == 'ok\nname.png: k=4, '* ]]
 }
+
+@test "1: decompress refuses labels and a codebook from different runs; unbound labels still decode" {
+    "$GENIMG" x.png 48 32 3 demo
+    "$KMQ" compress -q -k 8 x.png
+    cp x.codebook.bin k8.bin
+    "$KMQ" compress -q -f -k 8 --seed 7 x.png --labels s7.labels.png --codebook s7.npy
+    "$KMQ" compress -q -f -k 16 x.png
+    run -1 --separate-stderr "$KMQ" decompress x.labels.png k8.bin -o out.png
+    [[ "$stderr" == "kmq: x.labels.png and k8.bin are not a pair: the labels were written with another codebook (k=16, RGB, id "*"; this one: k=8, RGB, id "*")" ]] || { echo "$stderr"; false; }
+    [ ! -e out.png ]
+    # the same k and channels, other colours: still told apart (.npy too)
+    run -1 --separate-stderr "$KMQ" decompress s7.labels.png k8.bin -o out.png
+    [[ "$stderr" == *"are not a pair"* ]]
+    run -0 "$KMQ" decompress -q s7.labels.png s7.npy -o ok.png
+    # the label PNG names the codebook file's own CRC (its last 4 bytes)
+    /usr/bin/python3 - <<'PY'
+import struct
+d = open("x.labels.png", "rb").read()
+i = d.index(b"kmCp")
+inner = d[i + 4:]
+assert inner[4:8] == b"kmCb" and struct.unpack(">I", inner[:4])[0] == 7, inner[:8]
+channels, k, ident = inner[8], struct.unpack(">H", inner[9:11])[0], inner[11:15]
+cb = open("x.codebook.bin", "rb").read()
+assert (channels, k) == (3, 16) and ident == cb[-4:][::-1], (channels, k, ident, cb[-4:])
+PY
+    # labels that name no codebook (kmq 0.1.0, other writers) decode as before
+    cp x.labels.png old.labels.png
+    strip_kmcp old.labels.png
+    run -0 "$KMQ" decompress -q old.labels.png x.codebook.bin -o old.png
+    run -0 "$KMQ" decompress -q x.labels.png x.codebook.bin -o new.png
+    cmp old.png new.png
+}
+
+@test "1: a signal between the two renames of a -f run leaves the new pair complete (SIGTERM, SIGINT, SIGHUP)" {
+    command -v strace >/dev/null || skip "strace not installed"
+    "$GENIMG" x.png 48 32 3 demo
+    "$KMQ" compress -q -k 8 x.png --labels want8.png --codebook want8.bin
+    "$KMQ" decompress -q want8.png want8.bin -o want8.out.png
+    "$KMQ" compress -q -k 16 x.png --labels want16.png --codebook want16.bin
+    "$KMQ" decompress -q want16.png want16.bin -o want16.out.png
+    for sig in TERM INT HUP; do
+        "$KMQ" compress -q -f -k 8 x.png
+        # the second rename (the codebook's) is held 2 s; the signal comes meanwhile
+        strace -f -o /dev/null -e trace=rename -e inject=rename:delay_enter=2000000:when=2 \
+            "$KMQ" compress -q -f -k 16 x.png &
+        sleep 1
+        pkill -$sig -f "kmq compress -q -f -k 16 x.png" -n || true
+        wait || true
+        run -0 "$KMQ" decompress -q -f x.labels.png x.codebook.bin -o got.png
+        cmp got.png want16.out.png || cmp got.png want8.out.png
+        no_temp_files .
+    done
+}
+
+@test "2: with -f, a failure committing the codebook leaves the old pair as it was" {
+    command -v strace >/dev/null || skip "strace not installed"
+    "$GENIMG" x.png 48 32 3 demo
+    "$KMQ" compress -q -k 8 x.png
+    cp x.labels.png old.labels.png && cp x.codebook.bin old.codebook.bin
+    run -1 --separate-stderr strace -f -o /dev/null -e inject=rename:error=EIO:when=2 \
+        "$KMQ" compress -q -f -k 16 x.png
+    [[ "$stderr" == *"kmq: x.codebook.bin: Input/output error"* ]] || { echo "$stderr"; false; }
+    cmp x.labels.png old.labels.png
+    cmp x.codebook.bin old.codebook.bin
+    no_temp_files .
+    # a failure before any rename: the same
+    run -1 --separate-stderr strace -f -o /dev/null -e inject=rename:error=EIO:when=1 \
+        "$KMQ" compress -q -f -k 16 x.png
+    cmp x.labels.png old.labels.png && cmp x.codebook.bin old.codebook.bin
+    no_temp_files .
+}
+
+@test "1: --skip-existing redoes a pair that is not one, and keeps one that is" {
+    "$GENIMG" x.png 48 32 3 demo
+    "$KMQ" compress -q -k 8 x.png
+    cp x.codebook.bin k8.bin
+    "$KMQ" compress -q -f -k 16 x.png
+    cp k8.bin x.codebook.bin # a mixed pair, as an interrupted run left it
+    run -0 --separate-stderr "$KMQ" compress --skip-existing -k 16 x.png
+    [[ "$stderr" == *"x.png: x.labels.png and x.codebook.bin are not a pair: compressing again"* ]] || { echo "$stderr"; false; }
+    run -0 "$KMQ" decompress -q x.labels.png x.codebook.bin -o ok.png
+    before=$(stat -c %Y.%i x.labels.png)
+    run -0 --separate-stderr "$KMQ" compress --skip-existing -k 16 x.png
+    [ "$(stat -c %Y.%i x.labels.png)" = "$before" ]
+}
+
+@test "1: two runs writing the same pair at once never leave a pair that decodes to anything but one run's output" {
+    "$GENIMG" x.png 96 64 3 demo
+    for k in 8 16; do
+        "$KMQ" compress -q -k $k x.png --labels w$k.png --codebook w$k.bin
+        "$KMQ" decompress -q w$k.png w$k.bin -o w$k.out.png
+    done
+    mixed=0 refused=0
+    for mode in -f --skip-existing ""; do
+        for i in $(seq 1 17); do
+            rm -f x.labels.png x.codebook.bin
+            [ "$mode" = --skip-existing ] && [ $((i % 2)) = 0 ] && cp w8.png x.labels.png && cp w16.bin x.codebook.bin
+            "$KMQ" compress -q $mode -k 8 x.png 2>/dev/null &
+            "$KMQ" compress -q $mode -k 16 x.png 2>/dev/null &
+            wait || true
+            if "$KMQ" decompress -q -f x.labels.png x.codebook.bin -o got.png 2>/dev/null; then
+                cmp -s got.png w8.out.png || cmp -s got.png w16.out.png || mixed=$((mixed + 1))
+            else
+                refused=$((refused + 1))
+            fi
+        done
+    done
+    echo "51 pairs of runs: $mixed decoded to a mixture, $refused pairs refused by decompress"
+    [ "$mixed" = 0 ]
+    no_temp_files .
+}

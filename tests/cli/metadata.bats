@@ -91,7 +91,8 @@ PY
     run -0 "$KMQ" compress -q -k 64 --strip --format png8 -o n.png icc.png
     [ "$(chunks_of n.png)" = "IHDR PLTE IDAT IEND" ]
     run -0 "$KMQ" compress -q -k 64 --strip --labels nl.png --codebook nc.bin icc.png
-    [ "$(chunks_of nl.png)" = "IHDR IDAT IEND" ]
+    [ "$(chunks_of nl.png)" = "IHDR kmCp IDAT IEND" ] # kmCp holds only the codebook binding
+    [ "$(stat -c %s nl.png)" = $(( $(strip_kmcp nl.png; stat -c %s nl.png) + 31 )) ]
     run -0 "$KMQ" compress -q -k 64 --labels l.png --codebook c.bin icc.png
     run -0 "$KMQ" decompress -q --strip -o d.png l.png c.bin
     [ "$(chunks_of d.png)" = "IHDR IDAT IEND" ]

@@ -31,9 +31,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     uint8_t *with;
                     size_t with_len;
                     kmq_metadata back;
-                    if (kmq_labels_add_metadata(out, len, &meta, &with, &with_len) == KMQ_OK) {
+                    if (kmq_labels_add_metadata(out, len, &meta, &cb, &with, &with_len) == KMQ_OK) {
                         if (kmq_png_read_metadata(with, with_len, &back) == KMQ_OK)
                             kmq_metadata_free(&back);
+                        kmq_binding b;
+                        if (kmq_labels_read_binding(with, with_len, &b) != KMQ_OK || !b.present ||
+                            !kmq_binding_matches(&b, &cb))
+                            abort(); /* the labels must name the codebook they were written with */
                         free(with);
                     }
                     if (kmq_png_add_metadata(out, len, &meta, &with, &with_len, NULL) == KMQ_OK)
@@ -47,6 +51,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         kmq_image_free(&img);
         kmq_metadata_free(&meta);
     }
+    kmq_binding bound;
+    if (kmq_labels_read_binding(data, size, &bound) == KMQ_OK && bound.present &&
+        (bound.k < 0 || bound.k > 65535))
+        abort();
     if (kmq_png_read_metadata(data, size, &meta) == KMQ_OK)
         kmq_metadata_free(&meta);
     if (kmq_labels_decode(data, size, FUZZ_MAX_PIXELS, &img, NULL) == KMQ_OK)

@@ -209,7 +209,7 @@ Test(metadata, png_chunks_in_and_out_and_the_label_chunk)
     cr_assert(!memcmp(back.chunks, m.chunks, m.chunks_len));
     kmq_metadata_free(&back);
     free(with);
-    cr_assert_eq(kmq_labels_add_metadata(lab, lab_len, &m, &with, &with_len), KMQ_OK);
+    cr_assert_eq(kmq_labels_add_metadata(lab, lab_len, &m, NULL, &with, &with_len), KMQ_OK);
     cr_assert(!memcmp(with + 37, "kmCp", 4));
     cr_assert_eq(kmq_png_check(with, with_len, &hdr, &why), KMQ_OK);
     cr_assert_eq(kmq_png_read_metadata(with, with_len, &back), KMQ_OK);
