@@ -64,14 +64,17 @@ static kmq_status load(const uint8_t *buf, size_t len, int req, size_t budget, k
    the start of the data and magic holds its first (up to 4) bytes.  *w and
    *h receive the size the header claims. */
 static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint64_t max_pixels,
-                           uint64_t *w, uint64_t *h, kmq_metadata *meta, const char **why)
+                           uint64_t *w, uint64_t *h, int *palette, kmq_metadata *meta,
+                           const char **why)
 {
+    *palette = 0;
     if (looks_like_png(magic, got)) {
         kmq_png_header hdr;
         kmq_status s = kmq_png_check_reader_meta(r, &hdr, meta, why);
         if (s != KMQ_OK)
             return s;
         *w = hdr.width, *h = hdr.height;
+        *palette = hdr.colour_type == 3;
         return check_size(*w, *h, max_pixels, why);
     }
     if (is_jpeg(magic, got)) {
@@ -155,6 +158,47 @@ static const kmq_decode_options *defaults(const kmq_decode_options *o, kmq_decod
     return d;
 }
 
+/* A palette PNG, decoded by libspng (kmq_png8_decode) rather than stb:
+   stb 2.27 keeps the palette in an uninitialised stack array, so an index
+   beyond the PLTE read whatever the stack held (the previous file's palette,
+   in a batch).  Here such an index is opaque black, as libpng, which zeroes
+   its 256-entry palette, shows it.  RGB, or RGBA with tRNS, as stb gives. */
+static kmq_status load_palette(const uint8_t *buf, size_t len, uint64_t max_pixels,
+                               kmq_image *img, const char **why)
+{
+    kmq_image idx = {0};
+    kmq_codebook cb = {0};
+    kmq_status s = kmq_png8_decode(buf, len, max_pixels, &idx, &cb, why);
+    if (s != KMQ_OK)
+        return s == KMQ_ERR_NOT_INDEXED ? KMQ_ERR_IMAGE_CORRUPT : s;
+    const int alpha = cb.channels == 2 || cb.channels == 4, C = alpha ? 4 : 3;
+    const size_t n = (size_t)idx.width * (size_t)idx.height;
+    const size_t bytes = n * (size_t)C;
+    uint8_t *p = kmq_stb_alloc(bytes ? bytes : 1);
+    if (!p) {
+        kmq_image_free(&idx);
+        kmq_codebook_free(&cb);
+        return KMQ_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *q = p + i * C;
+        const int j = idx.pixels[i];
+        if (j >= cb.k) {
+            q[0] = q[1] = q[2] = 0;
+        } else {
+            const uint8_t *e = cb.entries + (size_t)j * cb.channels;
+            const int grey = cb.channels <= 2;
+            q[0] = e[0], q[1] = e[grey ? 0 : 1], q[2] = e[grey ? 0 : 2];
+        }
+        if (alpha)
+            q[3] = j < cb.k ? cb.entries[(size_t)j * cb.channels + cb.channels - 1] : 255;
+    }
+    img->width = idx.width, img->height = idx.height, img->channels = C, img->pixels = p;
+    kmq_image_free(&idx);
+    kmq_codebook_free(&cb);
+    return KMQ_OK;
+}
+
 kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_options *o,
                                kmq_image *img, kmq_metadata *meta, const char **why)
 {
@@ -173,9 +217,12 @@ kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_
     kmq_reader r = kmq_mem_reader(&m, buf, len);
     uint64_t w = 0, h = 0;
     /* EXIF is read whether or not the caller wants the rest */
-    kmq_status s = precheck(&r, buf, len < 4 ? len : 4, o->max_pixels, &w, &h, &collected, why);
+    int palette;
+    kmq_status s =
+        precheck(&r, buf, len < 4 ? len : 4, o->max_pixels, &w, &h, &palette, &collected, why);
     if (s == KMQ_OK)
-        s = load(buf, len, 0, kmq_stb_budget(w, h, len), img, why);
+        s = palette ? load_palette(buf, len, o->max_pixels, img, why)
+                    : load(buf, len, 0, kmq_stb_budget(w, h, len), img, why);
     return finish(s, o, img, &collected, meta);
 }
 
@@ -300,6 +347,7 @@ kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *
     kmq_reader r = {fd_read, f};
     uint8_t magic[4] = {0};
     uint64_t cw = 0, ch = 0;
+    int palette = 0;
     long got = fd_read(f, magic, 4);
     kmq_status s = KMQ_OK;
     kmq_metadata collected;
@@ -307,11 +355,22 @@ kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *
     if (got < 0 || !fd_rewind(f)) {
         s = KMQ_ERR_IO;
     } else {
-        s = precheck(&r, magic, (size_t)got, max_pixels, &cw, &ch, &collected, why);
+        s = precheck(&r, magic, (size_t)got, max_pixels, &cw, &ch, &palette, &collected, why);
     }
     if (s == KMQ_OK && !fd_rewind(f))
         s = KMQ_ERR_IO;
-    if (s == KMQ_OK) {
+    if (s == KMQ_OK && palette) {
+        /* libspng decodes from memory; a palette PNG is at most about a
+           byte per pixel, and its size was checked against the cap. */
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        uint64_t cap = (max_pixels ? max_pixels : KMQ_DEFAULT_MAX_PIXELS) * 2 + (1u << 20);
+        if (lseek(fd, 0, SEEK_SET) != 0)
+            s = KMQ_ERR_IO;
+        else if ((s = kmq_read_fd(dup(fd), cap < SIZE_MAX ? (size_t)cap : 0, &buf, &len)) == KMQ_OK)
+            s = load_palette(buf, len, max_pixels, img, why);
+        free(buf);
+    } else if (s == KMQ_OK) {
         int w, h, n;
         uint8_t *p = kmq_stb_load_reader(&r, kmq_stb_budget(cw, ch, (size_t)st.st_size), &w, &h,
                                          &n, 0, why);

@@ -146,3 +146,46 @@ PY
     [ "$mixed" = 0 ]
     no_temp_files .
 }
+
+# oob.png: a palette PNG of 2 entries whose pixels use indices 0..15 (legal
+# to write, beyond the PLTE to read); full.png: a 256-entry palette PNG.
+make_palette_pngs() {
+    /usr/bin/python3 - <<'PY'
+import struct, zlib
+def png(path, w, h, plte, rows):
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    raw = b"".join(b"\0" + bytes(r) for r in rows)
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0))
+                           + chunk(b"PLTE", bytes(plte)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+png("full.png", 16, 16, [(i * 7 + c * 50) % 256 for i in range(256) for c in range(3)],
+    [[(x + 16 * y) % 256 for x in range(16)] for y in range(16)])
+png("oob.png", 16, 16, [200, 10, 10, 10, 200, 10], [[(x + y) % 16 for x in range(16)] for y in range(16)])
+PY
+}
+
+@test "4: palette indices beyond the PLTE decode the same every time (opaque black), whatever ran before" {
+    make_palette_pngs
+    mkdir a b
+    cp full.png a/1full.png && cp oob.png a/2oob.png && cp full.png a/3full.png && cp oob.png a/4oob.png
+    cp a/* b/
+    "$KMQ" compress -q -k 16 -j 1 --format png8 a/*.png
+    "$KMQ" compress -q -k 16 -j 2 --format png8 b/*.png
+    for f in 2oob 4oob 1full; do cmp a/$f.png8.png b/$f.png8.png; done
+    cmp a/2oob.png8.png a/4oob.png8.png
+    # what the pixels are: entries 0 and 1, and black for 2..15
+    "$KMQ" compress -q -k 3 oob.png --format png8 -o oob.p8.png
+    "$KMQ" decompress -q oob.p8.png -o oob.out.png
+    /usr/bin/python3 - <<'PY'
+from PIL import Image
+im = Image.open("oob.out.png").convert("RGB")
+for y in range(16):
+    for x in range(16):
+        i = (x + y) % 16
+        want = (200, 10, 10) if i == 0 else (10, 200, 10) if i == 1 else (0, 0, 0)
+        assert im.getpixel((x, y)) == want, (x, y, im.getpixel((x, y)), want)
+PY
+    if command -v valgrind >/dev/null && [ -z "${KMQ_SANITIZE:-}" ]; then
+        run -0 valgrind -q --error-exitcode=9 "$KMQ" compress -q -f -k 4 oob.png --format png8 -o v.png
+    fi
+}
