@@ -46,13 +46,51 @@ static kmq_status check_size(uint64_t w, uint64_t h, uint64_t max_pixels, const 
     return KMQ_OK;
 }
 
+/* stb's failure codes ("outofdata", "bad offset", "bad huffman code") in
+   kmq's words; the status they stand for. */
+static kmq_status explain(const uint8_t *magic, size_t got, const char **why)
+{
+    static const struct {
+        const char *code, *text;
+    } known[] = {
+        {"outofdata", "truncated: the image data ends early"},
+        {"bad offset", "unexpected position of the pixel data"},
+        {"bad huffman code", "bad Huffman code in the image data"},
+        {"expected marker", "a marker is missing where the data ends"},
+        {"zlib corrupt", "damaged compressed data"},
+        {"not enough pixels", "fewer pixels in the data than the header says"},
+        {"bad masks", "bad colour masks"},
+        {"bad bpp", "unsupported bit depth"},
+        {"too large", "too large for the decoder"},
+        {"unknown marker", "an unknown marker"},
+    };
+    if (*why && !strcmp(*why, "outofmem")) {
+        *why = NULL; /* kmq_strerror says it */
+        return KMQ_ERR_NOMEM;
+    }
+    if (!*why || !strcmp(*why, KMQ_WHY_BUDGET))
+        return KMQ_ERR_IMAGE_CORRUPT;
+    const char *format = looks_like_png(magic, got) ? "PNG" : is_jpeg(magic, got) ? "JPEG" : "BMP";
+    const char *text = NULL;
+    for (size_t i = 0; i < sizeof known / sizeof *known && !text; i++)
+        if (!strcmp(*why, known[i].code))
+            text = known[i].text;
+    static _Thread_local char msg[160];
+    if (text)
+        snprintf(msg, sizeof msg, "corrupt %s: %s", format, text);
+    else
+        snprintf(msg, sizeof msg, "corrupt %s (the decoder stopped at: %s)", format, *why);
+    *why = msg;
+    return KMQ_ERR_IMAGE_CORRUPT;
+}
+
 static kmq_status load(const uint8_t *buf, size_t len, int req, size_t budget, kmq_image *img,
                        const char **why)
 {
     int w, h, n;
     uint8_t *p = kmq_stb_load(buf, len, budget, &w, &h, &n, req, why);
     if (!p)
-        return *why && !strcmp(*why, "outofmem") ? KMQ_ERR_NOMEM : KMQ_ERR_IMAGE_CORRUPT;
+        return explain(buf, len < 4 ? len : 4, why);
     img->width = w;
     img->height = h;
     img->channels = req ? req : n;
@@ -63,11 +101,12 @@ static kmq_status load(const uint8_t *buf, size_t len, int req, size_t budget, k
 /* Format, container and size checks before anything is decoded; r is at
    the start of the data and magic holds its first (up to 4) bytes.  *w and
    *h receive the size the header claims. */
-static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint64_t max_pixels,
-                           uint64_t *w, uint64_t *h, int *palette, kmq_metadata *meta,
-                           const char **why)
+static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint64_t file_len,
+                           uint64_t max_pixels, uint64_t *w, uint64_t *h, int *palette,
+                           kmq_bmp_info *bmp, kmq_metadata *meta, const char **why)
 {
     *palette = 0;
+    memset(bmp, 0, sizeof *bmp);
     if (looks_like_png(magic, got)) {
         kmq_png_header hdr;
         kmq_status s = kmq_png_check_reader_meta(r, &hdr, meta, why);
@@ -83,15 +122,27 @@ static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint
         if (s != KMQ_OK)
             return s;
         *w = jw, *h = jh;
+        /* Every 8x8 block of the first component costs at least one bit of
+           entropy data (a DC code), whatever the encoder: a file with fewer
+           bits claims more pixels than it holds, and stb would fill the rest
+           with grey instead of failing. */
+        const uint64_t blocks = (uint64_t)((jw + 7) / 8) * ((jh + 7) / 8);
+        if (blocks > file_len * 8) {
+            *why = "truncated or corrupt JPEG: too little data for the size its header claims";
+            return KMQ_ERR_IMAGE_CORRUPT;
+        }
         return check_size(*w, *h, max_pixels, why);
     }
     if (is_bmp(magic, got)) {
-        int bw, bh, n;
-        if (!kmq_stb_info_reader(r, &bw, &bh, &n)) {
-            *why = "corrupt or unsupported BMP header";
-            return KMQ_ERR_IMAGE_CORRUPT;
-        }
-        *w = (uint64_t)bw, *h = (uint64_t)bh;
+        uint8_t head[160];
+        size_t have = 0;
+        long n;
+        while (have < sizeof head && (n = r->read(r->ctx, head + have, sizeof head - have)) > 0)
+            have += (size_t)n;
+        kmq_status s = kmq_bmp_check(head, have, file_len, bmp, why);
+        if (s != KMQ_OK)
+            return s;
+        *w = bmp->width, *h = bmp->height;
         return check_size(*w, *h, max_pixels, why);
     }
     *why = "not a PNG, JPEG or BMP image";
@@ -218,11 +269,24 @@ kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_
     uint64_t w = 0, h = 0;
     /* EXIF is read whether or not the caller wants the rest */
     int palette;
-    kmq_status s =
-        precheck(&r, buf, len < 4 ? len : 4, o->max_pixels, &w, &h, &palette, &collected, why);
-    if (s == KMQ_OK)
+    kmq_bmp_info bmp;
+    kmq_status s = precheck(&r, buf, len < 4 ? len : 4, len, o->max_pixels, &w, &h, &palette, &bmp,
+                            &collected, why);
+    if (s == KMQ_OK && bmp.gap) { /* stb wants the pixels right after the header */
+        uint8_t *copy = malloc(len);
+        size_t clen = len;
+        if (!copy)
+            s = KMQ_ERR_NOMEM;
+        else {
+            memcpy(copy, buf, len);
+            if ((s = kmq_bmp_close_gap(copy, &clen, &bmp)) == KMQ_OK)
+                s = load(copy, clen, 0, kmq_stb_budget(w, h, clen), img, why);
+            free(copy);
+        }
+    } else if (s == KMQ_OK) {
         s = palette ? load_palette(buf, len, o->max_pixels, img, why)
                     : load(buf, len, 0, kmq_stb_budget(w, h, len), img, why);
+    }
     return finish(s, o, img, &collected, meta);
 }
 
@@ -348,6 +412,7 @@ kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *
     uint8_t magic[4] = {0};
     uint64_t cw = 0, ch = 0;
     int palette = 0;
+    kmq_bmp_info bmp = {0};
     long got = fd_read(f, magic, 4);
     kmq_status s = KMQ_OK;
     kmq_metadata collected;
@@ -355,27 +420,33 @@ kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *
     if (got < 0 || !fd_rewind(f)) {
         s = KMQ_ERR_IO;
     } else {
-        s = precheck(&r, magic, (size_t)got, max_pixels, &cw, &ch, &palette, &collected, why);
+        s = precheck(&r, magic, (size_t)got, (uint64_t)st.st_size, max_pixels, &cw, &ch, &palette,
+                     &bmp, &collected, why);
     }
     if (s == KMQ_OK && !fd_rewind(f))
         s = KMQ_ERR_IO;
-    if (s == KMQ_OK && palette) {
-        /* libspng decodes from memory; a palette PNG is at most about a
-           byte per pixel, and its size was checked against the cap. */
+    if (s == KMQ_OK && (palette || bmp.gap)) {
+        /* From memory: libspng decodes a palette PNG from a buffer (at most
+           about a byte per pixel), and a BMP's gap is closed in one (its
+           pixel bytes were checked against the cap and the file). */
         uint8_t *buf = NULL;
         size_t len = 0;
-        uint64_t cap = (max_pixels ? max_pixels : KMQ_DEFAULT_MAX_PIXELS) * 2 + (1u << 20);
+        uint64_t cap = (max_pixels ? max_pixels : KMQ_DEFAULT_MAX_PIXELS) * 4 + (1u << 20);
         if (lseek(fd, 0, SEEK_SET) != 0)
             s = KMQ_ERR_IO;
-        else if ((s = kmq_read_fd(dup(fd), cap < SIZE_MAX ? (size_t)cap : 0, &buf, &len)) == KMQ_OK)
+        else if ((s = kmq_read_fd(dup(fd), cap < SIZE_MAX ? (size_t)cap : 0, &buf, &len)) != KMQ_OK)
+            ;
+        else if (palette)
             s = load_palette(buf, len, max_pixels, img, why);
+        else if ((s = kmq_bmp_close_gap(buf, &len, &bmp)) == KMQ_OK)
+            s = load(buf, len, 0, kmq_stb_budget(cw, ch, len), img, why);
         free(buf);
     } else if (s == KMQ_OK) {
         int w, h, n;
         uint8_t *p = kmq_stb_load_reader(&r, kmq_stb_budget(cw, ch, (size_t)st.st_size), &w, &h,
                                          &n, 0, why);
         if (!p) {
-            s = f->error ? KMQ_ERR_IO : *why && !strcmp(*why, "outofmem") ? KMQ_ERR_NOMEM : KMQ_ERR_IMAGE_CORRUPT;
+            s = f->error ? KMQ_ERR_IO : explain(magic, (size_t)got, why);
         } else {
             img->width = w, img->height = h, img->channels = n, img->pixels = p;
         }

@@ -120,4 +120,18 @@ kmq_status kmq_png_check(const uint8_t *buf, size_t len, kmq_png_header *hdr, co
 /* kmq_read_file on an open descriptor, which it closes (unless stdin). */
 kmq_status kmq_read_fd(int fd, size_t max_len, uint8_t **out, size_t *out_len);
 
+/* A BMP's header (the first `got` bytes, at least 154 when the file has
+   them) checked against the file's length: size, depth, compression, and
+   enough pixel bytes for the size it claims.  Top-down (negative height)
+   BMPs are fine.  gap: pixels start after some padding (a V4/V5 header with
+   a profile), which stb refuses; kmq_bmp_close_gap moves them up in a
+   buffer holding the whole file. */
+typedef struct {
+    uint32_t width, height, offset, header_end;
+    int top_down, gap;
+} kmq_bmp_info;
+kmq_status kmq_bmp_check(const uint8_t *head, size_t got, uint64_t file_len, kmq_bmp_info *info,
+                         const char **why);
+kmq_status kmq_bmp_close_gap(uint8_t *buf, size_t *len, const kmq_bmp_info *info);
+
 #endif

@@ -189,3 +189,77 @@ PY
         run -0 valgrind -q --error-exitcode=9 "$KMQ" compress -q -f -k 4 oob.png --format png8 -o v.png
     fi
 }
+
+@test "5, 6: BMPs: top-down and V5-with-gap accepted; truncated and small-file-huge-image refused before decoding" {
+    /usr/bin/python3 - <<'PY'
+import struct
+import numpy as np
+from PIL import Image
+w, h = 16, 12  # 192 colours: k = 256 is lossless
+a = np.zeros((h, w, 3), np.uint8)
+a[..., 0] = np.arange(w)[None, :] * 10
+a[..., 1] = np.arange(h)[:, None] * 15
+a[..., 2] = 77
+Image.fromarray(a).save("ref.png")
+bgr = a[..., ::-1]
+row = (w * 3 + 3) // 4 * 4
+def rows(order):
+    return b"".join(bgr[y].tobytes() + b"\0" * (row - w * 3) for y in order)
+def bmp(path, hsz, height, pixels, gap=0, extra=b""):
+    info = struct.pack("<IiiHHIIiiII", hsz, w, height, 1, 24, 0, len(pixels), 2835, 2835, 0, 0)
+    info += b"\0" * (hsz - 40)
+    off = 14 + hsz + gap
+    open(path, "wb").write(b"BM" + struct.pack("<IHHI", off + len(pixels), 0, 0, off) + info
+                           + b"\0" * gap + pixels + extra)
+bmp("topdown.bmp", 40, -h, rows(range(h)))
+bmp("bottomup.bmp", 40, h, rows(range(h - 1, -1, -1)))
+bmp("v5gap.bmp", 124, h, rows(range(h - 1, -1, -1)), gap=16)
+bmp("truncated.bmp", 40, h, rows(range(h - 1, -1, -1))[: row * h // 2])
+info = struct.pack("<IiiHHIIiiII", 40, 15000, 15000, 1, 24, 0, 0, 2835, 2835, 0, 0)
+open("huge.bmp", "wb").write(b"BM" + struct.pack("<IHHI", 54, 0, 0, 54) + info)
+PY
+    for f in topdown bottomup v5gap; do
+        run -0 "$KMQ" compress -q -k 256 $f.bmp --format png8 -o $f.p8.png
+        "$KMQ" decompress -q $f.p8.png -o $f.out.png
+        [ "$(psnr_of ref.png $f.out.png)" = inf ] || { echo "$f: $(psnr_of ref.png $f.out.png)"; false; }
+    done
+    run -1 --separate-stderr "$KMQ" compress truncated.bmp
+    [ "$stderr" = "kmq: truncated.bmp: truncated BMP: the file holds fewer pixel bytes than its header's size needs" ]
+    run -1 --separate-stderr /usr/bin/time -f "%M" "$KMQ" compress huge.bmp
+    [[ "$stderr" == "kmq: huge.bmp: truncated BMP: "* ]]
+    [ "$(tail -1 <<<"$stderr")" -lt 100000 ] # kB of peak memory: refused before any pixel
+    [ ! -e truncated.labels.png ] && [ ! -e huge.labels.png ]
+}
+
+@test "5: a small JPEG whose header claims a huge image is refused before decoding" {
+    "$GENIMG" x.png 64 48 3 demo
+    /usr/bin/python3 - <<'PY'
+from PIL import Image
+Image.open("x.png").save("x.jpg", quality=90)
+d = bytearray(open("x.jpg", "rb").read())
+i = d.index(b"\xff\xc0")                # SOF0: length, precision, height, width
+d[i + 5:i + 7] = (15000).to_bytes(2, "big")
+d[i + 7:i + 9] = (15000).to_bytes(2, "big")
+open("huge.jpg", "wb").write(d)
+PY
+    run -1 --separate-stderr /usr/bin/time -f "%M" "$KMQ" compress huge.jpg
+    [[ "$stderr" == "kmq: huge.jpg: truncated or corrupt JPEG: too little data for the size its header claims"* ]] || { echo "$stderr"; false; }
+    [ "$(tail -1 <<<"$stderr")" -lt 100000 ]
+    run -0 "$KMQ" compress -q x.jpg # the honest one is fine
+}
+
+@test "10: the decoder's terse codes reach the user in kmq's words" {
+    /usr/bin/python3 - <<'PY'
+import struct, zlib
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
+good = zlib.compress(b"".join(b"\0" + bytes(24) for _ in range(8)))
+open("zlib.png", "wb").write(b"\x89PNG\r\n\x1a\n" + ihdr + chunk(b"IDAT", b"\x00\x01garbage!") + chunk(b"IEND", b""))
+open("short.png", "wb").write(b"\x89PNG\r\n\x1a\n" + ihdr + chunk(b"IDAT", good[: len(good) // 2]) + chunk(b"IEND", b""))
+PY
+    run -1 --separate-stderr "$KMQ" compress zlib.png
+    [ "$stderr" = "kmq: zlib.png: corrupt PNG (the decoder stopped at: bad zlib header)" ] || { echo "$stderr"; false; }
+    run -1 --separate-stderr "$KMQ" compress short.png
+    [[ "$stderr" == "kmq: short.png: corrupt PNG: "* ]] || { echo "$stderr"; false; }
+}
