@@ -527,9 +527,12 @@ static kmq_status encode(const uint8_t *pixels, int width, int height, int chann
     *out = NULL;
     if (!pixels || width < 1 || height < 1 || channels < 1 || channels > KMQ_MAX_CHANNELS)
         return KMQ_ERR_ARG;
-    /* stb_image_write sizes its buffers with int arithmetic. */
+    /* stb_image_write sizes its buffers with int arithmetic: beyond that,
+       libspng writes the image (every image the decoders allow fits). */
     if (((uint64_t)width * channels + 1) * (uint64_t)height > INT_MAX / 2)
-        return KMQ_ERR_TOO_LARGE;
+        return width <= KMQ_MAX_DIMENSION && height <= KMQ_MAX_DIMENSION
+                   ? kmq_png_encode_spng(pixels, width, height, channels, out, out_len)
+                   : KMQ_ERR_TOO_LARGE;
     int n = 0;
     uint8_t *p = kmq_stb_write_png(pixels, width, height, channels, level, filter, 0, &n);
     if (!p)

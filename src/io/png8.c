@@ -223,3 +223,29 @@ kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
     labels->pixels = idx;
     return KMQ_OK;
 }
+
+kmq_status kmq_png_encode_spng(const uint8_t *pixels, int width, int height, int channels,
+                               uint8_t **out, size_t *out_len)
+{
+    static const uint8_t colour_type[5] = {0, SPNG_COLOR_TYPE_GRAYSCALE,
+                                           SPNG_COLOR_TYPE_GRAYSCALE_ALPHA, SPNG_COLOR_TYPE_TRUECOLOR,
+                                           SPNG_COLOR_TYPE_TRUECOLOR_ALPHA};
+    *out = NULL;
+    spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
+    if (!ctx)
+        return KMQ_ERR_NOMEM;
+    struct spng_ihdr ihdr = {(uint32_t)width, (uint32_t)height, 8, colour_type[channels], 0, 0, 0};
+    int err = spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
+    if (!err)
+        err = spng_set_ihdr(ctx, &ihdr);
+    if (!err)
+        err = spng_encode_image(ctx, pixels, (size_t)width * height * channels, SPNG_FMT_PNG,
+                                SPNG_ENCODE_FINALIZE);
+    if (!err) {
+        *out = spng_get_png_buffer(ctx, out_len, &err); /* ours to free() */
+        if (!*out && !err)
+            err = SPNG_EMEM;
+    }
+    spng_ctx_free(ctx);
+    return err ? spng_status(err) : KMQ_OK;
+}

@@ -134,4 +134,9 @@ kmq_status kmq_bmp_check(const uint8_t *head, size_t got, uint64_t file_len, kmq
                          const char **why);
 kmq_status kmq_bmp_close_gap(uint8_t *buf, size_t *len, const kmq_bmp_info *info);
 
+/* A true-colour PNG by libspng, for images too large for stb_image_write's
+   int arithmetic (an RGBA image at the 2^28-pixel cap). */
+kmq_status kmq_png_encode_spng(const uint8_t *pixels, int width, int height, int channels,
+                               uint8_t **out, size_t *out_len);
+
 #endif

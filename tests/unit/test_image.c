@@ -262,3 +262,27 @@ Test(image, low_bit_depth_grey_labels_decode_to_indices)
         free(png);
     }
 }
+
+/* Issue 13, item 9: an RGBA image at the 2^28-pixel cap compressed, but its
+   decompressed PNG could not be written (stb_image_write's int sizes). */
+Test(image, rgba_at_the_pixel_cap_can_be_written, .timeout = 300)
+{
+    const int side = 16384; /* 16384^2 = 2^28 pixels, the default cap */
+    const size_t n = (size_t)side * side * 4;
+    uint8_t *px = calloc(n, 1);
+    cr_assert_not_null(px);
+    px[n - 1] = 255; /* the last pixel's alpha: where a cut-off image would differ */
+    uint8_t *png;
+    size_t len;
+    cr_assert_eq(kmq_png_encode(px, side, side, 4, &png, &len), KMQ_OK);
+    free(px);
+    kmq_image img;
+    cr_assert_eq(kmq_image_decode(png, len, 0, &img, NULL), KMQ_OK);
+    cr_assert_eq(img.width, side);
+    cr_assert_eq(img.height, side);
+    cr_assert_eq(img.channels, 4);
+    cr_assert_eq(img.pixels[n - 1], 255);
+    cr_assert_eq(img.pixels[n - 2], 0);
+    free(png);
+    kmq_image_free(&img);
+}
