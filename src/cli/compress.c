@@ -1017,6 +1017,7 @@ static int run_jobs(const compress_opts *o, const file_list *files, tally *t)
     typedef struct {
         pid_t pid;
         int fd;
+        size_t file;
     } job;
     job *jobs = calloc((size_t)o->jobs, sizeof *jobs);
     if (!jobs) {
@@ -1058,7 +1059,7 @@ static int run_jobs(const compress_opts *o, const file_list *files, tally *t)
             }
             for (int j = 0; j < o->jobs; j++)
                 if (!jobs[j].pid) {
-                    jobs[j] = (job){pid, fds[0]};
+                    jobs[j] = (job){pid, fds[0], next};
                     break;
                 }
             running++, next++;
@@ -1079,8 +1080,22 @@ static int run_jobs(const compress_opts *o, const file_list *files, tally *t)
         ssize_t r;
         while ((r = read(jobs[slot].fd, &fr, sizeof fr)) < 0 && errno == EINTR)
             ;
-        if (r != (ssize_t)sizeof fr) /* died without a word */
+        if (r != (ssize_t)sizeof fr) { /* died without a word: killed, out of memory */
             fr = (file_result){.status = EXIT_FAIL};
+            const char *input = files->v[jobs[slot].file].path;
+            char why[96];
+            if (WIFSIGNALED(st))
+                snprintf(why, sizeof why, "the process compressing it died (signal %d)",
+                         WTERMSIG(st));
+            else
+                snprintf(why, sizeof why, "the process compressing it ended without a result");
+            if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE)) {
+                progress_clear();
+                cli_error("%s: %s", input, why);
+                if (o->json)
+                    json_failure(input, why);
+            }
+        }
         close(jobs[slot].fd);
         jobs[slot].pid = 0;
         running--, done++;

@@ -263,3 +263,33 @@ PY
     run -1 --separate-stderr "$KMQ" compress short.png
     [[ "$stderr" == "kmq: short.png: corrupt PNG: "* ]] || { echo "$stderr"; false; }
 }
+
+@test "3: a -j worker killed as the OOM killer would: that file fails, the run goes on and ends" {
+    mkdir d
+    for i in 1 2 3 4; do "$GENIMG" d/i$i.png 700 700 3 demo $i; done
+    "$KMQ" compress -k 256 -j 2 -r d --json > report.jsonl 2> err.txt &
+    pid=$!
+    # the first worker to appear is killed with SIGKILL
+    for t in $(seq 1 100); do
+        worker=$(pgrep -P $pid | head -1)
+        [ -n "$worker" ] && break
+        sleep 0.05
+    done
+    [ -n "$worker" ]
+    kill -KILL "$worker"
+    status=0
+    timeout 120 tail --pid=$pid -f /dev/null || status=$?
+    [ "$status" = 0 ] # the run ended
+    wait $pid || status=$?
+    [ "$status" = 1 ]
+    grep -q "4 files: 3 compressed, 0 skipped, 1 failed" err.txt || { cat err.txt; false; }
+    grep -q "^kmq: d/i[0-9].png: the process compressing it died (signal 9)$" err.txt
+    /usr/bin/python3 - <<'PY'
+import json
+lines = [json.loads(l) for l in open("report.jsonl")]
+assert len(lines) == 4, lines
+assert sorted(l["status"] for l in lines) == ["error", "ok", "ok", "ok"], lines
+PY
+    [ "$(ls d/*.labels.png | wc -l)" = 3 ]
+    no_temp_files d
+}
