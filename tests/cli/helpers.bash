@@ -40,3 +40,9 @@ for path in sys.argv[1:]:
     open(path, "wb").write(out)
 PY
 }
+# strace_kmq ARGS...: strace with LeakSanitizer off for the traced kmq (LSan
+# cannot run under ptrace and would turn every SAN-build result into its own
+# fatal error, exit 86); every other sanitizer check stays on.
+strace_kmq() {
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace "$@"
+}

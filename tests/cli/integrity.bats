@@ -11,7 +11,7 @@ load helpers
     cat x.png > in.fifo &
     # stat calls slowed down: the writer is done and gone before kmq reads,
     # so a second open by name would wait for a writer forever
-    run -0 timeout 30 strace -f -o /dev/null -e inject=%fstat:delay_exit=300000 \
+    run -0 env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" timeout 30 strace -f -o /dev/null -e inject=%fstat:delay_exit=300000 \
         "$KMQ" compress -q in.fifo --format png8 -o got.png
     wait
     cmp got.png want.png
@@ -78,7 +78,7 @@ PY
     for sig in TERM INT HUP; do
         "$KMQ" compress -q -f -k 8 x.png
         # the second rename (the codebook's) is held 2 s; the signal comes meanwhile
-        strace -f -o /dev/null -e trace=rename -e inject=rename:delay_enter=2000000:when=2 \
+        strace_kmq -f -o /dev/null -e trace=rename -e inject=rename:delay_enter=2000000:when=2 \
             "$KMQ" compress -q -f -k 16 x.png &
         sleep 1
         pkill -$sig -f "kmq compress -q -f -k 16 x.png" -n || true
@@ -94,14 +94,14 @@ PY
     "$GENIMG" x.png 48 32 3 demo
     "$KMQ" compress -q -k 8 x.png
     cp x.labels.png old.labels.png && cp x.codebook.bin old.codebook.bin
-    run -1 --separate-stderr strace -f -o /dev/null -e inject=rename:error=EIO:when=2 \
+    run -1 --separate-stderr strace_kmq -f -o /dev/null -e inject=rename:error=EIO:when=2 \
         "$KMQ" compress -q -f -k 16 x.png
     [[ "$stderr" == *"kmq: x.codebook.bin: Input/output error"* ]] || { echo "$stderr"; false; }
     cmp x.labels.png old.labels.png
     cmp x.codebook.bin old.codebook.bin
     no_temp_files .
     # a failure before any rename: the same
-    run -1 --separate-stderr strace -f -o /dev/null -e inject=rename:error=EIO:when=1 \
+    run -1 --separate-stderr strace_kmq -f -o /dev/null -e inject=rename:error=EIO:when=1 \
         "$KMQ" compress -q -f -k 16 x.png
     cmp x.labels.png old.labels.png && cmp x.codebook.bin old.codebook.bin
     no_temp_files .

@@ -379,7 +379,7 @@ assert d['status'] == 'ok'" <<<"$output"
     mkdir real
     ln -s real/l.png l.png
     # the label PNG is committed by link(); the codebook's link() and rename() fail
-    run -1 --separate-stderr strace -f -o /dev/null -e inject=link:error=EIO:when=2 \
+    run -1 --separate-stderr strace_kmq -f -o /dev/null -e inject=link:error=EIO:when=2 \
         -e inject=rename:error=EIO "$KMQ" compress -q -k 4 x.png --labels l.png --codebook c.bin
     [[ "$stderr" == *"kmq: c.bin: Input/output error"* ]] || { echo "$stderr"; false; }
     [ -L l.png ] && [ ! -e real/l.png ] && [ ! -e c.bin ]
