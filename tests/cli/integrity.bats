@@ -117,8 +117,10 @@ PY
     [[ "$stderr" == *"x.png: x.labels.png and x.codebook.bin are not a pair: compressing again"* ]] || { echo "$stderr"; false; }
     run -0 "$KMQ" decompress -q x.labels.png x.codebook.bin -o ok.png
     before=$(stat -c %Y.%i x.labels.png)
-    run -0 --separate-stderr "$KMQ" compress --skip-existing -k 16 x.png
+    run -0 --separate-stderr "$KMQ" compress --skip-existing --json -k 16 x.png
     [ "$(stat -c %Y.%i x.labels.png)" = "$before" ]
+    # 10: a skipped file has its JSON line too
+    [ "$output" = '{"input": "x.png", "status": "skipped", "reason": "the outputs exist (--skip-existing)"}' ]
 }
 
 @test "1: two runs writing the same pair at once never leave a pair that decodes to anything but one run's output" {
