@@ -36,8 +36,12 @@ int parse_max_pixels(const char *s, uint64_t *out);
    ends with it) followed by `suffix`; malloc'd. */
 char *derive_path(const char *path, const char *drop, const char *suffix);
 int ends_with_ci(const char *s, const char *suffix);
-/* 1 if both names refer to the same file (existing or not). */
+/* 1 if both names refer to the same file (existing or not, through links). */
 int same_path(const char *a, const char *b);
+/* The name `path` will have once written, for comparing: the real path of
+   an existing file, else the real folder plus the name (links followed),
+   else the name as given.  malloc'd. */
+char *path_key(const char *path);
 double now_seconds(void);
 const char *channels_name(int channels);
 

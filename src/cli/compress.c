@@ -884,34 +884,6 @@ static int run_file(const compress_opts *o, const input_file *f, int index, file
     return r->status;
 }
 
-/* The name a path will have once written, for comparing paths: the real
-   path of an existing file, else the real folder plus the name, else the
-   name as given (a folder --out-dir has yet to make).  malloc'd. */
-static char *path_key(const char *name)
-{
-    char *path = kmq_output_target(name); /* a dangling link: the file it will make */
-    if (!path)
-        return NULL;
-    char *real = realpath(path, NULL);
-    if (real) {
-        free(path);
-        return real;
-    }
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup(".");
-    char *rdir = dir ? realpath(dir, NULL) : NULL;
-    free(dir);
-    if (!rdir)
-        return path;
-    const char *base = slash ? slash + 1 : path;
-    size_t len = strlen(rdir) + strlen(base) + 2;
-    char *key = malloc(len);
-    if (key)
-        snprintf(key, len, "%s/%s", rdir, base);
-    free(rdir), free(path);
-    return key;
-}
-
 typedef struct {
     char *key;
     const char *name; /* the path as the user will read it */

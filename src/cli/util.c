@@ -32,36 +32,38 @@ static void put_line(const char *msg)
     fputc('\n', stderr);
 }
 
-void cli_error(const char *fmt, ...)
+/* prefix, then fmt's message as one line (put_line). */
+static void vline(const char *prefix, const char *fmt, va_list ap)
 {
     char msg[4096];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fputs(prefix, stderr);
+    put_line(msg);
+}
+
+void cli_error(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vline("kmq: ", fmt, ap);
     va_end(ap);
-    fputs("kmq: ", stderr);
-    put_line(msg);
 }
 
 void cli_line(const char *fmt, ...)
 {
-    char msg[4096];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vline("", fmt, ap);
     va_end(ap);
-    put_line(msg);
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
-    char msg[4096];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     fprintf(stderr, "kmq %s: ", cmd);
-    put_line(msg);
+    vline("", fmt, ap);
+    va_end(ap);
     fprintf(stderr, "Try 'kmq help %s' for more information.\n", cmd);
     return EXIT_USAGE;
 }
@@ -155,40 +157,45 @@ char *derive_path(const char *path, const char *drop, const char *suffix)
     return out;
 }
 
-static int same_target(const char *a, const char *b);
-
-int same_path(const char *a, const char *b)
+/* The name a path will have once written, for comparing paths: the real
+   path of an existing file, else the real folder plus the name, else the
+   name as given (a folder --out-dir has yet to make).  malloc'd. */
+char *path_key(const char *name)
 {
-    /* Through symbolic links: two links to one (new) file are one file. */
-    char *ta = kmq_output_target(a), *tb = kmq_output_target(b);
-    int same = ta && tb ? same_target(ta, tb) : same_target(a, b);
-    free(ta), free(tb);
-    return same;
+    char *path = kmq_output_target(name); /* a dangling link: the file it will make */
+    if (!path)
+        return NULL;
+    char *real = realpath(path, NULL);
+    if (real) {
+        free(path);
+        return real;
+    }
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup(".");
+    char *rdir = dir ? realpath(dir, NULL) : NULL;
+    free(dir);
+    if (!rdir)
+        return path;
+    const char *base = slash ? slash + 1 : path;
+    size_t len = strlen(rdir) + strlen(base) + 2;
+    char *key = malloc(len);
+    if (key)
+        snprintf(key, len, "%s/%s", rdir, base);
+    free(rdir), free(path);
+    return key;
 }
 
-static int same_target(const char *a, const char *b)
+int same_path(const char *a, const char *b)
 {
     if (strcmp(a, b) == 0)
         return 1;
     struct stat sa, sb;
-    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0) /* hard links too */
         return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-    /* A name that does not exist yet: compare the canonical folders and bases. */
-    char *ra = NULL, *rb = NULL;
-    int same = 0;
-    const char *ba = strrchr(a, '/'), *bb = strrchr(b, '/');
-    const char *na = ba ? ba + 1 : a, *nb = bb ? bb + 1 : b;
-    if (strcmp(na, nb) == 0) {
-        char *da = ba ? strndup(a, (size_t)(ba - a) + 1) : strdup(".");
-        char *db = bb ? strndup(b, (size_t)(bb - b) + 1) : strdup(".");
-        if (da && db) {
-            ra = realpath(da, NULL);
-            rb = realpath(db, NULL);
-            same = ra && rb && strcmp(ra, rb) == 0;
-        }
-        free(da), free(db);
-    }
-    free(ra), free(rb);
+    /* A name that does not exist yet, or a link to one: where each would be. */
+    char *ka = path_key(a), *kb = path_key(b);
+    int same = ka && kb && strcmp(ka, kb) == 0;
+    free(ka), free(kb);
     return same;
 }
 

@@ -33,7 +33,6 @@ uint8_t *kmq_stb_load_reader(kmq_reader *r, size_t budget, int *w, int *h, int *
 size_t kmq_stb_budget(uint64_t width, uint64_t height, size_t file_len);
 /* Memory that kmq_image_free (kmq_stb_free) can release. */
 void *kmq_stb_alloc(size_t n);
-int kmq_stb_info_reader(kmq_reader *r, int *w, int *h, int *channels);
 void kmq_stb_free(void *p);
 /* Returns a malloc'd PNG, or NULL.  level: libdeflate 1..12; filter: PNG
    filter type 0..4 for every row, or -1 to let stb pick per row; threads
