@@ -3,7 +3,9 @@
 #   make deps demo  install Debian packages (as root, if missing), build, run the demo
 #   make test       unit (Criterion) + CLI (bats) tests
 #   make test SAN=1 the same under ASan+UBSan, built in build/san
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make tsan       the library on 8 threads at once under ThreadSanitizer
+#   make install    PREFIX=/usr/local DESTDIR=: kmq, libkmq.so/.a, kmq.h,
+#                   kmq.pc, the man page and the Python module
 #   V=1             show full command lines
 
 CC      ?= cc
@@ -11,13 +13,24 @@ CFLAGS  ?= -O3 -g
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR   = $(PREFIX)/bin
+LIBDIR   = $(PREFIX)/lib
+INCDIR   = $(PREFIX)/include
+PCDIR    = $(LIBDIR)/pkgconfig
 MANDIR   = $(PREFIX)/share/man/man1
+PYDIR    = $(LIBDIR)/python3/dist-packages
 PKG_CONFIG ?= pkg-config
 OPENMP  ?= -fopenmp   # make OPENMP= builds single-threaded
 
 ifeq ($(SAN),1)
 BUILD   ?= build/san
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else ifeq ($(TSAN),1)
+# ThreadSanitizer, for the library's thread safety (tests/unit/test_api.c):
+# without OpenMP, whose runtime TSan cannot see into (it would report
+# libgomp's own synchronisation), so each call runs on its caller's thread.
+BUILD   ?= build/tsan
+SANFLAGS = -fsanitize=thread -fno-omit-frame-pointer
+override OPENMP =
 else
 BUILD   ?= build
 SANFLAGS =
@@ -34,12 +47,31 @@ SPNG_CFLAGS := $(shell $(PKG_CONFIG) --cflags spng 2>/dev/null)
 SPNG_LIBS := $(shell $(PKG_CONFIG) --libs spng 2>/dev/null || echo -lspng)
 CRITERION_LIBS = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
-ALL_CPPFLAGS = -Iinclude -Isrc/core -Isrc/io -D_GNU_SOURCE $(STB_CFLAGS) $(DEFLATE_CFLAGS) $(SPNG_CFLAGS) $(CPPFLAGS)
-ALL_CFLAGS   = -std=c11 $(OPENMP) $(if $(OPENMP),,-Wno-unknown-pragmas) $(WARN) $(CFLAGS) $(SANFLAGS) $(NOSAN)
+# The library's version (kmq.h) and its shared object's: libkmq.so.SOVERSION
+# is the soname, raised whenever the ABI breaks.
+VERSION   := $(shell sed -n 's/^\#define KMQ_VERSION_STRING "\(.*\)"/\1/p' include/kmq.h)
+SOVERSION  = 0
+
+# Each layer sees the public header, its own headers and those below it,
+# nothing else, so a wrong-way include fails to compile:
+#   src/shared (thread counts)  <-  src/core, src/io  <-  src/cli (kmq.h only)
+LAYER_shared = -Isrc/shared
+LAYER_core   = -Isrc/core -Isrc/shared
+LAYER_io     = -Isrc/io -Isrc/shared
+LAYER_cli    = -Isrc/cli
+LAYER_tests  = -Isrc/core -Isrc/io -Isrc/shared -Isrc/cli
+$(foreach l,shared core io cli,$(eval $$(BUILD)/src/$(l)/%.o $$(FUZZ_DIR)/src/$(l)/%.o: LAYER = $$(LAYER_$(l))))
+$(BUILD)/tests/%.o $(FUZZ_DIR)/tests/%.o: LAYER = $(LAYER_tests)
+# The library's objects go into libkmq.so too: position-independent, and
+# only kmq.h's functions (KMQ_API) are exported.
+$(BUILD)/src/shared/%.o $(BUILD)/src/core/%.o $(BUILD)/src/io/%.o: PIC = -fPIC -fvisibility=hidden
+
+ALL_CPPFLAGS = -Iinclude $(LAYER) -D_GNU_SOURCE $(STB_CFLAGS) $(DEFLATE_CFLAGS) $(SPNG_CFLAGS) $(CPPFLAGS)
+ALL_CFLAGS   = -std=c11 $(OPENMP) $(if $(OPENMP),,-Wno-unknown-pragmas) $(WARN) $(PIC) $(CFLAGS) $(SANFLAGS) $(NOSAN)
 ALL_LDFLAGS  = $(OPENMP) $(SANFLAGS) $(LDFLAGS)
 LIBS         = $(DEFLATE_LIBS) $(SPNG_LIBS) -lz -lm
 
-LIB_SRC  = $(wildcard src/core/*.c) $(wildcard src/io/*.c)
+LIB_SRC  = $(wildcard src/shared/*.c) $(wildcard src/core/*.c) $(wildcard src/io/*.c)
 CLI_SRC  = $(wildcard src/cli/*.c)
 UNIT_SRC = $(wildcard tests/unit/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -58,9 +90,9 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps bench-deps demo bench test unit cli-test fuzz install uninstall clean
+.PHONY: all deps bench-deps demo bench test unit cli-test fuzz tsan install uninstall clean
 
-all: $(BUILD)/kmq
+all: $(BUILD)/kmq $(BUILD)/libkmq.so $(BUILD)/examples/quantize
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -86,12 +118,34 @@ $(BUILD)/tests/tools/other_formats.o: NOSAN = $(if $(SANFLAGS),-fno-sanitize=shi
 $(BUILD)/libkmq.a: $(LIB_OBJ)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+$(BUILD)/libkmq.so.$(VERSION): $(LIB_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,libkmq.so.$(SOVERSION) -Wl,--no-undefined $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/libkmq.so: $(BUILD)/libkmq.so.$(VERSION)
+	$(Q)ln -sf libkmq.so.$(VERSION) $(BUILD)/libkmq.so.$(SOVERSION) && ln -sf libkmq.so.$(VERSION) $@
+
+# The example program, built against this tree (a test builds it again
+# against the installed library, through pkg-config).
+$(BUILD)/examples/quantize: examples/quantize.c $(BUILD)/libkmq.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -Iinclude $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/kmq: $(CLI_OBJ) $(BUILD)/libkmq.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/genimg: $(BUILD)/tests/tools/genimg.o $(BUILD)/tests/tools/other_formats.o $(BUILD)/libkmq.a
+$(BUILD)/genimg: $(BUILD)/tests/tools/genimg.o $(BUILD)/tests/tools/other_formats.o $(BUILD)/src/cli/outfile.o $(BUILD)/libkmq.a
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tsan_threads: $(BUILD)/tests/tools/tsan_threads.o $(BUILD)/libkmq.a
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lpthread
+
+# make tsan: 8 threads calling the library at once, under ThreadSanitizer.
+tsan:
+	$(Q)$(MAKE) --no-print-directory TSAN=1 build/tsan/tsan_threads
+	$(Q)TSAN_OPTIONS=halt_on_error=1 build/tsan/tsan_threads 8 4
 
 $(BUILD)/imgcmp: $(BUILD)/tests/tools/imgcmp.o $(BUILD)/libkmq.a
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -117,14 +171,15 @@ $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 	$(Q)sh tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_TIME) $(FUZZ_TARGETS)
 
-$(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libkmq.a
+$(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/tests/tools/other_formats.o $(BUILD)/src/cli/outfile.o $(BUILD)/libkmq.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LIBS) -lpthread
 
 # Debian packages needed to build, test and run the demo; installed only if missing.
 DEB_PACKAGES = gcc make pkg-config libc6-dev libgomp1 libstb-dev libdeflate-dev libspng-dev zlib1g-dev \
                libcriterion-dev bats bats-assert bats-support python3-numpy python3-pil \
-               python3-opencv imagemagick pngcheck strace valgrind clang libclang-rt-14-dev parallel groff-base
+               python3-opencv python3-pytest imagemagick pngcheck strace valgrind clang libclang-rt-14-dev \
+               parallel groff-base
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -147,20 +202,39 @@ demo: $(BUILD)/kmq $(TOOLS)
 	$(Q)sh tests/tools/demo.sh $(BUILD)
 
 unit: $(BUILD)/unit_tests
+	$(Q)$(BUILD)/unit_tests
 cli-test: $(BUILD)/kmq $(TOOLS)
 
-test: $(BUILD)/kmq $(BUILD)/unit_tests $(TOOLS) $(FUZZ_REPLAY)
+test: $(BUILD)/kmq $(BUILD)/libkmq.so $(BUILD)/examples/quantize $(BUILD)/unit_tests $(TOOLS) $(FUZZ_REPLAY)
 	$(Q)KMQ_SANITIZE=$(filter 1,$(SAN)) sh tests/run.sh $(BUILD)
 
-install: $(BUILD)/kmq
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
+# kmq.pc and the Python module's _config.py are written for PREFIX (the
+# place the files will be used from), not DESTDIR (where they are staged).
+install: $(BUILD)/kmq $(BUILD)/libkmq.so $(BUILD)/libkmq.a
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \
+	           $(DESTDIR)$(PCDIR) $(DESTDIR)$(PYDIR)/kmq
 	install -m 755 $(BUILD)/kmq $(DESTDIR)$(BINDIR)/kmq
 	install -m 644 kmq.1 $(DESTDIR)$(MANDIR)/kmq.1
+	install -m 755 $(BUILD)/libkmq.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libkmq.so.$(VERSION)
+	ln -sf libkmq.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libkmq.so.$(SOVERSION)
+	ln -sf libkmq.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libkmq.so
+	install -m 644 $(BUILD)/libkmq.a $(DESTDIR)$(LIBDIR)/libkmq.a
+	install -m 644 include/kmq.h $(DESTDIR)$(INCDIR)/kmq.h
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' \
+	    -e 's|@OPENMP@|$(strip $(OPENMP))|' kmq.pc.in > $(DESTDIR)$(PCDIR)/kmq.pc
+	chmod 644 $(DESTDIR)$(PCDIR)/kmq.pc
+	install -m 644 python/kmq/*.py $(DESTDIR)$(PYDIR)/kmq/
+	printf '# Written by make install.\nLIBRARY = "%s"\n' '$(LIBDIR)/libkmq.so.$(SOVERSION)' \
+	    > $(DESTDIR)$(PYDIR)/kmq/_config.py
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/kmq $(DESTDIR)$(MANDIR)/kmq.1
+	rm -f $(DESTDIR)$(BINDIR)/kmq $(DESTDIR)$(MANDIR)/kmq.1 $(DESTDIR)$(INCDIR)/kmq.h \
+	      $(DESTDIR)$(LIBDIR)/libkmq.so $(DESTDIR)$(LIBDIR)/libkmq.so.$(SOVERSION) \
+	      $(DESTDIR)$(LIBDIR)/libkmq.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libkmq.a $(DESTDIR)$(PCDIR)/kmq.pc
+	rm -rf $(DESTDIR)$(PYDIR)/kmq
 
 clean:
 	rm -rf build
 
--include $(wildcard $(BUILD)/src/*/*.d $(BUILD)/tests/*/*.d $(FUZZ_DIR)/src/*/*.d $(FUZZ_DIR)/tests/*/*.d)
+-include $(wildcard $(BUILD)/src/*/*.d $(BUILD)/tests/*/*.d $(BUILD)/examples/*.d $(FUZZ_DIR)/src/*/*.d $(FUZZ_DIR)/tests/*/*.d)

@@ -16,13 +16,23 @@
  *   ...
  *   kmq_codebook_free(&cb);
  *
- * The library never prints, exits or reads argv.  Everything works on memory
- * buffers; the only functions that touch the file system are the file
- * helpers (kmq_image_decode_file(_ex), kmq_read_file, kmq_outfile_*,
- * kmq_write_file_atomic).  Every fallible
- * call returns a kmq_status (KMQ_OK = 0); kmq_strerror() names each code.
- * Buffers the library allocates are released with free() unless a *_free
- * function is named.
+ * The library never prints, exits, reads argv or installs signal handlers.
+ * Everything works on memory buffers; the only functions that touch the file
+ * system read files (kmq_image_decode_file(_ex), kmq_read_file).  Every
+ * fallible call returns a kmq_status (KMQ_OK = 0); kmq_strerror() names each
+ * code, and which field of kmq_params is wrong comes from kmq_params_check.
+ *
+ * Memory: every buffer the library returns (pixels, labels, entries, encoded
+ * files) is plain malloc memory that free() releases; kmq_image_free,
+ * kmq_codebook_free and kmq_metadata_free free a struct's buffers and clear
+ * it.  Images and codebooks the caller fills with its own malloc'd buffers
+ * work with every function, *_free included.
+ *
+ * Threads: every function may be called from several threads at once on
+ * different data.  The library keeps no mutable global state (what must
+ * outlive a call inside a decoder or encoder is per thread); each call runs
+ * its own OpenMP team of `threads` workers (0: all cores), and results never
+ * depend on the thread count.
  *
  * THE CODEBOOK FILE FORMAT (.bin), version 1, all integers little-endian:
  *
@@ -48,13 +58,24 @@
 extern "C" {
 #endif
 
-#define KMQ_VERSION_STRING "0.1.0"
+/* This header's version; kmq_version() gives the library's at run time
+   (they differ when a program runs against another libkmq than it was
+   built with). */
+#define KMQ_VERSION_STRING "0.2.0"
+#define KMQ_VERSION_MAJOR 0
+#define KMQ_VERSION_MINOR 2
+#define KMQ_VERSION_PATCH 0
 
 #if defined(__GNUC__)
 #define KMQ_NODISCARD __attribute__((warn_unused_result))
+#define KMQ_API __attribute__((visibility("default")))
 #else
 #define KMQ_NODISCARD
+#define KMQ_API
 #endif
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+KMQ_API const char *kmq_version(void);
 
 /* Limits.  Labels are 8-bit, so k <= 256. */
 #define KMQ_MIN_K 2
@@ -97,20 +118,28 @@ typedef enum {
 } kmq_status;
 
 /* A static, human-readable description of a status code. */
-const char *kmq_strerror(kmq_status status);
+KMQ_API const char *kmq_strerror(kmq_status status);
 
 /* ---- k-means ------------------------------------------------------------ */
 typedef enum { KMQ_INIT_KMEANSPP = 0, KMQ_INIT_RANDOM = 1 } kmq_init;
 
+/* Limits of the fields below, checked by kmq_params_check. */
+#define KMQ_MAX_N_INIT 10000
+#define KMQ_MAX_ITER 1000000
+#define KMQ_MAX_THREADS 1024
+
 typedef struct {
     int k;          /* clusters, KMQ_MIN_K..KMQ_MAX_K                       (64)   */
-    kmq_init init;  /* seeding                                         (kmeans++) */
-    int n_init;     /* restarts; the lowest final inertia wins, >= 1       (3)    */
-    int max_iter;   /* Lloyd iterations per restart, >= 1                  (100)  */
+    kmq_init init;  /* seeding: KMQ_INIT_KMEANSPP or KMQ_INIT_RANDOM  (kmeans++) */
+    int n_init;     /* restarts, 1..KMQ_MAX_N_INIT; the lowest final
+                       inertia wins                                        (3)    */
+    int max_iter;   /* Lloyd iterations per restart, 1..KMQ_MAX_ITER     (100)  */
     double tol;     /* stop when the total squared centre shift is <=
-                       tol * mean per-channel variance of the pixels; >= 0 (1e-4) */
+                       tol * mean per-channel variance of the pixels;
+                       finite, >= 0                                        (1e-4) */
     uint64_t seed;  /* same seed + input => same result                    (0)    */
-    int threads;    /* worker threads, 0 = all cores; never changes results (0)   */
+    int threads;    /* worker threads, 0 = all cores, .. KMQ_MAX_THREADS;
+                       never changes results                               (0)    */
     /* Called now and then (from any thread, one call at a time) with the
        restart under way, n_init and its Lloyd iteration; NULL for none. */
     void (*progress)(void *ctx, int restart, int restarts, int iteration);
@@ -118,18 +147,24 @@ typedef struct {
 } kmq_params;
 
 /* Fills *p with the defaults shown above. */
-void kmq_params_default(kmq_params *p);
+KMQ_API void kmq_params_default(kmq_params *p);
 
-/* Checks every field of *p; KMQ_ERR_ARG names nothing more specific. */
-kmq_status kmq_params_check(const kmq_params *p);
+/* Checks every field of *p against the limits above: KMQ_OK, or
+   KMQ_ERR_ARG with *field (if field is not NULL) set to the name of the
+   first wrong one ("k", "init", "n_init", "max_iter", "tol", "threads"; "params"
+   for a NULL p). */
+KMQ_API kmq_status kmq_params_check(const kmq_params *p, const char **field);
 
 typedef struct {
     int k;            /* entries, 1..256 */
     int channels;     /* 1..4 */
-    uint8_t *entries; /* k * channels bytes, owned; free with kmq_codebook_free */
+    uint8_t *entries; /* k * channels bytes, malloc'd (kmq_codebook_free or free) */
 } kmq_codebook;
 
-void kmq_codebook_free(kmq_codebook *cb);
+KMQ_API void kmq_codebook_free(kmq_codebook *cb);
+/* KMQ_OK if cb is a codebook every function accepts (entries not NULL, k in
+   1..KMQ_MAX_K, channels in 1..KMQ_MAX_CHANNELS), else KMQ_ERR_ARG. */
+KMQ_API kmq_status kmq_codebook_check(const kmq_codebook *cb);
 
 typedef struct {
     size_t pixels;        /* pixels clustered */
@@ -161,7 +196,7 @@ typedef struct {
  * the codebook is exactly those colours (sorted) and the result is lossless.
  * stats may be NULL.  On error *cb is left empty.
  */
-KMQ_NODISCARD kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
+KMQ_API KMQ_NODISCARD kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
                                       const kmq_params *params, kmq_codebook *cb,
                                       uint8_t *labels, kmq_stats *stats);
 
@@ -173,7 +208,7 @@ KMQ_NODISCARD kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int
  * smaller k could also pass.  *reached is 0 when even k = 256 (or every
  * distinct colour) falls short; that result is returned then.
  */
-KMQ_NODISCARD kmq_status kmq_quantize_quality(const uint8_t *pixels, size_t npixels, int channels,
+KMQ_API KMQ_NODISCARD kmq_status kmq_quantize_quality(const uint8_t *pixels, size_t npixels, int channels,
                                               const kmq_params *params, double target_psnr,
                                               kmq_codebook *cb, uint8_t *labels, kmq_stats *stats,
                                               int *reached);
@@ -183,7 +218,7 @@ KMQ_NODISCARD kmq_status kmq_quantize_quality(const uint8_t *pixels, size_t npix
  * diffusion over cb's entries, and updates *stats' inertia, MSE and PSNR
  * (if stats is not NULL) to the dithered result.  Deterministic.
  */
-KMQ_NODISCARD kmq_status kmq_dither(const uint8_t *pixels, int width, int height, int channels,
+KMQ_API KMQ_NODISCARD kmq_status kmq_dither(const uint8_t *pixels, int width, int height, int channels,
                                     const kmq_codebook *cb, uint8_t *labels, kmq_stats *stats);
 
 
@@ -193,39 +228,40 @@ KMQ_NODISCARD kmq_status kmq_dither(const uint8_t *pixels, int width, int height
  * nothing is written, *bad_index (if not NULL) receives the first offending
  * pixel index and KMQ_ERR_LABEL_RANGE is returned.
  */
-KMQ_NODISCARD kmq_status kmq_decode_labels(const uint8_t *labels, size_t npixels,
+KMQ_API KMQ_NODISCARD kmq_status kmq_decode_labels(const uint8_t *labels, size_t npixels,
                                            const kmq_codebook *cb, uint8_t *out,
                                            size_t *bad_index);
 
 /* ---- codebook serialisation --------------------------------------------- */
 
 /* The .bin format described at the top.  *out is malloc'd. */
-KMQ_NODISCARD kmq_status kmq_codebook_encode_bin(const kmq_codebook *cb, uint8_t **out,
+KMQ_API KMQ_NODISCARD kmq_status kmq_codebook_encode_bin(const kmq_codebook *cb, uint8_t **out,
                                                  size_t *out_len);
 /* A codebook's identity: the CRC-32 of its .bin encoding without the CRC
    (magic, version, C, k, entries) -- the .bin file's own last 4 bytes, and
    the same for a .npy codebook of the same colours.  0 for an invalid cb. */
-uint32_t kmq_codebook_id(const kmq_codebook *cb);
+KMQ_API uint32_t kmq_codebook_id(const kmq_codebook *cb);
 /* Parses and fully validates a .bin codebook; *cb receives a new codebook. */
-KMQ_NODISCARD kmq_status kmq_codebook_decode_bin(const uint8_t *buf, size_t len,
+KMQ_API KMQ_NODISCARD kmq_status kmq_codebook_decode_bin(const uint8_t *buf, size_t len,
                                                  kmq_codebook *cb);
 
 /* NumPy .npy (format 1.0), dtype '|u1', shape (k, C).  *out is malloc'd. */
-KMQ_NODISCARD kmq_status kmq_codebook_encode_npy(const kmq_codebook *cb, uint8_t **out,
+KMQ_API KMQ_NODISCARD kmq_status kmq_codebook_encode_npy(const kmq_codebook *cb, uint8_t **out,
                                                  size_t *out_len);
 /* Parses .npy formats 1.0, 2.0 and 3.0 with a uint8 dtype and shape (k, C) or
    (k,) (grey), C order or Fortran order, Python 2 headers ("(128L, 3L)") too. */
-KMQ_NODISCARD kmq_status kmq_codebook_decode_npy(const uint8_t *buf, size_t len,
+KMQ_API KMQ_NODISCARD kmq_status kmq_codebook_decode_npy(const uint8_t *buf, size_t len,
                                                  kmq_codebook *cb);
 
 /* ---- images (PNG, JPEG and BMP in memory) -------------------------------- */
 typedef struct {
     int width, height;
     int channels;     /* 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA */
-    uint8_t *pixels;  /* width*height*channels bytes; free with kmq_image_free */
+    uint8_t *pixels;  /* width*height*channels bytes, malloc'd: the library's and
+                         the caller's alike are freed by kmq_image_free (or free) */
 } kmq_image;
 
-void kmq_image_free(kmq_image *img);
+KMQ_API void kmq_image_free(kmq_image *img);
 
 /*
  * Decodes a PNG, JPEG or BMP held in memory, keeping its channel count
@@ -235,7 +271,7 @@ void kmq_image_free(kmq_image *img);
  * with KMQ_ERR_TOO_LARGE before their pixels are decoded.  On a decoder
  * failure, *why (if not NULL) receives a static description.
  */
-KMQ_NODISCARD kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
+KMQ_API KMQ_NODISCARD kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
                                           kmq_image *img, const char **why);
 
 /*
@@ -244,7 +280,7 @@ KMQ_NODISCARD kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64
  * standard input, read whole).  *file_size (if not NULL) receives its size.
  * KMQ_ERR_IO leaves errno set.
  */
-KMQ_NODISCARD kmq_status kmq_image_decode_file(const char *path, uint64_t max_pixels,
+KMQ_API KMQ_NODISCARD kmq_status kmq_image_decode_file(const char *path, uint64_t max_pixels,
                                                kmq_image *img, const char **why,
                                                size_t *file_size);
 
@@ -272,7 +308,7 @@ typedef struct {
     const char *warning; /* static text: what was dropped and why, or NULL */
 } kmq_metadata;
 
-void kmq_metadata_free(kmq_metadata *meta);
+KMQ_API void kmq_metadata_free(kmq_metadata *meta);
 
 typedef struct {
     uint64_t max_pixels;  /* 0 = KMQ_DEFAULT_MAX_PIXELS */
@@ -284,10 +320,10 @@ typedef struct {
  * image's metadata into *meta (if not NULL; free with kmq_metadata_free).
  * The plain functions apply the EXIF orientation too and collect nothing.
  */
-KMQ_NODISCARD kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len,
+KMQ_API KMQ_NODISCARD kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len,
                                              const kmq_decode_options *o, kmq_image *img,
                                              kmq_metadata *meta, const char **why);
-KMQ_NODISCARD kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *o,
+KMQ_API KMQ_NODISCARD kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *o,
                                                   kmq_image *img, kmq_metadata *meta,
                                                   const char **why, size_t *file_size);
 
@@ -297,7 +333,7 @@ KMQ_NODISCARD kmq_status kmq_image_decode_file_ex(const char *path, const kmq_de
  * chunk kmCp, see kmq_labels_encode).  Checked as above; a PNG without any
  * gives an empty *meta.
  */
-KMQ_NODISCARD kmq_status kmq_png_read_metadata(const uint8_t *buf, size_t len,
+KMQ_API KMQ_NODISCARD kmq_status kmq_png_read_metadata(const uint8_t *buf, size_t len,
                                                kmq_metadata *meta);
 
 /*
@@ -306,7 +342,7 @@ KMQ_NODISCARD kmq_status kmq_png_read_metadata(const uint8_t *buf, size_t len,
  * fit the PNG's colour type (GRAY for greyscale, RGB otherwise) is left out
  * and *warning (if not NULL) says so.  *out is malloc'd.
  */
-KMQ_NODISCARD kmq_status kmq_png_add_metadata(const uint8_t *png, size_t len,
+KMQ_API KMQ_NODISCARD kmq_status kmq_png_add_metadata(const uint8_t *png, size_t len,
                                               const kmq_metadata *meta, uint8_t **out,
                                               size_t *out_len, const char **warning);
 
@@ -319,7 +355,7 @@ KMQ_NODISCARD kmq_status kmq_png_add_metadata(const uint8_t *png, size_t len,
  * readers skip kmCp; kmq_png_read_metadata unwraps the colour chunks and
  * kmq_labels_read_binding the binding.  *out is malloc'd.
  */
-KMQ_NODISCARD kmq_status kmq_labels_add_metadata(const uint8_t *png, size_t len,
+KMQ_API KMQ_NODISCARD kmq_status kmq_labels_add_metadata(const uint8_t *png, size_t len,
                                                  const kmq_metadata *meta,
                                                  const kmq_codebook *cb, uint8_t **out,
                                                  size_t *out_len);
@@ -331,9 +367,9 @@ typedef struct {
     int channels, k;
     uint32_t id;
 } kmq_binding;
-KMQ_NODISCARD kmq_status kmq_labels_read_binding(const uint8_t *png, size_t len, kmq_binding *b);
+KMQ_API KMQ_NODISCARD kmq_status kmq_labels_read_binding(const uint8_t *png, size_t len, kmq_binding *b);
 /* 1 if cb is the codebook b names (or b names none). */
-int kmq_binding_matches(const kmq_binding *b, const kmq_codebook *cb);
+KMQ_API int kmq_binding_matches(const kmq_binding *b, const kmq_codebook *cb);
 
 /*
  * Decodes a label image: it must be a PNG of colour type 0 (greyscale) and
@@ -342,11 +378,11 @@ int kmq_binding_matches(const kmq_binding *b, const kmq_codebook *cb);
  * anything else (RGB, palette, 16-bit, JPEG, ...) is refused with
  * KMQ_ERR_LABELS_NOT_GREY8 and *why (if not NULL) says what it is.
  */
-KMQ_NODISCARD kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
+KMQ_API KMQ_NODISCARD kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
                                            kmq_image *img, const char **why);
 
 /* Encodes pixels as an 8-bit PNG of `channels` channels.  *out is malloc'd. */
-KMQ_NODISCARD kmq_status kmq_png_encode(const uint8_t *pixels, int width, int height,
+KMQ_API KMQ_NODISCARD kmq_status kmq_png_encode(const uint8_t *pixels, int width, int height,
                                         int channels, uint8_t **out, size_t *out_len);
 
 /* How label PNGs and PNG8s are written. */
@@ -363,7 +399,7 @@ typedef struct {
 } kmq_png_options;
 
 /* level KMQ_DEFAULT_LEVEL, not exhaustive, all cores, 8-bit labels. */
-void kmq_png_options_default(kmq_png_options *o);
+KMQ_API void kmq_png_options_default(kmq_png_options *o);
 
 /*
  * Encodes labels (width * height indices below k) as an 8-bit greyscale PNG
@@ -375,7 +411,7 @@ void kmq_png_options_default(kmq_png_options *o);
  * With o->exhaustive, every filter (and with o->packed, both sample sizes)
  * is encoded and the smallest kept.  *out is malloc'd.
  */
-KMQ_NODISCARD kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height, int k,
+KMQ_API KMQ_NODISCARD kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height, int k,
                                            const kmq_png_options *o, uint8_t **out,
                                            size_t *out_len);
 
@@ -386,7 +422,7 @@ KMQ_NODISCARD kmq_status kmq_labels_encode(const uint8_t *labels, int width, int
  * (width * height) are renumbered to match, so they decode to the same
  * pixels.  Deterministic.
  */
-KMQ_NODISCARD kmq_status kmq_palette_sort(kmq_codebook *cb, uint8_t *labels, int width,
+KMQ_API KMQ_NODISCARD kmq_status kmq_palette_sort(kmq_codebook *cb, uint8_t *labels, int width,
                                           int height);
 
 /*
@@ -397,7 +433,7 @@ KMQ_NODISCARD kmq_status kmq_palette_sort(kmq_codebook *cb, uint8_t *labels, int
  * chosen as for label PNGs, and o->exhaustive tries them all.  *out is
  * malloc'd.
  */
-KMQ_NODISCARD kmq_status kmq_png8_encode(const uint8_t *labels, int width, int height,
+KMQ_API KMQ_NODISCARD kmq_status kmq_png8_encode(const uint8_t *labels, int width, int height,
                                          const kmq_codebook *cb, const kmq_png_options *o,
                                          uint8_t **out, size_t *out_len);
 
@@ -407,11 +443,11 @@ KMQ_NODISCARD kmq_status kmq_png8_encode(const uint8_t *labels, int width, int h
  * a tRNS chunk.  Non-indexed PNGs give KMQ_ERR_NOT_INDEXED; structure, CRCs
  * and the pixel cap are checked as in kmq_image_decode.
  */
-KMQ_NODISCARD kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
+KMQ_API KMQ_NODISCARD kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
                                          kmq_image *labels, kmq_codebook *cb,
                                          const char **why);
 /* 1 if buf starts like an indexed-colour PNG. */
-int kmq_is_indexed_png(const uint8_t *buf, size_t len);
+KMQ_API int kmq_is_indexed_png(const uint8_t *buf, size_t len);
 
 /* ---- looking at results --------------------------------------------------- */
 
@@ -432,16 +468,16 @@ typedef struct {
     int max_abs;      /* largest absolute difference of one sample (with alpha:
                          of a colour channel over black or white, rounded) */
 } kmq_diff;
-KMQ_NODISCARD kmq_status kmq_compare(const kmq_image *a, const kmq_image *b, kmq_diff *d);
+KMQ_API KMQ_NODISCARD kmq_status kmq_compare(const kmq_image *a, const kmq_image *b, kmq_diff *d);
 
 /* A swatch of the codebook: a grid of `columns` squares of `cell` pixels per
    row, one per colour, as stored or by brightness (Rec. 601); cells past the
    last colour are white, or transparent when there is alpha.  The image has
    the codebook's channels; kmq_swatch_size gives its size and
    kmq_swatch_draw fills width * height * channels bytes. */
-KMQ_NODISCARD kmq_status kmq_swatch_size(const kmq_codebook *cb, int cell, int columns, int *width,
+KMQ_API KMQ_NODISCARD kmq_status kmq_swatch_size(const kmq_codebook *cb, int cell, int columns, int *width,
                                          int *height);
-KMQ_NODISCARD kmq_status kmq_swatch_draw(const kmq_codebook *cb, int by_brightness, int cell,
+KMQ_API KMQ_NODISCARD kmq_status kmq_swatch_draw(const kmq_codebook *cb, int by_brightness, int cell,
                                          int columns, uint8_t *pixels);
 
 /* ---- files ---------------------------------------------------------------- */
@@ -449,59 +485,10 @@ KMQ_NODISCARD kmq_status kmq_swatch_draw(const kmq_codebook *cb, int by_brightne
 /* Reads a whole file (or stdin when path is "-"); more than max_len bytes
    (0: no limit) is KMQ_ERR_TOO_LARGE, found before reading for regular files
    and as soon as it is passed for pipes and devices.  *out is malloc'd. */
-KMQ_NODISCARD kmq_status kmq_read_file(const char *path, size_t max_len, uint8_t **out,
+KMQ_API KMQ_NODISCARD kmq_status kmq_read_file(const char *path, size_t max_len, uint8_t **out,
                                        size_t *out_len);
 /* The largest codebook file kmq reads (.bin is at most 1,036 bytes). */
 #define KMQ_MAX_CODEBOOK_FILE (1u << 20)
-
-/*
- * Output files are written atomically: kmq_outfile_open creates a temporary
- * file beside `path` (same folder, so the rename cannot cross file systems),
- * kmq_outfile_write appends to it, kmq_outfile_commit flushes, closes and
- * renames it to `path`, kmq_outfile_abort removes it.  Commit and abort free
- * the handle.  Without `overwrite`, an existing `path` is left alone and
- * KMQ_ERR_EXISTS returned (checked at open and again, atomically, at commit).
- * System-call failures return KMQ_ERR_IO with errno set; the temporary file
- * is then already removed.  While a temporary file exists, SIGINT, SIGTERM,
- * SIGHUP and SIGPIPE remove it (see kmq_install_signal_cleanup).
- *
- * Which file is written: "-" is standard output.  A symbolic link is
- * followed: its target is replaced (the temporary file goes in the target's
- * folder) and the link stays a link; a dangling link creates its target.  A
- * name that is not a regular file -- a character device such as /dev/null, a
- * FIFO, a socket, or a descriptor named through /proc or /dev/fd
- * (/dev/stdout, /proc/self/fd/1) -- is written directly, never renamed over,
- * and needs no `overwrite`.  A replaced file keeps its permissions (and
- * its owner and group, where the process may set them).
- */
-typedef struct kmq_outfile kmq_outfile;
-KMQ_NODISCARD kmq_status kmq_outfile_open(const char *path, int overwrite, kmq_outfile **out);
-KMQ_NODISCARD kmq_status kmq_outfile_write(kmq_outfile *f, const uint8_t *data, size_t len);
-KMQ_NODISCARD kmq_status kmq_outfile_commit(kmq_outfile *f);
-void kmq_outfile_abort(kmq_outfile *f);
-/* Commits n (at most KMQ_MAX_PAIR) files together: all are flushed first,
-   then, with SIGINT, SIGTERM, SIGHUP and SIGPIPE held back, each is given
-   its name; if one fails, the names already given are undone -- a replaced
-   file comes back (it was kept as a hard link), a new one is removed -- so
-   the old files survive intact or every new one is in place.  *failed is
-   the index of the file that failed (-1: none).  Frees every handle. */
-#define KMQ_MAX_PAIR 4
-KMQ_NODISCARD kmq_status kmq_outfile_commit_all(kmq_outfile **f, int n, int *failed);
-
-/* 1 if writing `path` would replace an existing file (the rules above: a
-   device, FIFO, descriptor or "-" is not replaced; a link to a file is). */
-int kmq_output_exists(const char *path);
-/* The file writing `path` would write: its symbolic links followed to the
-   last name (which need not exist); malloc'd, NULL when out of memory. */
-char *kmq_output_target(const char *path);
-
-/* Open + write + commit in one call. */
-KMQ_NODISCARD kmq_status kmq_write_file_atomic(const char *path, const uint8_t *data,
-                                               size_t len, int overwrite);
-
-/* Installs handlers for SIGINT, SIGTERM, SIGHUP and SIGPIPE that remove pending
-   temporary files and then die of the same signal.  Call once from main. */
-void kmq_install_signal_cleanup(void);
 
 #ifdef __cplusplus
 }

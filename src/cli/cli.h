@@ -3,6 +3,7 @@
 #define KMQ_CLI_H
 
 #include "kmq.h"
+#include "outfile.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,9 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
    "-" is named standard input (cli_report), standard output (_out). */
 void cli_report(const char *path, kmq_status s, const char *why);
 void cli_report_out(const char *path, kmq_status s, const char *why);
+/* A file's name in a message: "-" is "standard input" / "standard output". */
+const char *cli_in_name(const char *path);
+const char *cli_out_name(const char *path);
 
 int parse_long(const char *s, long min, long max, long *out);
 int parse_u64(const char *s, unsigned long long *out);
@@ -28,9 +32,10 @@ int parse_quality(const char *s, double *min, double *max);
 /* The usage error for getopt's ':' (missing value) or '?' (unknown option),
    naming the option that failed, not the word before it. */
 int cli_bad_option(const char *cmd, int c, int argc, char **argv);
-/* --max-pixels: 1 .. KMQ_MAX_PIXELS_LIMIT (every image the decoders allow). */
+/* --max-pixels: 1 .. KMQ_MAX_PIXELS_LIMIT (every image the decoders allow);
+   0, or the usage error of command cmd (reported). */
 #define KMQ_MAX_PIXELS_LIMIT ((unsigned long long)KMQ_MAX_DIMENSION * KMQ_MAX_DIMENSION)
-int parse_max_pixels(const char *s, uint64_t *out);
+int parse_max_pixels(const char *cmd, const char *s, uint64_t *out);
 
 /* folder/stem of `path` (last extension removed, and `drop` too if the stem
    ends with it) followed by `suffix`; malloc'd. */
@@ -67,6 +72,9 @@ int cli_refuse_tty_output(const char *cmd, const char *path);
 void json_string(FILE *out, const char *s);
 /* A PSNR as a JSON number, null for infinity (identical images). */
 void json_psnr(FILE *out, double psnr);
+/* `, "psnr_black": B, "psnr_white": W`: an image with alpha, as seen over
+   black and over white. */
+void json_psnr_over(FILE *out, double black, double white);
 /* A codebook file's bytes, .bin or .npy (by content, else by name). */
 kmq_status cli_decode_codebook(const char *path, const uint8_t *buf, size_t len, kmq_codebook *cb);
 

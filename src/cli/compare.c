@@ -66,9 +66,8 @@ int cmd_compare(int argc, char **argv)
         switch (c) {
         case 'j': json = 1; break;
         case 'P':
-            if (!parse_max_pixels(optarg, &max_pixels))
-                return cli_usage("compare", "--max-pixels must be an integer from 1 to %llu, not '%s'",
-                                 KMQ_MAX_PIXELS_LIMIT, optarg);
+            if (parse_max_pixels("compare", optarg, &max_pixels))
+                return EXIT_USAGE;
             break;
         case 'h': help_compare(stdout); return EXIT_OK;
         default: return cli_bad_option("compare", c, argc, argv);
@@ -121,12 +120,8 @@ int cmd_compare(int argc, char **argv)
         json_string(stdout, path[1]);
         printf(", \"mse\": %.6f, \"psnr\": ", d.mse);
         json_psnr(stdout, d.psnr);
-        if (alpha) {
-            fputs(", \"psnr_black\": ", stdout);
-            json_psnr(stdout, d.psnr_black);
-            fputs(", \"psnr_white\": ", stdout);
-            json_psnr(stdout, d.psnr_white);
-        }
+        if (alpha)
+            json_psnr_over(stdout, d.psnr_black, d.psnr_white);
         printf(", \"max_abs_error\": %d, \"samples\": %llu}\n", d.max_abs,
                (unsigned long long)d.samples);
     } else if (isinf(d.psnr)) {

@@ -55,9 +55,8 @@ int cmd_decompress(int argc, char **argv)
         switch (c) {
         case 'o': out_opt = optarg; break;
         case 'P':
-            if (!parse_max_pixels(optarg, &max_pixels))
-                return cli_usage("decompress", "--max-pixels must be an integer from 1 to %llu, not '%s'",
-                                 KMQ_MAX_PIXELS_LIMIT, optarg);
+            if (parse_max_pixels("decompress", optarg, &max_pixels))
+                return EXIT_USAGE;
             break;
         case 'S': strip = 1; break;
         case 'f': force = 1; break;
@@ -143,7 +142,7 @@ int cmd_decompress(int argc, char **argv)
             goto done;
         }
     }
-    if (!force && kmq_output_exists(opath)) { /* checked once the inputs are known good */
+    if (!force && output_exists(opath)) { /* checked once the inputs are known good */
         cli_report_out(opath, KMQ_ERR_EXISTS, NULL);
         goto done;
     }
@@ -191,7 +190,7 @@ int cmd_decompress(int argc, char **argv)
         if (warning && !quiet)
             cli_error("%s: warning: %s", lpath, warning);
     }
-    if ((s = kmq_write_file_atomic(opath, png, png_len, force)) != KMQ_OK) {
+    if ((s = write_file_atomic(opath, png, png_len, force)) != KMQ_OK) {
         cli_report_out(opath, s, NULL);
         goto done;
     }
@@ -200,7 +199,7 @@ int cmd_decompress(int argc, char **argv)
                 labels.width, labels.height, channels_name(cb.channels), cb.k, llen, clen, opath,
                 png_len, now_seconds() - t0);
     else if (!quiet)
-        cli_line("%s -> %s", lpath, strcmp(opath, "-") ? opath : "standard output");
+        cli_line("%s -> %s", lpath, cli_out_name(opath));
     rc = EXIT_OK;
 done:
     free(opath), free(lbuf), free(cbuf), free(pixels), free(png);

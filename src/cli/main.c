@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 
 static int run(int argc, char **argv)
 {
-    kmq_install_signal_cleanup();
+    install_signal_cleanup();
     if (argc < 2) {
         help_main(stderr);
         return EXIT_USAGE;
@@ -60,7 +60,7 @@ static int run(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-        printf("kmq %s\n", KMQ_VERSION_STRING);
+        printf("kmq %s\n", kmq_version());
         return EXIT_OK;
     }
     if (!strcmp(cmd, "help")) {

@@ -15,21 +15,27 @@
 #include <signal.h>
 #include <unistd.h>
 
-/* Writes msg with its control characters escaped (a newline in a file name
-   becomes the two characters \n), so that every message is one line. */
-static void put_line(const char *msg)
+/* Writes prefix and msg as one line, the control characters of msg escaped
+   (a newline in a file name becomes the two characters \n), in a single
+   write: -j workers share standard error, and their lines must not mix. */
+static void put_line(const char *prefix, const char *msg)
 {
+    char line[4 * 4096 + 256]; /* every byte of msg escaped as \xNN, at most */
+    size_t n = (size_t)snprintf(line, 256, "%s", prefix);
+    if (n > 255)
+        n = 255;
     for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
         if (*p == '\n')
-            fputs("\\n", stderr);
+            n += (size_t)sprintf(line + n, "\\n");
         else if (*p == '\t')
-            fputs("\\t", stderr);
+            n += (size_t)sprintf(line + n, "\\t");
         else if (*p < 0x20 || *p == 0x7f)
-            fprintf(stderr, "\\x%02x", *p);
+            n += (size_t)sprintf(line + n, "\\x%02x", *p);
         else
-            fputc(*p, stderr);
+            line[n++] = (char)*p;
     }
-    fputc('\n', stderr);
+    line[n++] = '\n';
+    fwrite(line, 1, n, stderr);
 }
 
 /* prefix, then fmt's message as one line (put_line). */
@@ -37,8 +43,7 @@ static void vline(const char *prefix, const char *fmt, va_list ap)
 {
     char msg[4096];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    fputs(prefix, stderr);
-    put_line(msg);
+    put_line(prefix, msg);
 }
 
 void cli_error(const char *fmt, ...)
@@ -59,13 +64,24 @@ void cli_line(const char *fmt, ...)
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "kmq %s: ", cmd);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "kmq %s: ", cmd);
-    vline("", fmt, ap);
+    vline(prefix, fmt, ap);
     va_end(ap);
     fprintf(stderr, "Try 'kmq help %s' for more information.\n", cmd);
     return EXIT_USAGE;
+}
+
+const char *cli_in_name(const char *path)
+{
+    return strcmp(path, "-") ? path : "standard input";
+}
+
+const char *cli_out_name(const char *path)
+{
+    return strcmp(path, "-") ? path : "standard output";
 }
 
 void cli_report_out(const char *path, kmq_status s, const char *why)
@@ -74,17 +90,18 @@ void cli_report_out(const char *path, kmq_status s, const char *why)
         cli_stdout_error(EPIPE); /* the reader went away: quietly, as for --json */
         return;
     }
-    cli_report(strcmp(path, "-") ? path : "standard output", s, why);
+    cli_report(cli_out_name(path), s, why);
 }
 
 void cli_report(const char *path, kmq_status s, const char *why)
 {
-    if (!strcmp(path, "-"))
-        path = "standard input";
+    path = cli_in_name(path);
     if (s == KMQ_ERR_IO)
         cli_error("%s: %s", path, strerror(errno));
     else if (why)
         cli_error("%s: %s", path, why);
+    else if (s == KMQ_ERR_EXISTS) /* the library states; the CLI advises */
+        cli_error("%s: %s (use -f to overwrite)", path, kmq_strerror(s));
     else
         cli_error("%s: %s", path, kmq_strerror(s));
 }
@@ -162,7 +179,7 @@ char *derive_path(const char *path, const char *drop, const char *suffix)
    name as given (a folder --out-dir has yet to make).  malloc'd. */
 char *path_key(const char *name)
 {
-    char *path = kmq_output_target(name); /* a dangling link: the file it will make */
+    char *path = output_target(name); /* a dangling link: the file it will make */
     if (!path)
         return NULL;
     char *real = realpath(path, NULL);
@@ -212,13 +229,14 @@ const char *channels_name(int channels)
     return channels >= 1 && channels <= 4 ? names[channels] : names[0];
 }
 
-int parse_max_pixels(const char *s, uint64_t *out)
+int parse_max_pixels(const char *cmd, const char *s, uint64_t *out)
 {
     unsigned long long v;
     if (!parse_u64(s, &v) || v < 1 || v > KMQ_MAX_PIXELS_LIMIT)
-        return 0;
+        return cli_usage(cmd, "--max-pixels must be an integer from 1 to %llu, not '%s'",
+                         KMQ_MAX_PIXELS_LIMIT, s);
     *out = v;
-    return 1;
+    return 0;
 }
 
 kmq_status cli_decode_codebook(const char *path, const uint8_t *buf, size_t len, kmq_codebook *cb)
@@ -279,6 +297,14 @@ void json_psnr(FILE *out, double psnr)
         fputs("null", out);
     else
         fprintf(out, "%.4f", psnr);
+}
+
+void json_psnr_over(FILE *out, double black, double white)
+{
+    fputs(", \"psnr_black\": ", out);
+    json_psnr(out, black);
+    fputs(", \"psnr_white\": ", out);
+    json_psnr(out, white);
 }
 
 int parse_quality(const char *s, double *min, double *max)

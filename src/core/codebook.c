@@ -1,6 +1,7 @@
 /* The .bin codebook: "KMQC", version, channels, k (u16 LE), entries, CRC-32.
    The layout is specified in include/kmq.h and README.md. */
 #include "kmq.h"
+#include "bytes.h"
 
 #include <libdeflate.h>
 #include <stdlib.h>
@@ -11,24 +12,29 @@
 #define CB_HEADER 8
 #define CB_TRAILER 4
 
-static void put_u32le(uint8_t *p, uint32_t v)
+kmq_status kmq_codebook_check(const kmq_codebook *cb)
 {
-    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+    return cb && cb->entries && cb->k >= 1 && cb->k <= KMQ_MAX_K && cb->channels >= 1 &&
+                   cb->channels <= KMQ_MAX_CHANNELS
+               ? KMQ_OK
+               : KMQ_ERR_ARG;
 }
 
-static uint32_t get_u32le(const uint8_t *p)
+/* The 8-byte header of cb's .bin file. */
+static void put_header(uint8_t *p, const kmq_codebook *cb)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    memcpy(p, CB_MAGIC, 4);
+    p[4] = CB_VERSION;
+    p[5] = (uint8_t)cb->channels;
+    kmq_put_le16(p + 6, (uint32_t)cb->k);
 }
 
 uint32_t kmq_codebook_id(const kmq_codebook *cb)
 {
-    if (!cb || !cb->entries || cb->k < 1 || cb->k > KMQ_MAX_K || cb->channels < 1 ||
-        cb->channels > KMQ_MAX_CHANNELS)
+    if (kmq_codebook_check(cb) != KMQ_OK)
         return 0;
-    uint8_t head[CB_HEADER] = {CB_MAGIC[0], CB_MAGIC[1], CB_MAGIC[2], CB_MAGIC[3], CB_VERSION,
-                               (uint8_t)cb->channels, (uint8_t)(cb->k & 0xFF),
-                               (uint8_t)(cb->k >> 8)};
+    uint8_t head[CB_HEADER];
+    put_header(head, cb);
     uint32_t crc = libdeflate_crc32(0, head, CB_HEADER);
     return libdeflate_crc32(crc, cb->entries, (size_t)cb->k * cb->channels);
 }
@@ -36,21 +42,16 @@ uint32_t kmq_codebook_id(const kmq_codebook *cb)
 kmq_status kmq_codebook_encode_bin(const kmq_codebook *cb, uint8_t **out, size_t *out_len)
 {
     *out = NULL;
-    if (!cb || !cb->entries || cb->k < 1 || cb->k > KMQ_MAX_K || cb->channels < 1 ||
-        cb->channels > KMQ_MAX_CHANNELS)
+    if (kmq_codebook_check(cb) != KMQ_OK)
         return KMQ_ERR_ARG;
     size_t body = (size_t)cb->k * cb->channels;
     size_t len = CB_HEADER + body + CB_TRAILER;
     uint8_t *p = malloc(len);
     if (!p)
         return KMQ_ERR_NOMEM;
-    memcpy(p, CB_MAGIC, 4);
-    p[4] = CB_VERSION;
-    p[5] = (uint8_t)cb->channels;
-    p[6] = (uint8_t)(cb->k & 0xFF);
-    p[7] = (uint8_t)(cb->k >> 8);
+    put_header(p, cb);
     memcpy(p + CB_HEADER, cb->entries, body);
-    put_u32le(p + CB_HEADER + body, libdeflate_crc32(0, p, CB_HEADER + body));
+    kmq_put_le32(p + CB_HEADER + body, libdeflate_crc32(0, p, CB_HEADER + body));
     *out = p;
     *out_len = len;
     return KMQ_OK;
@@ -66,7 +67,7 @@ kmq_status kmq_codebook_decode_bin(const uint8_t *buf, size_t len, kmq_codebook 
     if (buf[4] != CB_VERSION)
         return KMQ_ERR_CB_VERSION;
     int channels = buf[5];
-    int k = buf[6] | buf[7] << 8;
+    int k = (int)kmq_get_le16(buf + 6);
     if (channels < 1 || channels > KMQ_MAX_CHANNELS)
         return KMQ_ERR_CB_CHANNELS;
     if (k < 1 || k > KMQ_MAX_K)
@@ -76,7 +77,7 @@ kmq_status kmq_codebook_decode_bin(const uint8_t *buf, size_t len, kmq_codebook 
         return KMQ_ERR_CB_TRUNCATED;
     if (len > CB_HEADER + body + CB_TRAILER)
         return KMQ_ERR_CB_TRAILING;
-    if (get_u32le(buf + CB_HEADER + body) != libdeflate_crc32(0, buf, CB_HEADER + body))
+    if (kmq_get_le32(buf + CB_HEADER + body) != libdeflate_crc32(0, buf, CB_HEADER + body))
         return KMQ_ERR_CB_CRC;
     cb->entries = malloc(body);
     if (!cb->entries)

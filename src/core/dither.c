@@ -24,9 +24,8 @@ static int translucent(const uint8_t *pixels, size_t npixels, int C)
 kmq_status kmq_dither(const uint8_t *pixels, int width, int height, int channels,
                       const kmq_codebook *cb, uint8_t *labels, kmq_stats *stats)
 {
-    if (!pixels || !cb || !cb->entries || !labels || width < 1 || height < 1 ||
-        channels != cb->channels || channels < 1 || channels > KMQ_MAX_CHANNELS || cb->k < 1 ||
-        cb->k > KMQ_MAX_K)
+    if (kmq_codebook_check(cb) != KMQ_OK || !pixels || !labels || width < 1 || height < 1 ||
+        channels != cb->channels)
         return KMQ_ERR_ARG;
     const int C = channels, k = cb->k;
     const size_t npixels = (size_t)width * height;

@@ -3,6 +3,7 @@
 #define KMQ_INTERNAL_H
 
 #include "kmq.h"
+#include "thread_count.h"
 
 #include <stdint.h>
 
@@ -184,8 +185,6 @@ kmq_status kmq_finalise(const kmq_tree *t, int k, const double *centres, int thr
 /* Points are processed in fixed chunks so that floating-point partial sums
    are always added in the same order, whatever the thread count. */
 #define KMQ_CHUNK 4096
-int kmq_threads(int requested); /* 0 = all cores; 1 without OpenMP */
-int kmq_thread_id(void);         /* this thread's number in a parallel region, else 0 */
 /* Unpacks colour key into doubles x[0..channels-1]. */
 static inline void kmq_unpack_d(uint32_t key, int channels, double *x)
 {

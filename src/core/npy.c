@@ -189,8 +189,7 @@ kmq_status kmq_codebook_decode_npy(const uint8_t *buf, size_t len, kmq_codebook 
 kmq_status kmq_codebook_encode_npy(const kmq_codebook *cb, uint8_t **out, size_t *out_len)
 {
     *out = NULL;
-    if (!cb || !cb->entries || cb->k < 1 || cb->k > KMQ_MAX_K || cb->channels < 1 ||
-        cb->channels > KMQ_MAX_CHANNELS)
+    if (kmq_codebook_check(cb) != KMQ_OK)
         return KMQ_ERR_ARG;
     char dict[128];
     int n = snprintf(dict, sizeof dict, "{'descr': '|u1', 'fortran_order': False, 'shape': (%d, %d), }",

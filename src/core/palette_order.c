@@ -9,6 +9,7 @@
  * tour by colour distance 341 KB; on photos filter None stays best and the
  * order changes little. */
 #include "internal.h"
+#include "labels.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,14 +32,12 @@ static uint32_t colour_dist2(const uint8_t *a, const uint8_t *b, int C)
 
 kmq_status kmq_palette_sort(kmq_codebook *cb, uint8_t *labels, int width, int height)
 {
-    if (!cb || !cb->entries || !labels || width < 1 || height < 1 || cb->k < 1 ||
-        cb->k > KMQ_MAX_K || cb->channels < 1 || cb->channels > KMQ_MAX_CHANNELS)
+    if (kmq_codebook_check(cb) != KMQ_OK || !labels || width < 1 || height < 1)
         return KMQ_ERR_ARG;
     const int k = cb->k, C = cb->channels;
     const size_t w = (size_t)width, n = w * (size_t)height;
-    for (size_t i = 0; i < n; i++)
-        if (labels[i] >= k)
-            return KMQ_ERR_LABEL_RANGE;
+    if (kmq_first_bad_label(labels, n, k) < n)
+        return KMQ_ERR_LABEL_RANGE;
     uint64_t *touch = calloc((size_t)k * k, sizeof *touch); /* symmetric */
     if (!touch)
         return KMQ_ERR_NOMEM;

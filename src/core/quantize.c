@@ -20,17 +20,19 @@ void kmq_params_default(kmq_params *p)
     p->progress_ctx = NULL;
 }
 
-kmq_status kmq_params_check(const kmq_params *p)
+kmq_status kmq_params_check(const kmq_params *p, const char **field)
 {
-    if (!p || p->k < KMQ_MIN_K || p->k > KMQ_MAX_K)
-        return KMQ_ERR_ARG;
-    if (p->init != KMQ_INIT_KMEANSPP && p->init != KMQ_INIT_RANDOM)
-        return KMQ_ERR_ARG;
-    if (p->n_init < 1 || p->max_iter < 1 || p->threads < 0)
-        return KMQ_ERR_ARG;
-    if (!(p->tol >= 0) || !isfinite(p->tol))
-        return KMQ_ERR_ARG;
-    return KMQ_OK;
+    const char *bad = !p                                                    ? "params"
+                      : p->k < KMQ_MIN_K || p->k > KMQ_MAX_K                ? "k"
+                      : p->init != KMQ_INIT_KMEANSPP && p->init != KMQ_INIT_RANDOM ? "init"
+                      : p->n_init < 1 || p->n_init > KMQ_MAX_N_INIT         ? "n_init"
+                      : p->max_iter < 1 || p->max_iter > KMQ_MAX_ITER       ? "max_iter"
+                      : !(p->tol >= 0) || !isfinite(p->tol)                 ? "tol"
+                      : p->threads < 0 || p->threads > KMQ_MAX_THREADS      ? "threads"
+                                                                            : NULL;
+    if (field)
+        *field = bad;
+    return bad ? KMQ_ERR_ARG : KMQ_OK;
 }
 
 void kmq_codebook_free(kmq_codebook *cb)
@@ -92,9 +94,12 @@ static kmq_status run_restart(const kmq_histogram *h, const kmq_tree *tree,
     const int pinned = pin != NULL;
     if (pinned) /* the transparent colour */
         kmq_unpack_d(*pin, h->channels, me->centres);
-    kmq_status s = params->init == KMQ_INIT_RANDOM
-                       ? kmq_init_random(h, k, &rng, pinned, me->centres)
-                       : kmq_init_kmeanspp(tree, k, &rng, threads, pinned, me->centres);
+    kmq_status s;
+    switch (params->init) { /* kmq_params_check refused anything else */
+    case KMQ_INIT_RANDOM: s = kmq_init_random(h, k, &rng, pinned, me->centres); break;
+    case KMQ_INIT_KMEANSPP: s = kmq_init_kmeanspp(tree, k, &rng, threads, pinned, me->centres); break;
+    default: return KMQ_ERR_ARG;
+    }
     if (s != KMQ_OK)
         return s;
     kmq_progress_sink sink = {params->progress, params->progress_ctx, r, params->n_init};
@@ -374,7 +379,7 @@ static kmq_status quantize(const uint8_t *pixels, size_t npixels, int channels,
                            uint8_t *labels, kmq_stats *stats, int *reached)
 {
     memset(cb, 0, sizeof *cb);
-    kmq_status s = kmq_params_check(params);
+    kmq_status s = kmq_params_check(params, NULL);
     if (s != KMQ_OK)
         return s;
     if (!pixels || !labels || npixels == 0 || channels < 1 || channels > KMQ_MAX_CHANNELS)

@@ -11,7 +11,7 @@ static uint32_t brightness(const uint8_t *e, int C)
 
 kmq_status kmq_swatch_size(const kmq_codebook *cb, int cell, int columns, int *width, int *height)
 {
-    if (!cb || cb->k < 1 || cb->k > KMQ_MAX_K || cell < 1 || cell > 1024 || columns < 1 ||
+    if (kmq_codebook_check(cb) != KMQ_OK || cell < 1 || cell > 1024 || columns < 1 ||
         columns > KMQ_MAX_K)
         return KMQ_ERR_ARG;
     const int cols = columns < cb->k ? columns : cb->k;
@@ -26,7 +26,7 @@ kmq_status kmq_swatch_draw(const kmq_codebook *cb, int by_brightness, int cell, 
 {
     int w, h;
     kmq_status s = kmq_swatch_size(cb, cell, columns, &w, &h);
-    if (s != KMQ_OK || !pixels || !cb->entries || cb->channels < 1 || cb->channels > KMQ_MAX_CHANNELS)
+    if (s != KMQ_OK || !pixels)
         return s != KMQ_OK ? s : KMQ_ERR_ARG;
     const int C = cb->channels, k = cb->k, cols = w / cell;
     int order[KMQ_MAX_K];

@@ -3,11 +3,10 @@
    decoded to 1 GB of zeros and "succeeded"), and refuses a V4/V5 header whose
    pixels do not start right after it ("bad offset"). */
 #include "stb_io.h"
+#include "bytes.h"
 
 #include <string.h>
 
-static uint32_t le16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
-static uint32_t le32(const uint8_t *p) { return le16(p) | le16(p + 2) << 16; }
 
 kmq_status kmq_bmp_check(const uint8_t *h, size_t got, uint64_t file_len, kmq_bmp_info *info,
                          const char **why)
@@ -17,7 +16,7 @@ kmq_status kmq_bmp_check(const uint8_t *h, size_t got, uint64_t file_len, kmq_bm
         *why = "corrupt or unsupported BMP header";
         return KMQ_ERR_IMAGE_CORRUPT;
     }
-    const uint32_t offset = le32(h + 10), hsz = le32(h + 14);
+    const uint32_t offset = kmq_get_le32(h + 10), hsz = kmq_get_le32(h + 14);
     if (hsz != 12 && hsz != 40 && hsz != 52 && hsz != 56 && hsz != 108 && hsz != 124) {
         *why = "unsupported BMP header size";
         return KMQ_ERR_IMAGE_CORRUPT;
@@ -29,10 +28,10 @@ kmq_status kmq_bmp_check(const uint8_t *h, size_t got, uint64_t file_len, kmq_bm
     int64_t w, hh;
     uint32_t planes, bpp, compression = 0;
     if (hsz == 12) { /* OS/2 core header: 16-bit sizes */
-        w = le16(h + 18), hh = le16(h + 20), planes = le16(h + 22), bpp = le16(h + 24);
+        w = kmq_get_le16(h + 18), hh = kmq_get_le16(h + 20), planes = kmq_get_le16(h + 22), bpp = kmq_get_le16(h + 24);
     } else {
-        w = (int32_t)le32(h + 18), hh = (int32_t)le32(h + 22);
-        planes = le16(h + 26), bpp = le16(h + 28), compression = le32(h + 30);
+        w = (int32_t)kmq_get_le32(h + 18), hh = (int32_t)kmq_get_le32(h + 22);
+        planes = kmq_get_le16(h + 26), bpp = kmq_get_le16(h + 28), compression = kmq_get_le32(h + 30);
     }
     if (w < 1 || hh == 0 || hh == INT32_MIN || planes != 1) {
         *why = "corrupt BMP header (size or planes)";
@@ -78,7 +77,6 @@ kmq_status kmq_bmp_close_gap(uint8_t *buf, size_t *len, const kmq_bmp_info *info
     memmove(buf + info->header_end, buf + info->offset, *len - info->offset);
     *len -= info->offset - info->header_end;
     const uint32_t o = info->header_end;
-    buf[10] = (uint8_t)o, buf[11] = (uint8_t)(o >> 8), buf[12] = (uint8_t)(o >> 16),
-    buf[13] = (uint8_t)(o >> 24);
+    kmq_put_le32(buf + 10, o);
     return KMQ_OK;
 }

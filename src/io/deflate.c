@@ -14,7 +14,7 @@
  * (on the threads).  A cut costs ~500 bytes for the lost 32 KB window and
  * up to ~500 more for the forced block end (zlib's dictionary would save
  * the first half; libdeflate has none). */
-#include "internal.h"
+#include "thread_count.h"
 #include "stb_io.h"
 
 #include <libdeflate.h>
@@ -115,6 +115,7 @@ kmq_status kmq_zlib_deflate(const uint8_t *in, size_t len, int level, int thread
         return KMQ_ERR_NOMEM;
     int failed = 0;
     const int nt = kmq_threads(threads);
+    (void)nt; /* unused without OpenMP */
 #pragma omp parallel num_threads(nt) if (nt > 1 && n > 1) reduction(| : failed)
     {
         struct libdeflate_compressor *c = libdeflate_alloc_compressor(level);

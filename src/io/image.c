@@ -15,7 +15,7 @@ void kmq_image_free(kmq_image *img)
 {
     if (!img)
         return;
-    kmq_stb_free(img->pixels);
+    free(img->pixels);
     memset(img, 0, sizeof *img);
 }
 
@@ -156,7 +156,7 @@ static kmq_status orient(kmq_image *img, int o)
     const size_t W = (size_t)img->width, H = (size_t)img->height, C = (size_t)img->channels;
     const int swap = o >= 5;
     const size_t w2 = swap ? H : W, h2 = swap ? W : H;
-    uint8_t *dst = kmq_stb_alloc(W * H * C);
+    uint8_t *dst = malloc(W * H * C > 0 ? W * H * C : 1);
     if (!dst)
         return KMQ_ERR_NOMEM;
     for (size_t y = 0; y < h2; y++)
@@ -173,7 +173,7 @@ static kmq_status orient(kmq_image *img, int o)
             }
             memcpy(dst + (y * w2 + x) * C, img->pixels + (sy * W + sx) * C, C);
         }
-    kmq_stb_free(img->pixels);
+    free(img->pixels);
     img->pixels = dst;
     img->width = (int)w2, img->height = (int)h2;
     return KMQ_OK;
@@ -225,7 +225,7 @@ static kmq_status load_palette(const uint8_t *buf, size_t len, uint64_t max_pixe
     const int alpha = cb.channels == 2 || cb.channels == 4, C = alpha ? 4 : 3;
     const size_t n = (size_t)idx.width * (size_t)idx.height;
     const size_t bytes = n * (size_t)C;
-    uint8_t *p = kmq_stb_alloc(bytes ? bytes : 1);
+    uint8_t *p = malloc(bytes ? bytes : 1);
     if (!p) {
         kmq_image_free(&idx);
         kmq_codebook_free(&cb);
@@ -522,7 +522,7 @@ kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels
 }
 
 static kmq_status encode(const uint8_t *pixels, int width, int height, int channels, int level,
-                         int filter, uint8_t **out, size_t *out_len)
+                         uint8_t **out, size_t *out_len)
 {
     *out = NULL;
     if (!pixels || width < 1 || height < 1 || channels < 1 || channels > KMQ_MAX_CHANNELS)
@@ -534,7 +534,7 @@ static kmq_status encode(const uint8_t *pixels, int width, int height, int chann
                    ? kmq_png_encode_spng(pixels, width, height, channels, out, out_len)
                    : KMQ_ERR_TOO_LARGE;
     int n = 0;
-    uint8_t *p = kmq_stb_write_png(pixels, width, height, channels, level, filter, 0, &n);
+    uint8_t *p = kmq_stb_write_png(pixels, width, height, channels, level, 0, &n);
     if (!p)
         return KMQ_ERR_NOMEM;
     *out = p;
@@ -546,5 +546,5 @@ kmq_status kmq_png_encode(const uint8_t *pixels, int width, int height, int chan
                           uint8_t **out, size_t *out_len)
 {
     /* Photographic output: stb's per-row filter choice pays off. */
-    return encode(pixels, width, height, channels, 6, -1, out, out_len);
+    return encode(pixels, width, height, channels, 6, out, out_len);
 }

@@ -14,12 +14,12 @@
  *   but PNG readers scale samples below 8 bits to 0..255 (PIL and OpenCV
  *   read label 1 of a 4-bit file as 17), so the labels are 8-bit unless
  *   packing is asked for (kmq_png_options.packed).
- * stb_image_write only writes 8-bit samples, so packed rows go through it as
- * an 8-bit image of (width * bits + 7) / 8 columns (PNG filters work on
- * bytes for depths below 8 anyway) and the IHDR is given the real width and
- * depth afterwards. */
-#include "internal.h"
+ * Packed rows are filtered as rows of (width * bits + 7) / 8 bytes (PNG
+ * filters work on bytes for depths below 8 anyway). */
+#include "bytes.h"
+#include "labels.h"
 #include "stb_io.h"
+#include "thread_count.h"
 
 #include <libdeflate.h>
 #include <stdlib.h>
@@ -47,39 +47,6 @@ size_t kmq_pack_rows(const uint8_t *labels, int width, int height, int bits, uin
     return row;
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
-/* One grey PNG of `cols` byte columns; for packed rows the IHDR then says
-   `width` samples of `bits` bits. */
-static kmq_status write_grey(const uint8_t *rows, int cols, int height, int width, int bits,
-                             int level, int filter, int threads, uint8_t **out, size_t *out_len)
-{
-    *out = NULL;
-    if (((uint64_t)cols + 1) * (uint64_t)height > INT_MAX / 2) /* stb sizes with int */
-        return KMQ_ERR_TOO_LARGE;
-    int n = 0;
-    uint8_t *p = kmq_stb_write_png(rows, cols, height, 1, level, filter, threads, &n);
-    if (!p)
-        return KMQ_ERR_NOMEM;
-    if (bits != 8) {
-        /* signature (8), IHDR length (4), "IHDR" (4), width (4), height (4),
-           depth (1), ...; the CRC covers "IHDR" and its 13 data bytes. */
-        put_be32(p + 16, (uint32_t)width);
-        p[24] = (uint8_t)bits;
-        put_be32(p + 29, (uint32_t)libdeflate_crc32(0, p + 12, 17));
-    }
-    *out = p;
-    *out_len = (size_t)n;
-    return KMQ_OK;
-}
-
-#ifndef TRIAL_LEVEL
-#define TRIAL_LEVEL 4
-#endif
-
 /* PNG's Paeth predictor for one row of 1-byte samples (prev = NULL: the
    first row, whose row above counts as zeros). */
 static void paeth_row(uint8_t *dst, const uint8_t *cur, const uint8_t *prev, size_t n)
@@ -90,6 +57,80 @@ static void paeth_row(uint8_t *dst, const uint8_t *cur, const uint8_t *prev, siz
         dst[x] = (uint8_t)(cur[x] - (pa <= pb && pa <= pc ? a : pb <= pc ? b : c));
     }
 }
+
+/* Each row of `cols` bytes behind its filter-type byte, filtered with
+   `filter` (0 None, 2 Up or 4 Paeth): the data PNG deflates. */
+static uint8_t *filter_rows(const uint8_t *rows, size_t cols, size_t height, int filter)
+{
+    const size_t line = cols + 1;
+    uint8_t *f = malloc(line * height);
+    if (!f)
+        return NULL;
+    for (size_t y = 0; y < height; y++) {
+        const uint8_t *cur = rows + y * cols, *prev = y ? cur - cols : NULL;
+        uint8_t *dst = f + y * line;
+        dst[0] = (uint8_t)filter;
+        if (filter == 4)
+            paeth_row(dst + 1, cur, prev, cols);
+        else if (filter == 2)
+            for (size_t x = 0; x < cols; x++)
+                dst[1 + x] = (uint8_t)(cur[x] - (prev ? prev[x] : 0));
+        else
+            memcpy(dst + 1, cur, cols);
+    }
+    return f;
+}
+
+/* One greyscale PNG: `height` rows of `cols` bytes holding `width` samples
+   of `bits` bits, in one IDAT when it fits (as stb_image_write, which wrote
+   these files before, laid them out: the same bytes), else in IDATs of
+   2^31 - 1 bytes.  Written here rather than by stb, whose filter choice is
+   a process-wide global. */
+static kmq_status write_grey(const uint8_t *rows, int cols, int height, int width, int bits,
+                             int level, int filter, int threads, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    uint8_t *filtered = filter_rows(rows, (size_t)cols, (size_t)height, filter);
+    if (!filtered)
+        return KMQ_ERR_NOMEM;
+    uint8_t *z = NULL;
+    size_t zlen = 0;
+    const size_t raw = ((size_t)cols + 1) * (size_t)height;
+    kmq_status s = kmq_zlib_deflate(filtered, raw, level, threads, kmq_deflate_chunk(level), &z,
+                                    &zlen);
+    free(filtered);
+    if (s != KMQ_OK)
+        return s;
+    const size_t max_chunk = 0x7FFFFFFF, idats = zlen ? (zlen + max_chunk - 1) / max_chunk : 1;
+    const size_t len = 8 + 25 + 12 * idats + zlen + 12;
+    uint8_t *png = malloc(len), *p = png;
+    if (!png) {
+        free(z);
+        return KMQ_ERR_NOMEM;
+    }
+    static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    memcpy(p, signature, 8);
+    p += 8;
+    uint8_t ihdr[13] = {0};
+    kmq_put_be32(ihdr, (uint32_t)width);
+    kmq_put_be32(ihdr + 4, (uint32_t)height);
+    ihdr[8] = (uint8_t)bits; /* colour type 0 (grey), deflate, filter method 0, no interlace */
+    p += kmq_png_put_chunk(p, "IHDR", ihdr, 13);
+    for (size_t at = 0, i = 0; i < idats; i++) {
+        const size_t n = zlen - at < max_chunk ? zlen - at : max_chunk;
+        p += kmq_png_put_chunk(p, "IDAT", z + at, n);
+        at += n;
+    }
+    p += kmq_png_put_chunk(p, "IEND", NULL, 0);
+    free(z);
+    *out = png;
+    *out_len = (size_t)(p - png);
+    return KMQ_OK;
+}
+
+#ifndef TRIAL_LEVEL
+#define TRIAL_LEVEL 4
+#endif
 
 static size_t deflated_size(const uint8_t *data, size_t len, int level)
 {
@@ -134,6 +175,7 @@ int kmq_labels_filter(const uint8_t *labels, int width, int height, int level, i
         const int trial = level < TRIAL_LEVEL ? level : TRIAL_LEVEL;
         size_t size[2];
         const int nt = kmq_threads(threads) > 1 ? 2 : 1;
+        (void)nt; /* unused without OpenMP */
 #pragma omp parallel for num_threads(nt) if (nt > 1)
         for (int i = 0; i < 2; i++)
             size[i] = deflated_size(i ? paeth : none, rows * line, trial);
@@ -193,11 +235,11 @@ kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height, int k
 {
     *out = NULL;
     if (!labels || !o || width < 1 || height < 1 || k < 1 || k > KMQ_MAX_K || o->level < 1 ||
-        o->level > KMQ_MAX_LEVEL || o->threads < 0)
+        o->level > KMQ_MAX_LEVEL || o->threads < 0 || o->threads > KMQ_MAX_THREADS)
         return KMQ_ERR_ARG;
-    for (size_t i = 0; i < (size_t)width * height; i++)
-        if (labels[i] >= k)
-            return KMQ_ERR_LABEL_RANGE;
+    const size_t n = (size_t)width * (size_t)height;
+    if (kmq_first_bad_label(labels, n, k) < n)
+        return KMQ_ERR_LABEL_RANGE;
     /* Packed samples only when asked: other readers scale them (see kmq.h). */
     label_job job = {labels, NULL, width, height, width, o->packed ? kmq_label_bits(k) : 8,
                      o->level, o->threads};

@@ -8,21 +8,12 @@
  * followed, so there is no loop to fall into), and what fails is dropped
  * with a warning rather than refusing the image. */
 #include "stb_io.h"
+#include "bytes.h"
 
 #include <libdeflate.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
 
 /* The chunks kmq carries, in one fixed list: a bit per kind. */
 static const char KINDS[][5] = {"sRGB", "gAMA", "cHRM", "iCCP", "pHYs"};
@@ -60,7 +51,7 @@ void kmq_meta_warn(kmq_metadata *m, const char *warning)
 static unsigned kinds_held(const kmq_metadata *m)
 {
     unsigned held = 0;
-    for (size_t at = 0; at + 12 <= m->chunks_len; at += 12 + be32(m->chunks + at)) {
+    for (size_t at = 0; at + 12 <= m->chunks_len; at += 12 + kmq_get_be32(m->chunks + at)) {
         const int kind = kmq_meta_kind(m->chunks + at + 4);
         held |= kind >= 0 ? 1u << kind : 0;
     }
@@ -128,17 +119,17 @@ static int chunk_ok(int kind, const uint8_t *d, size_t len, kmq_metadata *m)
 {
     switch (kind) {
     case 0: return len == 1 && d[0] <= 3;                           /* sRGB: intent */
-    case 1: return len == 4 && be32(d) && be32(d) <= 0x7FFFFFFFu;   /* gAMA */
+    case 1: return len == 4 && kmq_get_be32(d) && kmq_get_be32(d) <= 0x7FFFFFFFu;   /* gAMA */
     case 2: /* cHRM: eight 31-bit values */
         if (len != 32)
             return 0;
         for (int i = 0; i < 8; i++)
-            if (be32(d + 4 * i) > 0x7FFFFFFFu)
+            if (kmq_get_be32(d + 4 * i) > 0x7FFFFFFFu)
                 return 0;
         return 1;
     case KIND_PHYS: /* pixels per unit x, y; unit 0 (aspect only) or 1 (metre) */
-        return len == 9 && be32(d) && be32(d + 4) && be32(d) <= 0x7FFFFFFFu &&
-               be32(d + 4) <= 0x7FFFFFFFu && d[8] <= 1;
+        return len == 9 && kmq_get_be32(d) && kmq_get_be32(d + 4) && kmq_get_be32(d) <= 0x7FFFFFFFu &&
+               kmq_get_be32(d + 4) <= 0x7FFFFFFFu && d[8] <= 1;
     case KIND_ICCP: {
         const size_t at = iccp_data_start(d, len);
         if (!at) {
@@ -152,7 +143,7 @@ static int chunk_ok(int kind, const uint8_t *d, size_t len, kmq_metadata *m)
             kmq_meta_warn(m, "ICC profile larger than 8 MiB dropped");
             return 0;
         }
-        if (total < 128 || be32(head) != (uint32_t)total) {
+        if (total < 128 || kmq_get_be32(head) != (uint32_t)total) {
             kmq_meta_warn(m, "corrupt ICC profile dropped");
             return 0;
         }
@@ -177,13 +168,7 @@ kmq_status kmq_meta_add_chunk(kmq_metadata *m, const uint8_t *type, const uint8_
     if (!p)
         return KMQ_ERR_NOMEM;
     m->chunks = p;
-    p += m->chunks_len;
-    put_be32(p, (uint32_t)len);
-    memcpy(p + 4, type, 4);
-    if (len)
-        memcpy(p + 8, data, len);
-    put_be32(p + 8 + len, (uint32_t)libdeflate_crc32(0, p + 4, 4 + len));
-    m->chunks_len += 12 + len;
+    m->chunks_len += kmq_png_put_chunk(p + m->chunks_len, (const char *)type, data, len);
     return KMQ_OK;
 }
 
@@ -197,8 +182,8 @@ void kmq_meta_exif(kmq_metadata *m, const uint8_t *t, size_t len)
     if (len < 8 || !((t[0] == 'I' && t[1] == 'I') || (t[0] == 'M' && t[1] == 'M')))
         goto bad;
     const int le = t[0] == 'I';
-#define U16(p) (le ? (uint32_t)(p)[0] | (uint32_t)(p)[1] << 8 : (uint32_t)(p)[0] << 8 | (p)[1])
-#define U32(p) (le ? (uint32_t)(p)[0] | (uint32_t)(p)[1] << 8 | (uint32_t)(p)[2] << 16 | (uint32_t)(p)[3] << 24 : be32(p))
+#define U16(p) (le ? kmq_get_le16(p) : kmq_get_be16(p))
+#define U32(p) (le ? kmq_get_le32(p) : kmq_get_be32(p))
     if (U16(t + 2) != 42)
         goto bad;
     const uint32_t ifd = U32(t + 4);
@@ -243,11 +228,11 @@ kmq_status kmq_meta_jpeg_segment(kmq_metadata *m, kmq_jpeg_icc *icc, int marker,
     } else if (marker == 0xE0 && len >= 12 && !memcmp(seg, "JFIF\0", 5)) {
         /* density: units (1 per inch, 2 per cm), x, y; as pHYs per metre */
         const int units = seg[7];
-        const uint32_t x = (uint32_t)seg[8] << 8 | seg[9], y = (uint32_t)seg[10] << 8 | seg[11];
+        const uint32_t x = kmq_get_be16(seg + 8), y = kmq_get_be16(seg + 10);
         if ((units == 1 || units == 2) && x && y) {
             uint8_t phys[9];
-            put_be32(phys, units == 1 ? (uint32_t)(x / 0.0254 + 0.5) : x * 100);
-            put_be32(phys + 4, units == 1 ? (uint32_t)(y / 0.0254 + 0.5) : y * 100);
+            kmq_put_be32(phys, units == 1 ? (uint32_t)(x / 0.0254 + 0.5) : x * 100);
+            kmq_put_be32(phys + 4, units == 1 ? (uint32_t)(y / 0.0254 + 0.5) : y * 100);
             phys[8] = 1;
             return kmq_meta_add_chunk(m, (const uint8_t *)"pHYs", phys, 9);
         }
@@ -325,13 +310,13 @@ static kmq_status each_chunk(const uint8_t *buf, size_t len,
     if (!kmq_is_png(buf, len))
         return KMQ_ERR_PNG_STRUCTURE;
     for (size_t at = 8; at + 12 <= len;) {
-        const uint32_t n = be32(buf + at);
+        const uint32_t n = kmq_get_be32(buf + at);
         if (n > len - at - 12)
             break;
         const uint8_t *type = buf + at + 4;
         if (!memcmp(type, "IDAT", 4) || !memcmp(type, "IEND", 4))
             break;
-        if (libdeflate_crc32(0, type, 4 + (size_t)n) == be32(buf + at + 8 + n)) {
+        if (libdeflate_crc32(0, type, 4 + (size_t)n) == kmq_get_be32(buf + at + 8 + n)) {
             kmq_status s = fn(ctx, type, buf + at + 8, n);
             if (s != KMQ_OK)
                 return s;
@@ -347,10 +332,10 @@ static kmq_status read_one(void *ctx, const uint8_t *type, const uint8_t *data, 
     if (!memcmp(type, "kmCp", 4)) { /* a label PNG's: complete chunks inside */
         size_t at = 0;
         while (at + 12 <= len) {
-            const uint32_t n = be32(data + at);
+            const uint32_t n = kmq_get_be32(data + at);
             if (n > len - at - 12)
                 break;
-            if (libdeflate_crc32(0, data + at + 4, 4 + (size_t)n) == be32(data + at + 8 + n)) {
+            if (libdeflate_crc32(0, data + at + 4, 4 + (size_t)n) == kmq_get_be32(data + at + 8 + n)) {
                 kmq_status s = kmq_meta_add_chunk(m, data + at + 4, data + at + 8, n);
                 if (s != KMQ_OK)
                     return s;
@@ -376,18 +361,18 @@ kmq_status kmq_labels_read_binding(const uint8_t *png, size_t len, kmq_binding *
     /* Only the start of the file is needed (kmCb leads kmCp, which follows
        the IHDR), so png may be a prefix: kmCb's own CRC vouches for it. */
     for (size_t at = 8; at + 8 <= len;) {
-        const uint32_t n = be32(png + at);
+        const uint32_t n = kmq_get_be32(png + at);
         const uint8_t *type = png + at + 4;
         if (!memcmp(type, "IDAT", 4) || !memcmp(type, "IEND", 4))
             break;
         if (!memcmp(type, "kmCp", 4)) {
             const uint8_t *c = png + at + 8;
-            if (n >= 19 && len - at - 8 >= 19 && be32(c) == 7 && !memcmp(c + 4, "kmCb", 4) &&
-                libdeflate_crc32(0, c + 4, 4 + 7) == be32(c + 15)) {
+            if (n >= 19 && len - at - 8 >= 19 && kmq_get_be32(c) == 7 && !memcmp(c + 4, "kmCb", 4) &&
+                libdeflate_crc32(0, c + 4, 4 + 7) == kmq_get_be32(c + 15)) {
                 b->present = 1;
                 b->channels = c[8];
                 b->k = c[9] << 8 | c[10];
-                b->id = be32(c + 11);
+                b->id = kmq_get_be32(c + 11);
             }
             break;
         }
@@ -420,7 +405,7 @@ static kmq_status insert_after_ihdr(const uint8_t *png, size_t len, const uint8_
                                     size_t add_len, uint8_t **out, size_t *out_len)
 {
     *out = NULL;
-    if (!png || len < 33 || !kmq_is_png(png, len) || memcmp(png + 12, "IHDR", 4) || be32(png + 8) != 13)
+    if (!png || len < 33 || !kmq_is_png(png, len) || memcmp(png + 12, "IHDR", 4) || kmq_get_be32(png + 8) != 13)
         return KMQ_ERR_ARG;
     uint8_t *p = malloc(len + add_len);
     if (!p)
@@ -450,7 +435,7 @@ kmq_status kmq_png_add_metadata(const uint8_t *png, size_t len, const kmq_metada
     if (!keep)
         return KMQ_ERR_NOMEM;
     for (size_t at = 0; at + 12 <= meta->chunks_len;) {
-        const size_t n = be32(meta->chunks + at), whole = 12 + n;
+        const size_t n = kmq_get_be32(meta->chunks + at), whole = 12 + n;
         if (!memcmp(meta->chunks + at + 4, "iCCP", 4)) {
             char space[5];
             iccp_space(meta->chunks + at + 8, n, space);
@@ -485,20 +470,14 @@ kmq_status kmq_labels_add_metadata(const uint8_t *png, size_t len, const kmq_met
     uint8_t *chunk = malloc(12 + n);
     if (!chunk)
         return KMQ_ERR_NOMEM;
-    put_be32(chunk, (uint32_t)n);
-    memcpy(chunk + 4, "kmCp", 4);
     if (colour)
         memcpy(chunk + 8 + bind, meta->chunks, colour);
     if (cb) { /* the binding first: found in the first 64 bytes of the file */
-        uint8_t *b = chunk + 8;
-        put_be32(b, 7);
-        memcpy(b + 4, "kmCb", 4);
-        b[8] = (uint8_t)cb->channels;
-        b[9] = (uint8_t)(cb->k >> 8), b[10] = (uint8_t)(cb->k & 0xFF);
-        put_be32(b + 11, kmq_codebook_id(cb));
-        put_be32(b + 15, (uint32_t)libdeflate_crc32(0, b + 4, 4 + 7));
+        uint8_t binding[7] = {(uint8_t)cb->channels, (uint8_t)(cb->k >> 8), (uint8_t)(cb->k & 0xFF)};
+        kmq_put_be32(binding + 3, kmq_codebook_id(cb));
+        kmq_png_put_chunk(chunk + 8, "kmCb", binding, 7);
     }
-    put_be32(chunk + 8 + n, (uint32_t)libdeflate_crc32(0, chunk + 4, 4 + n));
+    kmq_png_put_chunk(chunk, "kmCp", chunk + 8, n); /* the data is in place */
     kmq_status s = insert_after_ihdr(png, len, chunk, 12 + n, out, out_len);
     free(chunk);
     return s;
@@ -506,7 +485,7 @@ kmq_status kmq_labels_add_metadata(const uint8_t *png, size_t len, const kmq_met
 
 void kmq_meta_swap_phys(kmq_metadata *m)
 {
-    for (size_t at = 0; at + 12 <= m->chunks_len; at += 12 + be32(m->chunks + at)) {
+    for (size_t at = 0; at + 12 <= m->chunks_len; at += 12 + kmq_get_be32(m->chunks + at)) {
         uint8_t *c = m->chunks + at;
         if (memcmp(c + 4, "pHYs", 4) != 0)
             continue;
@@ -514,7 +493,7 @@ void kmq_meta_swap_phys(kmq_metadata *m)
         memcpy(x, c + 8, 4);
         memcpy(c + 8, c + 12, 4);
         memcpy(c + 12, x, 4);
-        put_be32(c + 17, (uint32_t)libdeflate_crc32(0, c + 4, 13));
+        kmq_put_be32(c + 17, (uint32_t)libdeflate_crc32(0, c + 4, 13));
     }
 }
 

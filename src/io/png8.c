@@ -4,6 +4,7 @@
  * alpha adds a tRNS chunk.  Reading it back gives the labels and the codebook
  * again, so `decompress` of a PNG8 is the same remap as labels + codebook. */
 #include "stb_io.h"
+#include "labels.h"
 
 #include <spng.h>
 #include <stdlib.h>
@@ -81,15 +82,13 @@ kmq_status kmq_png8_encode(const uint8_t *labels, int width, int height, const k
                            const kmq_png_options *o, uint8_t **out, size_t *out_len)
 {
     *out = NULL;
-    if (!labels || !o || !cb || !cb->entries || width < 1 || height < 1 || cb->k < 1 ||
-        cb->k > KMQ_MAX_K || cb->channels < 1 || cb->channels > KMQ_MAX_CHANNELS ||
-        o->level < 1 || o->level > KMQ_MAX_LEVEL || o->threads < 0)
+    if (kmq_codebook_check(cb) != KMQ_OK || !labels || !o || width < 1 || height < 1 ||
+        o->level < 1 || o->level > KMQ_MAX_LEVEL || o->threads < 0 || o->threads > KMQ_MAX_THREADS)
         return KMQ_ERR_ARG;
     const int level = o->level;
     const size_t n = (size_t)width * height;
-    for (size_t i = 0; i < n; i++)
-        if (labels[i] >= cb->k)
-            return KMQ_ERR_LABEL_RANGE;
+    if (kmq_first_bad_label(labels, n, cb->k) < n)
+        return KMQ_ERR_LABEL_RANGE;
     /* libspng deflates with zlib, whose strongest level is 9. */
     png8_job job = {labels, NULL, 0, width, height, kmq_label_bits(cb->k), level < 9 ? level : 9, cb};
     uint8_t *packed = NULL;
@@ -185,7 +184,7 @@ kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
     const size_t w = ihdr.width, h = ihdr.height, n = w * h;
     const int bits = ihdr.bit_depth;
     const size_t row = (w * bits + 7) / 8;
-    if (!(idx = kmq_stb_alloc(n ? n : 1))) { /* freed by kmq_image_free */
+    if (!(idx = malloc(n ? n : 1))) {
         free(raw);
         return KMQ_ERR_NOMEM;
     }
@@ -204,7 +203,7 @@ kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
                 plte.entries[j].red == plte.entries[j].blue;
     const int C = (grey ? 1 : 3) + has_trns;
     if (!(cb->entries = malloc((size_t)k * C))) {
-        kmq_stb_free(idx);
+        free(idx);
         return KMQ_ERR_NOMEM;
     }
     for (int j = 0; j < k; j++) {

@@ -4,6 +4,7 @@
    The check reads through a kmq_reader, so it works on a buffer or streams
    a file in constant memory. */
 #include "stb_io.h"
+#include "bytes.h"
 
 #include <libdeflate.h>
 #include <stdlib.h>
@@ -11,9 +12,14 @@
 
 static const uint8_t PNG_SIG[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
 
-static uint32_t be32(const uint8_t *p)
+size_t kmq_png_put_chunk(uint8_t *p, const char *type, const uint8_t *data, size_t len)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    kmq_put_be32(p, (uint32_t)len);
+    memcpy(p + 4, type, 4);
+    if (len)
+        memmove(p + 8, data, len);
+    kmq_put_be32(p + 8 + len, (uint32_t)libdeflate_crc32(0, p + 4, 4 + len));
+    return 12 + len;
 }
 
 int kmq_is_png(const uint8_t *buf, size_t len)
@@ -79,7 +85,7 @@ kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_met
         if (!got) /* the file ended before IEND */
             return fail(why, seen_idat ? "PNG is truncated (no IEND chunk)" : "PNG has no image data (IDAT chunk)",
                         KMQ_ERR_PNG_STRUCTURE);
-        uint32_t clen = be32(head);
+        uint32_t clen = kmq_get_be32(head);
         const uint8_t *type = head + 4;
         if (clen > 0x7FFFFFFFu)
             return fail(why, "truncated PNG chunk", KMQ_ERR_PNG_STRUCTURE);
@@ -119,12 +125,12 @@ kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_met
                            : fail(why, "truncated PNG chunk", KMQ_ERR_PNG_STRUCTURE);
         }
         if (keep) {
-            kmq_status ks = crc == be32(stored) ? kmq_png_chunk_meta(meta, type, keep, clen) : KMQ_OK;
+            kmq_status ks = crc == kmq_get_be32(stored) ? kmq_png_chunk_meta(meta, type, keep, clen) : KMQ_OK;
             free(keep);
             if (ks != KMQ_OK)
                 return fail(why, NULL, ks);
         }
-        if (crc != be32(stored)) {
+        if (crc != kmq_get_be32(stored)) {
             static _Thread_local char msg[64];
             memcpy(msg, "CRC mismatch in PNG chunk ", 26);
             memcpy(msg + 26, type, 4);
@@ -134,8 +140,8 @@ kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_met
         if (!seen_ihdr) {
             if (memcmp(type, "IHDR", 4) != 0 || clen != 13)
                 return fail(why, "PNG does not start with a valid IHDR chunk", KMQ_ERR_PNG_STRUCTURE);
-            hdr->width = be32(ihdr);
-            hdr->height = be32(ihdr + 4);
+            hdr->width = kmq_get_be32(ihdr);
+            hdr->height = kmq_get_be32(ihdr + 4);
             hdr->bit_depth = ihdr[8];
             hdr->colour_type = ihdr[9];
             hdr->interlace = ihdr[12];

@@ -6,6 +6,7 @@
 #include "stb_io.h"
 
 #include <libdeflate.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,61 +16,64 @@
  * make its zlib decoder grow a buffer to gigabytes.  Every stb allocation is
  * counted against a budget that the caller derives from the image's
  * dimensions (kmq_stb_budget); going over it fails the allocation, which stb
- * reports as "outofmem".  Each block carries its size in front.
+ * reports as "outofmem".  Blocks are plain malloc blocks, sized by
+ * malloc_usable_size, so the pixels stb returns are the caller's to free()
+ * like every other buffer the library returns.
  * Blocks come zeroed: stb 2.27 reads memory it never wrote on some broken
  * JPEGs (a Huffman table no DHT defined, coefficients no scan covered), and
  * zeroes make such a file decode the same way every time.  (calloc: large
- * blocks are fresh zero pages, no memset.) */
-typedef union {
-    size_t size;
-    max_align_t align;
-} block_head;
-
+ * blocks are fresh zero pages, no memset.)  The budget is per thread: two
+ * threads decode at once without sharing it. */
 static _Thread_local size_t budget_left = SIZE_MAX; /* SIZE_MAX: no budget */
 static _Thread_local int budget_hit;
 
+static void budget_take(size_t n)
+{
+    if (budget_left != SIZE_MAX)
+        budget_left = n < budget_left ? budget_left - n : 0;
+}
+
+static void budget_give(size_t n)
+{
+    if (budget_left != SIZE_MAX)
+        budget_left = n < SIZE_MAX - 1 - budget_left ? budget_left + n : SIZE_MAX - 1;
+}
+
 static void *budget_malloc(size_t n)
 {
-    if (n > budget_left || n > SIZE_MAX - sizeof(block_head)) {
+    if (n > budget_left) {
         budget_hit = 1;
         return NULL;
     }
-    block_head *b = calloc(1, sizeof *b + n);
-    if (!b)
-        return NULL;
-    b->size = n;
-    if (budget_left != SIZE_MAX)
-        budget_left -= n;
-    return b + 1;
+    void *p = calloc(1, n ? n : 1);
+    if (p)
+        budget_take(malloc_usable_size(p));
+    return p;
 }
 
 static void budget_free(void *p)
 {
     if (!p)
         return;
-    block_head *b = (block_head *)p - 1;
-    if (budget_left != SIZE_MAX)
-        budget_left = b->size < SIZE_MAX - budget_left ? budget_left + b->size : SIZE_MAX - 1;
-    free(b);
+    budget_give(malloc_usable_size(p));
+    free(p);
 }
 
 static void *budget_realloc(void *p, size_t n)
 {
     if (!p)
         return budget_malloc(n);
-    block_head *b = (block_head *)p - 1;
-    const size_t old = b->size;
-    if ((n > old && n - old > budget_left) || n > SIZE_MAX - sizeof(block_head)) {
+    const size_t old = malloc_usable_size(p);
+    if (n > old && n - old > budget_left) {
         budget_hit = 1;
         return NULL;
     }
-    block_head *q = realloc(b, sizeof *q + n);
+    void *q = realloc(p, n ? n : 1);
     if (!q)
         return NULL;
-    q->size = n;
-    if (budget_left != SIZE_MAX)
-        budget_left = budget_left + old - n;
-    return q + 1;
+    budget_give(old);
+    budget_take(malloc_usable_size(q));
+    return q;
 }
 
 size_t kmq_stb_budget(uint64_t width, uint64_t height, size_t file_len)
@@ -79,11 +83,6 @@ size_t kmq_stb_budget(uint64_t width, uint64_t height, size_t file_len)
        8-bit result add up to ~32 B/pixel; plus the compressed data. */
     uint64_t b = width * height * 40 + 2 * (uint64_t)file_len + (1u << 20);
     return b < SIZE_MAX ? (size_t)b : SIZE_MAX - 1;
-}
-
-void *kmq_stb_alloc(size_t n)
-{
-    return budget_malloc(n);
 }
 
 #define STBI_ONLY_PNG
@@ -114,8 +113,9 @@ void *kmq_stb_alloc(size_t n)
 #endif
 #include <stb_image.h>
 
-/* Set by kmq_stb_write_png for its one call (stb gives the hook no context). */
-static int deflate_level = 9, deflate_threads = 1;
+/* Set by kmq_stb_write_png for its one call (stb gives the hook no context):
+   per thread, so that encodes on several threads do not mix settings. */
+static _Thread_local int deflate_level = 9, deflate_threads = 1;
 
 /* stb_image_write hands us the filtered scanlines; we return a zlib stream
    allocated with STBIW_MALLOC (malloc). */
@@ -213,16 +213,14 @@ uint8_t *kmq_stb_load_reader(kmq_reader *r, size_t budget, int *w, int *h, int *
     return p;
 }
 
-void kmq_stb_free(void *p)
-{
-    stbi_image_free(p);
-}
-
 uint8_t *kmq_stb_write_png(const uint8_t *pixels, int w, int h, int channels, int level,
-                           int filter, int threads, int *out_len)
+                           int threads, int *out_len)
 {
+    /* stb's filter setting (stbi_write_force_png_filter) is a process-wide
+       global: it is never set, so stb picks a filter per row, and no thread
+       can change another's.  Label PNGs, whose filter is chosen, are written
+       by labels_png.c without stb. */
     deflate_level = level, deflate_threads = threads;
-    stbi_write_force_png_filter = filter; /* -1: stb picks a filter per row */
     return stbi_write_png_to_mem(pixels, 0, w, h, channels, out_len);
 }
 

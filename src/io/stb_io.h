@@ -31,15 +31,12 @@ uint8_t *kmq_stb_load_reader(kmq_reader *r, size_t budget, int *w, int *h, int *
                              int req_channels, const char **why);
 /* What decoding an image of these dimensions from file_len bytes may take. */
 size_t kmq_stb_budget(uint64_t width, uint64_t height, size_t file_len);
-/* Memory that kmq_image_free (kmq_stb_free) can release. */
-void *kmq_stb_alloc(size_t n);
-void kmq_stb_free(void *p);
-/* Returns a malloc'd PNG, or NULL.  level: libdeflate 1..12; filter: PNG
-   filter type 0..4 for every row, or -1 to let stb pick per row; threads
-   for DEFLATE (0 = all cores; the bytes do not depend on it).  Not
-   thread-safe (stb's globals). */
+/* The decoders' results are plain malloc memory (free() releases them). */
+/* Returns a malloc'd PNG, or NULL: stb picks each row's filter; DEFLATE by
+   libdeflate at `level` (1..12) on `threads` threads (0 = all cores; the
+   bytes do not depend on it).  Safe on several threads at once. */
 uint8_t *kmq_stb_write_png(const uint8_t *pixels, int w, int h, int channels, int level,
-                           int filter, int threads, int *out_len);
+                           int threads, int *out_len);
 
 /* A zlib stream of in[0..len) by libdeflate at `level` (1..12), cut into
    len / chunk parts (at least one) compressed on `threads` threads (0 = all
@@ -108,6 +105,9 @@ typedef struct {
 } kmq_png_header;
 
 int kmq_is_png(const uint8_t *buf, size_t len);
+/* Writes one PNG chunk at p: length, type, the len bytes of data (which may
+   already be in place at p + 8), CRC; returns its size, 12 + len. */
+size_t kmq_png_put_chunk(uint8_t *p, const char *type, const uint8_t *data, size_t len);
 kmq_status kmq_png_check_reader(kmq_reader *r, kmq_png_header *hdr, const char **why);
 /* The same, also keeping the metadata chunks before IDAT in *meta. */
 kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_metadata *meta,

@@ -187,3 +187,59 @@ PY
     run -0 --separate-stderr "$KMQ" compress -q -k 4 -r photos/empty
     [ -z "$stderr" ]
 }
+
+# A folder with every kind of outcome: a file whose outputs would be the
+# input itself (a hard link: a usage error for that file alone), a good
+# file, a broken one, one left alone by --skip-existing, one too small to
+# pay (--skip-if-larger), and one named output that is kmq's own.
+make_mixed() {
+    mkdir "$1"
+    "$GENIMG" "$1/a_linked.png" 32 32 3 demo 1
+    ln "$1/a_linked.png" "$1/a_linked.labels.png"
+    "$GENIMG" "$1/b_good.png" 40 30 3 demo 2
+    printf '\x89PNG\r\n\x1a\nbroken' >"$1/c_broken.png"
+    "$GENIMG" "$1/d_done.png" 30 30 3 demo 3
+    "$KMQ" compress -q -k 8 "$1/d_done.png"
+    "$GENIMG" "$1/e_tiny.png" 4 4 3 demo
+}
+
+@test "-j 1 and -j 2 count the same way: same summary, same exit status, same messages" {
+    make_mixed j1
+    make_mixed j2
+    for j in 1 2; do
+        run -1 --separate-stderr "$KMQ" compress -k 8 --skip-existing --skip-if-larger -j $j \
+            -r j$j j$j/d_done.labels.png
+        # the folder's name and the times aside, the same lines (in any order)
+        sed -E "s#j$j/#DIR/#g; s/, [0-9.]+ s\$/, T s/" <<<"$stderr" | sort >err$j.txt
+        tail -1 <<<"$stderr" | sed -E 's/, [0-9.]+ s$//' >summary$j.txt
+    done
+    cat summary1.txt
+    [[ "$(cat summary1.txt)" == "kmq: 6 files: 1 compressed, 3 skipped (1 larger than the input, 0 below the --quality minimum), 2 failed; "* ]]
+    diff summary1.txt summary2.txt
+    diff err1.txt err2.txt
+    grep -q "an output file is the input file 'DIR/a_linked.png'" err1.txt
+    [ -s j1/b_good.labels.png ] && [ -s j2/b_good.labels.png ]
+    cmp j1/b_good.labels.png j2/b_good.labels.png
+    # one file alone keeps its own exit status
+    run -2 "$KMQ" compress -q -k 8 -j 2 j1/a_linked.png
+    run -98 "$KMQ" compress -q -k 8 -j 2 --skip-if-larger j1/e_tiny.png
+}
+
+@test "-j 2: a worker that cannot be started is said once; the files not started count as failed" {
+    command -v strace >/dev/null || skip "strace not installed"
+    mkdir d
+    for i in 1 2 3 4 5; do "$GENIMG" d/i$i.png 32 32 3 demo $i; done
+    # the second pipe() and every one after it fail (-t 1: no thread is
+    # started, which the injected clone() failures below would break)
+    run -1 --separate-stderr strace_kmq -f -o /dev/null -e inject=pipe,pipe2:error=EMFILE:when=2+ \
+        "$KMQ" compress -k 8 -t 1 -j 2 -r d
+    [ "$(grep -c '^kmq: pipe: Too many open files$' <<<"$stderr")" = 1 ] || { echo "$stderr"; false; }
+    [[ "$(tail -1 <<<"$stderr")" == "kmq: 5 files: 1 compressed, 0 skipped, 4 failed; "* ]] || { echo "$stderr"; false; }
+    no_temp_files d
+    rm -f d/*.labels.png d/*.codebook.bin
+    run -1 --separate-stderr strace_kmq -f -o /dev/null -e inject=fork,vfork,clone,clone3:error=EAGAIN:when=2+ \
+        "$KMQ" compress -k 8 -t 1 -j 2 -r d
+    [ "$(grep -c '^kmq: fork: Resource temporarily unavailable$' <<<"$stderr")" = 1 ] || { echo "$stderr"; false; }
+    [[ "$(tail -1 <<<"$stderr")" == "kmq: 5 files: 1 compressed, 0 skipped, 4 failed; "* ]] || { echo "$stderr"; false; }
+    no_temp_files d
+}

@@ -6,6 +6,7 @@
  *          few:N  N random colours in blocks (N distinct colours at most)
  *          smooth smooth fields plus light noise (very many colours) */
 #include "kmq.h"
+#include "outfile.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -110,7 +111,7 @@ int main(int argc, char **argv)
         s = kmq_png_encode(px, w, h, C, &png, &len);
     }
     if (s == KMQ_OK)
-        s = kmq_write_file_atomic(argv[1], png, len, 1);
+        s = write_file_atomic(argv[1], png, len, 1);
     free(px);
     if (s != KMQ_OK) {
         fprintf(stderr, "genimg: %s: %s\n", argv[1], kmq_strerror(s));

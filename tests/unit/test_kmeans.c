@@ -368,22 +368,22 @@ Test(kmeans, params_are_checked)
 {
     kmq_params p;
     kmq_params_default(&p);
-    cr_assert_eq(kmq_params_check(&p), KMQ_OK);
+    cr_assert_eq(kmq_params_check(&p, NULL), KMQ_OK);
     p.k = 1;
-    cr_assert_eq(kmq_params_check(&p), KMQ_ERR_ARG);
+    cr_assert_eq(kmq_params_check(&p, NULL), KMQ_ERR_ARG);
     p.k = 257;
-    cr_assert_eq(kmq_params_check(&p), KMQ_ERR_ARG);
+    cr_assert_eq(kmq_params_check(&p, NULL), KMQ_ERR_ARG);
     p.k = 2;
-    cr_assert_eq(kmq_params_check(&p), KMQ_OK);
+    cr_assert_eq(kmq_params_check(&p, NULL), KMQ_OK);
     p.k = 256;
-    cr_assert_eq(kmq_params_check(&p), KMQ_OK);
+    cr_assert_eq(kmq_params_check(&p, NULL), KMQ_OK);
     p.n_init = 0;
-    cr_assert_eq(kmq_params_check(&p), KMQ_ERR_ARG);
+    cr_assert_eq(kmq_params_check(&p, NULL), KMQ_ERR_ARG);
     p.n_init = 1;
     p.tol = -1;
-    cr_assert_eq(kmq_params_check(&p), KMQ_ERR_ARG);
+    cr_assert_eq(kmq_params_check(&p, NULL), KMQ_ERR_ARG);
     p.tol = NAN;
-    cr_assert_eq(kmq_params_check(&p), KMQ_ERR_ARG);
+    cr_assert_eq(kmq_params_check(&p, NULL), KMQ_ERR_ARG);
 }
 
 Test(kmeans, every_k_from_2_to_256)

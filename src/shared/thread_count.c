@@ -1,5 +1,5 @@
 /* Thread counts and ids, with stand-ins when OpenMP is absent. */
-#include "internal.h"
+#include "thread_count.h"
 
 #ifdef _OPENMP
 #include <omp.h>

@@ -1,0 +1,383 @@
+/* kmq compress, one file: decode -> quantize -> encode -> commit, as
+   pngquant.c's per-file pipeline.  Each stage either hands on to the next
+   or ends the file with its exit status, having said why; the outputs are
+   written only once every byte of them is known, and committed together. */
+#define _POSIX_C_SOURCE 200809L
+#include "compress.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* A stage's "hand on to the next one"; anything else ends the file. */
+enum { GO_ON = -1 };
+
+/* One file on its way through the stages. */
+typedef struct {
+    const compress_opts *o; /* own, or the run's */
+    compress_opts own;      /* --skip-existing redoes a half-done file over what is left */
+    const char *input;
+    char *const *paths;
+    int nout;
+    batch_result *res;
+    kmq_image img;
+    kmq_metadata meta;
+    kmq_codebook cb;
+    kmq_stats st;
+    int reached;
+    int width, height, channels;
+    uint8_t *labels, *bufs[2];
+    size_t file_len, lens[2];
+    const char *why, *failed; /* the failure: in which file, and why */
+    double t0, t_decode, t_kmeans, t_encode;
+} job;
+
+/* Reports the library's failure s on j->failed and ends the file. */
+static int fail(job *j, kmq_status s)
+{
+    progress_clear();
+    cli_report(j->failed, s, j->why);
+    if (j->o->json) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s",
+                 s == KMQ_ERR_IO ? strerror(errno) : j->why ? j->why : kmq_strerror(s));
+        json_failure(j->input, msg);
+    }
+    return EXIT_FAIL;
+}
+
+/* --skip-existing: 1 if the label PNG at `labels` names the codebook at
+   `codebook` (or names none: written by kmq 0.1.0 or another tool). */
+static int is_a_pair(const char *labels, const char *codebook)
+{
+    uint8_t head[4096], *cbuf = NULL;
+    size_t clen = 0;
+    FILE *f = fopen(labels, "rb");
+    if (!f)
+        return 0;
+    size_t got = fread(head, 1, sizeof head, f); /* kmCb is in the first 64 bytes */
+    fclose(f);
+    kmq_binding b;
+    if (kmq_labels_read_binding(head, got, &b) != KMQ_OK)
+        return 0;
+    if (!b.present)
+        return 1;
+    kmq_codebook cb = {0};
+    int pair = kmq_read_file(codebook, KMQ_MAX_CODEBOOK_FILE, &cbuf, &clen) == KMQ_OK &&
+               cli_decode_codebook(codebook, cbuf, clen, &cb) == KMQ_OK &&
+               kmq_binding_matches(&b, &cb);
+    free(cbuf);
+    kmq_codebook_free(&cb);
+    return pair;
+}
+
+/* Names that cannot work, before the input is read. */
+static int check_names(job *j)
+{
+    const compress_opts *o = j->o;
+    char *const *paths = j->paths;
+    struct stat node;
+    if (j->nout == 2 && same_path(paths[0], paths[1]) &&
+        !(stat(paths[0], &node) == 0 && !S_ISREG(node.st_mode))) /* /dev/null twice is fine */
+        return cli_usage("compress", "labels and codebook would both be written to '%s'", paths[0]);
+    for (int i = 0; i < j->nout; i++) /* --ext .png -f replaces the input, on purpose */
+        if (strcmp(j->input, "-") != 0 && same_path(j->input, paths[i]) && !(o->ext && o->force))
+            return o->ext ? (cli_report(j->input, KMQ_ERR_EXISTS, NULL), EXIT_FAIL)
+                          : cli_usage("compress", "an output file is the input file '%s'", j->input);
+    return GO_ON;
+}
+
+/* --skip-existing: a file whose outputs all exist (as a pair) is left
+   alone; one half done is done again, over what is there. */
+static int skip_done(job *j)
+{
+    const compress_opts *o = j->o;
+    if (!o->skip_existing)
+        return GO_ON;
+    int all = 1;
+    for (int i = 0; i < j->nout; i++)
+        all &= output_exists(j->paths[i]);
+    if (all && j->nout == 2 && !is_a_pair(j->paths[0], j->paths[1])) {
+        all = 0; /* left by an interrupted run, or two runs at once: redo it */
+        if (!o->quiet)
+            cli_error("%s: %s and %s are not a pair: compressing again", cli_in_name(j->input),
+                      j->paths[0], j->paths[1]);
+    }
+    if (all) {
+        if (o->json)
+            json_skipped(j->input, "the outputs exist (--skip-existing)", NULL, 0);
+        return FILE_SKIPPED;
+    }
+    j->own = *o;
+    j->own.force = 1;
+    j->o = &j->own;
+    return GO_ON;
+}
+
+static int decode(job *j)
+{
+    const compress_opts *o = j->o;
+    const kmq_decode_options dopt = {o->max_pixels, o->no_orient};
+    kmq_status s = kmq_image_decode_file_ex(j->input, &dopt, &j->img, o->strip ? NULL : &j->meta,
+                                            &j->why, &j->file_len);
+    if (s != KMQ_OK)
+        return fail(j, s);
+    /* A bad input is named as such; existing outputs are refused before the
+       k-means, not after it. */
+    for (int i = 0; i < j->nout; i++)
+        if (!o->force && output_exists(j->paths[i])) {
+            j->failed = j->paths[i];
+            return fail(j, KMQ_ERR_EXISTS);
+        }
+    if (j->meta.warning && !o->quiet)
+        cli_error("%s: warning: %s", cli_in_name(j->input), j->meta.warning);
+    j->res->bytes_in = j->file_len;
+    j->t_decode = now_seconds();
+    return GO_ON;
+}
+
+/* k-means (for -k, or the smallest k that reaches --quality), then
+   --dither; the image itself is no longer needed after. */
+static int quantize(job *j)
+{
+    const compress_opts *o = j->o;
+    const char *name = cli_in_name(j->input);
+    size_t npixels = (size_t)j->img.width * (size_t)j->img.height;
+    if (!(j->labels = malloc(npixels)))
+        return fail(j, KMQ_ERR_NOMEM);
+    kmq_params params = o->params;
+    params.progress = progress_kmeans;
+    params.progress_ctx = (void *)j->input;
+    j->reached = 1;
+    kmq_status s =
+        o->quality > 0 ? kmq_quantize_quality(j->img.pixels, npixels, j->img.channels, &params,
+                                              o->quality, &j->cb, j->labels, &j->st, &j->reached)
+                       : kmq_quantize(j->img.pixels, npixels, j->img.channels, &params, &j->cb,
+                                      j->labels, &j->st);
+    progress_clear();
+    if (s != KMQ_OK)
+        return fail(j, s);
+    if (o->dither && (s = kmq_dither(j->img.pixels, j->img.width, j->img.height, j->img.channels,
+                                     &j->cb, j->labels, &j->st)) != KMQ_OK)
+        return fail(j, s);
+    if (o->quality > 0) {
+        /* Judged on what is written: dithering lowers the PSNR k was chosen by. */
+        j->reached = j->st.psnr >= o->quality;
+        if (j->st.psnr < o->quality_min) {
+            progress_clear();
+            cli_error("%s: quality too low: k=%d gives %.2f dB, below the --quality minimum of "
+                      "%g dB; nothing written", name, j->st.k, j->st.psnr, o->quality_min);
+            if (o->json)
+                json_skipped(j->input, "quality below the --quality minimum", &j->st, o->quality);
+            j->res->bytes_in = 0;
+            return EXIT_QUALITY;
+        }
+        /* Said even with -q: the file is not what --quality asked for. */
+        if (!j->reached)
+            cli_error("%s: warning: %g dB is out of reach%s: k=%d gives %.2f dB", name,
+                      o->quality, o->dither ? " with --dither" : "", j->st.k, j->st.psnr);
+    }
+    j->t_kmeans = now_seconds();
+    j->width = j->img.width, j->height = j->img.height, j->channels = j->img.channels;
+    kmq_image_free(&j->img); /* only the labels are needed now: lower peak memory */
+    return GO_ON;
+}
+
+/* The bytes of every output, in memory. */
+static int encode(job *j)
+{
+    const compress_opts *o = j->o;
+    kmq_status s;
+    if ((s = kmq_palette_sort(&j->cb, j->labels, j->width, j->height)) != KMQ_OK)
+        return fail(j, s);
+    j->failed = j->paths[0];
+    const kmq_png_options png = {o->level, o->exhaustive, o->params.threads, o->packed};
+    uint8_t **out = &j->bufs[0];
+    size_t *out_len = &j->lens[0];
+    s = o->png8 ? kmq_png8_encode(j->labels, j->width, j->height, &j->cb, &png, out, out_len)
+                : kmq_labels_encode(j->labels, j->width, j->height, j->cb.k, &png, out, out_len);
+    if (s != KMQ_OK)
+        return fail(j, s);
+    /* The colour space and pixel size travel along; a label PNG also names
+       its codebook, so that a pair from two runs is never taken for one. */
+    if (j->meta.chunks_len || !o->png8) {
+        uint8_t *with;
+        size_t with_len;
+        const char *warning = NULL;
+        s = o->png8 ? kmq_png_add_metadata(*out, *out_len, &j->meta, &with, &with_len, &warning)
+                    : kmq_labels_add_metadata(*out, *out_len, &j->meta, &j->cb, &with, &with_len);
+        if (s != KMQ_OK)
+            return fail(j, s);
+        if (warning && !o->quiet)
+            cli_error("%s: warning: %s", cli_in_name(j->input), warning);
+        free(*out);
+        *out = with, *out_len = with_len;
+    }
+    if (!o->png8) {
+        j->failed = j->paths[1];
+        s = ends_with_ci(j->paths[1], ".npy")
+                ? kmq_codebook_encode_npy(&j->cb, &j->bufs[1], &j->lens[1])
+                : kmq_codebook_encode_bin(&j->cb, &j->bufs[1], &j->lens[1]);
+        if (s != KMQ_OK)
+            return fail(j, s);
+    }
+    j->t_encode = now_seconds();
+    return GO_ON;
+}
+
+/* --skip-if-larger: nothing is written when it would not pay. */
+static int skip_larger(job *j)
+{
+    const compress_opts *o = j->o;
+    size_t out_bytes = j->lens[0] + j->lens[1];
+    if (!o->skip_if_larger || out_bytes <= j->file_len)
+        return GO_ON;
+    if (!o->quiet)
+        cli_error("%s: skipped: the output%s (%zu bytes) would be larger than the input "
+                  "(%zu bytes)", cli_in_name(j->input), o->png8 ? "" : "s", out_bytes, j->file_len);
+    if (o->json)
+        json_skipped(j->input, "larger than the input (--skip-if-larger)", &j->st, o->quality);
+    j->res->bytes_in = 0; /* nothing written, nothing counted */
+    return EXIT_LARGER;
+}
+
+/* mkdir -p of the folder part of path. */
+static int make_parents(const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    for (char *q = p + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = 0;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *q = '/';
+    }
+    free(p);
+    return 0;
+}
+
+/* Writes every output to a temporary file, then commits them together
+   (outfile_commit_all): with -f the old pair survives intact or the new
+   pair is complete, also on SIGINT/SIGTERM/SIGHUP and on write errors. */
+static int write_outputs(const job *j)
+{
+    outfile *f[2] = {NULL, NULL};
+    kmq_status s;
+    int i;
+    for (i = 0; i < j->nout; i++)
+        if ((s = outfile_open(j->paths[i], j->o->force, &f[i])) != KMQ_OK)
+            goto fail;
+    for (i = 0; i < j->nout; i++)
+        if ((s = outfile_write(f[i], j->bufs[i], j->lens[i])) != KMQ_OK)
+            goto fail;
+    if ((s = outfile_commit_all(f, j->nout, &i)) != KMQ_OK) {
+        cli_report_out(j->paths[i < 0 ? 0 : i], s, NULL);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+fail:
+    cli_report_out(j->paths[i], s, NULL);
+    for (int k = 0; k < j->nout; k++)
+        outfile_abort(f[k]);
+    return EXIT_FAIL;
+}
+
+static int commit(job *j)
+{
+    const compress_opts *o = j->o;
+    for (int i = 0; o->out_dir && i < j->nout; i++)
+        if (make_parents(j->paths[i]) != 0) {
+            j->failed = j->paths[i];
+            return fail(j, KMQ_ERR_IO);
+        }
+    if (write_outputs(j) != EXIT_OK) {
+        if (o->json)
+            json_failure(j->input, "could not write the outputs");
+        return EXIT_FAIL;
+    }
+    j->res->bytes_out = j->lens[0] + j->lens[1];
+    const compress_done d = {j->input, j->paths, j->lens, j->width, j->height, j->channels,
+                             j->file_len, &j->st, &j->meta, j->reached, j->t0, j->t_decode,
+                             j->t_kmeans, j->t_encode, now_seconds()};
+    report_compressed(o, &d);
+    return EXIT_OK;
+}
+
+/* Compresses one input to paths[0] (and paths[1]); returns its status
+   (EXIT_USAGE for names that cannot work), everything reported. */
+static int compress_one(const compress_opts *o, const char *input, char *const *paths, int nout,
+                        batch_result *res)
+{
+    static int (*const stages[])(job *) = {
+        check_names, skip_done, decode, quantize, encode, skip_larger, commit,
+    };
+    job j = {.o = o, .input = input, .paths = paths, .nout = nout, .res = res,
+             .failed = input, .t0 = now_seconds()};
+    int rc = GO_ON;
+    for (size_t i = 0; rc == GO_ON && i < sizeof stages / sizeof *stages; i++)
+        rc = stages[i](&j);
+    free(j.labels), free(j.bufs[0]), free(j.bufs[1]);
+    kmq_metadata_free(&j.meta);
+    kmq_image_free(&j.img);
+    kmq_codebook_free(&j.cb);
+    return rc;
+}
+
+const char *compress_own_output(const compress_opts *o, const char *name)
+{
+    const char *own = batch_kmq_output(name);
+    if (own)
+        return own;
+    if (o->ext && strchr(o->ext + 1, '.') && ends_with_ci(name, o->ext))
+        return o->ext;
+    return NULL;
+}
+
+int compress_output_paths(void *opts, const batch_file *f, char **paths)
+{
+    const compress_opts *o = opts;
+    char *base = NULL;
+    paths[0] = paths[1] = NULL;
+    if (o->out_dir) {
+        size_t len = strlen(o->out_dir) + strlen(f->rel) + 2;
+        if (!(base = malloc(len)))
+            return -1;
+        snprintf(base, len, "%s/%s", o->out_dir, f->rel);
+    }
+    const char *from = base ? base : f->path;
+    if (o->png8) {
+        paths[0] = o->output_path ? strdup(o->output_path)
+                                  : derive_path(from, NULL, o->ext ? o->ext : ".png8.png");
+    } else {
+        paths[0] = o->labels_path ? strdup(o->labels_path) : derive_path(from, NULL, ".labels.png");
+        paths[1] = o->codebook_path ? strdup(o->codebook_path)
+                                    : derive_path(from, NULL, ".codebook.bin");
+    }
+    free(base);
+    if (!paths[0] || (!o->png8 && !paths[1])) {
+        free(paths[0]), free(paths[1]);
+        paths[0] = paths[1] = NULL;
+        return -1;
+    }
+    return o->png8 ? 1 : 2;
+}
+
+void compress_file(const compress_opts *o, const batch_file *f, batch_result *r)
+{
+    char *paths[BATCH_MAX_OUTPUTS];
+    *r = (batch_result){0};
+    int nout = compress_output_paths((void *)o, f, paths);
+    if (nout < 0) {
+        cli_error("out of memory");
+        r->status = EXIT_FAIL;
+        return;
+    }
+    r->status = compress_one(o, f->path, paths, nout, r);
+    free(paths[0]), free(paths[1]);
+}

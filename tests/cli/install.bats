@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# `make install` (issue 14): the library, its header, pkg-config file, man
+# page and Python module land under PREFIX (staged in DESTDIR), and a
+# program built the way a stranger builds one -- `pkg-config --cflags --libs
+# kmq` -- runs against the installed library and agrees with the CLI.
+load helpers
+
+# install PREFIX [DESTDIR]: this build, installed (quietly).
+install_to() {
+    make -C "$ROOT" --no-print-directory -s install BUILD="$BUILD" PREFIX="$1" DESTDIR="${2:-}"
+}
+
+# The compiler flags a program needs to load this build's library: the
+# sanitizers' runtimes when the library was built with them.
+san_flags() {
+    [ -n "${KMQ_SANITIZE:-}" ] && echo "-fsanitize=address,undefined"
+    return 0
+}
+
+@test "make install puts kmq, libkmq.so/.a, kmq.h, kmq.pc, the man page and the Python module under PREFIX, staged in DESTDIR" {
+    run install_to /opt/kmq-test "$BATS_TEST_TMPDIR/stage"
+    assert_success
+    s="$BATS_TEST_TMPDIR/stage/opt/kmq-test"
+    version=$(sed -n 's/^#define KMQ_VERSION_STRING "\(.*\)"/\1/p' "$ROOT/include/kmq.h")
+    for f in bin/kmq "lib/libkmq.so.$version" lib/libkmq.a include/kmq.h lib/pkgconfig/kmq.pc \
+             share/man/man1/kmq.1 lib/python3/dist-packages/kmq/__init__.py \
+             lib/python3/dist-packages/kmq/_config.py; do
+        [ -f "$s/$f" ] || fail "missing $f"
+    done
+    [ "$(readlink "$s/lib/libkmq.so.0")" = "libkmq.so.$version" ]
+    [ "$(readlink "$s/lib/libkmq.so")" = "libkmq.so.0" ]
+    run readelf -d "$s/lib/libkmq.so.$version"
+    assert_output --partial "Library soname: [libkmq.so.0]"
+    cmp "$s/include/kmq.h" "$ROOT/include/kmq.h"
+    # Paths inside the files are PREFIX's, never DESTDIR's.
+    run cat "$s/lib/pkgconfig/kmq.pc" "$s/lib/python3/dist-packages/kmq/_config.py"
+    assert_output --partial "prefix=/opt/kmq-test"
+    assert_output --partial "Version: $version"
+    assert_output --partial 'LIBRARY = "/opt/kmq-test/lib/libkmq.so.0"'
+    refute_output --partial stage
+    # The shared library exports exactly the functions kmq.h declares.
+    want=$(sed -n 's/^KMQ_API .*[ *]\(kmq_[a-z0-9_]*\)(.*/\1/p' "$ROOT/include/kmq.h" | sort)
+    got=$(nm -D --defined-only "$s/lib/libkmq.so.$version" | awk '$2 == "T" {print $3}' | sort)
+    [ "$want" = "$got" ] || { diff <(echo "$want") <(echo "$got"); fail "exports differ from kmq.h"; }
+    # uninstall removes it all again
+    run make -C "$ROOT" --no-print-directory -s uninstall PREFIX=/opt/kmq-test DESTDIR="$BATS_TEST_TMPDIR/stage"
+    assert_success
+    [ -z "$(find "$s" -type f -o -type l)" ] || fail "left behind: $(find "$s" -type f -o -type l)"
+}
+
+@test "examples/quantize.c builds with pkg-config against the installed library and writes what kmq compress writes" {
+    install_to "$BATS_TEST_TMPDIR/usr"
+    export PKG_CONFIG_PATH="$BATS_TEST_TMPDIR/usr/lib/pkgconfig"
+    run pkg-config --modversion kmq
+    assert_output "$("$KMQ" --version | awk '{print $2}')"
+    # shellcheck disable=SC2046
+    cc -std=c11 $(san_flags) "$ROOT/examples/quantize.c" $(pkg-config --cflags --libs kmq) \
+        -Wl,-rpath,"$(pkg-config --variable=libdir kmq)" -o quantize
+    run ldd ./quantize
+    assert_output --partial "$BATS_TEST_TMPDIR/usr/lib/libkmq.so.0"
+    "$GENIMG" in.png 64 48 3 demo 7
+    run ./quantize in.png 16 ex.labels.png ex.codebook.bin
+    assert_success
+    assert_output --regexp "^kmq [0-9.]+: 64x48, [0-9]+ colours -> k 16, PSNR [0-9.]+ dB$"
+    "$KMQ" compress -q in.png -k 16 --labels cli.labels.png --codebook cli.codebook.bin
+    cmp ex.codebook.bin cli.codebook.bin
+    strip_kmcp cli.labels.png # the CLI adds its metadata chunk; the rest is the same
+    cmp ex.labels.png cli.labels.png
+    # A wrong argument is named by kmq_params_check.
+    run ./quantize in.png 1 a.png b.bin
+    assert_failure 2
+    assert_output "quantize: bad k"
+}
+
+@test "the installed Python module imports without LD_LIBRARY_PATH and finds the installed library" {
+    /usr/bin/python3 -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"
+    [ -z "${KMQ_SANITIZE:-}" ] || skip "the ASan-built library cannot be loaded by a plain python3; the Python tests run against it with the runtime preloaded"
+    install_to "$BATS_TEST_TMPDIR/usr"
+    run env -u LD_LIBRARY_PATH -u KMQ_LIBRARY PYTHONPATH="$BATS_TEST_TMPDIR/usr/lib/python3/dist-packages" \
+        /usr/bin/python3 -c 'import kmq, numpy as np
+labels, codebook = kmq.quantize(np.arange(48, dtype=np.uint8).reshape(4, 4, 3), k=4)
+print(kmq.__version__, labels.shape, codebook.shape, kmq.__file__)'
+    assert_success
+    assert_output --partial "$("$KMQ" --version | awk '{print $2}') (4, 4) (4, 3) $BATS_TEST_TMPDIR/usr/lib/python3/dist-packages/kmq/__init__.py"
+}
