@@ -2,16 +2,21 @@
 # kmq side by side with its peers, measured in one run (the machine is shared
 # and noisy: compare ratios, not absolute seconds).
 #
-#   bench/bench.sh [--full] [--scaling] [--threads] [--no-table] [BUILD]
+#   bench/bench.sh [--full] [--python] [--scaling] [--threads] [--no-table] [BUILD]
 #
 # default    tiger.png at k=128 n_init=10 max_iter=200, and kodim01-08 at
 #            k = 16, 64, 256 with kmq's defaults, against pngquant --nofs and
 #            ImageMagick +dither -colors (when installed); 3 interleaved runs,
 #            median wall time.  About two minutes.
 # --full     adds scikit-learn (Debian's python3-sklearn): tiger with n_init=10
-#            (one run, ~3 minutes) and kodak with n_init=1 (one run each).
+#            (one run, ~3 minutes) and kodak with n_init=1 (one run each),
+#            and the Python row: the classic scikit-learn colour-quantization
+#            script on tiger (k=128, n_init=10, max_iter=200) with sklearn's
+#            KMeans and with kmq.KMeans, the import the only change
+#            (bench/python_classic.py; another ~3 minutes).
 # --scaling  generated RGB images (smooth fields + noise) of 1, 4, 16 and 59
 #            megapixels, k=256 n_init=1: time, peak RSS, time per megapixel.
+# --python   the Python row alone (also part of --full).
 # --threads  k-means phase with 1 and 2 threads.
 # --no-table skip the peer table (e.g. --no-table --scaling).
 # --no-alpha skip the transparency section (run by default when pngquant is
@@ -24,15 +29,16 @@
 # PSNR is measured by tests/tools/imgcmp on the decoded outputs (all RGB
 # channels), bytes are what each tool writes (kmq: labels + codebook).
 set -u
-FULL=0 SCALING=0 THREADS=0 TABLE=1 ALPHA=1 BUILD=build
+FULL=0 PYTHON=0 SCALING=0 THREADS=0 TABLE=1 ALPHA=1 BUILD=build
 for a in "$@"; do
     case $a in
-    --full) FULL=1 ;;
+    --full) FULL=1 PYTHON=1 ;;
+    --python) PYTHON=1 ;;
     --scaling) SCALING=1 ;;
     --threads) THREADS=1 ;;
     --no-table) TABLE=0 ;;
     --no-alpha) ALPHA=0 ;;
-    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,31p' "$0"; exit 0 ;;
     *) BUILD=$a ;;
     esac
 done
@@ -234,6 +240,16 @@ if [ "$ALPHA" = 1 ] && [ $HAVE_PQ = 1 ] && "$PY" -c 'import PIL, numpy' 2>/dev/n
         printf "  %d cases: kmq >= pngquant over black and over white in %d, in the mean of the two in %d;\n", n, nb, nm
         printf "  bytes in all: kmq png8 %d, labels + codebook %d, pngquant %d\n", b8, bl, bq
     }'
+fi
+
+if [ "$PYTHON" = 1 ]; then
+    echo
+    echo "Python: the classic scikit-learn script, import switched to kmq (bench/python_classic.py)"
+    if "$PY" -c 'import sklearn, PIL, numpy' 2>/dev/null; then
+        KMQ_LIBRARY=$BUILD/libkmq.so.0 "$PY" "$ROOT/bench/python_classic.py" "$DATA/seed/tiger.png"
+    else
+        echo "  skipped: needs python3-sklearn, python3-pil and python3-numpy (make bench-deps)"
+    fi
 fi
 
 if [ "$THREADS" = 1 ]; then

@@ -41,7 +41,7 @@ def rgba(path):
 
 
 def psnr(a, b):
-    mse = np.mean((a - b) ** 2)
+    mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
     return math.inf if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
 
 

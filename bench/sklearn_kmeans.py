@@ -7,6 +7,7 @@ psnr_float uses sklearn's float centres and psnr_uint8 the centres rounded to
 uint8 (what a codebook file can hold), keeping sklearn's labels.  Runs the same pipeline as the original
 write-up: every pixel, k-means++ init, Lloyd, tol 1e-4.
 """
+import os
 import sys
 import time
 
@@ -14,10 +15,8 @@ import numpy as np
 from PIL import Image
 from sklearn.cluster import KMeans
 
-
-def psnr(a, b):
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from composite_psnr import psnr  # noqa: E402  (one PSNR formula for bench/)
 
 
 def main():

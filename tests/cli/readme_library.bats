@@ -1,0 +1,49 @@
+#!/usr/bin/env bats
+# README's Library and Python sections (issue 14): their ```c and ```python
+# examples run as written, against this build's library.
+load helpers
+
+# block LANG SECTION: the first ```LANG block under README's "## SECTION".
+block() {
+    awk -v lang="$1" -v section="## $2" '
+        $0 == section { inside = 1; next }
+        inside && /^## / { exit }
+        inside && $0 == "```" lang { code = 1; next }
+        code && $0 == "```" { exit }
+        code { print }' "$ROOT/README.md"
+}
+
+san_flags() {
+    [ -n "${KMQ_SANITIZE:-}" ] && echo "-fsanitize=address,undefined"
+    return 0
+}
+
+@test "README: the Library section's C program compiles against libkmq and quantizes an image" {
+    block c Library > quantize.c
+    [ -s quantize.c ] || fail "no \`\`\`c block in README's Library section"
+    # shellcheck disable=SC2046
+    cc -std=c11 -Wall -Wextra -Werror $(san_flags) -I"$ROOT/include" quantize.c \
+        -L"$BUILD" -lkmq -Wl,-rpath,"$BUILD" -o quantize
+    "$GENIMG" tiger.png 96 64 3 demo 3
+    run ./quantize tiger.png 16
+    assert_success
+    assert_output --regexp "^kmq $("$KMQ" --version | awk '{print $2}'): k 16, PSNR [0-9]+\.[0-9]{2} dB$"
+    run ./quantize tiger.png 300
+    assert_failure 2
+    assert_output "bad k"
+    run ./quantize nosuch.png 16
+    assert_failure 1
+    assert_output "nosuch.png: No such file or directory"
+}
+
+@test "README: the Python section's example runs as written" {
+    /usr/bin/python3 -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"
+    [ -z "${KMQ_SANITIZE:-}" ] || skip "the ASan-built library needs its runtime preloaded; tests/python runs it so"
+    block python Python > example.py
+    [ -s example.py ] || fail "no \`\`\`python block in README's Python section"
+    run env KMQ_LIBRARY="$BUILD/libkmq.so.0" PYTHONPATH="$ROOT/python" PYTHONDONTWRITEBYTECODE=1 \
+        /usr/bin/python3 example.py
+    assert_success
+    assert_line --index 0 --regexp '^\(120, 160\) \(16, 3\) [0-9]+$'
+    assert_line --index 1 --regexp '^\(16, 3\) [0-9.e+]+ True$'
+}
