@@ -5,6 +5,8 @@
 #include "kmq.h"
 #include "thread_count.h"
 
+#include <pthread.h>
+
 #include <stdint.h>
 
 /* ---- checked size arithmetic ---- */
@@ -165,6 +167,7 @@ typedef struct {
     void (*fn)(void *ctx, int restart, int restarts, int iteration);
     void *ctx;
     int restart, restarts;
+    pthread_mutex_t *lock; /* one call of fn at a time, within one kmq_quantize */
 } kmq_progress_sink;
 int kmq_lloyd_progress(const kmq_histogram *h, const kmq_tree *t, int k, double *centres,
                        int max_iter, double tol_abs, int threads, uint8_t *labels,

@@ -326,9 +326,10 @@ int kmq_lloyd_progress(const kmq_histogram *h, const kmq_tree *t, int k, double 
         goto done;
     }
     for (it = 1; it <= max_iter; it++) {
-        if (sink) {
-#pragma omp critical(kmq_progress)
+        if (sink) { /* restarts run on several threads: their reports take turns */
+            pthread_mutex_lock(sink->lock);
             sink->fn(sink->ctx, sink->restart, sink->restarts, it);
+            pthread_mutex_unlock(sink->lock);
         }
         if (assign(t, k, centres, threads, sums, NULL, NULL, NULL) != KMQ_OK) {
             failed = 1;

@@ -86,7 +86,8 @@ typedef struct {
    what *me holds (lower inertia, or equal inertia and lower index). */
 static kmq_status run_restart(const kmq_histogram *h, const kmq_tree *tree,
                               const kmq_params *params, int r, double tol_abs,
-                              const uint32_t *pin, int threads, restart_result *me)
+                              const uint32_t *pin, int threads, pthread_mutex_t *progress_lock,
+                              restart_result *me)
 {
     const int k = params->k;
     kmq_rng rng;
@@ -102,7 +103,8 @@ static kmq_status run_restart(const kmq_histogram *h, const kmq_tree *tree,
     }
     if (s != KMQ_OK)
         return s;
-    kmq_progress_sink sink = {params->progress, params->progress_ctx, r, params->n_init};
+    kmq_progress_sink sink = {params->progress, params->progress_ctx, r, params->n_init,
+                              progress_lock};
     int iters = kmq_lloyd_progress(h, tree, k, me->centres, params->max_iter, tol_abs, threads, NULL,
                                    NULL, params->progress ? &sink : NULL, pinned);
     if (iters < 0)
@@ -181,6 +183,13 @@ static kmq_status solve(const kmq_histogram *hist, const kmq_tree *treep, const 
     kmq_params pk = *params;
     pk.k = k;
     kmq_status failed = KMQ_OK;
+    /* This call's own lock (not a process-wide critical section): calls on
+       other threads report their progress independently. */
+    pthread_mutex_t progress_lock;
+    if (pthread_mutex_init(&progress_lock, NULL) != 0) {
+        s = KMQ_ERR_NOMEM;
+        goto done;
+    }
     /* Whole rounds of restarts, one per thread; the restarts left over (3
        restarts on 2 threads: the third) share the threads instead of
        leaving them idle. */
@@ -192,14 +201,15 @@ static kmq_status solve(const kmq_histogram *hist, const kmq_tree *treep, const 
 #pragma omp atomic read
         rs = failed;
         if (rs == KMQ_OK)
-            rs = run_restart(hp, treep, &pk, r, tol_abs, pin, inner, me);
+            rs = run_restart(hp, treep, &pk, r, tol_abs, pin, inner, &progress_lock, me);
         if (rs != KMQ_OK) {
 #pragma omp atomic write
             failed = rs;
         }
     }
     for (int r = in_rounds; r < params->n_init && failed == KMQ_OK; r++)
-        failed = run_restart(hp, treep, &pk, r, tol_abs, pin, nt, &res[0]);
+        failed = run_restart(hp, treep, &pk, r, tol_abs, pin, nt, &progress_lock, &res[0]);
+    pthread_mutex_destroy(&progress_lock);
     if ((s = failed) != KMQ_OK)
         goto done;
     restart_result *best = &res[0];
@@ -378,6 +388,8 @@ static kmq_status quantize(const uint8_t *pixels, size_t npixels, int channels,
                            const kmq_params *params, double target, kmq_codebook *cb,
                            uint8_t *labels, kmq_stats *stats, int *reached)
 {
+    if (!cb)
+        return KMQ_ERR_ARG;
     memset(cb, 0, sizeof *cb);
     kmq_status s = kmq_params_check(params, NULL);
     if (s != KMQ_OK)

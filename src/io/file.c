@@ -13,6 +13,8 @@
 
 kmq_status kmq_read_file(const char *path, size_t max_len, uint8_t **out, size_t *out_len)
 {
+    if (!path || !out || !out_len)
+        return KMQ_ERR_ARG;
     *out = NULL;
     *out_len = 0;
     int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);

@@ -259,6 +259,8 @@ kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_
     if (!why)
         why = &dummy;
     *why = NULL;
+    if (!buf || !img)
+        return KMQ_ERR_ARG;
     memset(img, 0, sizeof *img);
     if (meta)
         kmq_meta_init(meta);
@@ -362,6 +364,8 @@ kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *
     if (!why)
         why = &dummy;
     *why = NULL;
+    if (!path || !img)
+        return KMQ_ERR_ARG;
     memset(img, 0, sizeof *img);
     if (meta)
         kmq_meta_init(meta);

@@ -181,6 +181,15 @@ Test(api, params_check_names_the_wrong_field_against_the_limits_in_kmq_h)
     uint8_t px[12] = {0}, lab[4];
     kmq_codebook cb;
     cr_assert_eq(kmq_quantize(px, 4, 3, &p, &cb, lab, NULL), KMQ_ERR_ARG);
+    /* and NULL where a result goes, or a file name, is an argument error */
+    kmq_params_default(&p);
+    cr_assert_eq(kmq_quantize(px, 4, 3, &p, NULL, lab, NULL), KMQ_ERR_ARG);
+    kmq_image img;
+    cr_assert_eq(kmq_image_decode_file(NULL, 0, &img, NULL, NULL), KMQ_ERR_ARG);
+    cr_assert_eq(kmq_image_decode(NULL, 10, 0, &img, NULL), KMQ_ERR_ARG);
+    uint8_t *buf;
+    size_t len;
+    cr_assert_eq(kmq_read_file(NULL, 0, &buf, &len), KMQ_ERR_ARG);
 }
 
 Test(api, version_matches_the_header)
