@@ -3,6 +3,7 @@ import collections
 import ctypes
 import errno
 import os
+import stat
 import tempfile
 import warnings
 
@@ -119,32 +120,99 @@ def _sync_folder(path):
         os.close(fd)
 
 
-def write_files_atomic(outputs, overwrite=False):
-    """Writes [(path, bytes), ...]: every file to a temporary file in its
-    target folder first, then each renamed into place; on any failure the
-    temporary files are removed and no output written by this call is left."""
-    temps, done = [], []
+def _output_target(path):
+    """The file writing `path` writes, as the CLI decides it: symbolic links
+    followed to the last name (a dangling link names the file it will make);
+    direct is True for an existing file that is not a regular one (a device,
+    a FIFO, a descriptor through /proc or /dev/fd), written in place."""
+    target = os.path.realpath(path)
     try:
-        for path, data in outputs:
-            temps.append(_write_temp(path, data))
-        for (path, _), tmp in zip(outputs, temps):
-            _commit(tmp, path, overwrite)
-            done.append(path)
-        for path, _ in outputs:
-            _sync_folder(path)
-    except BaseException:
-        for tmp in temps:
+        st = os.stat(path)
+    except OSError:
+        return target, False
+    return target, not stat.S_ISREG(st.st_mode)
+
+
+def _keep_old(target):
+    """A hard link to the file about to be replaced, so that it can be put
+    back if its partner cannot be placed; None if there is nothing to keep."""
+    if not os.path.lexists(target):
+        return None
+    folder, base = os.path.split(target)
+    for _ in range(100):
+        backup = os.path.join(folder, "." + base[:200] + ".kmq-old-" + os.urandom(4).hex())
+        try:
+            os.link(target, backup)
+            return backup
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free name for a backup", target)
+
+
+def _named(e, path):
+    """e as raised on the temporary file of `path`, naming path instead."""
+    if isinstance(e, OSError) and e.errno is not None and e.filename != os.fspath(path):
+        return type(e)(e.errno, e.strerror, os.fspath(path))
+    return e
+
+
+def write_files_atomic(outputs, overwrite=False):
+    """Writes [(path, bytes), ...] as kmq compress writes its pair: symbolic
+    links are followed (the link stays, its target is replaced); every file
+    goes to a temporary file in its target's folder first, flushed; then each
+    is given its name.  If one cannot be, the names already given are undone
+    -- a replaced file comes back (kept as a hard link meanwhile), a new one
+    is removed -- so the old files survive intact or every new one is in
+    place.  Devices and FIFOs are written directly."""
+    targets = [_output_target(path) for path, _ in outputs]
+    temps, backups, placed = [None] * len(outputs), [None] * len(outputs), []
+    try:
+        for i, ((path, data), (target, direct)) in enumerate(zip(outputs, targets)):
+            if direct:
+                continue
+            if not overwrite and os.path.lexists(target):
+                raise _exists_error(path)
             try:
-                os.unlink(tmp)
+                temps[i] = _write_temp(target, data)
+            except OSError as e:
+                raise _named(e, path) from None
+        for i, ((path, data), (target, direct)) in enumerate(zip(outputs, targets)):
+            if direct:
+                with open(path, "wb") as f:
+                    f.write(data)
+                continue
+            if overwrite:
+                backups[i] = _keep_old(target)
+            try:
+                _commit(temps[i], target, overwrite)
+            except FileExistsError:
+                raise _exists_error(path) from None
+            except OSError as e:
+                raise _named(e, path) from None
+            temps[i] = None
+            placed.append(i)
+        for target, direct in targets:
+            if not direct:
+                _sync_folder(target)
+    except BaseException:
+        for i in placed:  # undo: the old file back, or the new name gone
+            target = targets[i][0]
+            try:
+                if backups[i]:
+                    os.replace(backups[i], target)
+                    backups[i] = None
+                else:
+                    os.unlink(target)
             except OSError:
                 pass
-        if not overwrite:  # only new names were made: take them back
-            for path in done:
+        raise
+    finally:
+        for tmp in temps + backups:
+            if tmp:
                 try:
-                    os.unlink(path)
+                    os.unlink(tmp)
                 except OSError:
                     pass
-        raise
 
 
 def _ends_with_npy(path):
@@ -189,9 +257,11 @@ def compress(path, labels=None, codebook=None, k=64, n_init=3, max_iter=100, ini
     labels and codebook, the label PNG carrying the image's colour profile
     and the codebook's identity in its kmCp chunk.
 
-    The outputs are written to temporary files in their folders and renamed
-    into place (os.replace); an existing output is refused with
-    FileExistsError, before any work, unless overwrite=True.  Returns a
+    The outputs are written as the CLI writes them: to temporary files in
+    their folders, then given their names together (if one fails, the old
+    files are put back), symbolic links followed (the link stays, its target
+    is replaced); an existing output is refused with FileExistsError, before
+    the k-means, unless overwrite=True.  "-" as path reads standard input.  Returns a
     CompressResult (paths, size, k, distinct, iterations, inertia, mse, psnr,
     bytes_in, bytes_out).  Raises FileNotFoundError/OSError for files,
     kmq.Error for a bad image, ValueError for bad options.
@@ -219,7 +289,8 @@ def compress(path, labels=None, codebook=None, k=64, n_init=3, max_iter=100, ini
             warnings.warn(f"{path}: {meta.warning.decode('utf-8', 'replace')}", stacklevel=2)
         if not overwrite:  # refused before the k-means, not after it
             for out in (lpath, cpath):
-                if os.path.lexists(out):
+                target, direct = _output_target(out)
+                if not direct and os.path.lexists(target):
                     raise _exists_error(out)
         h, w, c = pixels.shape
         label_array, cb_array, st = _core.run_quantize(pixels, c, params, w, h)

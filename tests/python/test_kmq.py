@@ -617,6 +617,45 @@ def test_compress_default_names_overwrite_and_no_leftovers(tmp_path):
     assert kmq._files.derive_path("dir/.hidden", ".x") == "dir/.hidden.x"
 
 
+def test_compress_follows_output_links_as_the_cli_does(tmp_path):
+    png = save_png(tmp_path / "a.png", rgb_image(24, 32))
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "t.l").write_bytes(b"old")
+    (real / "t.c").write_bytes(b"old")
+    os.symlink("real/t.l", tmp_path / "L.png")
+    os.symlink("real/t.c", tmp_path / "C.bin")
+    kmq.compress(png, labels=tmp_path / "L.png", codebook=tmp_path / "C.bin", k=8,
+                 overwrite=True)
+    assert os.path.islink(tmp_path / "L.png") and os.path.islink(tmp_path / "C.bin")
+    run_cli("compress", "-q", "-k", "8", png, "--labels", tmp_path / "cli.png",
+            "--codebook", tmp_path / "cli.bin")
+    assert (real / "t.l").read_bytes() == (tmp_path / "cli.png").read_bytes()
+    assert (real / "t.c").read_bytes() == (tmp_path / "cli.bin").read_bytes()
+    # a dangling link makes its target, and stays a link
+    os.symlink("real/new.png", tmp_path / "D.png")
+    kmq.compress(png, labels=tmp_path / "D.png", codebook=tmp_path / "D.bin", k=8)
+    assert os.path.islink(tmp_path / "D.png")
+    assert (real / "new.png").read_bytes() == (tmp_path / "cli.png").read_bytes()
+    assert sorted(os.listdir(real)) == ["new.png", "t.c", "t.l"]  # no temporary files
+
+
+def test_compress_pair_is_all_or_nothing_and_errors_name_the_output(tmp_path):
+    png = save_png(tmp_path / "a.png", rgb_image(24, 32))
+    (tmp_path / "a.labels.png").write_bytes(b"OLD")
+    (tmp_path / "a.cb").mkdir()  # the codebook cannot be given its name
+    with pytest.raises(IsADirectoryError) as e:
+        kmq.compress(png, labels=tmp_path / "a.labels.png", codebook=tmp_path / "a.cb", k=8,
+                     overwrite=True)
+    assert e.value.filename == str(tmp_path / "a.cb")
+    assert (tmp_path / "a.labels.png").read_bytes() == b"OLD"  # put back
+    assert sorted(os.listdir(tmp_path)) == ["a.cb", "a.labels.png", "a.png"]
+    with pytest.raises(FileNotFoundError) as e:
+        kmq.compress(png, labels=tmp_path / "nodir" / "a.png", codebook=tmp_path / "a.bin")
+    assert e.value.filename == str(tmp_path / "nodir" / "a.png")  # not a temporary name
+    assert not (tmp_path / "a.bin").exists()
+
+
 def test_compress_refusals(tmp_path):
     png = save_png(tmp_path / "a.png", rgb_image(16, 16))
     with pytest.raises(ValueError, match="both be written"):
