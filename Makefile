@@ -52,6 +52,9 @@ CRITERION_LIBS = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcr
 VERSION   := $(shell sed -n 's/^\#define KMQ_VERSION_STRING "\(.*\)"/\1/p' include/kmq.h)
 SOVERSION  = 0
 
+# libFuzzer builds (make fuzz) go here; named before the layer rules use it.
+FUZZ_DIR  = build/fuzz
+
 # Each layer sees the public header, its own headers and those below it,
 # nothing else, so a wrong-way include fails to compile:
 #   src/shared (thread counts)  <-  src/core, src/io  <-  src/cli (kmq.h only)
@@ -82,7 +85,6 @@ TOOLS    = $(BUILD)/genimg $(BUILD)/imgcmp
 # test` (gcc, with replay.c's main), fuzzed by `make fuzz` (clang's libFuzzer).
 FUZZ_TARGETS = image codebook npy decompress
 FUZZ_REPLAY  = $(FUZZ_TARGETS:%=$(BUILD)/fuzz_replay_%)
-FUZZ_DIR     = build/fuzz
 
 ifneq ($(V),1)
 Q = @
