@@ -19,6 +19,9 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* Reports a failed library call on `path`, using errno for KMQ_ERR_IO;
    "-" is named standard input (cli_report), standard output (_out). */
 void cli_report(const char *path, kmq_status s, const char *why);
+/* What cli_report says after the name: errno's text for KMQ_ERR_IO, else
+   why, else the status (with the CLI's advice for KMQ_ERR_EXISTS). */
+const char *cli_reason(kmq_status s, const char *why);
 void cli_report_out(const char *path, kmq_status s, const char *why);
 /* A file's name in a message: "-" is "standard input" / "standard output". */
 const char *cli_in_name(const char *path);

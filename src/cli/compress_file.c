@@ -38,12 +38,8 @@ static int fail(job *j, kmq_status s)
 {
     progress_clear();
     cli_report(j->failed, s, j->why);
-    if (j->o->json) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s",
-                 s == KMQ_ERR_IO ? strerror(errno) : j->why ? j->why : kmq_strerror(s));
-        json_failure(j->input, msg);
-    }
+    if (j->o->json)
+        json_failure(j->input, cli_reason(s, j->why));
     return EXIT_FAIL;
 }
 

@@ -93,17 +93,20 @@ void cli_report_out(const char *path, kmq_status s, const char *why)
     cli_report(cli_out_name(path), s, why);
 }
 
+const char *cli_reason(kmq_status s, const char *why)
+{
+    if (s == KMQ_ERR_IO)
+        return strerror(errno);
+    if (why)
+        return why;
+    if (s == KMQ_ERR_EXISTS) /* the library states; the CLI advises */
+        return "already exists (use -f to overwrite)";
+    return kmq_strerror(s);
+}
+
 void cli_report(const char *path, kmq_status s, const char *why)
 {
-    path = cli_in_name(path);
-    if (s == KMQ_ERR_IO)
-        cli_error("%s: %s", path, strerror(errno));
-    else if (why)
-        cli_error("%s: %s", path, why);
-    else if (s == KMQ_ERR_EXISTS) /* the library states; the CLI advises */
-        cli_error("%s: %s (use -f to overwrite)", path, kmq_strerror(s));
-    else
-        cli_error("%s: %s", path, kmq_strerror(s));
+    cli_error("%s: %s", cli_in_name(path), cli_reason(s, why));
 }
 
 int parse_long(const char *s, long min, long max, long *out)

@@ -9,12 +9,6 @@
 
 #include <stdint.h>
 
-/* ---- checked size arithmetic ---- */
-static inline int kmq_mul_overflows(size_t a, size_t b, size_t *out)
-{
-    return __builtin_mul_overflow(a, b, out);
-}
-
 /* ---- random numbers: xoshiro256** seeded through splitmix64 ---- */
 typedef struct { uint64_t s[4]; } kmq_rng;
 void kmq_rng_seed(kmq_rng *r, uint64_t seed, uint64_t stream);
