@@ -45,6 +45,10 @@ DEFLATE_CFLAGS := $(shell $(PKG_CONFIG) --cflags libdeflate 2>/dev/null)
 DEFLATE_LIBS := $(shell $(PKG_CONFIG) --libs libdeflate 2>/dev/null || echo -ldeflate)
 SPNG_CFLAGS := $(shell $(PKG_CONFIG) --cflags spng 2>/dev/null)
 SPNG_LIBS := $(shell $(PKG_CONFIG) --libs spng 2>/dev/null || echo -lspng)
+TIFF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libtiff-4 2>/dev/null)
+TIFF_LIBS := $(shell $(PKG_CONFIG) --libs libtiff-4 2>/dev/null || echo -ltiff)
+WEBP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libwebp 2>/dev/null)
+WEBP_LIBS := $(shell $(PKG_CONFIG) --libs libwebp 2>/dev/null || echo -lwebp)
 CRITERION_LIBS = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
 # The library's version (kmq.h) and its shared object's: libkmq.so.SOVERSION
@@ -69,10 +73,10 @@ $(BUILD)/tests/%.o $(FUZZ_DIR)/tests/%.o: LAYER = $(LAYER_tests)
 # only kmq.h's functions (KMQ_API) are exported.
 $(BUILD)/src/shared/%.o $(BUILD)/src/core/%.o $(BUILD)/src/io/%.o: PIC = -fPIC -fvisibility=hidden
 
-ALL_CPPFLAGS = -Iinclude $(LAYER) -D_GNU_SOURCE $(STB_CFLAGS) $(DEFLATE_CFLAGS) $(SPNG_CFLAGS) $(CPPFLAGS)
+ALL_CPPFLAGS = -Iinclude $(LAYER) -D_GNU_SOURCE $(STB_CFLAGS) $(DEFLATE_CFLAGS) $(SPNG_CFLAGS) $(TIFF_CFLAGS) $(WEBP_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = -std=c11 $(OPENMP) $(if $(OPENMP),,-Wno-unknown-pragmas) $(WARN) $(PIC) $(CFLAGS) $(SANFLAGS) $(NOSAN)
 ALL_LDFLAGS  = $(OPENMP) $(SANFLAGS) $(LDFLAGS)
-LIBS         = $(DEFLATE_LIBS) $(SPNG_LIBS) -lz -lm
+LIBS         = $(DEFLATE_LIBS) $(SPNG_LIBS) $(TIFF_LIBS) $(WEBP_LIBS) -lgif -lz -lm
 
 LIB_SRC  = $(wildcard src/shared/*.c) $(wildcard src/core/*.c) $(wildcard src/io/*.c)
 CLI_SRC  = $(wildcard src/cli/*.c)
@@ -178,10 +182,10 @@ $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/tests/tools/other_formats.o $(BUILD)/s
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LIBS) -lpthread
 
 # Debian packages needed to build, test and run the demo; installed only if missing.
-DEB_PACKAGES = gcc make pkg-config libc6-dev libgomp1 libstb-dev libdeflate-dev libspng-dev zlib1g-dev \
+DEB_PACKAGES = gcc make pkg-config libc6-dev libgomp1 libstb-dev libdeflate-dev libspng-dev zlib1g-dev libtiff-dev libwebp-dev libgif-dev \
                libcriterion-dev bats bats-assert bats-support python3-numpy python3-pil \
                python3-opencv python3-pytest imagemagick pngcheck strace valgrind clang libclang-rt-14-dev \
-               parallel groff-base
+               parallel groff-base netpbm libtiff-tools webp
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -1,5 +1,6 @@
 /* Image decoding and PNG encoding in memory, with kmq's checks in front of
    stb: container validation, a pixel cap, and label-image rules. */
+#include "formats.h"
 #include "stb_io.h"
 
 #include <errno.h>
@@ -145,7 +146,7 @@ static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint
         *w = bmp->width, *h = bmp->height;
         return check_size(*w, *h, max_pixels, why);
     }
-    *why = "not a PNG, JPEG or BMP image";
+    *why = "not a PNG, JPEG, BMP, TIFF, WebP, PNM or GIF image";
     return KMQ_ERR_IMAGE_FORMAT;
 }
 
@@ -250,6 +251,19 @@ static kmq_status load_palette(const uint8_t *buf, size_t len, uint64_t max_pixe
     return KMQ_OK;
 }
 
+/* The formats decoded outside stb (src/io/formats.h): the decoder for
+   buf's magic number, or NULL. */
+typedef kmq_status (*other_decoder)(const uint8_t *, size_t, uint64_t, kmq_image *,
+                                    kmq_metadata *, const char **);
+static other_decoder other_format(const uint8_t *buf, size_t len)
+{
+    return kmq_is_tiff(buf, len)  ? kmq_tiff_decode
+           : kmq_is_webp(buf, len) ? kmq_webp_decode
+           : kmq_is_pnm(buf, len)  ? kmq_pnm_decode
+           : kmq_is_gif(buf, len)  ? kmq_gif_decode
+                                   : NULL;
+}
+
 kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_options *o,
                                kmq_image *img, kmq_metadata *meta, const char **why)
 {
@@ -266,6 +280,10 @@ kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_
         kmq_meta_init(meta);
     kmq_metadata collected;
     kmq_meta_init(&collected);
+    const other_decoder other = other_format(buf, len);
+    if (other)
+        return finish(other(buf, len, o->max_pixels, img, &collected, why), o, img, &collected,
+                      meta);
     kmq_mem_src m;
     kmq_reader r = kmq_mem_reader(&m, buf, len);
     uint64_t w = 0, h = 0;
@@ -413,18 +431,34 @@ kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *
     f->error = 0;
     f->pos = f->len = 0;
     kmq_reader r = {fd_read, f};
-    uint8_t magic[4] = {0};
+    uint8_t magic[16] = {0};
     uint64_t cw = 0, ch = 0;
     int palette = 0;
     kmq_bmp_info bmp = {0};
-    long got = fd_read(f, magic, 4);
+    long got = 0, part = 0;
+    while (got < (long)sizeof magic &&
+           (part = fd_read(f, magic + got, sizeof magic - (size_t)got)) > 0)
+        got += part;
     kmq_status s = KMQ_OK;
     kmq_metadata collected;
     kmq_meta_init(&collected);
-    if (got < 0 || !fd_rewind(f)) {
+    if (part < 0 || !fd_rewind(f)) {
         s = KMQ_ERR_IO;
+    } else if (other_format(magic, (size_t)got)) {
+        /* Decoded from memory: a generous bound on a file of the allowed
+           size (uncompressed 16-bit RGBA is 8 bytes a pixel). */
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        uint64_t cap = (max_pixels ? max_pixels : KMQ_DEFAULT_MAX_PIXELS) * 8 + (1u << 20);
+        close(fd);
+        free(f);
+        s = kmq_read_file(path, cap < SIZE_MAX ? (size_t)cap : 0, &buf, &len);
+        if (s == KMQ_OK)
+            s = kmq_image_decode_ex(buf, len, o, img, meta, why);
+        free(buf);
+        return s;
     } else {
-        s = precheck(&r, magic, (size_t)got, (uint64_t)st.st_size, max_pixels, &cw, &ch, &palette,
+        s = precheck(&r, magic, (size_t)(got < 4 ? got : 4), (uint64_t)st.st_size, max_pixels, &cw, &ch, &palette,
                      &bmp, &collected, why);
     }
     if (s == KMQ_OK && !fd_rewind(f))
@@ -450,7 +484,7 @@ kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *
         uint8_t *p = kmq_stb_load_reader(&r, kmq_stb_budget(cw, ch, (size_t)st.st_size), &w, &h,
                                          &n, 0, why);
         if (!p) {
-            s = f->error ? KMQ_ERR_IO : explain(magic, (size_t)got, why);
+            s = f->error ? KMQ_ERR_IO : explain(magic, (size_t)(got < 4 ? got : 4), why);
         } else {
             img->width = w, img->height = h, img->channels = n, img->pixels = p;
         }
