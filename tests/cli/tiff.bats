@@ -1,0 +1,301 @@
+#!/usr/bin/env bats
+# TIFF input (src/io/tiff.c): files written by PIL, ImageMagick, OpenCV and
+# libtiff's tools decode to exactly the pixels of a PNG of the same image.
+load helpers
+
+CONVERT=/usr/bin/convert # the real ImageMagick, not a wrapper on PATH
+PY=/usr/bin/python3
+
+# same_pixels A B: equal size, channels and samples
+same_pixels() {
+    local r
+    r=$("$IMGCMP" "$1" "$2" 2>&1) || { echo "$1 vs $2: $r"; return 1; }
+    [[ "$r" == *"maxerr 0" ]] || { echo "$1 vs $2: $r"; return 1; }
+}
+
+# sources.py: a 53x37 image with all kinds of values (odd sizes: partial
+# strips and tiles), as L, LA, RGB, RGBA and palette PNGs.
+make_sources() {
+    "$PY" - <<'PY'
+import numpy as np
+from PIL import Image
+rng = np.random.default_rng(7)
+h, w = 37, 53
+y, x = np.mgrid[0:h, 0:w]
+rgba = np.stack([x * 4, y * 6, (x * y) % 256, 255 - x * 3], -1).astype(np.uint8)
+rgba[::3, ::4] = rng.integers(0, 256, rgba[::3, ::4].shape, dtype=np.uint8)
+rgba[..., 3][rgba[..., 3] < 30] = 0
+im = Image.fromarray(rgba, "RGBA")
+for mode in ("L", "LA", "RGB", "RGBA"):
+    im.convert(mode).save(f"{mode}.png")
+im.convert("RGB").quantize(60).save("P.png")
+PY
+}
+
+@test "PIL: grey, grey+alpha, RGB, RGBA and palette, uncompressed/LZW/Deflate/old Deflate/PackBits, decode exactly" {
+    make_sources
+    run -0 "$PY" - <<'PY'
+from PIL import Image
+for mode in ("L", "LA", "RGB", "RGBA", "P"):
+    im = Image.open(f"{mode}.png")
+    for c in ("raw", "tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits"):
+        im.save(f"pil_{mode}_{c}.tif", compression=None if c == "raw" else c)
+    # several strips
+    im.save(f"pil_{mode}_rows.tiff", compression="tiff_lzw", tiffinfo={278: 5})
+PY
+    n=0
+    for f in pil_*.tif pil_*.tiff; do
+        m=${f#pil_}
+        same_pixels "$f" "${m%%_*}.png"
+        n=$((n + 1))
+    done
+    [ "$n" = 30 ]
+}
+
+@test "ImageMagick: 8 and 16-bit grey, GA, RGB, RGBA in strips, tiles and separate planes, every lossless codec" {
+    make_sources
+    n=0
+    for m in L LA RGB RGBA; do
+        for d in 8 16; do
+            for c in None LZW Zip RLE; do
+                "$CONVERT" $m.png -depth $d -compress $c s.tif
+                "$CONVERT" $m.png -depth $d -compress $c -define tiff:tile-geometry=16x16 t.tif
+                "$CONVERT" $m.png -depth $d -compress $c -interlace plane p.tif
+                "$CONVERT" $m.png -depth $d -compress $c -define tiff:tile-geometry=32x16 -interlace plane tp.tif
+                for f in s t p tp; do
+                    same_pixels $f.tif $m.png || { echo "$m depth $d $c ($f)"; false; }
+                    n=$((n + 1))
+                done
+            done
+        done
+    done
+    [ "$n" = 128 ]
+    tiffinfo tp.tif | grep -q "Tile Width: 32"
+    tiffinfo tp.tif | grep -q "separate image planes"
+    # a palette TIFF
+    "$CONVERT" P.png -type Palette -compress LZW pal.tif
+    tiffinfo pal.tif | grep -q "palette"
+    same_pixels pal.tif P.png
+}
+
+@test "kmq compress of a TIFF writes the same labels and codebook as of the PNG of the same pixels" {
+    make_sources
+    for m in L LA RGB RGBA; do
+        "$CONVERT" $m.png -compress LZW -define tiff:tile-geometry=16x16 $m.tif
+        "$CONVERT" $m.png -depth 16 -compress Zip ${m}16.tiff
+        for f in $m.tif ${m}16.tiff; do
+            run -0 "$KMQ" compress -q -f -k 12 --labels a.png --codebook a.bin $f
+            run -0 "$KMQ" compress -q -f -k 12 --labels b.png --codebook b.bin $m.png
+            strip_kmcp a.png b.png
+            cmp a.png b.png
+            cmp a.bin b.bin
+        done
+    done
+}
+
+@test "16-bit: a 16-bit PNG and a 16-bit TIFF of the same samples decode to identical 8-bit pixels (v >> 8)" {
+    run -0 "$PY" - <<'PY'
+import numpy as np, cv2
+from PIL import Image
+rng = np.random.default_rng(3)
+for ch in (1, 3, 4):
+    a = rng.integers(0, 65536, (29, 41, ch) if ch > 1 else (29, 41), dtype=np.uint16)
+    a[0, :3] = [0x00FF, 0x0100, 0xFFFF][:3] if ch == 1 else a[0, :3]  # rounding would differ here
+    cv2.imwrite(f"c{ch}.png", a)
+    cv2.imwrite(f"c{ch}.tif", a)  # LZW strips
+    # the expected samples: the high byte, in kmq's channel order (RGB)
+    hi = (a >> 8).astype(np.uint8)
+    if ch >= 3:
+        hi = hi[..., [2, 1, 0] + ([3] if ch == 4 else [])]
+    hi.tofile(f"c{ch}.expect")
+g = rng.integers(0, 65536, (23, 31), dtype=np.uint16)
+Image.fromarray(g, "I;16").save("pil16.png")
+Image.fromarray(g, "I;16").save("pil16.tif", compression="tiff_adobe_deflate")
+PY
+    for ch in 1 3 4; do
+        same_pixels c$ch.tif c$ch.png
+        "$IMGCMP" raw c$ch.tif >got
+        cmp got c$ch.expect
+    done
+    same_pixels pil16.tif pil16.png
+    "$CONVERT" c3.png -depth 16 -compress None -define tiff:tile-geometry=16x16 im16.tif
+    same_pixels im16.tif c3.png
+}
+
+@test "JPEG-compressed TIFF (RGB and YCbCr, strips and tiles): decodes as libtiff does, PSNR > 30 dB" {
+    "$GENIMG" src.png 120 80 3 smooth
+    "$CONVERT" src.png -compress jpeg -quality 92 im.tif
+    "$CONVERT" src.png -colorspace gray -compress jpeg -quality 92 grey.tif
+    "$CONVERT" src.png -colorspace gray grey.png
+    "$PY" -c "from PIL import Image; Image.open('src.png').save('pil.tif', compression='jpeg', quality=92)"
+    "$CONVERT" src.png -compress None raw.tif
+    tiffcp -c jpeg:95 -r 16 raw.tif ycc.tif
+    tiffcp -c jpeg:95 -t -w 32 -l 32 raw.tif ycct.tif
+    tiffinfo ycc.tif | grep -q YCbCr
+    for f in im pil ycc ycct; do
+        p=$(psnr_of $f.tif src.png)
+        awk -v p="$p" 'BEGIN { exit !(p > 30) }' || { echo "$f: $p dB"; false; }
+        # libtiff's own RGBA reader, for the YCbCr conversion
+        tiff2rgba $f.tif rgba.tif
+        "$CONVERT" rgba.tif -alpha off ref.png
+        same_pixels $f.tif ref.png
+    done
+    p=$(psnr_of grey.tif grey.png)
+    awk -v p="$p" 'BEGIN { exit !(p > 30) }'
+}
+
+@test "bilevel and MinIsWhite: 1-bit (raw, Group 4) as grey 0/255, MinIsWhite inverted" {
+    make_sources
+    run -0 "$PY" - <<'PY'
+import struct
+import numpy as np
+from PIL import Image
+im = Image.open("L.png").convert("1")
+im.save("bw.tif")
+im.save("g4.tif", compression="group4")
+im.convert("L").save("bw.png")
+# 8-bit MinIsWhite, written by hand: stored 255 - v
+a = np.asarray(Image.open("L.png"))
+h, w = a.shape
+data = (255 - a).tobytes()
+tags = [(256, 4, w), (257, 4, h), (258, 3, 8), (259, 3, 1), (262, 3, 0),
+        (273, 4, 8), (277, 3, 1), (278, 4, h), (279, 4, len(data))]
+ifd = struct.pack("<H", len(tags)) + b"".join(
+    struct.pack("<HHI", t, ty, 1) + (struct.pack("<HH", v, 0) if ty == 3 else struct.pack("<I", v))
+    for t, ty, v in tags) + b"\0\0\0\0"
+open("miw.tif", "wb").write(b"II*\0" + struct.pack("<I", 8 + len(data)) + data + ifd)
+PY
+    tiffinfo g4.tif | grep -q "CCITT Group 4"
+    same_pixels bw.tif bw.png
+    same_pixels g4.tif bw.png
+    same_pixels miw.tif L.png
+    run -0 "$IMGCMP" info bw.tif
+    [ "$(echo "$output" | awk '{print $3, $4}')" = "1 2" ]
+}
+
+@test "associated alpha is un-premultiplied; unassociated is kept as is" {
+    make_sources
+    "$CONVERT" RGBA.png -define tiff:alpha=associated assoc.tif
+    "$CONVERT" RGBA.png -define tiff:alpha=unassociated unassoc.tif
+    tiffinfo assoc.tif | grep -q "assoc-alpha"
+    tiffinfo unassoc.tif | grep -q "unassoc-alpha"
+    same_pixels unassoc.tif RGBA.png
+    "$IMGCMP" raw assoc.tif >got
+    "$IMGCMP" raw RGBA.png >want
+    # where alpha > 0 the colours come back within the rounding of
+    # premultiplying by alpha/255 (at most 255 / (2 alpha) + 1)
+    run -0 "$PY" - <<'PY'
+import numpy as np
+g = np.fromfile("got", np.uint8).reshape(-1, 4).astype(int)
+w = np.fromfile("want", np.uint8).reshape(-1, 4).astype(int)
+assert (g[:, 3] == w[:, 3]).all()
+a = w[:, 3]
+vis = a > 0
+err = np.abs(g[vis, :3] - w[vis, :3]).max(axis=1)
+assert (err <= 255 / (2 * a[vis]) + 1).all(), err.max()
+assert (g[~vis, :3] == 0).all()
+print("ok")
+PY
+}
+
+@test "multi-page TIFF: the first page, and a warning said once" {
+    make_sources
+    "$PY" -c "
+from PIL import Image
+a = Image.open('RGB.png'); b = Image.open('L.png').convert('RGB')
+a.save('multi.tif', save_all=True, append_images=[b, b])"
+    same_pixels multi.tif RGB.png
+    run -0 --separate-stderr "$KMQ" compress -k 6 multi.tif
+    [ "$(grep -c 'multi-page TIFF: only the first page is used' <<<"$stderr")" = 1 ]
+    # the warning and the summary line, nothing from libtiff
+    assert_equal "$(grep -c . <<<"$stderr")" 2
+    [[ "$stderr" == *"multi.tif: warning:"* ]]
+    run -0 --separate-stderr "$KMQ" compress -q -f -k 6 multi.tif
+    assert_equal "$stderr" ""
+}
+
+@test "Orientation tag applied (as EXIF's), ICC profile carried to the output" {
+    make_sources
+    "$PY" -c "
+from PIL import Image, ImageCms
+icc = ImageCms.ImageCmsProfile(ImageCms.createProfile('sRGB')).tobytes()
+Image.open('RGB.png').save('o6.tif', tiffinfo={274: 6}, icc_profile=icc)
+Image.open('RGB.png').save('o1.tif', icc_profile=icc)"
+    run -0 "$IMGCMP" info o6.tif
+    [ "$(echo "$output" | awk '{print $1, $2}')" = "37 53" ]
+    "$CONVERT" RGB.png -rotate 90 rot.png
+    same_pixels o6.tif rot.png
+    run -0 "$KMQ" compress -q -k 8 o1.tif
+    run -0 "$KMQ" decompress -q o1.labels.png o1.codebook.bin
+    "$PY" -c "
+from PIL import Image
+assert Image.open('o1.decompressed.png').info.get('icc_profile'), 'no ICC profile'"
+    # --no-orient keeps the stored order
+    run -0 "$KMQ" compress -q -k 8 --no-orient o6.tif
+    run -0 "$IMGCMP" info o6.labels.png
+    [ "$(echo "$output" | awk '{print $1, $2}')" = "53 37" ]
+}
+
+@test "corrupt and hostile TIFFs: exit 1, one line on stderr naming the file, no outputs" {
+    make_sources
+    "$CONVERT" RGB.png -compress LZW good.tif
+    run -0 "$PY" - <<'PY'
+import struct
+d = open("good.tif", "rb").read()
+open("truncated.tif", "wb").write(d[:len(d) // 2])
+open("garbage.tif", "wb").write(d[:8] + bytes((i * 37 + 11) % 256 for i in range(600)))
+def tiff(w, h, photo=1, spp=1, bps=8, data=b"", compression=1, count=None):
+    tags = [(256, 4, w), (257, 4, h), (258, 3, bps), (259, 3, compression), (262, 3, photo),
+            (273, 4, 8), (277, 3, spp), (278, 4, h),
+            (279, 4, count if count is not None else w * h * spp * bps // 8)]
+    ifd = struct.pack("<H", len(tags)) + b"".join(
+        struct.pack("<HHI", t, ty, 1) + (struct.pack("<HH", v, 0) if ty == 3 else struct.pack("<I", v))
+        for t, ty, v in tags) + b"\0\0\0\0"
+    return b"II*\0" + struct.pack("<I", 8 + len(data)) + data + ifd
+open("huge.tif", "wb").write(tiff(70000, 70000, count=1)) # over KMQ_MAX_DIMENSION
+open("claims.tif", "wb").write(tiff(9000, 9000))          # strips beyond the end
+import zlib
+z = zlib.compress(bytes(100))                             # deflate data that ends early
+open("short.tif", "wb").write(tiff(9000, 9000, data=z, compression=8, count=len(z)))
+open("cmyk.tif", "wb").write(tiff(4, 4, photo=5, spp=4, data=bytes(64)))
+open("float.tif", "wb").write(tiff(4, 4, bps=32, data=bytes(64)))
+PY
+    for f in truncated garbage huge claims short cmyk float; do
+        mkdir -p d_$f && cp $f.tif d_$f/
+        run -1 --separate-stderr "$KMQ" compress -k 4 d_$f/$f.tif
+        assert_equal "$(grep -c . <<<"$stderr")" 1
+        [[ "$stderr" == *"d_$f/$f.tif"* ]] || { echo "$f: $stderr"; false; }
+        [ "$(ls d_$f)" = "$f.tif" ]
+        case $f in
+        huge) [[ "$stderr" == *"larger than the pixel limit"* ]] ;;
+        cmyk) [[ "$stderr" == *"unsupported TIFF: CMYK"* ]] ;;
+        float) [[ "$stderr" == *"unsupported TIFF:"* ]] ;;
+        *) [[ "$stderr" == *"corrupt TIFF"* ]] || { echo "$f: $stderr"; false; } ;;
+        esac
+    done
+}
+
+@test "compress -r picks up .tif and .tiff files" {
+    mkdir photos
+    "$GENIMG" photos/a.png 20 10 3 demo
+    "$CONVERT" photos/a.png photos/b.tif
+    "$CONVERT" photos/a.png photos/c.TIFF
+    echo "not an image" >photos/notes.txt
+    run -0 "$KMQ" compress -q -k 4 -r photos
+    [ -f photos/b.labels.png ] && [ -f photos/b.codebook.bin ]
+    [ -f photos/c.labels.png ] && [ -f photos/c.codebook.bin ]
+    cmp photos/a.codebook.bin photos/b.codebook.bin
+}
+
+@test "--stream reads TIFF band by band (strips, tiles, planes, 16-bit) to the same bytes as a whole decode" {
+    "$GENIMG" big.png 300 200 4 smooth
+    "$CONVERT" big.png -compress LZW -define tiff:tile-geometry=64x64 t.tif
+    "$CONVERT" big.png -compress Zip s.tif
+    "$CONVERT" big.png -depth 16 -compress None -interlace plane p.tif
+    for f in t s p; do
+        run -0 "$KMQ" compress -q -f -k 8 --stream --labels s.png --codebook s.bin $f.tif
+        run -0 "$KMQ" compress -q -f -k 8 --labels n.png --codebook n.bin $f.tif
+        cmp s.png n.png
+        cmp s.bin n.bin
+    done
+}
