@@ -480,6 +480,104 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_swatch_size(const kmq_codebook *cb, int cel
 KMQ_API KMQ_NODISCARD kmq_status kmq_swatch_draw(const kmq_codebook *cb, int by_brightness, int cell,
                                          int columns, uint8_t *pixels);
 
+/* ---- streaming: images larger than memory -------------------------------
+ *
+ * An image too large to decode whole is read twice or three times, a band
+ * of rows at a time: once to count its colours (kmq_colours), once to learn
+ * which labels touch (for the palette order) and to try the PNG filters,
+ * once to write the label PNG.  k-means runs on the colour counts as
+ * kmq_quantize does, so the codebook and the label PNG are the bytes the
+ * in-memory path writes.  Memory: the distinct colours (16-24 bytes each)
+ * and a few bands of rows, whatever the height.
+ */
+
+/* The largest image streamed by default: 65535 x 65535 (4.3 gigapixels),
+   all that PNG and kmq's dimension cap allow. */
+#define KMQ_DEFAULT_MAX_STREAM_PIXELS ((uint64_t)KMQ_MAX_DIMENSION * KMQ_MAX_DIMENSION)
+
+/* Where streamed output goes: write appends len bytes; patch overwrites
+   bytes written before, at offset from the start (PNG chunk lengths are
+   known only at their end).  Both return KMQ_OK or a failure status. */
+typedef struct {
+    kmq_status (*write)(void *ctx, const uint8_t *buf, size_t len);
+    kmq_status (*patch)(void *ctx, uint64_t offset, const uint8_t *buf, size_t len);
+    void *ctx;
+} kmq_sink;
+
+/* A PNG (not interlaced), TIFF or PNM file read top to bottom, rows decoded
+   as kmq_image_decode decodes them.  kmq_rows_open checks the file and its
+   size (max_pixels, 0 = KMQ_DEFAULT_MAX_STREAM_PIXELS) and collects its
+   metadata into *meta (if not NULL) as kmq_image_decode_ex does, without
+   applying the orientation: *meta's orientation says it.  Other formats
+   give KMQ_ERR_IMAGE_FORMAT with *why saying so. */
+typedef struct kmq_rows kmq_rows;
+KMQ_API KMQ_NODISCARD kmq_status kmq_rows_open(const char *path, uint64_t max_pixels,
+                                               kmq_rows **rows, kmq_metadata *meta,
+                                               const char **why, size_t *file_size);
+KMQ_API void kmq_rows_size(const kmq_rows *rows, int *width, int *height, int *channels);
+/* The next n rows (n * width * channels bytes) into out. */
+KMQ_API KMQ_NODISCARD kmq_status kmq_rows_read(kmq_rows *rows, uint8_t *out, int n,
+                                               const char **why);
+/* Back to the first row. */
+KMQ_API KMQ_NODISCARD kmq_status kmq_rows_rewind(kmq_rows *rows, const char **why);
+KMQ_API void kmq_rows_close(kmq_rows *rows);
+
+/* Colour counts built from pixels that arrive in pieces: add every pixel,
+   then quantize (target_psnr > 0: the smallest k reaching it, as
+   kmq_quantize_quality; else params->k, and *reached may be NULL), then
+   label pixels (each must have been added) as kmq_quantize labels them. */
+typedef struct kmq_colours kmq_colours;
+KMQ_API KMQ_NODISCARD kmq_status kmq_colours_new(int channels, kmq_colours **colours);
+KMQ_API KMQ_NODISCARD kmq_status kmq_colours_add(kmq_colours *colours, const uint8_t *pixels,
+                                                 size_t npixels);
+KMQ_API KMQ_NODISCARD kmq_status kmq_colours_quantize(kmq_colours *colours,
+                                                      const kmq_params *params,
+                                                      double target_psnr, kmq_codebook *cb,
+                                                      kmq_stats *stats, int *reached);
+KMQ_API KMQ_NODISCARD kmq_status kmq_colours_label(const kmq_colours *colours,
+                                                   const uint8_t *pixels, size_t npixels,
+                                                   uint8_t *labels);
+KMQ_API void kmq_colours_free(kmq_colours *colours);
+
+/* kmq_palette_sort in two steps, for labels that arrive in rows: count
+   which labels touch (touch: k * k counts the caller zeroed; above: the
+   row before `labels`, or NULL for the image's first), then reorder the
+   codebook; where[old] receives each entry's new index. */
+KMQ_API KMQ_NODISCARD kmq_status kmq_palette_touch(uint64_t *touch, int k, const uint8_t *labels,
+                                                   const uint8_t *above, int width, int rows);
+KMQ_API KMQ_NODISCARD kmq_status kmq_palette_order(kmq_codebook *cb, const uint64_t *touch,
+                                                   uint8_t *where);
+
+/*
+ * The streaming `kmq compress`: quantizes the image `rows` reads (from its
+ * first row) and writes its label PNG to *out as kmq_labels_encode and
+ * kmq_labels_add_metadata(meta, cb) would, with the codebook in palette
+ * order (kmq_palette_sort).  o->exhaustive is not available here
+ * (KMQ_ERR_ARG).  target_psnr and *reached as kmq_colours_quantize.
+ */
+KMQ_API KMQ_NODISCARD kmq_status kmq_stream_compress(kmq_rows *rows, const kmq_params *params,
+                                                     double target_psnr,
+                                                     const kmq_png_options *o,
+                                                     const kmq_metadata *meta, kmq_sink *out,
+                                                     kmq_codebook *cb, kmq_stats *stats,
+                                                     int *reached, const char **why);
+
+/*
+ * The streaming `kmq decompress`: reads the label PNG at labels_path a row
+ * at a time (checked as kmq_labels_decode checks it; at most max_pixels,
+ * 0 = KMQ_DEFAULT_MAX_STREAM_PIXELS) and writes the image to *out as
+ * kmq_png_encode of kmq_decode_labels' pixels would, with meta's chunks
+ * after the IHDR as kmq_png_add_metadata puts them (meta may be NULL; its
+ * *warning too, if warning is not NULL).  A
+ * label >= cb->k: KMQ_ERR_LABEL_RANGE with *bad_index (if not NULL) the
+ * first such pixel's index.
+ */
+KMQ_API KMQ_NODISCARD kmq_status kmq_stream_decompress(const char *labels_path, uint64_t max_pixels,
+                                                       const kmq_codebook *cb,
+                                                       const kmq_metadata *meta, kmq_sink *out,
+                                                       uint64_t *bad_index, const char **why,
+                                                       const char **warning);
+
 /* ---- files ---------------------------------------------------------------- */
 
 /* Reads a whole file (or stdin when path is "-"); more than max_len bytes

@@ -21,6 +21,8 @@ typedef struct {
     double quality;     /* target PSNR in dB (--quality's MAX), 0 = use k */
     double quality_min; /* below this PSNR nothing is written (exit 99); 0 = no floor */
     uint64_t max_pixels;
+    int stream;                 /* --stream: every input streamed */
+    uint64_t max_stream_pixels; /* 0: KMQ_DEFAULT_MAX_STREAM_PIXELS */
     int force, quiet, verbose;
     struct stat out_dir_st; /* --out-dir, if it exists: -r does not walk into it */
     int out_dir_exists;

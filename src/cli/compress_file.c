@@ -6,9 +6,12 @@
 #include "compress.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* A stage's "hand on to the next one"; anything else ends the file. */
 enum { GO_ON = -1 };
@@ -30,6 +33,7 @@ typedef struct {
     uint8_t *labels, *bufs[2];
     size_t file_len, lens[2];
     const char *why, *failed; /* the failure: in which file, and why */
+    int streamed;             /* the image was read in bands (stream()) */
     double t0, t_decode, t_kmeans, t_encode;
 } job;
 
@@ -133,12 +137,38 @@ static int decode(job *j)
     return GO_ON;
 }
 
+/* --quality: judged on what is written (dithering lowers the PSNR k was
+   chosen by); below its minimum nothing is written. */
+static int quality_verdict(job *j)
+{
+    const compress_opts *o = j->o;
+    if (!(o->quality > 0))
+        return GO_ON;
+    const char *name = cli_in_name(j->input);
+    j->reached = j->st.psnr >= o->quality;
+    if (j->st.psnr < o->quality_min) {
+        progress_clear();
+        cli_error("%s: quality too low: k=%d gives %.2f dB, below the --quality minimum of "
+                  "%g dB; nothing written", name, j->st.k, j->st.psnr, o->quality_min);
+        if (o->json)
+            json_skipped(j->input, "quality below the --quality minimum", &j->st, o->quality);
+        j->res->bytes_in = 0;
+        return EXIT_QUALITY;
+    }
+    /* Said even with -q: the file is not what --quality asked for. */
+    if (!j->reached)
+        cli_error("%s: warning: %g dB is out of reach%s: k=%d gives %.2f dB", name, o->quality,
+                  o->dither ? " with --dither" : "", j->st.k, j->st.psnr);
+    return GO_ON;
+}
+
 /* k-means (for -k, or the smallest k that reaches --quality), then
    --dither; the image itself is no longer needed after. */
 static int quantize(job *j)
 {
     const compress_opts *o = j->o;
-    const char *name = cli_in_name(j->input);
+    if (j->streamed)
+        return GO_ON;
     size_t npixels = (size_t)j->img.width * (size_t)j->img.height;
     if (!(j->labels = malloc(npixels)))
         return fail(j, KMQ_ERR_NOMEM);
@@ -157,23 +187,9 @@ static int quantize(job *j)
     if (o->dither && (s = kmq_dither(j->img.pixels, j->img.width, j->img.height, j->img.channels,
                                      &j->cb, j->labels, &j->st)) != KMQ_OK)
         return fail(j, s);
-    if (o->quality > 0) {
-        /* Judged on what is written: dithering lowers the PSNR k was chosen by. */
-        j->reached = j->st.psnr >= o->quality;
-        if (j->st.psnr < o->quality_min) {
-            progress_clear();
-            cli_error("%s: quality too low: k=%d gives %.2f dB, below the --quality minimum of "
-                      "%g dB; nothing written", name, j->st.k, j->st.psnr, o->quality_min);
-            if (o->json)
-                json_skipped(j->input, "quality below the --quality minimum", &j->st, o->quality);
-            j->res->bytes_in = 0;
-            return EXIT_QUALITY;
-        }
-        /* Said even with -q: the file is not what --quality asked for. */
-        if (!j->reached)
-            cli_error("%s: warning: %g dB is out of reach%s: k=%d gives %.2f dB", name,
-                      o->quality, o->dither ? " with --dither" : "", j->st.k, j->st.psnr);
-    }
+    int rc = quality_verdict(j);
+    if (rc != GO_ON)
+        return rc;
     j->t_kmeans = now_seconds();
     j->width = j->img.width, j->height = j->img.height, j->channels = j->img.channels;
     kmq_image_free(&j->img); /* only the labels are needed now: lower peak memory */
@@ -305,13 +321,256 @@ static int commit(job *j)
     return EXIT_OK;
 }
 
+/* ---- streaming: images read in bands (kmq_stream_compress) ---- */
+
+/* Images above this many pixels are streamed when their format allows. */
+#define STREAM_ABOVE (1ull << 25)
+enum { STREAMING = 100 }; /* stream_open's "go ahead" */
+
+/* The label PNG's sink: the temporary output file, or a spool when the
+   output is a pipe (chunk lengths are patched in at the end). */
+typedef struct {
+    outfile *f;
+    FILE *spool;
+    size_t written;
+} stream_out;
+
+static kmq_status out_write(void *ctx, const uint8_t *buf, size_t len)
+{
+    stream_out *so = ctx;
+    so->written += len;
+    if (so->spool)
+        return fwrite(buf, 1, len, so->spool) == len ? KMQ_OK : KMQ_ERR_IO;
+    return outfile_write(so->f, buf, len);
+}
+
+static kmq_status out_patch(void *ctx, uint64_t offset, const uint8_t *buf, size_t len)
+{
+    stream_out *so = ctx;
+    if (!so->spool)
+        return outfile_patch(so->f, offset, buf, len);
+    if (fseeko(so->spool, (off_t)offset, SEEK_SET) != 0 || fwrite(buf, 1, len, so->spool) != len ||
+        fseeko(so->spool, 0, SEEK_END) != 0)
+        return KMQ_ERR_IO;
+    return KMQ_OK;
+}
+
+/* Copies the spool into the output. */
+static kmq_status out_unspool(stream_out *so)
+{
+    if (!so->spool)
+        return KMQ_OK;
+    uint8_t buf[1 << 16];
+    size_t n;
+    kmq_status s = fflush(so->spool) == 0 && fseeko(so->spool, 0, SEEK_SET) == 0 ? KMQ_OK : KMQ_ERR_IO;
+    while (s == KMQ_OK && (n = fread(buf, 1, sizeof buf, so->spool)) > 0)
+        s = outfile_write(so->f, buf, n);
+    if (s == KMQ_OK && ferror(so->spool))
+        s = KMQ_ERR_IO;
+    return s;
+}
+
+static int is_regular(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Standard input or a pipe, when it is to be streamed, goes to an unnamed
+   temporary file first (it cannot be read twice), of at most `cap` bytes;
+   its name through /proc into name. */
+static int spool_input(const char *input, uint64_t cap, char *name, size_t size)
+{
+    const char *dir = getenv("TMPDIR");
+    const int in = strcmp(input, "-") ? open(input, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+    if (in < 0)
+        return -1;
+    int fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (in != STDIN_FILENO)
+            close(in);
+        return -1;
+    }
+    uint8_t buf[1 << 16];
+    uint64_t total = 0;
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || (total += (uint64_t)n) > cap ||
+            write(fd, buf, (size_t)n) != n) { /* a short write to a file is a full disk */
+            if (n == 0)
+                break;
+            if (total > cap)
+                errno = EFBIG;
+            int e = errno;
+            close(fd);
+            if (in != STDIN_FILENO)
+                close(in);
+            errno = e;
+            return -1;
+        }
+    }
+    if (in != STDIN_FILENO)
+        close(in);
+    snprintf(name, size, "/proc/self/fd/%d", fd);
+    return fd;
+}
+
+/* Whether this input is streamed: --stream, or a PNG, TIFF or PNM above
+   STREAM_ABOVE pixels.  Opens *rows and returns STREAMING if so; GO_ON for
+   the in-memory path; else the file's exit status, reported. */
+static int stream_open(job *j, const char *path, kmq_rows **rows)
+{
+    const compress_opts *o = j->o;
+    *rows = NULL;
+    struct stat st;
+    if (!o->stream && (stat(path, &st) != 0 || !S_ISREG(st.st_mode)))
+        return GO_ON;
+    if (!o->stream) { /* a PNG says its size in its first 24 bytes: no need to open it */
+        uint8_t head[24];
+        FILE *f = fopen(path, "rb");
+        size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+        if (f)
+            fclose(f);
+        if (got == sizeof head && !memcmp(head, "\x89PNG", 4) &&
+            (uint64_t)(head[16] << 24 | head[17] << 16 | head[18] << 8 | head[19]) *
+                    (uint64_t)(head[20] << 24 | head[21] << 16 | head[22] << 8 | head[23]) <=
+                STREAM_ABOVE)
+            return GO_ON;
+    }
+    kmq_status s = kmq_rows_open(path, o->max_stream_pixels, rows, o->strip ? NULL : &j->meta,
+                                 &j->why, &j->file_len);
+    if (s == KMQ_ERR_IMAGE_FORMAT && !o->stream)
+        return GO_ON; /* JPEG, interlaced PNG, ...: decoded whole, if they fit */
+    if (s != KMQ_OK)
+        return fail(j, s);
+    int w, h, c;
+    kmq_rows_size(*rows, &w, &h, &c);
+    const uint64_t pixels = (uint64_t)w * (uint64_t)h;
+    const char *no = o->png8 ? "--format png8" : o->dither ? "--dither" : o->exhaustive ? "-z/--max" : NULL;
+    int turn = j->meta.orientation > 1 && !o->no_orient;
+    if (!o->stream && (pixels <= STREAM_ABOVE || no || turn)) {
+        kmq_rows_close(*rows);
+        *rows = NULL;
+        kmq_metadata_free(&j->meta);
+        return GO_ON; /* small, or what streaming cannot do: decoded whole, if it fits */
+    }
+    if (no || turn) {
+        kmq_rows_close(*rows);
+        *rows = NULL;
+        progress_clear();
+        cli_error("%s: %s cannot be streamed%s", cli_in_name(j->input),
+                  no ? no : "an EXIF-rotated image", no ? "" : " (--no-orient keeps it as stored)");
+        return EXIT_FAIL;
+    }
+    if (j->meta.warning && !o->quiet)
+        cli_error("%s: warning: %s", cli_in_name(j->input), j->meta.warning);
+    j->width = w, j->height = h, j->channels = c;
+    return STREAMING;
+}
+
+static int stream(job *j)
+{
+    const compress_opts *o = j->o;
+    char spooled[64];
+    const char *path = j->input;
+    int spool_fd = -1;
+    if (o->stream && (!strcmp(path, "-") || !is_regular(path))) {
+        const uint64_t cap = (o->max_stream_pixels ? o->max_stream_pixels
+                                                   : KMQ_DEFAULT_MAX_STREAM_PIXELS) * 8 + (1u << 20);
+        if ((spool_fd = spool_input(j->input, cap, spooled, sizeof spooled)) < 0)
+            return fail(j, KMQ_ERR_IO);
+        path = spooled;
+    }
+    kmq_rows *rows;
+    int rc = stream_open(j, path, &rows);
+    if (rc != STREAMING) {
+        if (spool_fd >= 0)
+            close(spool_fd);
+        return rc;
+    }
+    j->streamed = 1;
+    j->res->bytes_in = j->file_len;
+    j->t_decode = now_seconds();
+    outfile *f[2] = {NULL, NULL};
+    stream_out so = {0};
+    kmq_sink sink = {out_write, out_patch, &so};
+    kmq_status s = KMQ_OK;
+    for (int i = 0; i < j->nout && s == KMQ_OK; i++) {
+        j->failed = j->paths[i];
+        if (o->out_dir && make_parents(j->paths[i]) != 0)
+            s = KMQ_ERR_IO;
+        else
+            s = outfile_open(j->paths[i], o->force, &f[i]);
+    }
+    if (s == KMQ_OK) {
+        so.f = f[0];
+        if (!outfile_seekable(f[0]) && !(so.spool = tmpfile()))
+            s = KMQ_ERR_IO;
+    }
+    if (s == KMQ_OK) {
+        j->failed = j->input;
+        kmq_params params = o->params;
+        params.progress = progress_kmeans;
+        params.progress_ctx = (void *)j->input;
+        const kmq_png_options png = {o->level, 0, o->params.threads, o->packed};
+        j->reached = 1;
+        s = kmq_stream_compress(rows, &params, o->quality, &png, &j->meta, &sink, &j->cb, &j->st,
+                                &j->reached, &j->why);
+        progress_clear();
+        if (s == KMQ_ERR_IO && !j->why)
+            j->failed = j->paths[0];
+    }
+    kmq_rows_close(rows);
+    if (spool_fd >= 0)
+        close(spool_fd);
+    if (s == KMQ_OK && (rc = quality_verdict(j)) != GO_ON) {
+        s = KMQ_OK;
+    } else if (s == KMQ_OK) {
+        rc = GO_ON;
+        j->t_kmeans = j->t_encode = now_seconds();
+        j->failed = j->paths[1];
+        s = ends_with_ci(j->paths[1], ".npy") ? kmq_codebook_encode_npy(&j->cb, &j->bufs[1], &j->lens[1])
+                                              : kmq_codebook_encode_bin(&j->cb, &j->bufs[1], &j->lens[1]);
+        j->lens[0] = so.written;
+        if (s == KMQ_OK && (rc = skip_larger(j)) == GO_ON) {
+            j->failed = j->paths[0];
+            if ((s = out_unspool(&so)) == KMQ_OK) {
+                j->failed = j->paths[1];
+                s = outfile_write(f[1], j->bufs[1], j->lens[1]);
+            }
+        }
+    }
+    if (so.spool)
+        fclose(so.spool);
+    if (s != KMQ_OK || rc != GO_ON) {
+        for (int i = 0; i < j->nout; i++)
+            outfile_abort(f[i]);
+        return s != KMQ_OK ? fail(j, s) : rc;
+    }
+    int failed;
+    if ((s = outfile_commit_all(f, j->nout, &failed)) != KMQ_OK) {
+        cli_report_out(j->paths[failed < 0 ? 0 : failed], s, NULL);
+        if (o->json)
+            json_failure(j->input, "could not write the outputs");
+        return EXIT_FAIL;
+    }
+    j->res->bytes_out = j->lens[0] + j->lens[1];
+    const compress_done d = {j->input, j->paths, j->lens, j->width, j->height, j->channels,
+                             j->file_len, &j->st, &j->meta, j->reached, j->t0, j->t_decode,
+                             j->t_kmeans, j->t_encode, now_seconds()};
+    report_compressed(o, &d);
+    return EXIT_OK;
+}
+
 /* Compresses one input to paths[0] (and paths[1]); returns its status
    (EXIT_USAGE for names that cannot work), everything reported. */
 static int compress_one(const compress_opts *o, const char *input, char *const *paths, int nout,
                         batch_result *res)
 {
     static int (*const stages[])(job *) = {
-        check_names, skip_done, decode, quantize, encode, skip_larger, commit,
+        check_names, skip_done, stream, decode, quantize, encode, skip_larger, commit,
     };
     job j = {.o = o, .input = input, .paths = paths, .nout = nout, .res = res,
              .failed = input, .t0 = now_seconds()};

@@ -51,8 +51,14 @@ void help_compress(FILE *out)
           "      --strip         drop the colour profile (iCCP, sRGB, gAMA, cHRM) and\n"
           "                      pixel size (pHYs), which are otherwise carried into\n"
           "                      the png8, or into the label PNG for decompress\n"
-          "      --max-pixels N  refuse images of more than N pixels, before decoding\n"
-          "                      (default 268435456 = 2^28)\n"
+          "      --max-pixels N  refuse images of more than N pixels, before decoding,\n"
+          "                      when decoded whole (default 268435456 = 2^28)\n"
+          "      --stream        read the image in bands of rows, three times, in\n"
+          "                      memory bounded by its width: PNG, TIFF and PNM, by\n"
+          "                      default when larger than 2^25 pixels; same bytes\n"
+          "      --max-stream-pixels N\n"
+          "                      refuse streamed images of more than N pixels\n"
+          "                      (default 4294836225 = 65535 x 65535)\n"
           "  -r, --recursive     FOLDER arguments: every PNG, JPEG and BMP under them\n"
           "                      (kmq's own outputs excluded)\n"
           "      --out-dir DIR   write outputs under DIR, mirroring the tree below each\n"
@@ -88,7 +94,7 @@ int compress_parse_args(int argc, char **argv, compress_opts *o)
 {
     enum {
         OPT_INIT = 256, OPT_NINIT, OPT_MAXITER, OPT_TOL, OPT_SEED, OPT_LABELS, OPT_CODEBOOK,
-        OPT_FORMAT, OPT_LEVEL, OPT_MAXPIXELS, OPT_OUTDIR, OPT_SKIP, OPT_JSON, OPT_QUALITY,
+        OPT_FORMAT, OPT_LEVEL, OPT_MAXPIXELS, OPT_STREAM, OPT_MAXSTREAM, OPT_OUTDIR, OPT_SKIP, OPT_JSON, OPT_QUALITY,
         OPT_DITHER, OPT_PACKED, OPT_STRIP, OPT_NO_ORIENT, OPT_SKIP_LARGER, OPT_EXT
     };
     static const struct option longopts[] = {
@@ -107,6 +113,8 @@ int compress_parse_args(int argc, char **argv, compress_opts *o)
         {"max", no_argument, NULL, 'z'},
         {"stats", no_argument, NULL, 'v'},
         {"max-pixels", required_argument, NULL, OPT_MAXPIXELS},
+        {"stream", no_argument, NULL, OPT_STREAM},
+        {"max-stream-pixels", required_argument, NULL, OPT_MAXSTREAM},
         {"recursive", no_argument, NULL, 'r'},
         {"out-dir", required_argument, NULL, OPT_OUTDIR},
         {"skip-existing", no_argument, NULL, OPT_SKIP},
@@ -214,6 +222,11 @@ int compress_parse_args(int argc, char **argv, compress_opts *o)
         case 'z': o->exhaustive = 1; break;
         case OPT_MAXPIXELS:
             if (parse_max_pixels("compress", optarg, &o->max_pixels))
+                return EXIT_USAGE;
+            break;
+        case OPT_STREAM: o->stream = 1; break;
+        case OPT_MAXSTREAM:
+            if (parse_max_pixels("compress", optarg, &o->max_stream_pixels))
                 return EXIT_USAGE;
             break;
         case 'o': o->output_path = optarg; break;

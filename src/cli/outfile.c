@@ -359,6 +359,27 @@ kmq_status outfile_write(outfile *f, const uint8_t *data, size_t len)
     return KMQ_OK;
 }
 
+kmq_status outfile_patch(outfile *f, uint64_t offset, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = pwrite(f->fd, data, len, (off_t)offset);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return KMQ_ERR_IO;
+        }
+        data += w, offset += (uint64_t)w;
+        len -= (size_t)w;
+    }
+    return KMQ_OK;
+}
+
+int outfile_seekable(const outfile *f)
+{
+    struct stat st;
+    return fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* Data on disk before a name points at it: a crash leaves the old file or
    the new one, never a torn one.  Closes the descriptor. */
 static kmq_status flush_file(outfile *f)

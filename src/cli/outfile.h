@@ -31,6 +31,11 @@
 typedef struct outfile outfile;
 KMQ_NODISCARD kmq_status outfile_open(const char *path, int overwrite, outfile **out);
 KMQ_NODISCARD kmq_status outfile_write(outfile *f, const uint8_t *data, size_t len);
+/* Overwrites len bytes written before, at offset from the start (a
+   streamed PNG's chunk lengths); KMQ_ERR_IO (ESPIPE) on a pipe.
+   outfile_seekable says beforehand whether it can. */
+KMQ_NODISCARD kmq_status outfile_patch(outfile *f, uint64_t offset, const uint8_t *data, size_t len);
+int outfile_seekable(const outfile *f);
 KMQ_NODISCARD kmq_status outfile_commit(outfile *f);
 void outfile_abort(outfile *f);
 /* Commits n (at most OUTFILE_MAX_PAIR) files together: all are flushed first,

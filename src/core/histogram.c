@@ -130,15 +130,21 @@ static kmq_status start(kmq_histogram *h, int channels)
     return h->slots ? KMQ_OK : KMQ_ERR_NOMEM;
 }
 
-kmq_status kmq_histogram_build(const uint8_t *pixels, size_t npixels, int channels,
-                               kmq_histogram *h)
+kmq_status kmq_histogram_start(kmq_histogram *h, int channels)
 {
     memset(h, 0, sizeof *h);
-    if (channels < 1 || channels > KMQ_MAX_CHANNELS || npixels == 0 || npixels > UINT32_MAX)
+    if (channels < 1 || channels > KMQ_MAX_CHANNELS)
         return KMQ_ERR_ARG;
+    return start(h, channels);
+}
+
+kmq_status kmq_histogram_add(kmq_histogram *h, const uint8_t *pixels, size_t npixels,
+                             size_t *used)
+{
     /* Count pixels per colour: the value is the count while counting. */
-    kmq_status s = start(h, channels);
-    size_t used = 0, last_slot = SIZE_MAX;
+    const int channels = h->channels;
+    kmq_status s = KMQ_OK;
+    size_t last_slot = SIZE_MAX;
     uint32_t last_key = 0;
     for (size_t i = 0; i < npixels && s == KMQ_OK; i++) {
         uint32_t key = kmq_pack(pixels + i * (size_t)channels, channels);
@@ -147,8 +153,26 @@ kmq_status kmq_histogram_build(const uint8_t *pixels, size_t npixels, int channe
             continue;
         }
         last_key = key;
-        s = add(h, key, 1, &used, &last_slot);
+        s = add(h, key, 1, used, &last_slot);
     }
+    return s;
+}
+
+kmq_status kmq_histogram_finish(kmq_histogram *h, size_t used)
+{
+    return finish(h, used);
+}
+
+kmq_status kmq_histogram_build(const uint8_t *pixels, size_t npixels, int channels,
+                               kmq_histogram *h)
+{
+    memset(h, 0, sizeof *h);
+    if (channels < 1 || channels > KMQ_MAX_CHANNELS || npixels == 0 || npixels > UINT32_MAX)
+        return KMQ_ERR_ARG;
+    size_t used = 0;
+    kmq_status s = kmq_histogram_start(h, channels);
+    if (s == KMQ_OK)
+        s = kmq_histogram_add(h, pixels, npixels, &used);
     if (s == KMQ_OK)
         s = finish(h, used);
     if (s != KMQ_OK)

@@ -34,6 +34,24 @@ kmq_status kmq_histogram_build(const uint8_t *pixels, size_t npixels, int channe
 kmq_status kmq_histogram_build_weighted(const uint32_t *keys, const uint32_t *counts, size_t n,
                                         int channels, kmq_histogram *h);
 void kmq_histogram_free(kmq_histogram *h);
+/* kmq_histogram_build in steps, for pixels that arrive in pieces: start,
+   add each piece (*used counts the colours so far, from 0), finish. */
+kmq_status kmq_histogram_start(kmq_histogram *h, int channels);
+kmq_status kmq_histogram_add(kmq_histogram *h, const uint8_t *pixels, size_t npixels,
+                             size_t *used);
+kmq_status kmq_histogram_finish(kmq_histogram *h, size_t used);
+
+/* kmq_quantize on a finished histogram of npixels pixels: the codebook
+   into *cb and each colour's label (h->n bytes, malloc'd) into
+   *colour_labels; target < 0 means k = params->k, else the smallest k
+   reaching target dB (*reached says if it did).  stats' timings are the
+   caller's. */
+kmq_status kmq_quantize_histogram(kmq_histogram *h, uint64_t npixels, const kmq_params *params,
+                                  double target, kmq_codebook *cb, uint8_t **colour_labels,
+                                  kmq_stats *stats, int *reached);
+/* Labels pixels from their colours' labels (every colour is in h). */
+void kmq_label_pixels(const kmq_histogram *h, const uint8_t *pixels, size_t npixels,
+                      const uint8_t *colour_labels, int threads, uint8_t *labels);
 uint32_t kmq_pack(const uint8_t *px, int channels);
 /* Position of a colour in h->keys; the colour must be present. */
 size_t kmq_histogram_find(const kmq_histogram *h, uint32_t key);

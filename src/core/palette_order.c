@@ -30,29 +30,36 @@ static uint32_t colour_dist2(const uint8_t *a, const uint8_t *b, int C)
     return d;
 }
 
-kmq_status kmq_palette_sort(kmq_codebook *cb, uint8_t *labels, int width, int height)
+kmq_status kmq_palette_touch(uint64_t *touch, int k, const uint8_t *labels, const uint8_t *above,
+                             int width, int rows)
 {
-    if (kmq_codebook_check(cb) != KMQ_OK || !labels || width < 1 || height < 1)
+    if (!touch || k < 1 || k > KMQ_MAX_K || !labels || width < 1 || rows < 0)
         return KMQ_ERR_ARG;
-    const int k = cb->k, C = cb->channels;
-    const size_t w = (size_t)width, n = w * (size_t)height;
-    if (kmq_first_bad_label(labels, n, k) < n)
-        return KMQ_ERR_LABEL_RANGE;
-    uint64_t *touch = calloc((size_t)k * k, sizeof *touch); /* symmetric */
-    if (!touch)
-        return KMQ_ERR_NOMEM;
-    for (size_t y = 0; y < (size_t)height; y++) {
-        const uint8_t *row = labels + y * w, *up = y ? row - w : NULL;
+    const size_t w = (size_t)width;
+    for (size_t y = 0; y < (size_t)rows; y++) {
+        const uint8_t *row = labels + y * w, *up = y ? row - w : above;
         for (size_t x = 0; x < w; x++) { /* branch-free: neighbours differ at random */
-            const unsigned v = row[x], left = x ? row[x - 1] : v, above = up ? up[x] : v;
+            const unsigned v = row[x], left = x ? row[x - 1] : v, over = up ? up[x] : v;
             touch[left * (size_t)k + v] += left != v;
-            touch[above * (size_t)k + v] += above != v;
+            touch[over * (size_t)k + v] += over != v;
         }
     }
+    return KMQ_OK;
+}
+
+kmq_status kmq_palette_order(kmq_codebook *cb, const uint64_t *counts, uint8_t *where)
+{
+    if (kmq_codebook_check(cb) != KMQ_OK || !counts || !where)
+        return KMQ_ERR_ARG;
+    const int k = cb->k, C = cb->channels;
+    uint64_t *touch = malloc((size_t)k * k * sizeof *touch); /* symmetric */
+    if (!touch)
+        return KMQ_ERR_NOMEM;
     for (int a = 0; a < k; a++) /* fold into both halves */
-        for (int b = a + 1; b < k; b++)
+        for (int b = a; b < k; b++)
             touch[(size_t)a * k + b] = touch[(size_t)b * k + a] =
-                touch[(size_t)a * k + b] + touch[(size_t)b * k + a];
+                a == b ? counts[(size_t)a * k + a]
+                       : counts[(size_t)a * k + b] + counts[(size_t)b * k + a];
 
     uint8_t order[KMQ_MAX_K], used[KMQ_MAX_K] = {0};
     int cur = 0;
@@ -79,12 +86,33 @@ kmq_status kmq_palette_sort(kmq_codebook *cb, uint8_t *labels, int width, int he
     }
     free(touch);
 
-    uint8_t where[KMQ_MAX_K], old[KMQ_MAX_K * KMQ_MAX_CHANNELS];
+    uint8_t old[KMQ_MAX_K * KMQ_MAX_CHANNELS];
     memcpy(old, cb->entries, (size_t)k * C);
     for (int j = 0; j < k; j++) {
         memcpy(cb->entries + (size_t)j * C, old + (size_t)order[j] * C, (size_t)C);
         where[order[j]] = (uint8_t)j;
     }
+    return KMQ_OK;
+}
+
+kmq_status kmq_palette_sort(kmq_codebook *cb, uint8_t *labels, int width, int height)
+{
+    if (kmq_codebook_check(cb) != KMQ_OK || !labels || width < 1 || height < 1)
+        return KMQ_ERR_ARG;
+    const int k = cb->k;
+    const size_t n = (size_t)width * (size_t)height;
+    if (kmq_first_bad_label(labels, n, k) < n)
+        return KMQ_ERR_LABEL_RANGE;
+    uint64_t *touch = calloc((size_t)k * k, sizeof *touch);
+    if (!touch)
+        return KMQ_ERR_NOMEM;
+    uint8_t where[KMQ_MAX_K];
+    kmq_status s = kmq_palette_touch(touch, k, labels, NULL, width, height);
+    if (s == KMQ_OK)
+        s = kmq_palette_order(cb, touch, where);
+    free(touch);
+    if (s != KMQ_OK)
+        return s;
     for (size_t i = 0; i < n; i++)
         labels[i] = where[labels[i]];
     return KMQ_OK;

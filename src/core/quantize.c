@@ -50,8 +50,7 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Labels every pixel from its colour's label. */
-static void label_pixels(const kmq_histogram *h, const uint8_t *pixels, size_t npixels,
+void kmq_label_pixels(const kmq_histogram *h, const uint8_t *pixels, size_t npixels,
                          const uint8_t *colour_labels, int threads, uint8_t *labels)
 {
     const int C = h->channels;
@@ -382,35 +381,20 @@ static kmq_status solve_k(const problem *pb, const kmq_params *params, int k, so
     return s;
 }
 
-/* Shared by kmq_quantize and kmq_quantize_quality: target < 0 means "k is
-   params->k"; else the smallest k in 2..256 whose PSNR reaches target. */
-static kmq_status quantize(const uint8_t *pixels, size_t npixels, int channels,
-                           const kmq_params *params, double target, kmq_codebook *cb,
-                           uint8_t *labels, kmq_stats *stats, int *reached)
+kmq_status kmq_quantize_histogram(kmq_histogram *h, uint64_t npixels, const kmq_params *params,
+                                  double target, kmq_codebook *cb, uint8_t **colour_labels,
+                                  kmq_stats *stats, int *reached)
 {
-    if (!cb)
-        return KMQ_ERR_ARG;
     memset(cb, 0, sizeof *cb);
-    kmq_status s = kmq_params_check(params, NULL);
-    if (s != KMQ_OK)
-        return s;
-    if (!pixels || !labels || npixels == 0 || channels < 1 || channels > KMQ_MAX_CHANNELS)
-        return KMQ_ERR_ARG;
-    if (npixels > UINT32_MAX)
-        return KMQ_ERR_TOO_LARGE;
-
-    kmq_histogram h;
-    double t0 = now();
-    if ((s = kmq_histogram_build(pixels, npixels, channels, &h)) != KMQ_OK)
-        return s;
-    double t_hist = now();
-    const int C = channels;
+    *colour_labels = NULL;
+    const int C = h->channels;
     /* with alpha, the error is counted over the colour channels (alpha.c) */
     const int counted = kmq_has_alpha(C) ? C - 1 : C;
     const double samples = (double)npixels * counted;
     problem pb;
     solution sol = {0};
-    if ((s = problem_init(&pb, &h, params->tol)) != KMQ_OK)
+    kmq_status s;
+    if ((s = problem_init(&pb, h, params->tol)) != KMQ_OK)
         goto done;
     if (target < 0) {
         s = solve_k(&pb, params, params->k, &sol);
@@ -443,14 +427,13 @@ static kmq_status quantize(const uint8_t *pixels, size_t npixels, int channels,
     }
     if (s != KMQ_OK)
         goto done;
-    double t_kmeans = now();
-    label_pixels(&h, pixels, npixels, sol.colour_labels, params->threads, labels);
     cb->k = sol.k;
     cb->channels = C;
     cb->entries = sol.entries, sol.entries = NULL;
+    *colour_labels = sol.colour_labels, sol.colour_labels = NULL;
     if (stats) {
         memset(stats, 0, sizeof *stats);
-        stats->pixels = npixels;
+        stats->pixels = (size_t)npixels;
         stats->distinct = pb.visible;
         stats->k = sol.k;
         stats->iterations = sol.iterations;
@@ -460,13 +443,47 @@ static kmq_status quantize(const uint8_t *pixels, size_t npixels, int channels,
         stats->psnr = kmq_psnr(stats->mse);
         stats->psnr_black = pb.alpha ? kmq_psnr(sol.over_black / samples) : stats->psnr;
         stats->psnr_white = pb.alpha ? kmq_psnr(sol.over_white / samples) : stats->psnr;
-        stats->seconds_histogram = t_hist - t0;
-        stats->seconds_kmeans = t_kmeans - t_hist;
-        stats->seconds_labels = now() - t_kmeans;
     }
 done:
     solution_free(&sol);
     problem_free(&pb);
+    return s;
+}
+
+/* Shared by kmq_quantize and kmq_quantize_quality: target < 0 means "k is
+   params->k"; else the smallest k in 2..256 whose PSNR reaches target. */
+static kmq_status quantize(const uint8_t *pixels, size_t npixels, int channels,
+                           const kmq_params *params, double target, kmq_codebook *cb,
+                           uint8_t *labels, kmq_stats *stats, int *reached)
+{
+    if (!cb)
+        return KMQ_ERR_ARG;
+    memset(cb, 0, sizeof *cb);
+    kmq_status s = kmq_params_check(params, NULL);
+    if (s != KMQ_OK)
+        return s;
+    if (!pixels || !labels || npixels == 0 || channels < 1 || channels > KMQ_MAX_CHANNELS)
+        return KMQ_ERR_ARG;
+    if (npixels > UINT32_MAX)
+        return KMQ_ERR_TOO_LARGE;
+
+    kmq_histogram h;
+    double t0 = now();
+    if ((s = kmq_histogram_build(pixels, npixels, channels, &h)) != KMQ_OK)
+        return s;
+    double t_hist = now();
+    uint8_t *colour_labels = NULL;
+    s = kmq_quantize_histogram(&h, npixels, params, target, cb, &colour_labels, stats, reached);
+    if (s == KMQ_OK) {
+        double t_kmeans = now();
+        kmq_label_pixels(&h, pixels, npixels, colour_labels, params->threads, labels);
+        if (stats) {
+            stats->seconds_histogram = t_hist - t0;
+            stats->seconds_kmeans = t_kmeans - t_hist;
+            stats->seconds_labels = now() - t_kmeans;
+        }
+    }
+    free(colour_labels);
     kmq_histogram_free(&h);
     return s;
 }

@@ -70,37 +70,55 @@ size_t kmq_deflate_chunk(int level)
     return level <= 9 ? (size_t)192 << 10 : (size_t)2 << 20;
 }
 
-typedef struct {
-    uint8_t *data;
-    size_t len;
-} part;
-
-/* Compresses one chunk into p; `more` = chunks follow, so make it open. */
-static int compress_chunk(struct libdeflate_compressor *c, const uint8_t *in, size_t len, int more,
-                          part *p)
+/* Compresses one chunk into a malloc'd *out; `more` = chunks follow, so make it open. */
+int kmq_deflate_part(struct libdeflate_compressor *c, const uint8_t *in, size_t len, int more,
+                     uint8_t **out, size_t *out_len)
 {
     const size_t bound = libdeflate_deflate_compress_bound(c, len) + 5;
-    if (!(p->data = malloc(bound)))
+    uint8_t *data = *out = malloc(bound);
+    if (!data)
         return -1;
-    p->len = libdeflate_deflate_compress(c, in, len, p->data, bound - 5);
-    if (!p->len)
+    size_t n = *out_len = libdeflate_deflate_compress(c, in, len, data, bound - 5);
+    if (!n)
         return -1;
     if (!more)
         return 0;
     size_t header_bit;
     int pad;
-    if (last_block(p->data, p->len, &header_bit, &pad) != 0)
+    if (last_block(data, n, &header_bit, &pad) != 0)
         return -1;
-    p->data[header_bit / 8] &= (uint8_t)~(1u << (header_bit % 8)); /* BFINAL = 0 */
+    data[header_bit / 8] &= (uint8_t)~(1u << (header_bit % 8)); /* BFINAL = 0 */
     /* An empty stored block: 3 header bits (BFINAL 0, BTYPE 00) in the
        padding if they fit, else in a byte of their own; then alignment and
        LEN 0000, NLEN ffff. */
     static const uint8_t stored[] = {0x00, 0x00, 0x00, 0xff, 0xff};
     const int skip = pad >= 3;
-    memcpy(p->data + p->len, stored + skip, sizeof stored - skip);
-    p->len += sizeof stored - skip;
+    memcpy(data + n, stored + skip, sizeof stored - skip);
+    *out_len = n + sizeof stored - skip;
     return 0;
 }
+
+size_t kmq_deflate_parts(size_t len, size_t chunk, size_t *step)
+{
+    const size_t n = len / chunk > 1 ? len / chunk : 1;
+    *step = len / n; /* equal parts; the last takes the rest */
+    return n;
+}
+
+void kmq_zlib_header(int level, uint8_t out[2])
+{
+    /* CMF: deflate, 32 KB window; FLG: libdeflate's level class, then the
+       check bits that make the pair a multiple of 31. */
+    const unsigned cmf = 0x78, flevel = level < 2 ? 0 : level < 6 ? 1 : level < 8 ? 2 : 3;
+    unsigned flg = flevel << 6;
+    flg += 31 - (cmf * 256 + flg) % 31;
+    out[0] = (uint8_t)cmf, out[1] = (uint8_t)flg;
+}
+
+typedef struct {
+    uint8_t *data;
+    size_t len;
+} part;
 
 kmq_status kmq_zlib_deflate(const uint8_t *in, size_t len, int level, int threads, size_t chunk,
                             uint8_t **out, size_t *out_len)
@@ -108,8 +126,8 @@ kmq_status kmq_zlib_deflate(const uint8_t *in, size_t len, int level, int thread
     *out = NULL;
     if (level < 1 || level > 12 || chunk < 1)
         return KMQ_ERR_ARG;
-    const size_t n = len / chunk > 1 ? len / chunk : 1;
-    const size_t step = len / n; /* equal parts; the last takes the rest */
+    size_t step;
+    const size_t n = kmq_deflate_parts(len, chunk, &step);
     part *parts = calloc(n, sizeof *parts);
     if (!parts)
         return KMQ_ERR_NOMEM;
@@ -124,7 +142,8 @@ kmq_status kmq_zlib_deflate(const uint8_t *in, size_t len, int level, int thread
         for (size_t i = 0; i < n; i++) {
             const size_t off = i * step, size = i + 1 < n ? step : len - off;
             if (c && !failed)
-                failed |= compress_chunk(c, in + off, size, i + 1 < n, &parts[i]) != 0;
+                failed |= kmq_deflate_part(c, in + off, size, i + 1 < n, &parts[i].data,
+                                           &parts[i].len) != 0;
         }
         libdeflate_free_compressor(c);
     }
@@ -133,12 +152,7 @@ kmq_status kmq_zlib_deflate(const uint8_t *in, size_t len, int level, int thread
         total += parts[i].len;
     uint8_t *z = failed ? NULL : malloc(total);
     if (z) {
-        /* CMF: deflate, 32 KB window; FLG: libdeflate's level class, then
-           the check bits that make the pair a multiple of 31. */
-        const unsigned cmf = 0x78, flevel = level < 2 ? 0 : level < 6 ? 1 : level < 8 ? 2 : 3;
-        unsigned flg = flevel << 6;
-        flg += 31 - (cmf * 256 + flg) % 31;
-        z[0] = (uint8_t)cmf, z[1] = (uint8_t)flg;
+        kmq_zlib_header(level, z);
         size_t pos = 2;
         for (size_t i = 0; i < n; i++) {
             memcpy(z + pos, parts[i].data, parts[i].len);

@@ -52,6 +52,7 @@ struct kmq_rows {
     kmq_status (*rewind)(kmq_rows *r, const char **why);
     /* Frees r (the descriptor it was opened on stays open). */
     void (*close)(kmq_rows *r);
+    int fd; /* kmq_rows_open's own descriptor, closed by kmq_rows_close */
 };
 
 /* Opens a row reader on fd (a regular file of file_len bytes, positioned
@@ -63,5 +64,9 @@ kmq_status kmq_pnm_rows_open(int fd, uint64_t file_len, uint64_t max_pixels, kmq
                              kmq_metadata *meta, const char **why);
 kmq_status kmq_png_rows_open(int fd, uint64_t file_len, uint64_t max_pixels, kmq_rows **r,
                              kmq_metadata *meta, const char **why);
+/* A label PNG's rows (src/io/png_rows.c): the indices themselves (1, 2 and
+   4-bit samples are not scaled), after kmq_labels_decode's checks. */
+kmq_status kmq_png_label_rows_open(int fd, uint64_t file_len, uint64_t max_pixels, kmq_rows **r,
+                                   const char **why);
 
 #endif

@@ -510,14 +510,8 @@ static const char *colour_type_name(int ct)
     }
 }
 
-kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
-                             const char **why)
+kmq_status kmq_labels_magic(const uint8_t *buf, size_t len, const char **why)
 {
-    const char *dummy;
-    if (!why)
-        why = &dummy;
-    *why = NULL;
-    memset(img, 0, sizeof *img);
     if (is_jpeg(buf, len)) {
         *why = "it is a JPEG (label images must be greyscale PNG; JPEG destroys labels)";
         return KMQ_ERR_LABELS_NOT_GREY8;
@@ -526,26 +520,43 @@ kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels
         *why = "it is not a PNG (label images must be greyscale PNG)";
         return KMQ_ERR_LABELS_NOT_GREY8;
     }
-    kmq_png_header hdr;
-    kmq_status s = kmq_png_check(buf, len, &hdr, why);
-    if (s != KMQ_OK)
-        return s;
-    if (hdr.colour_type != 0) {
+    return KMQ_OK;
+}
+
+kmq_status kmq_labels_header(const kmq_png_header *hdr, uint64_t max_pixels, const char **why)
+{
+    if (hdr->colour_type != 0) {
         static _Thread_local char msg[128];
         snprintf(msg, sizeof msg,
                  "it is a %s PNG, not greyscale (was the label image re-saved?)",
-                 colour_type_name(hdr.colour_type));
+                 colour_type_name(hdr->colour_type));
         *why = msg;
         return KMQ_ERR_LABELS_NOT_GREY8;
     }
-    if (hdr.bit_depth > 8) {
+    if (hdr->bit_depth > 8) {
         static _Thread_local char msg[128];
         snprintf(msg, sizeof msg, "it is a %d-bit greyscale PNG, not 1, 2, 4 or 8-bit",
-                 hdr.bit_depth);
+                 hdr->bit_depth);
         *why = msg;
         return KMQ_ERR_LABELS_NOT_GREY8;
     }
-    if ((s = check_size(hdr.width, hdr.height, max_pixels, why)) != KMQ_OK)
+    return check_size(hdr->width, hdr->height, max_pixels, why);
+}
+
+kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
+                             const char **why)
+{
+    const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = NULL;
+    memset(img, 0, sizeof *img);
+    kmq_status s = kmq_labels_magic(buf, len, why);
+    if (s != KMQ_OK)
+        return s;
+    kmq_png_header hdr;
+    if ((s = kmq_png_check(buf, len, &hdr, why)) != KMQ_OK ||
+        (s = kmq_labels_header(&hdr, max_pixels, why)) != KMQ_OK)
         return s;
     if ((s = load(buf, len, 1, kmq_stb_budget(hdr.width, hdr.height, len), img, why)) != KMQ_OK ||
         hdr.bit_depth == 8)

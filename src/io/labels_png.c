@@ -143,34 +143,43 @@ static size_t deflated_size(const uint8_t *data, size_t len, int level)
     return n ? n : SIZE_MAX;
 }
 
-int kmq_labels_filter(const uint8_t *labels, int width, int height, int level, int threads)
+int kmq_filter_sample_every(int width, int height)
 {
-    /* None or Paeth, whichever compresses smaller at a quick level on a
-       sample of the rows as PNG filters them: every fourth band of 16 (all
-       of a small image).  Filtered here and deflated by libdeflate directly,
-       so the trial shares nothing with stb and can run beside an encode. */
-    const int band = 16, every = 4;
+    /* Every fourth band of 16 rows (all of a small image), or fewer bands
+       so that the sample stays within 8 MB, which a streamed image keeps
+       until its palette order is known. */
+    const uint64_t bands = ((uint64_t)height + 15) / 16, limit = (uint64_t)8 << 20;
+    if (height < 64)
+        return 1;
+    uint64_t every = 4;
+    while ((bands + every - 1) / every * 16 * (uint64_t)width > limit && every < bands)
+        every *= 2;
+    return (int)every;
+}
+
+int kmq_filter_sampled(int y, int every)
+{
+    return (y / 16) % every == 0;
+}
+
+int kmq_labels_filter_trial(const uint8_t *sample, size_t rows, int width, int level, int threads)
+{
+    /* None or Paeth, whichever compresses smaller at a quick level on the
+       sample as PNG filters it.  Filtered here and deflated by libdeflate
+       directly, so the trial shares nothing with stb and can run beside an
+       encode.  The sample is filtered as one image: a band's first row is
+       predicted from the previous band's last, which biases the trial
+       toward None a little; with the true row above it picks Paeth wrongly
+       on 3 of 24 kodak cases, this way on none. */
     const size_t w = (size_t)width, line = w + 1;
-    const int all_rows = height < band * every;
-    size_t rows = 0;
-    for (int y = 0; y < height; y++)
-        rows += all_rows || (y / band) % every == 0;
-    uint8_t *none = malloc(rows * line), *paeth = malloc(rows * line);
+    uint8_t *none = malloc(rows * line + 1), *paeth = malloc(rows * line + 1);
     int filter = 0;
     if (none && paeth) {
-        size_t r = 0;
-        for (int y = 0; y < height; y++) {
-            if (!all_rows && (y / band) % every != 0)
-                continue;
-            /* The sample is filtered as one image: a band's first row is
-               predicted from the previous band's last, which biases the
-               trial toward None a little; with the true row above it picks
-               Paeth wrongly on 3 of 24 kodak cases, this way on none. */
-            const uint8_t *cur = labels + (size_t)y * w;
+        for (size_t r = 0; r < rows; r++) {
+            const uint8_t *cur = sample + r * w;
             none[r * line] = 0, paeth[r * line] = 4;
             memcpy(none + r * line + 1, cur, w);
-            paeth_row(paeth + r * line + 1, cur, r ? none + (r - 1) * line + 1 : NULL, w);
-            r++;
+            paeth_row(paeth + r * line + 1, cur, r ? cur - w : NULL, w);
         }
         const int trial = level < TRIAL_LEVEL ? level : TRIAL_LEVEL;
         size_t size[2];
@@ -182,6 +191,25 @@ int kmq_labels_filter(const uint8_t *labels, int width, int height, int level, i
         filter = size[1] < size[0] ? 4 : 0;
     }
     free(none), free(paeth);
+    return filter;
+}
+
+int kmq_labels_filter(const uint8_t *labels, int width, int height, int level, int threads)
+{
+    const int every = kmq_filter_sample_every(width, height);
+    const size_t w = (size_t)width;
+    size_t rows = 0;
+    for (int y = 0; y < height; y++)
+        rows += kmq_filter_sampled(y, every);
+    uint8_t *sample = malloc(rows * w + 1);
+    if (!sample)
+        return 0;
+    size_t r = 0;
+    for (int y = 0; y < height; y++)
+        if (kmq_filter_sampled(y, every))
+            memcpy(sample + r++ * w, labels + (size_t)y * w, w);
+    const int filter = kmq_labels_filter_trial(sample, rows, width, level, threads);
+    free(sample);
     return filter;
 }
 

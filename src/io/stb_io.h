@@ -45,6 +45,29 @@ uint8_t *kmq_stb_write_png(const uint8_t *pixels, int w, int h, int channels, in
 size_t kmq_deflate_chunk(int level); /* the chunk size kmq writes with */
 kmq_status kmq_zlib_deflate(const uint8_t *in, size_t len, int level, int threads, size_t chunk,
                             uint8_t **out, size_t *out_len);
+/* Its pieces, for streams written a band at a time: the number of parts
+   of len bytes cut at `chunk` (each *step bytes, the last the rest); one
+   part's DEFLATE bytes (malloc'd *out; more = parts follow, so it is left
+   open); the two zlib header bytes.  The Adler-32 of the data ends it. */
+struct libdeflate_compressor;
+size_t kmq_deflate_parts(size_t len, size_t chunk, size_t *step);
+int kmq_deflate_part(struct libdeflate_compressor *c, const uint8_t *in, size_t len, int more,
+                     uint8_t **out, size_t *out_len);
+void kmq_zlib_header(int level, uint8_t out[2]);
+
+/* PNGs written a row at a time to a sink (src/io/png_stream.c): colour
+   type 0, 2, 4 or 6 at 8 bits (or grey at 1, 2, 4 bits: rows already
+   packed); filter 0..4 for every row, or -1 for stb_image_write's per-row
+   choice; DEFLATE as kmq_zlib_deflate at `level` on `threads`; `extra`
+   (whole chunks) right after the IHDR.  The bytes are those of the
+   in-memory writers.  finish (after every row) and free release w. */
+typedef struct kmq_png_writer kmq_png_writer;
+kmq_status kmq_png_writer_open(kmq_sink *sink, uint32_t width, uint32_t height, int colour_type,
+                               int bits, int filter, int level, int threads,
+                               const uint8_t *extra, size_t extra_len, kmq_png_writer **w);
+kmq_status kmq_png_writer_rows(kmq_png_writer *w, const uint8_t *rows, uint32_t n);
+kmq_status kmq_png_writer_finish(kmq_png_writer *w);
+void kmq_png_writer_free(kmq_png_writer *w);
 
 /* Label PNG helpers (src/io/labels_png.c). */
 /* Bits per label sample for k colours: 1, 2, 4 or 8. */
@@ -55,6 +78,12 @@ size_t kmq_pack_rows(const uint8_t *labels, int width, int height, int bits, uin
 /* PNG filter type (0 None or 4 Paeth) that suits these 8-bit labels when
    compressed at `level`; the trial uses up to 2 of `threads` (0 = all). */
 int kmq_labels_filter(const uint8_t *labels, int width, int height, int level, int threads);
+/* Its pieces, for labels that arrive in rows: the rows of the sample are
+   those y with kmq_filter_sampled(y, kmq_filter_sample_every(w, h)); the
+   trial takes the sample's rows one after the other. */
+int kmq_filter_sample_every(int width, int height);
+int kmq_filter_sampled(int y, int every);
+int kmq_labels_filter_trial(const uint8_t *sample, size_t rows, int width, int level, int threads);
 
 /* Encodes each of n candidates with encode(ctx, candidate, ...) and keeps the
    smallest result (ties: the first). */
@@ -115,6 +144,12 @@ kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_met
 /* Walks every chunk: lengths in range, CRCs correct, IHDR first, IDAT
    present, IEND last.  On failure returns the status and a static reason. */
 kmq_status kmq_png_check(const uint8_t *buf, size_t len, kmq_png_header *hdr, const char **why);
+
+/* kmq_labels_decode's checks (src/io/image.c): of the first bytes, then of
+   the PNG's header (colour type, depth, size against max_pixels). */
+kmq_status kmq_labels_magic(const uint8_t *buf, size_t len, const char **why);
+kmq_status kmq_labels_header(const kmq_png_header *hdr, uint64_t max_pixels, const char **why);
+
 
 /* kmq_read_file on an open descriptor, which it closes (unless stdin). */
 kmq_status kmq_read_fd(int fd, size_t max_len, uint8_t **out, size_t *out_len);

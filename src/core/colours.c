@@ -1,0 +1,102 @@
+/* Colour counts built a piece at a time, for images that are read as
+   bands of rows (kmq_stream_compress): the histogram kmq_quantize builds
+   in one go, then the same k-means and the same labels. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct kmq_colours {
+    kmq_histogram h;
+    size_t used;             /* distinct colours while counting */
+    uint64_t pixels;
+    int counted;             /* finished: h is sorted and indexed */
+    uint8_t *colour_labels;  /* after kmq_colours_quantize */
+    int threads;
+    double seconds_adding;
+};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+kmq_status kmq_colours_new(int channels, kmq_colours **colours)
+{
+    if (!colours)
+        return KMQ_ERR_ARG;
+    *colours = NULL;
+    kmq_colours *c = calloc(1, sizeof *c);
+    if (!c)
+        return KMQ_ERR_NOMEM;
+    kmq_status s = kmq_histogram_start(&c->h, channels);
+    if (s != KMQ_OK) {
+        free(c);
+        return s;
+    }
+    *colours = c;
+    return KMQ_OK;
+}
+
+kmq_status kmq_colours_add(kmq_colours *c, const uint8_t *pixels, size_t npixels)
+{
+    if (!c || (!pixels && npixels) || c->counted)
+        return KMQ_ERR_ARG;
+    /* Counts are 32-bit, as kmq_quantize's (65535 x 65535 fits). */
+    if (npixels > UINT32_MAX - c->pixels)
+        return KMQ_ERR_TOO_LARGE;
+    const double t0 = now();
+    kmq_status s = kmq_histogram_add(&c->h, pixels, npixels, &c->used);
+    c->pixels += npixels;
+    c->seconds_adding += now() - t0;
+    return s;
+}
+
+kmq_status kmq_colours_quantize(kmq_colours *c, const kmq_params *params, double target_psnr,
+                                kmq_codebook *cb, kmq_stats *stats, int *reached)
+{
+    if (!cb)
+        return KMQ_ERR_ARG;
+    memset(cb, 0, sizeof *cb);
+    kmq_status s = kmq_params_check(params, NULL);
+    if (s != KMQ_OK)
+        return s;
+    if (!c || !c->pixels || c->colour_labels || (target_psnr > 0 && !reached))
+        return KMQ_ERR_ARG;
+    double t0 = now();
+    if (!c->counted) {
+        if ((s = kmq_histogram_finish(&c->h, c->used)) != KMQ_OK)
+            return s;
+        c->counted = 1;
+    }
+    int ignored;
+    s = kmq_quantize_histogram(&c->h, c->pixels, params, target_psnr > 0 ? target_psnr : -1, cb,
+                               &c->colour_labels, stats, reached ? reached : &ignored);
+    c->threads = params->threads;
+    if (s == KMQ_OK && stats) {
+        stats->seconds_histogram = c->seconds_adding;
+        stats->seconds_kmeans = now() - t0;
+    }
+    return s;
+}
+
+kmq_status kmq_colours_label(const kmq_colours *c, const uint8_t *pixels, size_t npixels,
+                             uint8_t *labels)
+{
+    if (!c || !c->colour_labels || (npixels && (!pixels || !labels)))
+        return KMQ_ERR_ARG;
+    kmq_label_pixels(&c->h, pixels, npixels, c->colour_labels, c->threads, labels);
+    return KMQ_OK;
+}
+
+void kmq_colours_free(kmq_colours *c)
+{
+    if (!c)
+        return;
+    kmq_histogram_free(&c->h);
+    free(c->colour_labels);
+    free(c);
+}

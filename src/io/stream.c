@@ -1,0 +1,231 @@
+/* Compress and decompress for images larger than memory (see kmq.h): the
+ * in-memory pipeline, a band of rows at a time.  compress reads the image
+ * three times: (1) colour counts, then k-means on them; (2) labels, for
+ * which labels touch (the palette order) and the filter trial's sample;
+ * (3) labels again, in palette order, into the PNG writer.  Every step
+ * computes what the in-memory one does, so the bytes are the same. */
+#include "formats.h"
+#include "stb_io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Rows per band: about 16 MB of pixels (at least one row). */
+static uint32_t band_rows(const kmq_rows *r)
+{
+    const size_t row = (size_t)r->width * (size_t)r->channels;
+    const size_t n = ((size_t)16 << 20) / (row ? row : 1);
+    return n < 1 ? 1 : n > r->height ? r->height : (uint32_t)n;
+}
+
+/* The chunks kmq_labels_add_metadata (or, for an image, kmq_png_add_metadata)
+   puts after the IHDR of a PNG of this colour type: *extra is malloc'd. */
+static kmq_status chunks_after_ihdr(int colour_type, const kmq_metadata *meta,
+                                    const kmq_codebook *cb, uint8_t **extra, size_t *extra_len,
+                                    const char **warning)
+{
+    static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    uint8_t head[33], ihdr[13] = {0, 0, 0, 1, 0, 0, 0, 1, 8};
+    ihdr[9] = (uint8_t)colour_type;
+    memcpy(head, signature, 8);
+    kmq_png_put_chunk(head + 8, "IHDR", ihdr, 13);
+    uint8_t *with = NULL;
+    size_t with_len = 0;
+    kmq_status s = cb ? kmq_labels_add_metadata(head, sizeof head, meta, cb, &with, &with_len)
+                      : kmq_png_add_metadata(head, sizeof head, meta, &with, &with_len, warning);
+    *extra = NULL, *extra_len = 0;
+    if (s != KMQ_OK)
+        return s;
+    *extra_len = with_len - sizeof head;
+    memmove(with, with + sizeof head, *extra_len);
+    *extra = with;
+    return KMQ_OK;
+}
+
+kmq_status kmq_stream_compress(kmq_rows *rows, const kmq_params *params, double target_psnr,
+                               const kmq_png_options *o, const kmq_metadata *meta, kmq_sink *out,
+                               kmq_codebook *cb, kmq_stats *stats, int *reached, const char **why)
+{
+    const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = NULL;
+    if (!cb)
+        return KMQ_ERR_ARG;
+    memset(cb, 0, sizeof *cb);
+    if (!rows || !o || !out || o->exhaustive || o->level < 1 || o->level > KMQ_MAX_LEVEL ||
+        o->threads < 0 || o->threads > KMQ_MAX_THREADS || kmq_params_check(params, NULL) != KMQ_OK ||
+        (target_psnr > 0 && !reached))
+        return KMQ_ERR_ARG;
+    const uint32_t W = rows->width, H = rows->height, band = band_rows(rows);
+    const size_t row_bytes = (size_t)W * (size_t)rows->channels;
+    uint8_t *pixels = malloc(row_bytes * band), *labels = malloc((size_t)W * band),
+            *above = malloc(W), *sample = NULL, *packed = NULL, *extra = NULL;
+    uint64_t *touch = NULL;
+    kmq_colours *colours = NULL;
+    kmq_png_writer *writer = NULL;
+    kmq_stats st;
+    size_t extra_len = 0;
+    kmq_status s = pixels && labels && above ? KMQ_OK : KMQ_ERR_NOMEM;
+
+    /* 1: the colours, then k-means. */
+    if (s == KMQ_OK)
+        s = kmq_colours_new(rows->channels, &colours);
+    for (uint32_t y = 0; y < H && s == KMQ_OK; y += band) {
+        const uint32_t n = H - y < band ? H - y : band;
+        if ((s = rows->read(rows, pixels, n, why)) == KMQ_OK)
+            s = kmq_colours_add(colours, pixels, (size_t)n * W);
+    }
+    if (s == KMQ_OK)
+        s = kmq_colours_quantize(colours, params, target_psnr, cb, &st, reached);
+
+    /* 2: which labels touch, and the filter trial's sample (8-bit labels). */
+    const int k = cb->k, bits = o->packed ? kmq_label_bits(k) : 8;
+    const int every = kmq_filter_sample_every((int)W, (int)H);
+    size_t sampled = 0;
+    if (s == KMQ_OK && !(touch = calloc((size_t)k * k, sizeof *touch)))
+        s = KMQ_ERR_NOMEM;
+    if (s == KMQ_OK && bits == 8) {
+        for (uint32_t y = 0; y < H; y++)
+            sampled += kmq_filter_sampled((int)y, every);
+        if (!(sample = malloc(sampled * W + 1)))
+            s = KMQ_ERR_NOMEM;
+    }
+    if (s == KMQ_OK)
+        s = rows->rewind(rows, why);
+    size_t taken = 0;
+    for (uint32_t y = 0; y < H && s == KMQ_OK; y += band) {
+        const uint32_t n = H - y < band ? H - y : band;
+        if ((s = rows->read(rows, pixels, n, why)) != KMQ_OK ||
+            (s = kmq_colours_label(colours, pixels, (size_t)n * W, labels)) != KMQ_OK ||
+            (s = kmq_palette_touch(touch, k, labels, y ? above : NULL, (int)W, (int)n)) != KMQ_OK)
+            break;
+        memcpy(above, labels + (size_t)(n - 1) * W, W);
+        for (uint32_t i = 0; sample && i < n; i++)
+            if (kmq_filter_sampled((int)(y + i), every))
+                memcpy(sample + taken++ * W, labels + (size_t)i * W, W);
+    }
+    uint8_t where[KMQ_MAX_K];
+    if (s == KMQ_OK)
+        s = kmq_palette_order(cb, touch, where);
+    int filter = 0;
+    if (s == KMQ_OK && sample) {
+        for (size_t i = 0; i < sampled * W; i++)
+            sample[i] = where[sample[i]];
+        filter = kmq_labels_filter_trial(sample, sampled, (int)W, o->level, o->threads);
+    }
+    free(sample), free(touch);
+    sample = NULL;
+
+    /* 3: the label PNG. */
+    if (s == KMQ_OK)
+        s = chunks_after_ihdr(0, meta, cb, &extra, &extra_len, NULL);
+    if (s == KMQ_OK)
+        s = kmq_png_writer_open(out, W, H, 0, bits, filter, o->level, o->threads, extra, extra_len,
+                                &writer);
+    if (s == KMQ_OK)
+        s = rows->rewind(rows, why);
+    for (uint32_t y = 0; y < H && s == KMQ_OK; y += band) {
+        const uint32_t n = H - y < band ? H - y : band;
+        if ((s = rows->read(rows, pixels, n, why)) != KMQ_OK ||
+            (s = kmq_colours_label(colours, pixels, (size_t)n * W, labels)) != KMQ_OK)
+            break;
+        for (size_t i = 0; i < (size_t)n * W; i++)
+            labels[i] = where[labels[i]];
+        if (bits < 8) {
+            const size_t cols = kmq_pack_rows(labels, (int)W, (int)n, bits, &packed);
+            s = cols ? kmq_png_writer_rows(writer, packed, n) : KMQ_ERR_NOMEM;
+            free(packed);
+            packed = NULL;
+        } else {
+            s = kmq_png_writer_rows(writer, labels, n);
+        }
+    }
+    if (writer) {
+        if (s == KMQ_OK)
+            s = kmq_png_writer_finish(writer);
+        else
+            kmq_png_writer_free(writer);
+    }
+    if (s == KMQ_OK && stats)
+        *stats = st;
+    if (s != KMQ_OK)
+        kmq_codebook_free(cb);
+    kmq_colours_free(colours);
+    free(pixels), free(labels), free(above), free(extra);
+    return s;
+}
+
+kmq_status kmq_stream_decompress(const char *labels_path, uint64_t max_pixels,
+                                 const kmq_codebook *cb, const kmq_metadata *meta, kmq_sink *out,
+                                 uint64_t *bad_index, const char **why, const char **warning)
+{
+    const char *dummy, *no_warning;
+    if (!why)
+        why = &dummy;
+    if (!warning)
+        warning = &no_warning;
+    *why = NULL, *warning = NULL;
+    if (!labels_path || !out || kmq_codebook_check(cb) != KMQ_OK)
+        return KMQ_ERR_ARG;
+    int fd = open(labels_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return KMQ_ERR_IO;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
+        if (!S_ISDIR(st.st_mode))
+            *why = "only a regular file can be streamed";
+        close(fd);
+        errno = e;
+        return *why ? KMQ_ERR_IMAGE_FORMAT : KMQ_ERR_IO;
+    }
+    kmq_rows *rows = NULL;
+    kmq_png_writer *writer = NULL;
+    uint8_t *labels = NULL, *pixels = NULL, *extra = NULL;
+    size_t extra_len = 0;
+    static const int colour_type[5] = {0, 0, 4, 2, 6};
+    kmq_status s = kmq_png_label_rows_open(fd, (uint64_t)st.st_size,
+                                           max_pixels ? max_pixels : KMQ_DEFAULT_MAX_STREAM_PIXELS,
+                                           &rows, why);
+    if (s == KMQ_OK)
+        s = chunks_after_ihdr(colour_type[cb->channels], meta, NULL, &extra, &extra_len, warning);
+    const uint32_t W = s == KMQ_OK ? rows->width : 0, H = s == KMQ_OK ? rows->height : 0;
+    const uint32_t band = s == KMQ_OK ? band_rows(rows) : 0;
+    if (s == KMQ_OK && (!(labels = malloc((size_t)W * band)) ||
+                        !(pixels = malloc((size_t)W * band * (size_t)cb->channels))))
+        s = KMQ_ERR_NOMEM;
+    /* As kmq_png_encode writes an image: level 6, stb's filter choice. */
+    if (s == KMQ_OK)
+        s = kmq_png_writer_open(out, W, H, colour_type[cb->channels], 8, -1, 6, 0, extra,
+                                extra_len, &writer);
+    for (uint32_t y = 0; y < H && s == KMQ_OK; y += band) {
+        const uint32_t n = H - y < band ? H - y : band;
+        size_t bad = 0;
+        if ((s = rows->read(rows, labels, n, why)) != KMQ_OK)
+            break;
+        s = kmq_decode_labels(labels, (size_t)n * W, cb, pixels, &bad);
+        if (s == KMQ_ERR_LABEL_RANGE && bad_index)
+            *bad_index = (uint64_t)y * W + bad;
+        if (s == KMQ_OK)
+            s = kmq_png_writer_rows(writer, pixels, n);
+    }
+    if (writer) {
+        if (s == KMQ_OK)
+            s = kmq_png_writer_finish(writer);
+        else
+            kmq_png_writer_free(writer);
+    }
+    if (rows)
+        rows->close(rows);
+    int e = errno;
+    close(fd);
+    errno = e;
+    free(labels), free(pixels), free(extra);
+    return s;
+}
