@@ -87,6 +87,26 @@ void progress_files(size_t done, size_t total, size_t failed);
 void progress_kmeans(void *ctx, int restart, int restarts, int iteration); /* ctx: file name */
 void progress_clear(void);
 
+/* Streamed images (src/cli/stream_out.c): PNG, TIFF and PNM images (and
+   label PNGs) above this many pixels are read in bands by default. */
+#define CLI_STREAM_ABOVE (1ull << 25)
+/* The pixels of the PNG at path by its IHDR (0: not a PNG, or unreadable). */
+uint64_t png_pixels(const char *path);
+typedef struct {
+    outfile *f;   /* the output */
+    FILE *spool;  /* when f is a pipe: everything goes here first (tmpfile()) */
+    size_t written;
+} stream_out;
+/* A sink writing into so->f (or so->spool). */
+kmq_sink stream_sink(stream_out *so);
+/* The spool, if any, copied into so->f. */
+kmq_status stream_unspool(stream_out *so);
+/* Standard input ("-") or a pipe copied into an unnamed temporary file of
+   at most cap bytes (else EFBIG); its /proc name into name.  Returns the
+   descriptor to close when done, or -1 with errno set. */
+int stream_spool_input(const char *input, uint64_t cap, char *name, size_t size);
+int is_regular(const char *path);
+
 int cmd_compress(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_palette(int argc, char **argv);

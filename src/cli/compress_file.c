@@ -323,99 +323,8 @@ static int commit(job *j)
 
 /* ---- streaming: images read in bands (kmq_stream_compress) ---- */
 
-/* Images above this many pixels are streamed when their format allows. */
-#define STREAM_ABOVE (1ull << 25)
+#define STREAM_ABOVE CLI_STREAM_ABOVE
 enum { STREAMING = 100 }; /* stream_open's "go ahead" */
-
-/* The label PNG's sink: the temporary output file, or a spool when the
-   output is a pipe (chunk lengths are patched in at the end). */
-typedef struct {
-    outfile *f;
-    FILE *spool;
-    size_t written;
-} stream_out;
-
-static kmq_status out_write(void *ctx, const uint8_t *buf, size_t len)
-{
-    stream_out *so = ctx;
-    so->written += len;
-    if (so->spool)
-        return fwrite(buf, 1, len, so->spool) == len ? KMQ_OK : KMQ_ERR_IO;
-    return outfile_write(so->f, buf, len);
-}
-
-static kmq_status out_patch(void *ctx, uint64_t offset, const uint8_t *buf, size_t len)
-{
-    stream_out *so = ctx;
-    if (!so->spool)
-        return outfile_patch(so->f, offset, buf, len);
-    if (fseeko(so->spool, (off_t)offset, SEEK_SET) != 0 || fwrite(buf, 1, len, so->spool) != len ||
-        fseeko(so->spool, 0, SEEK_END) != 0)
-        return KMQ_ERR_IO;
-    return KMQ_OK;
-}
-
-/* Copies the spool into the output. */
-static kmq_status out_unspool(stream_out *so)
-{
-    if (!so->spool)
-        return KMQ_OK;
-    uint8_t buf[1 << 16];
-    size_t n;
-    kmq_status s = fflush(so->spool) == 0 && fseeko(so->spool, 0, SEEK_SET) == 0 ? KMQ_OK : KMQ_ERR_IO;
-    while (s == KMQ_OK && (n = fread(buf, 1, sizeof buf, so->spool)) > 0)
-        s = outfile_write(so->f, buf, n);
-    if (s == KMQ_OK && ferror(so->spool))
-        s = KMQ_ERR_IO;
-    return s;
-}
-
-static int is_regular(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* Standard input or a pipe, when it is to be streamed, goes to an unnamed
-   temporary file first (it cannot be read twice), of at most `cap` bytes;
-   its name through /proc into name. */
-static int spool_input(const char *input, uint64_t cap, char *name, size_t size)
-{
-    const char *dir = getenv("TMPDIR");
-    const int in = strcmp(input, "-") ? open(input, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-    if (in < 0)
-        return -1;
-    int fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (in != STDIN_FILENO)
-            close(in);
-        return -1;
-    }
-    uint8_t buf[1 << 16];
-    uint64_t total = 0;
-    for (;;) {
-        ssize_t n = read(in, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || (total += (uint64_t)n) > cap ||
-            write(fd, buf, (size_t)n) != n) { /* a short write to a file is a full disk */
-            if (n == 0)
-                break;
-            if (total > cap)
-                errno = EFBIG;
-            int e = errno;
-            close(fd);
-            if (in != STDIN_FILENO)
-                close(in);
-            errno = e;
-            return -1;
-        }
-    }
-    if (in != STDIN_FILENO)
-        close(in);
-    snprintf(name, size, "/proc/self/fd/%d", fd);
-    return fd;
-}
 
 /* Whether this input is streamed: --stream, or a PNG, TIFF or PNM above
    STREAM_ABOVE pixels.  Opens *rows and returns STREAMING if so; GO_ON for
@@ -428,15 +337,8 @@ static int stream_open(job *j, const char *path, kmq_rows **rows)
     if (!o->stream && (stat(path, &st) != 0 || !S_ISREG(st.st_mode)))
         return GO_ON;
     if (!o->stream) { /* a PNG says its size in its first 24 bytes: no need to open it */
-        uint8_t head[24];
-        FILE *f = fopen(path, "rb");
-        size_t got = f ? fread(head, 1, sizeof head, f) : 0;
-        if (f)
-            fclose(f);
-        if (got == sizeof head && !memcmp(head, "\x89PNG", 4) &&
-            (uint64_t)(head[16] << 24 | head[17] << 16 | head[18] << 8 | head[19]) *
-                    (uint64_t)(head[20] << 24 | head[21] << 16 | head[22] << 8 | head[23]) <=
-                STREAM_ABOVE)
+        const uint64_t n = png_pixels(path);
+        if (n && n <= STREAM_ABOVE)
             return GO_ON;
     }
     kmq_status s = kmq_rows_open(path, o->max_stream_pixels, rows, o->strip ? NULL : &j->meta,
@@ -479,7 +381,7 @@ static int stream(job *j)
     if (o->stream && (!strcmp(path, "-") || !is_regular(path))) {
         const uint64_t cap = (o->max_stream_pixels ? o->max_stream_pixels
                                                    : KMQ_DEFAULT_MAX_STREAM_PIXELS) * 8 + (1u << 20);
-        if ((spool_fd = spool_input(j->input, cap, spooled, sizeof spooled)) < 0)
+        if ((spool_fd = stream_spool_input(j->input, cap, spooled, sizeof spooled)) < 0)
             return fail(j, KMQ_ERR_IO);
         path = spooled;
     }
@@ -495,7 +397,7 @@ static int stream(job *j)
     j->t_decode = now_seconds();
     outfile *f[2] = {NULL, NULL};
     stream_out so = {0};
-    kmq_sink sink = {out_write, out_patch, &so};
+    kmq_sink sink = stream_sink(&so);
     kmq_status s = KMQ_OK;
     for (int i = 0; i < j->nout && s == KMQ_OK; i++) {
         j->failed = j->paths[i];
@@ -536,7 +438,7 @@ static int stream(job *j)
         j->lens[0] = so.written;
         if (s == KMQ_OK && (rc = skip_larger(j)) == GO_ON) {
             j->failed = j->paths[0];
-            if ((s = out_unspool(&so)) == KMQ_OK) {
+            if ((s = stream_unspool(&so)) == KMQ_OK) {
                 j->failed = j->paths[1];
                 s = outfile_write(f[1], j->bufs[1], j->lens[1]);
             }

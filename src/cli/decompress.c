@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,11 @@ void help_decompress(FILE *out)
           "                      - is standard output, also the default when LABELS is -\n"
           "  -f, --force         overwrite an existing output file\n"
           "      --max-pixels N  refuse label images of more than N pixels (default 2^28)\n"
+          "      --stream        read LABELS a band of rows at a time, in memory bounded\n"
+          "                      by its width: by default above 2^25 pixels; same bytes\n"
+          "      --max-stream-pixels N\n"
+          "                      refuse streamed label images of more than N pixels\n"
+          "                      (default 4294836225 = 65535 x 65535)\n"
           "      --strip         leave out the colour profile and pixel size that the\n"
           "                      label PNG (or the PNG8) carries from the original\n"
           "  -q, --quiet         print nothing but errors\n"
@@ -34,11 +40,129 @@ void help_decompress(FILE *out)
           out);
 }
 
+/* The streamed decompress (kmq_stream_decompress): the label PNG read in
+   bands, the image written as it goes. */
+typedef struct {
+    const char *lpath, *cpath, *opath;
+    uint64_t max_pixels;
+    int force, quiet, verbose, strip;
+} decompress_job;
+
+static int decompress_streamed(const decompress_job *dj)
+{
+    const double t0 = now_seconds();
+    int rc = EXIT_FAIL, spool_fd = -1, e;
+    char spooled[64];
+    const char *lpath = dj->lpath, *why = NULL, *warning = NULL;
+    uint8_t *cbuf = NULL, *head = NULL;
+    size_t clen = 0, hlen = 0;
+    kmq_codebook cb = {0};
+    kmq_metadata meta = {0};
+    outfile *f = NULL;
+    stream_out so = {0};
+    kmq_sink sink = stream_sink(&so);
+    kmq_status s;
+    if ((s = kmq_read_file(dj->cpath, KMQ_MAX_CODEBOOK_FILE, &cbuf, &clen)) != KMQ_OK ||
+        (s = cli_decode_codebook(dj->cpath, cbuf, clen, &cb)) != KMQ_OK) {
+        cli_report(dj->cpath, s, NULL);
+        goto done;
+    }
+    if (!strcmp(lpath, "-") || !is_regular(lpath)) {
+        const uint64_t cap = 2 * (dj->max_pixels ? dj->max_pixels : KMQ_DEFAULT_MAX_STREAM_PIXELS) +
+                             (1u << 20);
+        if ((spool_fd = stream_spool_input(lpath, cap, spooled, sizeof spooled)) < 0) {
+            cli_report(lpath, KMQ_ERR_IO, NULL);
+            goto done;
+        }
+        lpath = spooled;
+    }
+    /* The chunks before the pixels: the codebook's name and the colour
+       metadata (kmCp, after the IHDR), within the first few megabytes. */
+    FILE *in = fopen(lpath, "rb");
+    if (in && (head = malloc(KMQ_MAX_ICC_PROFILE + (1u << 20))))
+        hlen = fread(head, 1, KMQ_MAX_ICC_PROFILE + (1u << 20), in);
+    if (in)
+        fclose(in);
+    kmq_binding b;
+    if (head && kmq_labels_read_binding(head, hlen, &b) == KMQ_OK && !kmq_binding_matches(&b, &cb)) {
+        cli_error("%s and %s are not a pair: the labels were written with another codebook "
+                  "(k=%d, %s, id %08x; this one: k=%d, %s, id %08x)", dj->lpath, dj->cpath, b.k,
+                  channels_name(b.channels), (unsigned)b.id, cb.k, channels_name(cb.channels),
+                  (unsigned)kmq_codebook_id(&cb));
+        goto done;
+    }
+    if (!dj->strip && head && (s = kmq_png_read_metadata(head, hlen, &meta)) != KMQ_OK) {
+        cli_report(dj->lpath, s, NULL);
+        goto done;
+    }
+    if ((s = outfile_open(dj->opath, dj->force, &f)) != KMQ_OK) {
+        cli_report_out(dj->opath, s, NULL);
+        goto done;
+    }
+    if (!outfile_seekable(f) && !(so.spool = tmpfile())) {
+        cli_report_out(dj->opath, KMQ_ERR_IO, NULL);
+        goto done;
+    }
+    so.f = f;
+    uint64_t bad = 0;
+    s = kmq_stream_decompress(lpath, dj->max_pixels, &cb, dj->strip ? NULL : &meta, &sink, &bad,
+                              &why, &warning);
+    e = errno;
+    if (s == KMQ_OK)
+        s = stream_unspool(&so);
+    if (s == KMQ_ERR_LABEL_RANGE) {
+        const uint64_t w = hlen >= 24 ? (uint64_t)head[16] << 24 | head[17] << 16 | head[18] << 8 |
+                                            head[19]
+                                      : 1;
+        cli_error("%s: pixel (%llu, %llu) has a label of %d or more, but the codebook %s has "
+                  "only k = %d entries (0..%d)", dj->lpath, (unsigned long long)(bad % w),
+                  (unsigned long long)(bad / w), cb.k, dj->cpath, cb.k, cb.k - 1);
+        goto done;
+    }
+    if (s != KMQ_OK) {
+        errno = e;
+        if (why || s != KMQ_ERR_IO)
+            cli_report(dj->lpath, s, why);
+        else
+            cli_report_out(dj->opath, s, NULL);
+        goto done;
+    }
+    if (!warning)
+        warning = meta.warning;
+    if (warning && !dj->quiet)
+        cli_error("%s: warning: %s", dj->lpath, warning);
+    if ((s = outfile_commit(f)) != KMQ_OK) {
+        f = NULL;
+        cli_report_out(dj->opath, s, NULL);
+        goto done;
+    }
+    f = NULL;
+    if (dj->verbose)
+        fprintf(stderr, "%s: streamed, k %d, %s -> %s: %zu bytes, %.3f s\n", dj->lpath, cb.k,
+                channels_name(cb.channels), dj->opath, so.written, now_seconds() - t0);
+    else if (!dj->quiet)
+        cli_line("%s -> %s", cli_in_name(dj->lpath), cli_out_name(dj->opath));
+    rc = EXIT_OK;
+done:
+    if (f)
+        outfile_abort(f);
+    if (so.spool)
+        fclose(so.spool);
+    if (spool_fd >= 0)
+        close(spool_fd);
+    free(cbuf), free(head);
+    kmq_codebook_free(&cb);
+    kmq_metadata_free(&meta);
+    return rc;
+}
+
 int cmd_decompress(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
         {"max-pixels", required_argument, NULL, 'P'},
+        {"stream", no_argument, NULL, 'T'},
+        {"max-stream-pixels", required_argument, NULL, 'M'},
         {"strip", no_argument, NULL, 'S'},
         {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
@@ -47,8 +171,8 @@ int cmd_decompress(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *out_opt = NULL;
-    int force = 0, quiet = 0, verbose = 0, strip = 0, c;
-    uint64_t max_pixels = 0;
+    int force = 0, quiet = 0, verbose = 0, strip = 0, stream = 0, c;
+    uint64_t max_pixels = 0, max_stream = 0;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":o:fqvh", longopts, NULL)) != -1) {
@@ -59,6 +183,11 @@ int cmd_decompress(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case 'S': strip = 1; break;
+        case 'T': stream = 1; break;
+        case 'M':
+            if (parse_max_pixels("decompress", optarg, &max_stream))
+                return EXIT_USAGE;
+            break;
         case 'f': force = 1; break;
         case 'q': quiet = 1, verbose = 0; break;
         case 'v': verbose = 1, quiet = 0; break;
@@ -100,6 +229,11 @@ int cmd_decompress(int argc, char **argv)
     }
     if (cli_refuse_tty_output("decompress", opath)) {
         rc = EXIT_USAGE;
+        goto done;
+    }
+    if (cpath && (stream || png_pixels(lpath) > CLI_STREAM_ABOVE)) {
+        const decompress_job dj = {lpath, cpath, opath, max_stream, force, quiet, verbose, strip};
+        rc = decompress_streamed(&dj);
         goto done;
     }
     /* a label PNG is at most about a byte per pixel; leave room for chunks */
