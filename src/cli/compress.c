@@ -21,7 +21,12 @@ static int is_input(void *ctx, const char *name)
     const compress_opts *o = ctx;
     return !compress_own_output(o, name) &&
            (ends_with_ci(name, ".png") || ends_with_ci(name, ".jpg") ||
-            ends_with_ci(name, ".jpeg") || ends_with_ci(name, ".bmp"));
+            ends_with_ci(name, ".jpeg") || ends_with_ci(name, ".bmp") ||
+            ends_with_ci(name, ".webp") || ends_with_ci(name, ".pnm") ||
+            ends_with_ci(name, ".ppm") || ends_with_ci(name, ".pgm") ||
+            ends_with_ci(name, ".pbm") || ends_with_ci(name, ".pam") ||
+            ends_with_ci(name, ".gif") || ends_with_ci(name, ".tif") ||
+            ends_with_ci(name, ".tiff"));
 }
 
 /* A file given by name that is one of kmq's outputs is skipped, unless the

@@ -1,15 +1,233 @@
-/* gif input: not yet written (see formats.h). */
+/* GIF input by giflib: the first frame, read record by record (never
+   DGifSlurp, which decodes every frame) and row by row.
+
+   What comes out, decided here:
+   - The logical screen's size, the first frame at its offset.  A frame that
+     does not fit in the screen is refused (corrupt), as is a zero-size
+     screen or frame and a frame with no colour table (local or global).
+   - The first frame has a transparent index (graphics control extension):
+     RGBA.  Transparent pixels keep their colour-table RGB with alpha 0 (as
+     a palette PNG with tRNS decodes), and the screen outside the frame is
+     the transparent index too.
+   - Otherwise RGB, and the screen outside the frame is the background
+     colour of the global table (black when there is none).
+   - An index beyond the colour table is opaque black, as kmq decodes a
+     palette PNG's out-of-range index (libpng's zeroed palette).
+   - Interlaced frames are put back in row order.
+   - More frames: only the first is used, with a warning in meta. */
 #include "formats.h"
+#include "stb_io.h"
+
+#include <gif_lib.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 int kmq_is_gif(const uint8_t *buf, size_t len)
 {
-    (void)buf, (void)len;
+    return len >= 6 && !memcmp(buf, "GIF8", 4) && (buf[4] == '7' || buf[4] == '9') &&
+           buf[5] == 'a';
+}
+
+typedef struct {
+    const uint8_t *p;
+    size_t left;
+} mem_src;
+
+static int mem_read(GifFileType *gif, GifByteType *out, int n)
+{
+    mem_src *m = gif->UserData;
+    size_t k = n < 0 ? 0 : (size_t)n;
+    if (k > m->left)
+        k = m->left;
+    memcpy(out, m->p, k);
+    m->p += k, m->left -= k;
+    return (int)k;
+}
+
+/* giflib's error code in kmq's words. */
+static kmq_status gif_fail(int code, const char **why)
+{
+    const char *text;
+    switch (code) {
+    case D_GIF_ERR_NOT_ENOUGH_MEM:
+        *why = NULL; /* kmq_strerror says it */
+        return KMQ_ERR_NOMEM;
+    case D_GIF_ERR_READ_FAILED:
+    case D_GIF_ERR_EOF_TOO_SOON: text = "corrupt GIF: truncated: the data ends early"; break;
+    case D_GIF_ERR_NOT_GIF_FILE: text = "corrupt GIF: bad signature"; break;
+    case D_GIF_ERR_NO_SCRN_DSCR: text = "corrupt GIF: no logical screen descriptor"; break;
+    case D_GIF_ERR_NO_IMAG_DSCR: text = "corrupt GIF: bad image descriptor"; break;
+    case D_GIF_ERR_WRONG_RECORD: text = "corrupt GIF: an unknown record type"; break;
+    case D_GIF_ERR_DATA_TOO_BIG: text = "corrupt GIF: more pixel data than the frame holds"; break;
+    case D_GIF_ERR_IMAGE_DEFECT: text = "corrupt GIF: damaged LZW data"; break;
+    default: text = "corrupt GIF: the decoder failed"; break;
+    }
+    *why = text;
+    return KMQ_ERR_IMAGE_CORRUPT;
+}
+
+static kmq_status corrupt(const char *text, const char **why)
+{
+    *why = text;
+    return KMQ_ERR_IMAGE_CORRUPT;
+}
+
+/* Skips the extension whose first block DGifGetExtension gave; the last
+   graphic control extension's transparent index goes to *transparent. */
+static int read_extension(GifFileType *gif, int *transparent)
+{
+    int code;
+    GifByteType *ext;
+    if (DGifGetExtension(gif, &code, &ext) == GIF_ERROR)
+        return GIF_ERROR;
+    if (code == GRAPHICS_EXT_FUNC_CODE && ext) {
+        GraphicsControlBlock gcb;
+        *transparent = DGifExtensionToGCB(ext[0], ext + 1, &gcb) == GIF_OK
+                           ? gcb.TransparentColor
+                           : NO_TRANSPARENT_COLOR;
+    }
+    while (ext)
+        if (DGifGetExtensionNext(gif, &ext) == GIF_ERROR)
+            return GIF_ERROR;
+    return GIF_OK;
+}
+
+/* A second image after the first: records are read until one is found or
+   the file ends; errors after the first frame do not matter. */
+static int has_more_frames(GifFileType *gif)
+{
+    GifRecordType type;
+    int ignored = NO_TRANSPARENT_COLOR;
+    while (DGifGetRecordType(gif, &type) == GIF_OK) {
+        if (type == IMAGE_DESC_RECORD_TYPE)
+            return 1;
+        if (type != EXTENSION_RECORD_TYPE || read_extension(gif, &ignored) == GIF_ERROR)
+            return 0;
+    }
     return 0;
 }
 
-kmq_status kmq_gif_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
-                           kmq_metadata *meta, const char **why)
+/* The frame's rows, de-interlaced, over the screen at (left, top). */
+static kmq_status read_frame(GifFileType *gif, uint8_t *px, int C, const ColorMapObject *map,
+                             int transparent, GifPixelType *line, const char **why)
 {
-    (void)buf, (void)len, (void)max_pixels, (void)img, (void)meta, (void)why;
-    return KMQ_ERR_IMAGE_FORMAT;
+    const GifImageDesc *d = &gif->Image;
+    const size_t SW = (size_t)gif->SWidth, W = (size_t)d->Width;
+    /* interlaced rows come in four passes: every 8th from 0, every 8th
+       from 4, every 4th from 2, every 2nd from 1 */
+    static const int start[4] = {0, 4, 2, 1}, step[4] = {8, 8, 4, 2};
+    const int passes = d->Interlace ? 4 : 1;
+    for (int pass = 0; pass < passes; pass++)
+        for (int y = d->Interlace ? start[pass] : 0; y < d->Height; y += d->Interlace ? step[pass] : 1) {
+            if (DGifGetLine(gif, line, d->Width) == GIF_ERROR)
+                return gif_fail(gif->Error, why);
+            uint8_t *q = px + ((size_t)(d->Top + y) * SW + (size_t)d->Left) * (size_t)C;
+            for (size_t x = 0; x < W; x++, q += C) {
+                const int i = line[x];
+                if (i < map->ColorCount) {
+                    const GifColorType *c = &map->Colors[i];
+                    q[0] = c->Red, q[1] = c->Green, q[2] = c->Blue;
+                } else {
+                    q[0] = q[1] = q[2] = 0;
+                }
+                if (C == 4)
+                    q[3] = i == transparent ? 0 : 255;
+            }
+        }
+    return KMQ_OK;
+}
+
+kmq_status kmq_gif_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
+                          kmq_metadata *meta, const char **why)
+{
+    /* giflib reports any failure in the screen descriptor or the global
+       colour table as a missing descriptor: truncation is told apart here */
+    if (len < 13 || (buf[10] & 0x80 && len - 13 < (size_t)3 << ((buf[10] & 7) + 1)))
+        return corrupt("corrupt GIF: truncated: the data ends early", why);
+    mem_src m = {buf, len};
+    int err = 0;
+    GifFileType *gif = DGifOpen(&m, mem_read, &err);
+    if (!gif)
+        return gif_fail(err, why);
+    kmq_status s = KMQ_OK;
+    int transparent = NO_TRANSPARENT_COLOR;
+    uint8_t *px = NULL;
+    GifPixelType *line = NULL;
+    GifRecordType type;
+    /* the records up to the first image */
+    for (;;) {
+        if (DGifGetRecordType(gif, &type) == GIF_ERROR) {
+            s = gif_fail(gif->Error, why);
+            goto done;
+        }
+        if (type == IMAGE_DESC_RECORD_TYPE)
+            break;
+        if (type == TERMINATE_RECORD_TYPE) {
+            s = corrupt("corrupt GIF: no image in the file", why);
+            goto done;
+        }
+        if (read_extension(gif, &transparent) == GIF_ERROR) {
+            s = gif_fail(gif->Error, why);
+            goto done;
+        }
+    }
+    if (DGifGetImageDesc(gif) == GIF_ERROR) {
+        s = gif_fail(gif->Error, why);
+        goto done;
+    }
+    const uint64_t SW = (uint64_t)gif->SWidth, SH = (uint64_t)gif->SHeight;
+    const GifImageDesc *d = &gif->Image;
+    if (!SW || !SH) {
+        s = corrupt("corrupt GIF: zero-size logical screen", why);
+        goto done;
+    }
+    if (!max_pixels)
+        max_pixels = KMQ_DEFAULT_MAX_PIXELS;
+    if (SW > KMQ_MAX_DIMENSION || SH > KMQ_MAX_DIMENSION || SW * SH > max_pixels) {
+        *why = "image is larger than the pixel limit";
+        s = KMQ_ERR_TOO_LARGE;
+        goto done;
+    }
+    if (d->Width <= 0 || d->Height <= 0 || d->Left < 0 || d->Top < 0 ||
+        (uint64_t)d->Left + (uint64_t)d->Width > SW || (uint64_t)d->Top + (uint64_t)d->Height > SH) {
+        s = corrupt("corrupt GIF: the first frame does not fit in the logical screen", why);
+        goto done;
+    }
+    const ColorMapObject *map = d->ColorMap ? d->ColorMap : gif->SColorMap;
+    if (!map || map->ColorCount < 1) {
+        s = corrupt("corrupt GIF: the first frame has no colour table", why);
+        goto done;
+    }
+    const int C = transparent != NO_TRANSPARENT_COLOR ? 4 : 3;
+    const size_t n = (size_t)SW * (size_t)SH;
+    px = malloc(n * (size_t)C);
+    line = malloc((size_t)d->Width);
+    if (!px || !line) {
+        s = KMQ_ERR_NOMEM;
+        goto done;
+    }
+    /* the screen outside the frame: transparent, or the background */
+    uint8_t fill[4] = {0, 0, 0, 0};
+    const ColorMapObject *bg_map = C == 4 ? map : gif->SColorMap;
+    const int bg = C == 4 ? transparent : gif->SBackGroundColor;
+    if (bg_map && bg >= 0 && bg < bg_map->ColorCount) {
+        const GifColorType *c = &bg_map->Colors[bg];
+        fill[0] = c->Red, fill[1] = c->Green, fill[2] = c->Blue;
+    }
+    if ((uint64_t)d->Width != SW || (uint64_t)d->Height != SH)
+        for (size_t i = 0; i < n; i++)
+            memcpy(px + i * (size_t)C, fill, (size_t)C);
+    if ((s = read_frame(gif, px, C, map, transparent, line, why)) != KMQ_OK)
+        goto done;
+    if (has_more_frames(gif))
+        kmq_meta_warn(meta, "animated GIF: only the first frame is used");
+    img->width = (int)SW, img->height = (int)SH, img->channels = C, img->pixels = px;
+    px = NULL;
+done:
+    free(px);
+    free(line);
+    DGifCloseFile(gif, &err);
+    return s;
 }

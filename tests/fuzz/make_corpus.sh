@@ -66,5 +66,57 @@ for i, part in enumerate((icc[:half], icc[half:]), 1):
     segs += b"\xff\xe2" + struct.pack(">H", len(body) + 2) + body
 open(f"{d}/meta_icc_split.jpg", "wb").write(j[:2] + segs + j[2:])
 PY
+# TIFF (src/io/tiff.c): strips and tiles, 8 and 16 bits, each photometric
+# and codec kmq reads, orientation + ICC, two pages; each well under 4 KB.
+/usr/bin/python3 - "$C/image" <<'PY'
+import sys
+import numpy as np
+from PIL import Image, ImageCms
+d = sys.argv[1]
+y, x = np.mgrid[0:12, 0:16]
+rgba = np.stack([x * 16, y * 20, (x * y) % 256, 255 - x * 8], -1).astype(np.uint8)
+im = Image.fromarray(rgba, "RGBA")
+im.convert("RGB").save(f"{d}/tiff_rgb_lzw.tif", compression="tiff_lzw", tiffinfo={278: 4})
+im.save(f"{d}/tiff_rgba_deflate.tif", compression="tiff_adobe_deflate")
+im.convert("LA").save(f"{d}/tiff_la_packbits.tif", compression="packbits")
+im.convert("RGB").quantize(16).save(f"{d}/tiff_palette.tif")
+im.convert("1").save(f"{d}/tiff_bilevel_g4.tif", compression="group4")
+im.convert("RGB").save(f"{d}/tiff_jpeg.tif", compression="jpeg", quality=70)
+icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+im.convert("RGB").save(f"{d}/tiff_orient6_icc.tif", tiffinfo={274: 6}, icc_profile=icc)
+im.convert("L").save(f"{d}/tiff_two_pages.tif", save_all=True, append_images=[im.convert("L")])
+Image.fromarray((y * 4000 + x * 7).astype(np.uint16), "I;16").save(f"{d}/tiff_grey16.tif")
+PY
+T2="$T/t.png"
+/usr/bin/python3 -c "from PIL import Image; Image.open('$C/image/tiff_rgba_deflate.tif').save('$T2')"
+/usr/bin/convert "$T2" -depth 16 -compress Zip -define tiff:tile-geometry=16x16 $C/image/tiff_tiled16.tif
+/usr/bin/convert "$T2" -compress LZW -interlace plane -define tiff:alpha=associated $C/image/tiff_planar_assoc.tif
+tiffcp -c jpeg:75 -t -w 16 -l 16 "$C/image/tiff_rgb_lzw.tif" "$C/image/tiff_ycbcr_tiled.tif"
 "$B/kmq" compress -q -f -k 4 --labels $C/image/meta_labels_kmcp.png --codebook "$T/m.bin" $C/image/meta_iccp.png
+# WebP (lossless, lossy, lossy with alpha), Netpbm (raw, 16-bit, plain,
+# bitmap, PAM with alpha) and GIF (transparent + interlaced, animated).
+/usr/bin/python3 - "$C/image" <<'PY'
+import sys
+import numpy as np
+from PIL import Image
+d = sys.argv[1]
+y, x = np.mgrid[0:12, 0:16]
+px = np.stack([x * 16, y * 20, (x + y) * 9, 255 - x * 8], axis=2).astype(np.uint8)
+px[..., 3][(x + y) % 5 == 0] = 0
+im = Image.fromarray(px)
+im.save(f"{d}/webp_lossless_rgba.webp", lossless=True, exact=True)
+im.convert("RGB").save(f"{d}/webp_lossy.webp", quality=50)
+im.save(f"{d}/webp_lossy_alpha.webp", quality=50)
+im.convert("RGB").save(f"{d}/pnm_p6.ppm")
+open(f"{d}/pnm_p5_16.pgm", "wb").write(b"P5\n# 16-bit\n16 12\n65535\n" + (y * 4000 + x * 7).astype(">u2").tobytes())
+rows = "\n".join(" ".join(str(v) for v in r) for r in (px[..., :3].reshape(12, -1) % 101))
+open(f"{d}/pnm_p3_maxval100.ppm", "w").write(f"P3\n16 12 100\n{rows}\n")
+open(f"{d}/pnm_p4.pbm", "wb").write(b"P4 16 12\n" + np.packbits((x + y) % 3 == 0, axis=1).tobytes())
+open(f"{d}/pnm_pam_rgba.pam", "wb").write(b"P7\nWIDTH 16\nHEIGHT 12\nDEPTH 4\nMAXVAL 255\n"
+                                          b"TUPLTYPE RGB_ALPHA\nENDHDR\n" + px.tobytes())
+q = im.convert("RGB").quantize(16)
+q.save(f"{d}/gif_transparent_interlaced.gif", transparency=2, interlace=True)
+q.save(f"{d}/gif_anim.gif", save_all=True, duration=50,
+       append_images=[im.convert("RGB").rotate(90).quantize(16)])
+PY
 du -sh $C
