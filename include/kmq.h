@@ -94,7 +94,7 @@ typedef enum {
     KMQ_ERR_TOO_LARGE = 3,      /* a size exceeds a limit or overflows */
     KMQ_ERR_IO = 4,             /* a system call failed: see errno */
     KMQ_ERR_EXISTS = 5,         /* output exists and overwriting was not asked for */
-    KMQ_ERR_IMAGE_FORMAT = 6,   /* not a PNG, JPEG or BMP file */
+    KMQ_ERR_IMAGE_FORMAT = 6,   /* not a PNG, JPEG, BMP, TIFF, WebP, PNM or GIF file */
     KMQ_ERR_IMAGE_CORRUPT = 7,  /* the decoder rejected the data */
     KMQ_ERR_PNG_CRC = 8,        /* a PNG chunk's CRC does not match */
     KMQ_ERR_PNG_STRUCTURE = 9,  /* PNG chunk layout is broken (truncated, no IHDR/IDAT/IEND) */
@@ -253,7 +253,7 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_codebook_encode_npy(const kmq_codebook *cb,
 KMQ_API KMQ_NODISCARD kmq_status kmq_codebook_decode_npy(const uint8_t *buf, size_t len,
                                                  kmq_codebook *cb);
 
-/* ---- images (PNG, JPEG and BMP in memory) -------------------------------- */
+/* ---- images (PNG, JPEG, BMP, TIFF, WebP, PNM, GIF in memory) ------------ */
 typedef struct {
     int width, height;
     int channels;     /* 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA */
@@ -264,9 +264,9 @@ typedef struct {
 KMQ_API void kmq_image_free(kmq_image *img);
 
 /*
- * Decodes a PNG, JPEG or BMP held in memory, keeping its channel count
- * (palette images come out as RGB or RGBA, 16-bit samples are reduced to
- * 8 bits) and turning it to its EXIF orientation (see kmq_image_decode_ex).
+ * Decodes a PNG, JPEG, BMP, TIFF, WebP, PNM or GIF (its first frame) held
+ * in memory, keeping its channel count (palette images come out as RGB or
+ * RGBA; 16-bit samples keep their high byte, v >> 8, in every format) and turning it to its EXIF orientation (see kmq_image_decode_ex).
  * For PNG, the chunk structure and every chunk CRC are checked first.  Images over max_pixels (0 = KMQ_DEFAULT_MAX_PIXELS) are refused
  * with KMQ_ERR_TOO_LARGE before their pixels are decoded.  On a decoder
  * failure, *why (if not NULL) receives a static description.

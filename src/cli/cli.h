@@ -39,6 +39,8 @@ int cli_bad_option(const char *cmd, int c, int argc, char **argv);
    0, or the usage error of command cmd (reported). */
 #define KMQ_MAX_PIXELS_LIMIT ((unsigned long long)KMQ_MAX_DIMENSION * KMQ_MAX_DIMENSION)
 int parse_max_pixels(const char *cmd, const char *s, uint64_t *out);
+/* --stream's WHEN: NULL or "always" 1, "auto" 0, "never" -1; else reported, 2. */
+int parse_stream(const char *cmd, const char *when);
 
 /* folder/stem of `path` (last extension removed, and `drop` too if the stem
    ends with it) followed by `suffix`; malloc'd. */

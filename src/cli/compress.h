@@ -21,7 +21,7 @@ typedef struct {
     double quality;     /* target PSNR in dB (--quality's MAX), 0 = use k */
     double quality_min; /* below this PSNR nothing is written (exit 99); 0 = no floor */
     uint64_t max_pixels;
-    int stream;                 /* --stream: every input streamed */
+    int stream;                 /* --stream: 1 always, -1 never, 0 auto (above CLI_STREAM_ABOVE) */
     uint64_t max_stream_pixels; /* 0: KMQ_DEFAULT_MAX_STREAM_PIXELS */
     int force, quiet, verbose;
     struct stat out_dir_st; /* --out-dir, if it exists: -r does not walk into it */

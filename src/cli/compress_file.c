@@ -375,10 +375,12 @@ static int stream_open(job *j, const char *path, kmq_rows **rows)
 static int stream(job *j)
 {
     const compress_opts *o = j->o;
+    if (o->stream < 0)
+        return GO_ON;
     char spooled[64];
     const char *path = j->input;
     int spool_fd = -1;
-    if (o->stream && (!strcmp(path, "-") || !is_regular(path))) {
+    if (o->stream > 0 && (!strcmp(path, "-") || !is_regular(path))) {
         const uint64_t cap = (o->max_stream_pixels ? o->max_stream_pixels
                                                    : KMQ_DEFAULT_MAX_STREAM_PIXELS) * 8 + (1u << 20);
         if ((spool_fd = stream_spool_input(j->input, cap, spooled, sizeof spooled)) < 0)

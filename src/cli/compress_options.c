@@ -11,9 +11,9 @@ void help_compress(FILE *out)
 {
     fputs("Usage: kmq compress [options] INPUT...\n"
           "       kmq compress [options] -r FOLDER...\n"
-          "Quantize INPUT (PNG, JPEG or BMP) to K colours by k-means; write a label PNG\n"
-          "(greyscale, pixel = colour index) and a codebook (the K colours), or with\n"
-          "--format png8 one indexed PNG holding both.\n"
+          "Quantize INPUT (PNG, JPEG, BMP, TIFF, WebP, PNM or GIF) to K colours by\n"
+          "k-means; write a label PNG (greyscale, pixel = colour index) and a codebook\n"
+          "(the K colours), or with --format png8 one indexed PNG holding both.\n"
           "\n"
           "  -k, --colors K      number of colours, 2..256 (default 64)\n"
           "      --quality [MIN-]MAX  instead of -k: the smallest k whose PSNR reaches\n"
@@ -53,14 +53,16 @@ void help_compress(FILE *out)
           "                      the png8, or into the label PNG for decompress\n"
           "      --max-pixels N  refuse images of more than N pixels, before decoding,\n"
           "                      when decoded whole (default 268435456 = 2^28)\n"
-          "      --stream        read the image in bands of rows, three times, in\n"
-          "                      memory bounded by its width: PNG, TIFF and PNM, by\n"
-          "                      default when larger than 2^25 pixels; same bytes\n"
+          "      --stream[=WHEN] read the image in bands of rows, three times, in\n"
+          "                      memory bounded by its width (PNG, TIFF, PNM): WHEN is\n"
+          "                      auto (the default: above 2^25 pixels), always (no\n"
+          "                      WHEN) or never; the output bytes are the same\n"
           "      --max-stream-pixels N\n"
           "                      refuse streamed images of more than N pixels\n"
           "                      (default 4294836225 = 65535 x 65535)\n"
-          "  -r, --recursive     FOLDER arguments: every PNG, JPEG and BMP under them\n"
-          "                      (kmq's own outputs excluded)\n"
+          "  -r, --recursive     FOLDER arguments: every image under them (.png .jpg\n"
+          "                      .jpeg .bmp .tif .tiff .webp .pnm .ppm .pgm .pbm .pam\n"
+          "                      .gif; kmq's own outputs excluded)\n"
           "      --out-dir DIR   write outputs under DIR, mirroring the tree below each\n"
           "                      FOLDER (files given directly go to DIR itself)\n"
           "      --skip-existing leave inputs whose outputs all exist alone\n"
@@ -113,7 +115,7 @@ int compress_parse_args(int argc, char **argv, compress_opts *o)
         {"max", no_argument, NULL, 'z'},
         {"stats", no_argument, NULL, 'v'},
         {"max-pixels", required_argument, NULL, OPT_MAXPIXELS},
-        {"stream", no_argument, NULL, OPT_STREAM},
+        {"stream", optional_argument, NULL, OPT_STREAM},
         {"max-stream-pixels", required_argument, NULL, OPT_MAXSTREAM},
         {"recursive", no_argument, NULL, 'r'},
         {"out-dir", required_argument, NULL, OPT_OUTDIR},
@@ -224,7 +226,10 @@ int compress_parse_args(int argc, char **argv, compress_opts *o)
             if (parse_max_pixels("compress", optarg, &o->max_pixels))
                 return EXIT_USAGE;
             break;
-        case OPT_STREAM: o->stream = 1; break;
+        case OPT_STREAM:
+            if ((o->stream = parse_stream("compress", optarg)) == 2)
+                return EXIT_USAGE;
+            break;
         case OPT_MAXSTREAM:
             if (parse_max_pixels("compress", optarg, &o->max_stream_pixels))
                 return EXIT_USAGE;

@@ -23,8 +23,9 @@ void help_decompress(FILE *out)
           "                      - is standard output, also the default when LABELS is -\n"
           "  -f, --force         overwrite an existing output file\n"
           "      --max-pixels N  refuse label images of more than N pixels (default 2^28)\n"
-          "      --stream        read LABELS a band of rows at a time, in memory bounded\n"
-          "                      by its width: by default above 2^25 pixels; same bytes\n"
+          "      --stream[=WHEN] read LABELS a band of rows at a time, in memory bounded\n"
+          "                      by its width: auto (default: above 2^25 pixels),\n"
+          "                      always (no WHEN) or never; the same bytes\n"
           "      --max-stream-pixels N\n"
           "                      refuse streamed label images of more than N pixels\n"
           "                      (default 4294836225 = 65535 x 65535)\n"
@@ -161,7 +162,7 @@ int cmd_decompress(int argc, char **argv)
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
         {"max-pixels", required_argument, NULL, 'P'},
-        {"stream", no_argument, NULL, 'T'},
+        {"stream", optional_argument, NULL, 'T'},
         {"max-stream-pixels", required_argument, NULL, 'M'},
         {"strip", no_argument, NULL, 'S'},
         {"force", no_argument, NULL, 'f'},
@@ -183,7 +184,10 @@ int cmd_decompress(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case 'S': strip = 1; break;
-        case 'T': stream = 1; break;
+        case 'T':
+            if ((stream = parse_stream("decompress", optarg)) == 2)
+                return EXIT_USAGE;
+            break;
         case 'M':
             if (parse_max_pixels("decompress", optarg, &max_stream))
                 return EXIT_USAGE;
@@ -231,7 +235,7 @@ int cmd_decompress(int argc, char **argv)
         rc = EXIT_USAGE;
         goto done;
     }
-    if (cpath && (stream || png_pixels(lpath) > CLI_STREAM_ABOVE)) {
+    if (cpath && stream >= 0 && (stream || png_pixels(lpath) > CLI_STREAM_ABOVE)) {
         const decompress_job dj = {lpath, cpath, opath, max_stream, force, quiet, verbose, strip};
         rc = decompress_streamed(&dj);
         goto done;

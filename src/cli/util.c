@@ -436,3 +436,15 @@ int cli_refuse_tty_output(const char *cmd, const char *path)
                     "it, or name a file with -o)\n", cmd);
     return EXIT_USAGE;
 }
+
+int parse_stream(const char *cmd, const char *when)
+{
+    if (!when || !strcmp(when, "always"))
+        return 1;
+    if (!strcmp(when, "auto"))
+        return 0;
+    if (!strcmp(when, "never"))
+        return -1;
+    cli_usage(cmd, "--stream takes auto, always or never, not '%s'", when);
+    return 2;
+}

@@ -10,7 +10,7 @@ const char *kmq_strerror(kmq_status status)
     case KMQ_ERR_TOO_LARGE: return "image or buffer too large";
     case KMQ_ERR_IO: return "input/output error";
     case KMQ_ERR_EXISTS: return "already exists";
-    case KMQ_ERR_IMAGE_FORMAT: return "not a PNG, JPEG or BMP image";
+    case KMQ_ERR_IMAGE_FORMAT: return "not a PNG, JPEG, BMP, TIFF, WebP, PNM or GIF image";
     case KMQ_ERR_IMAGE_CORRUPT: return "corrupt image";
     case KMQ_ERR_PNG_CRC: return "corrupt PNG: chunk CRC mismatch";
     case KMQ_ERR_PNG_STRUCTURE: return "corrupt PNG: broken chunk structure";

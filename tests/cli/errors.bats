@@ -25,7 +25,7 @@ one_line_naming() { # $1 = file name expected in the message
     echo "hello" > t.png
     run -1 --separate-stderr "$KMQ" compress t.png
     one_line_naming t.png
-    [[ "$stderr" == *"not a PNG, JPEG or BMP image" ]]
+    [[ "$stderr" == *"not a PNG, JPEG, BMP, TIFF, WebP, PNM or GIF image" ]]
     [ ! -e t.labels.png ] && [ ! -e t.codebook.bin ]
 }
 

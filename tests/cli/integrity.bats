@@ -30,7 +30,7 @@ load helpers
 @test "10: a newline in a file name does not split the one-line error" {
     printf 'junk' > "$(printf 'nl\nbad.png')"
     run -1 --separate-stderr "$KMQ" compress "$(printf 'nl\nbad.png')"
-    [ "$stderr" = 'kmq: nl\nbad.png: not a PNG, JPEG or BMP image' ]
+    [ "$stderr" = 'kmq: nl\nbad.png: not a PNG, JPEG, BMP, TIFF, WebP, PNM or GIF image' ]
     "$GENIMG" "$(printf 'ok\nname.png')" 16 16 3 smooth
     run -0 --separate-stderr "$KMQ" compress -k 4 "$(printf 'ok\nname.png')"
     [ "$(grep -c . <<<"$stderr")" = 1 ] && [[ "$stderr" == 'ok\nname.png: k=4, '* ]]

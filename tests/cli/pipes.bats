@@ -324,7 +324,7 @@ assert lines[1]['status'] == 'ok', lines" "$output"
     echo "plain text" > notes.png
     touch notes.labels.png notes.codebook.bin
     run -1 --separate-stderr "$KMQ" compress notes.png
-    [[ "$stderr" == "kmq: notes.png: not a PNG, JPEG or BMP image"* ]] || { echo "$stderr"; false; }
+    [[ "$stderr" == "kmq: notes.png: not a PNG, JPEG, BMP, TIFF, WebP, PNM or GIF image"* ]] || { echo "$stderr"; false; }
     touch dec.png
     run -1 --separate-stderr "$KMQ" decompress gone.labels.png gone.codebook.bin -o dec.png
     [[ "$stderr" == "kmq: gone.labels.png: "* ]] || { echo "$stderr"; false; }

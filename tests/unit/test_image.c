@@ -76,7 +76,7 @@ Test(image, unknown_format)
 {
     kmq_image img;
     const char *why;
-    cr_assert_eq(kmq_image_decode((const uint8_t *)"GIF89a....", 10, 0, &img, &why), KMQ_ERR_IMAGE_FORMAT);
+    cr_assert_eq(kmq_image_decode((const uint8_t *)"qoif......", 10, 0, &img, &why), KMQ_ERR_IMAGE_FORMAT);
     cr_assert_eq(kmq_image_decode((const uint8_t *)"", 0, 0, &img, &why), KMQ_ERR_IMAGE_FORMAT);
 }
 
