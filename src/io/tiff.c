@@ -1,7 +1,13 @@
 /* TIFF input through libtiff (see formats.h): the first page, read a band
- * at a time (one strip, or one row of tiles) by a row reader that works on
- * memory or, with pread, on a file descriptor.  kmq_tiff_decode is that
- * reader over memory, so both paths give the same pixels.
+ * at a time (one strip, one row of tiles, or, for strips over 4 MiB such as
+ * a single-strip image, about 1 MiB of rows read one by one with
+ * TIFFReadScanline) by a row reader that works on memory or, with pread, on
+ * a file descriptor.  kmq_tiff_decode is that reader over memory, so both
+ * paths give the same pixels.  Row by row, libtiff still reads a strip's
+ * compressed bytes whole (its chunked strip reading is a build option that
+ * Debian leaves off): memory is then about the compressed strip, not the
+ * decoded one.  Uncompressed single strips are cut into small strips by
+ * libtiff itself.
  *
  * Read: 1, 2, 4, 8 and 16-bit unsigned samples; grey (MinIsWhite inverted),
  * grey+alpha, RGB, RGBA, palette (RGB out); contiguous or separate planes;
@@ -29,6 +35,19 @@
 #include <unistd.h>
 
 enum { MAX_SAMPLES = 8 };                /* samples per pixel accepted */
+
+/* Strips whose decoded size (one plane) exceeds SCAN_MIN_STRIP are read a
+   row at a time with TIFFReadScanline, SCAN_BAND rows' bytes (at least one
+   row) per band, instead of whole.  4 MiB: every common writer's strips
+   (libtiff's default ~8 KiB, PIL's 64 KiB, ImageMagick's) stay on the
+   one-call-per-strip path, while a strip that is a real share of a
+   streaming budget (a single-strip image: 1.2 GB at 20000 x 20000 RGB) is
+   never decoded whole.  A codec libtiff cannot read by scanline keeps the
+   strip path; the row reader (not kmq_tiff_decode, which holds the whole
+   image anyway) refuses such strips above STRIP_LIMIT. */
+#define SCAN_MIN_STRIP ((size_t)4 << 20)
+#define SCAN_BAND ((size_t)1 << 20)
+#define STRIP_LIMIT ((uint64_t)256 << 20)
 enum { GREY, GREY_INVERTED, RGB, PALETTE }; /* how samples become pixels */
 
 /* The bytes libtiff reads: a buffer, or a file descriptor read with pread. */
@@ -42,12 +61,20 @@ typedef struct {
     kmq_rows pub; /* first: the kmq_rows handed out is this struct */
     source in;
     TIFF *tif;
+    /* Row-at-a-time reading (scan): one handle per plane read, as a
+       scanline decoder cannot skip rows to move between planes; plane_tif[p]
+       is tif for the first, else its own handle on plane_in[p]. */
+    int scan;
+    TIFF *plane_tif[MAX_SAMPLES];
+    source plane_in[MAX_SAMPLES];
     char err[160]; /* libtiff's first error, one line */
     int kind, assoc, tiled, separate, bps, spp;
     int map[MAX_SAMPLES]; /* stored sample -> output channel, or -1 */
-    uint32_t unit_w, unit_h; /* tile size, or image width x rows per strip */
+    uint32_t unit_w, unit_h; /* tile size, or image width x rows per strip
+                                (scan: x rows per band) */
     size_t stride;           /* bytes per row of a strip or tile (one plane) */
-    size_t unit_size;        /* bytes of one strip or tile (one plane) */
+    size_t unit_size;        /* bytes of one strip or tile (one plane; scan:
+                                of one band's rows) */
     uint8_t *unit, *band;    /* one strip or tile; the decoded band */
     uint32_t band_y0, band_rows, next;
     uint8_t lut[256][3]; /* palette colours */
@@ -160,9 +187,12 @@ static int on_warning(TIFF *tif, void *user, const char *module, const char *fmt
 static kmq_status corrupt(tiff_rows *t, const char *what, const char **why)
 {
     static _Thread_local char msg[200];
-    if (t->in.error) {
-        errno = t->in.error;
-        return KMQ_ERR_IO;
+    for (int p = -1; p < MAX_SAMPLES; p++) {
+        const int e = p < 0 ? t->in.error : t->plane_in[p].error;
+        if (e) {
+            errno = e;
+            return KMQ_ERR_IO;
+        }
     }
     snprintf(msg, sizeof msg, "corrupt TIFF: %s", t->err[0] ? t->err : what);
     *why = msg;
@@ -178,6 +208,25 @@ static kmq_status unsupported(const char **why, const char *what, unsigned value
         snprintf(msg, sizeof msg, "unsupported TIFF: %s", what);
     *why = msg;
     return KMQ_ERR_IMAGE_FORMAT;
+}
+
+/* ---- opening a handle ---- */
+
+/* A libtiff handle on `in` (errors to t->err), or NULL. */
+static TIFF *open_tif(tiff_rows *t, source *in)
+{
+    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+    if (!opts)
+        return NULL;
+    const uint64_t cap = in->len + (16u << 20);
+    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, cap < (uint64_t)INT64_MAX / 2 ? (tmsize_t)cap : 0);
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, on_error, t);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_warning, t);
+    /* "m": no mapping of descriptors (src_map maps buffers only anyway) */
+    TIFF *tif = TIFFClientOpenExt("TIFF", in->mem ? "r" : "rm", (thandle_t)in, src_read, src_write,
+                                  src_seek, src_close, src_size, src_map, src_unmap, opts);
+    TIFFOpenOptionsFree(opts);
+    return tif;
 }
 
 /* ---- decoding a band ---- */
@@ -249,6 +298,14 @@ static kmq_status load_band(tiff_rows *t, uint32_t y0, const char **why)
     for (int p = 0; p < planes; p++) {
         if (t->separate && (p >= MAX_SAMPLES || t->map[p] < 0))
             continue; /* a plane kmq does not use is not decoded */
+        if (t->scan) {
+            for (uint32_t i = 0; i < rows; i++)
+                if (TIFFReadScanline(t->plane_tif[p], t->unit + i * t->stride, y0 + i,
+                                     (uint16_t)p) != 1)
+                    return corrupt(t, "a row could not be read", why);
+            unpack(t, 0, W, rows, p);
+            continue;
+        }
         if (!t->tiled) {
             const tmsize_t want = (tmsize_t)(rows * t->stride);
             if (TIFFReadEncodedStrip(t->tif, TIFFComputeStrip(t->tif, y0, (uint16_t)p), t->unit,
@@ -306,6 +363,9 @@ static void rows_close(kmq_rows *r)
     tiff_rows *t = (tiff_rows *)r;
     if (!t)
         return;
+    for (int p = 0; p < MAX_SAMPLES; p++)
+        if (t->plane_tif[p] && t->plane_tif[p] != t->tif)
+            TIFFClose(t->plane_tif[p]);
     if (t->tif)
         TIFFClose(t->tif);
     free(t->unit);
@@ -422,6 +482,65 @@ static kmq_status read_layout(tiff_rows *t, const char **why)
     return KMQ_OK;
 }
 
+/* Row-at-a-time reading of a strip larger than SCAN_MIN_STRIP: a band of
+   rows is SCAN_BAND bytes (one row at least).  The first row of each plane
+   is read here: a codec that cannot decode by scanline fails then, and the
+   strip path is kept (the row reader refuses strips above STRIP_LIMIT). */
+static kmq_status start_scan(tiff_rows *t, const char **why)
+{
+    const int planes = t->separate ? t->spp : 1;
+    uint8_t *row = malloc(t->stride);
+    if (!row)
+        return KMQ_ERR_NOMEM;
+    int ok = 1, first = 1;
+    for (int p = 0; p < planes && ok; p++) {
+        if (t->separate && (p >= MAX_SAMPLES || t->map[p] < 0))
+            continue;
+        if (first) {
+            t->plane_tif[p] = t->tif;
+            first = 0;
+        } else {
+            t->plane_in[p] = t->in;
+            t->plane_in[p].pos = 0;
+            if (!(t->plane_tif[p] = open_tif(t, &t->plane_in[p]))) {
+                ok = 0;
+                break;
+            }
+        }
+        ok = TIFFReadScanline(t->plane_tif[p], row, 0, (uint16_t)p) == 1;
+    }
+    free(row);
+    if (ok) {
+        const size_t k = t->stride < SCAN_BAND ? SCAN_BAND / t->stride : 1;
+        t->unit_h = k < t->unit_h ? (uint32_t)k : t->unit_h;
+        t->unit_size = t->unit_h * t->stride;
+        t->scan = 1;
+        return KMQ_OK;
+    }
+    for (int p = 0; p < MAX_SAMPLES; p++) {
+        if (t->plane_in[p].error)
+            return corrupt(t, "", why); /* a failed pread */
+        if (t->plane_tif[p] && t->plane_tif[p] != t->tif)
+            TIFFClose(t->plane_tif[p]);
+        t->plane_tif[p] = NULL;
+    }
+    if (t->in.error)
+        return corrupt(t, "", why);
+    if (!t->in.mem && t->unit_size > STRIP_LIMIT) {
+        static _Thread_local char msg[200];
+        uint16_t compression = COMPRESSION_NONE;
+        TIFFGetFieldDefaulted(t->tif, TIFFTAG_COMPRESSION, &compression);
+        snprintf(msg, sizeof msg,
+                 "unsupported TIFF for streaming: strips of %llu MiB whose compression (%u) "
+                 "cannot be read a row at a time",
+                 (unsigned long long)(t->unit_size >> 20), (unsigned)compression);
+        *why = msg;
+        return KMQ_ERR_IMAGE_FORMAT;
+    }
+    t->err[0] = '\0'; /* the strip path decodes whole strips, as for small ones */
+    return KMQ_OK;
+}
+
 /* Strip or tile geometry, each strip or tile inside the file, buffers. */
 static kmq_status read_geometry(tiff_rows *t, const char **why)
 {
@@ -459,6 +578,11 @@ static kmq_status read_geometry(tiff_rows *t, const char **why)
         if (at > t->in.len || bytes > t->in.len - at)
             return corrupt(t, "strip or tile data beyond the end of the file", why);
     }
+    if (!t->tiled && t->unit_size > SCAN_MIN_STRIP) {
+        kmq_status s = start_scan(t, why);
+        if (s != KMQ_OK)
+            return s;
+    }
     t->unit = malloc(t->unit_size ? t->unit_size : 1);
     t->band = malloc((size_t)W * t->unit_h * (size_t)t->pub.channels);
     return t->unit && t->band ? KMQ_OK : KMQ_ERR_NOMEM;
@@ -495,19 +619,7 @@ static kmq_status read_meta(tiff_rows *t, kmq_metadata *meta)
 static kmq_status open_rows(tiff_rows *t, uint64_t max_pixels, kmq_metadata *meta,
                             const char **why)
 {
-    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
-    if (!opts) {
-        free(t);
-        return KMQ_ERR_NOMEM;
-    }
-    const uint64_t cap = t->in.len + (16u << 20);
-    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, cap < (uint64_t)INT64_MAX / 2 ? (tmsize_t)cap : 0);
-    TIFFOpenOptionsSetErrorHandlerExtR(opts, on_error, t);
-    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_warning, t);
-    /* "m": no mapping of descriptors (src_map maps buffers only anyway) */
-    t->tif = TIFFClientOpenExt("TIFF", t->in.mem ? "r" : "rm", (thandle_t)&t->in, src_read,
-                               src_write, src_seek, src_close, src_size, src_map, src_unmap, opts);
-    TIFFOpenOptionsFree(opts);
+    t->tif = open_tif(t, &t->in);
     kmq_status s = KMQ_OK;
     uint32_t w = 0, h = 0;
     if (!t->tif)

@@ -299,3 +299,40 @@ PY
         cmp s.bin n.bin
     done
 }
+
+@test "--stream reads a single-strip LZW TIFF (3000x3000 RGB, 27 MB of pixels) a row at a time, in bounded memory" {
+    "$PY" - <<'PY'
+import numpy as np
+from PIL import Image
+h = w = 3000
+y, x = np.mgrid[0:h, 0:w]
+rng = np.random.default_rng(5)
+idx = ((x // 7 + y // 5) * 13 + (rng.integers(0, 16, (h, w)) == 0)) % 64
+pal = rng.integers(0, 256, (64, 3), dtype=np.uint8)
+Image.fromarray(pal[idx]).save("big.png")
+PY
+    "$CONVERT" big.png -compress LZW -define tiff:rows-per-strip=3000 one.tif
+    tiffinfo one.tif | grep -q "Rows/Strip: 3000"
+    tiffinfo one.tif | grep -q "Compression Scheme: LZW"
+    run -0 --separate-stderr /usr/bin/time -f "%M" "$KMQ" compress -q -f -k 16 --stream --labels a.png --codebook a.bin one.tif
+    tif_kb=$(tail -1 <<<"$stderr")
+    run -0 --separate-stderr /usr/bin/time -f "%M" "$KMQ" compress -q -f -k 16 --stream --labels b.png --codebook b.bin big.png
+    png_kb=$(tail -1 <<<"$stderr")
+    strip_kmcp a.png b.png
+    cmp a.png b.png
+    cmp a.bin b.bin
+    # The strip decoded whole would add 27 MB (and as much again for its
+    # band); read a row at a time, the TIFF costs about its compressed
+    # strip (6 MB) more than the PNG.  Not under sanitizers, which keep
+    # freed memory and shadow it.
+    echo "peak RSS: TIFF $tif_kb kB, PNG $png_kb kB"
+    if [ -z "${KMQ_SANITIZE:-}" ] && ! ldd "$KMQ" | grep -q libasan; then
+        [ "$tif_kb" -lt 60000 ]
+        [ $((tif_kb - png_kb)) -lt 16000 ]
+    fi
+    # the same bytes as a whole decode
+    run -0 "$KMQ" compress -q -f -k 16 --labels c.png --codebook c.bin one.tif
+    strip_kmcp c.png
+    cmp a.png c.png
+    cmp a.bin c.bin
+}

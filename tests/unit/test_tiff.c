@@ -66,13 +66,13 @@ static int write_tiff(int w, int h, int spp, int bps, int tiled, uint8_t **buf, 
     return fd;
 }
 
-static void check_rows_match_decode(int spp, int bps, int tiled)
+/* The row reader over fd (a file of len bytes, also in buf) gives the
+   pixels kmq_tiff_decode gives (returned in *decoded when not NULL, else
+   freed): read in uneven pieces, again after rewind, and after a rewind
+   in the middle. */
+static void rows_match_decode(int fd, const uint8_t *buf, size_t len, int w, int h, int spp,
+                              kmq_image *decoded)
 {
-    const int w = 45, h = 37;
-    uint8_t *buf;
-    size_t len;
-    int fd = write_tiff(w, h, spp, bps, tiled, &buf, &len);
-    cr_assert(kmq_is_tiff(buf, len));
     kmq_image img;
     kmq_metadata meta;
     kmq_meta_init(&meta);
@@ -110,14 +110,28 @@ static void check_rows_match_decode(int spp, int bps, int tiled)
     cr_assert(!memcmp(got, img.pixels, total), "rows differ after rewind");
     /* and rewind in the middle */
     cr_assert_eq(r->rewind(r, &why), KMQ_OK);
-    cr_assert_eq(r->read(r, got, 20, &why), KMQ_OK);
+    cr_assert_eq(r->read(r, got, (uint32_t)h * 5 / 9, &why), KMQ_OK);
     cr_assert_eq(r->rewind(r, &why), KMQ_OK);
     cr_assert_eq(r->read(r, got, 4, &why), KMQ_OK);
     cr_assert(!memcmp(got, img.pixels, 4 * row));
     r->close(r);
     kmq_metadata_free(&meta);
-    kmq_image_free(&img);
-    free(got), free(buf);
+    if (decoded)
+        *decoded = img;
+    else
+        kmq_image_free(&img);
+    free(got);
+}
+
+static void check_rows_match_decode(int spp, int bps, int tiled)
+{
+    const int w = 45, h = 37;
+    uint8_t *buf;
+    size_t len;
+    int fd = write_tiff(w, h, spp, bps, tiled, &buf, &len);
+    cr_assert(kmq_is_tiff(buf, len));
+    rows_match_decode(fd, buf, len, w, h, spp, NULL);
+    free(buf);
     close(fd);
 }
 
@@ -126,6 +140,99 @@ Test(tiff, rows_match_decode_tiled_rgb8) { check_rows_match_decode(3, 8, 1); }
 Test(tiff, rows_match_decode_stripped_grey16) { check_rows_match_decode(1, 16, 0); }
 Test(tiff, rows_match_decode_tiled_rgba16) { check_rows_match_decode(4, 16, 1); }
 Test(tiff, rows_match_decode_tiled_grey_alpha8) { check_rows_match_decode(2, 8, 1); }
+
+/* A sample of an 8-bit test image: noisy enough that LZW and Deflate leave
+   a large compressed strip. */
+static uint8_t sample_at(uint32_t x, uint32_t y, int s)
+{
+    uint32_t v = x * 2654435761u ^ y * 40503u ^ (uint32_t)s * 97u;
+    v ^= v >> 13;
+    return (uint8_t)(((x + y) & 0xC0) | (v & 0x3F));
+}
+
+/* Writes a w x h, spp-sample 8-bit image in ONE strip (contiguous or
+   separate planes) with the given compression; returns its descriptor and
+   the file's bytes in *buf. */
+static int write_one_strip(uint32_t w, uint32_t h, int spp, int separate, int compression,
+                           uint8_t **buf, size_t *len)
+{
+    char path[] = "/tmp/kmq-tiff1-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    TIFF *t = TIFFOpen(path, "w");
+    cr_assert(t);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)spp);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, (uint16_t)8);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, separate ? PLANARCONFIG_SEPARATE : PLANARCONFIG_CONTIG);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(t, TIFFTAG_COMPRESSION, (uint16_t)compression);
+    if (compression != COMPRESSION_PACKBITS)
+        TIFFSetField(t, TIFFTAG_PREDICTOR, (uint16_t)PREDICTOR_HORIZONTAL);
+    if (spp == 2 || spp == 4) {
+        uint16_t extra = EXTRASAMPLE_UNASSALPHA;
+        TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &extra);
+    }
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, h);
+    const int planes = separate ? spp : 1, per = separate ? 1 : spp;
+    uint8_t *row = malloc((size_t)w * (size_t)per);
+    for (int p = 0; p < planes; p++)
+        for (uint32_t y = 0; y < h; y++) {
+            for (uint32_t x = 0; x < w; x++)
+                for (int s = 0; s < per; s++)
+                    row[(size_t)x * per + s] = sample_at(x, y, separate ? p : s);
+            cr_assert(TIFFWriteScanline(t, row, y, (uint16_t)p) == 1);
+        }
+    free(row);
+    cr_assert(TIFFNumberOfStrips(t) == (uint32_t)planes, "not one strip per plane");
+    TIFFClose(t);
+    struct stat st;
+    cr_assert(fstat(fd, &st) == 0);
+    *len = (size_t)st.st_size;
+    *buf = malloc(*len);
+    cr_assert(pread(fd, *buf, *len, 0) == (ssize_t)*len);
+    unlink(path);
+    return fd;
+}
+
+/* A single-strip image larger than the 4 MiB at which strips are read a row
+   at a time: the row reader, kmq_tiff_decode and the samples written agree. */
+static void check_one_strip(uint32_t w, uint32_t h, int spp, int separate, int compression)
+{
+    uint8_t *buf;
+    size_t len;
+    int fd = write_one_strip(w, h, spp, separate, compression, &buf, &len);
+    cr_assert(len > 64 << 10, "compressed to %zu bytes: not a real test", len);
+    kmq_image img;
+    rows_match_decode(fd, buf, len, (int)w, (int)h, spp, &img);
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++)
+            for (int s = 0; s < spp; s++) {
+                const uint8_t v = img.pixels[((size_t)y * w + x) * (size_t)spp + (size_t)s];
+                if (v != sample_at(x, y, s))
+                    cr_assert_fail("pixel (%u, %u) sample %d: %u, wrote %u", x, y, s, v,
+                                   sample_at(x, y, s));
+            }
+    kmq_image_free(&img);
+    free(buf);
+    close(fd);
+}
+
+Test(tiff, one_strip_lzw_rgb_read_by_rows) { check_one_strip(2000, 1500, 3, 0, COMPRESSION_LZW); }
+Test(tiff, one_strip_deflate_rgb_read_by_rows)
+{
+    check_one_strip(2000, 1500, 3, 0, COMPRESSION_ADOBE_DEFLATE);
+}
+Test(tiff, one_strip_packbits_grey_read_by_rows)
+{
+    check_one_strip(2500, 2000, 1, 0, COMPRESSION_PACKBITS);
+}
+/* separate planes of 4.8 MB each: every plane read a row at a time */
+Test(tiff, one_strip_per_plane_lzw_rgba_read_by_rows)
+{
+    check_one_strip(2400, 2000, 4, 1, COMPRESSION_LZW);
+}
 
 Test(tiff, sixteen_bit_samples_become_their_high_byte)
 {
