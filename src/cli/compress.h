@@ -55,6 +55,7 @@ typedef struct {
     const kmq_stats *st;
     const kmq_metadata *meta; /* what was carried along */
     int reached;              /* --quality's MAX reached */
+    int streamed;             /* read in bands (kmq_stream_compress) */
     /* now_seconds() at the start, after decoding, after the k-means, after
        encoding, and at the end */
     double t0, t_decode, t_kmeans, t_encode, t_end;

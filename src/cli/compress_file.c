@@ -315,7 +315,7 @@ static int commit(job *j)
     }
     j->res->bytes_out = j->lens[0] + j->lens[1];
     const compress_done d = {j->input, j->paths, j->lens, j->width, j->height, j->channels,
-                             j->file_len, &j->st, &j->meta, j->reached, j->t0, j->t_decode,
+                             j->file_len, &j->st, &j->meta, j->reached, j->streamed, j->t0, j->t_decode,
                              j->t_kmeans, j->t_encode, now_seconds()};
     report_compressed(o, &d);
     return EXIT_OK;
@@ -462,7 +462,7 @@ static int stream(job *j)
     }
     j->res->bytes_out = j->lens[0] + j->lens[1];
     const compress_done d = {j->input, j->paths, j->lens, j->width, j->height, j->channels,
-                             j->file_len, &j->st, &j->meta, j->reached, j->t0, j->t_decode,
+                             j->file_len, &j->st, &j->meta, j->reached, j->streamed, j->t0, j->t_decode,
                              j->t_kmeans, j->t_encode, now_seconds()};
     report_compressed(o, &d);
     return EXIT_OK;

@@ -43,7 +43,8 @@ static void json_result(const compress_opts *o, const compress_done *d)
     if (o->quality > 0)
         printf(", \"quality_min\": %g, \"quality_max\": %g, \"quality_reached\": %s", o->quality_min,
                o->quality, d->reached ? "true" : "false");
-    printf(", \"seconds\": %.4f}\n", d->t_end - d->t0);
+    printf(", \"streamed\": %s, \"seconds\": %.4f}\n", d->streamed ? "true" : "false",
+           d->t_end - d->t0);
     cli_flush_stdout();
 }
 

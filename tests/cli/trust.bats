@@ -27,10 +27,21 @@ PY
         # (not under ASan, which reserves terabytes of shadow memory)
         limit="ulimit -v 300000;"
         [ -z "${KMQ_SANITIZE:-}" ] || limit=
-        run -1 --separate-stderr bash -c "$limit exec '$KMQ' compress $f"
+        run -1 --separate-stderr bash -c "$limit exec '$KMQ' compress --stream=never $f"
         [ "$(wc -l <<<"$stderr")" -eq 1 ]
         [[ "$stderr" == "kmq: $f: "*"larger than the pixel limit"* ]] || { echo "$stderr"; false; }
         [ ! -e "${f%.png}.labels.png" ]
+        # By default an image this large is streamed (in memory bounded by its
+        # width): 100000 is past PNG's dimension cap; 60000x60000 fits and is
+        # read until its data runs out, still within the 300 MB.
+        run -1 --separate-stderr bash -c "$limit exec '$KMQ' compress $f"
+        [ "$(wc -l <<<"$stderr")" -eq 1 ]
+        if [ $f = huge.png ]; then
+            [[ "$stderr" == "kmq: $f: "*"larger than the pixel limit"* ]] || { echo "$stderr"; false; }
+        else
+            [ "$stderr" = "kmq: $f: corrupt PNG: IDAT stream too short" ] || { echo "$stderr"; false; }
+        fi
+        [ ! -e "${f%.png}.labels.png" ] && [ ! -e "${f%.png}.codebook.bin" ]
     done
 }
 
