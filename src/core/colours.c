@@ -13,6 +13,9 @@ struct kmq_colours {
     uint64_t pixels;
     int counted;             /* finished: h is sorted and indexed */
     uint8_t *colour_labels;  /* after kmq_colours_quantize */
+    uint8_t *direct;         /* up to 3 channels: the label of every possible
+                                colour, indexed by its packed key (16 MB for RGB):
+                                one memory access a pixel instead of a hash probe */
     int threads;
     double seconds_adding;
 };
@@ -76,6 +79,9 @@ kmq_status kmq_colours_quantize(kmq_colours *c, const kmq_params *params, double
     s = kmq_quantize_histogram(&c->h, c->pixels, params, target_psnr > 0 ? target_psnr : -1, cb,
                                &c->colour_labels, stats, reached ? reached : &ignored);
     c->threads = params->threads;
+    if (s == KMQ_OK && c->h.channels <= 3 && (c->direct = malloc((size_t)1 << (8 * c->h.channels))))
+        for (size_t i = 0; i < c->h.n; i++)
+            c->direct[c->h.keys[i]] = c->colour_labels[i];
     if (s == KMQ_OK && stats) {
         stats->seconds_histogram = c->seconds_adding;
         stats->seconds_kmeans = now() - t0;
@@ -88,7 +94,18 @@ kmq_status kmq_colours_label(const kmq_colours *c, const uint8_t *pixels, size_t
 {
     if (!c || !c->colour_labels || (npixels && (!pixels || !labels)))
         return KMQ_ERR_ARG;
-    kmq_label_pixels(&c->h, pixels, npixels, c->colour_labels, c->threads, labels);
+    if (!c->direct) {
+        kmq_label_pixels(&c->h, pixels, npixels, c->colour_labels, c->threads, labels);
+        return KMQ_OK;
+    }
+    const int C = c->h.channels, nt = kmq_threads(c->threads);
+    (void)nt; /* unused without OpenMP */
+#pragma omp parallel for num_threads(nt) schedule(static) if (npixels > KMQ_CHUNK)
+    for (size_t start = 0; start < npixels; start += KMQ_CHUNK) {
+        const size_t end = start + KMQ_CHUNK < npixels ? start + KMQ_CHUNK : npixels;
+        for (size_t i = start; i < end; i++)
+            labels[i] = c->direct[kmq_pack(pixels + i * C, C)];
+    }
     return KMQ_OK;
 }
 
@@ -98,5 +115,6 @@ void kmq_colours_free(kmq_colours *c)
         return;
     kmq_histogram_free(&c->h);
     free(c->colour_labels);
+    free(c->direct);
     free(c);
 }
