@@ -2,7 +2,7 @@
 # kmq side by side with its peers, measured in one run (the machine is shared
 # and noisy: compare ratios, not absolute seconds).
 #
-#   bench/bench.sh [--full] [--python] [--scaling] [--threads] [--no-table] [BUILD]
+#   bench/bench.sh [--full] [--python] [--scaling [--huge]] [--threads] [--no-table] [BUILD]
 #
 # default    tiger.png at k=128 n_init=10 max_iter=200, and kodim01-08 at
 #            k = 16, 64, 256 with kmq's defaults, against pngquant --nofs and
@@ -14,8 +14,12 @@
 #            script on tiger (k=128, n_init=10, max_iter=200) with sklearn's
 #            KMeans and with kmq.KMeans, the import the only change
 #            (bench/python_classic.py; another ~3 minutes).
-# --scaling  generated RGB images (smooth fields + noise) of 1, 4, 16 and 59
+# --scaling  generated RGB images (smooth fields + noise) of 1, 4, 16, 59 and 400
 #            megapixels, k=256 n_init=1: time, peak RSS, time per megapixel.
+#            Above 2^25 pixels (59 and 400 MP) the image is streamed;
+#            with --huge also 65535x65535 (4.3 GP: 13 GB raw, ~9 GB of PNG on
+#            disk, half an hour).  Streamed outputs compared with the
+#            in-memory path's where that fits (up to 400 MP).
 # --python   the Python row alone (also part of --full).
 # --threads  k-means phase with 1 and 2 threads.
 # --no-table skip the peer table (e.g. --no-table --scaling).
@@ -29,7 +33,7 @@
 # PSNR is measured by tests/tools/imgcmp on the decoded outputs (all RGB
 # channels), bytes are what each tool writes (kmq: labels + codebook).
 set -u
-FULL=0 PYTHON=0 SCALING=0 THREADS=0 TABLE=1 ALPHA=1 BUILD=build
+FULL=0 PYTHON=0 SCALING=0 HUGE=0 THREADS=0 TABLE=1 ALPHA=1 BUILD=build
 for a in "$@"; do
     case $a in
     --full) FULL=1 PYTHON=1 ;;
@@ -37,6 +41,7 @@ for a in "$@"; do
     --scaling) SCALING=1 ;;
     --threads) THREADS=1 ;;
     --no-table) TABLE=0 ;;
+    --huge) HUGE=1 ;;
     --no-alpha) ALPHA=0 ;;
     -h | --help) sed -n '2,31p' "$0"; exit 0 ;;
     *) BUILD=$a ;;
@@ -273,17 +278,32 @@ fi
 if [ "$SCALING" = 1 ]; then
     echo
     echo "scaling: generated RGB (smooth fields + noise), k=256 n_init=1, one run each"
-    printf "%-14s %10s %9s %9s %10s %10s\n" size distinct "wall s" "s/MP" "RSS MB" "RSS/raw"
-    for spec in 1000x1000 2000x2000 4000x4000 8181x7221; do
+    echo "  path: memory = decoded whole, stream = read in bands (above 2^25 pixels);"
+    echo "  same: the streamed outputs equal --stream=never's, byte for byte"
+    printf "%-12s %10s %7s %9s %7s %8s %8s %5s\n" size distinct path "wall s" "s/MP" "RSS MB" "RSS/raw" same
+    sizes="1000x1000 2000x2000 4000x4000 8181x7221 20000x20000"
+    [ "$HUGE" = 1 ] && sizes="$sizes 65535x65535"
+    for spec in $sizes; do
         w=${spec%x*} h=${spec#*x}
         "$GENIMG" "$W/scale.png" "$w" "$h" 3 smooth 7 || { echo "genimg failed"; continue; }
-        n=$("$IMGCMP" info "$W/scale.png" | awk '{print $4}')
         rm -f "$W/scale.t"
-        timed "$W/scale" "$KMQ" compress -q -f -k 256 --n-init 1 --labels "$W/s.png" --codebook "$W/s.cb" "$W/scale.png"
+        timed "$W/scale" "$KMQ" compress -f --json -k 256 --n-init 1 --labels "$W/s.png" --codebook "$W/s.cb" "$W/scale.png"
         read -r secs rss <"$W/scale.t"
-        awk -v w="$w" -v h="$h" -v n="$n" -v s="$secs" -v r="$rss" 'BEGIN {
+        n=$(sed -n 's/.*"distinct": \([0-9]*\).*/\1/p' "$W/stdout")
+        path=$(grep -q '"streamed": true' "$W/stdout" && echo stream || echo memory)
+        same=-
+        if [ "$path" = stream ] && [ $((w * h)) -le 400000000 ]; then
+            # the in-memory path on the same image (its cap raised to fit)
+            "$KMQ" compress -q -f --stream=never --max-pixels $((w * h)) -k 256 --n-init 1 \
+                --labels "$W/m.png" --codebook "$W/m.cb" "$W/scale.png" &&
+                cmp -s "$W/s.png" "$W/m.png" && cmp -s "$W/s.cb" "$W/m.cb" && same=yes || same=NO
+        fi
+        awk -v w="$w" -v h="$h" -v n="$n" -v s="$secs" -v r="$rss" -v p="$path" -v same="$same" 'BEGIN {
             mp = w * h / 1e6; raw = w * h * 3 / 1048576
-            printf "%-14s %10d %9.2f %9.3f %10.0f %10.2f\n", w "x" h, n, s, s / mp, r / 1024, r / 1024 / raw }'
-        rm -f "$W/scale.png" "$W/s.png"
+            printf "%-12s %10d %7s %9.2f %7.3f %8.0f %8.2f %5s\n", w "x" h, n, p, s, s / mp, r / 1024, r / 1024 / raw, same }'
+        echo "$w $h $secs" >>"$W/scaling"
+        rm -f "$W/scale.png" "$W/s.png" "$W/m.png"
     done
+    awk '$1 * $2 == 4000000 { a = $3 / 4 } $1 * $2 == 400000000 { b = $3 / 400 }
+        END { if (a && b) printf "time per megapixel, 400 MP / 4 MP: %.3f / %.3f s = %.2fx\n", b, a, b / a }' "$W/scaling"
 fi
