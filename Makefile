@@ -87,7 +87,7 @@ UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 TOOLS    = $(BUILD)/genimg $(BUILD)/imgcmp
 # Fuzz targets (tests/fuzz/fuzz_*.c): replayed over their corpus by `make
 # test` (gcc, with replay.c's main), fuzzed by `make fuzz` (clang's libFuzzer).
-FUZZ_TARGETS = image codebook npy decompress
+FUZZ_TARGETS = image codebook npy decompress stream
 FUZZ_REPLAY  = $(FUZZ_TARGETS:%=$(BUILD)/fuzz_replay_%)
 
 ifneq ($(V),1)
