@@ -254,6 +254,16 @@ static int skip_larger(job *j)
     return EXIT_LARGER;
 }
 
+/* The report of a file written. */
+static int report_done(job *j)
+{
+    const compress_done d = {j->input, j->paths, j->lens, j->width, j->height, j->channels,
+                             j->file_len, &j->st, &j->meta, j->reached, j->streamed, j->t0,
+                             j->t_decode, j->t_kmeans, j->t_encode, now_seconds()};
+    report_compressed(j->o, &d);
+    return EXIT_OK;
+}
+
 /* mkdir -p of the folder part of path. */
 static int make_parents(const char *path)
 {
@@ -314,11 +324,7 @@ static int commit(job *j)
         return EXIT_FAIL;
     }
     j->res->bytes_out = j->lens[0] + j->lens[1];
-    const compress_done d = {j->input, j->paths, j->lens, j->width, j->height, j->channels,
-                             j->file_len, &j->st, &j->meta, j->reached, j->streamed, j->t0, j->t_decode,
-                             j->t_kmeans, j->t_encode, now_seconds()};
-    report_compressed(o, &d);
-    return EXIT_OK;
+    return report_done(j);
 }
 
 /* ---- streaming: images read in bands (kmq_stream_compress) ---- */
@@ -461,11 +467,7 @@ static int stream(job *j)
         return EXIT_FAIL;
     }
     j->res->bytes_out = j->lens[0] + j->lens[1];
-    const compress_done d = {j->input, j->paths, j->lens, j->width, j->height, j->channels,
-                             j->file_len, &j->st, &j->meta, j->reached, j->streamed, j->t0, j->t_decode,
-                             j->t_kmeans, j->t_encode, now_seconds()};
-    report_compressed(o, &d);
-    return EXIT_OK;
+    return report_done(j);
 }
 
 /* Compresses one input to paths[0] (and paths[1]); returns its status

@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct kmq_colours {
     kmq_histogram h;
@@ -19,13 +18,6 @@ struct kmq_colours {
     int threads;
     double seconds_adding;
 };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 kmq_status kmq_colours_new(int channels, kmq_colours **colours)
 {
@@ -51,10 +43,10 @@ kmq_status kmq_colours_add(kmq_colours *c, const uint8_t *pixels, size_t npixels
     /* Counts are 32-bit, as kmq_quantize's (65535 x 65535 fits). */
     if (npixels > UINT32_MAX - c->pixels)
         return KMQ_ERR_TOO_LARGE;
-    const double t0 = now();
+    const double t0 = kmq_seconds();
     kmq_status s = kmq_histogram_add(&c->h, pixels, npixels, &c->used);
     c->pixels += npixels;
-    c->seconds_adding += now() - t0;
+    c->seconds_adding += kmq_seconds() - t0;
     return s;
 }
 
@@ -69,7 +61,7 @@ kmq_status kmq_colours_quantize(kmq_colours *c, const kmq_params *params, double
         return s;
     if (!c || !c->pixels || c->colour_labels || (target_psnr > 0 && !reached))
         return KMQ_ERR_ARG;
-    double t0 = now();
+    double t0 = kmq_seconds();
     if (!c->counted) {
         if ((s = kmq_histogram_finish(&c->h, c->used)) != KMQ_OK)
             return s;
@@ -84,7 +76,7 @@ kmq_status kmq_colours_quantize(kmq_colours *c, const kmq_params *params, double
             c->direct[c->h.keys[i]] = c->colour_labels[i];
     if (s == KMQ_OK && stats) {
         stats->seconds_histogram = c->seconds_adding;
-        stats->seconds_kmeans = now() - t0;
+        stats->seconds_kmeans = kmq_seconds() - t0;
     }
     return s;
 }

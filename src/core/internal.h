@@ -59,6 +59,8 @@ size_t kmq_histogram_find(const kmq_histogram *h, uint32_t key);
    where[i]. */
 void kmq_histogram_renumber(kmq_histogram *h, const uint32_t *where);
 
+/* A monotonic clock in seconds, for the stats' timings. */
+double kmq_seconds(void);
 /* PSNR in dB of a mean squared error in channel units (INFINITY for 0). */
 double kmq_psnr(double mse);
 

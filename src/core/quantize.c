@@ -43,7 +43,7 @@ void kmq_codebook_free(kmq_codebook *cb)
     memset(cb, 0, sizeof *cb);
 }
 
-static double now(void)
+double kmq_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -468,19 +468,19 @@ static kmq_status quantize(const uint8_t *pixels, size_t npixels, int channels,
         return KMQ_ERR_TOO_LARGE;
 
     kmq_histogram h;
-    double t0 = now();
+    double t0 = kmq_seconds();
     if ((s = kmq_histogram_build(pixels, npixels, channels, &h)) != KMQ_OK)
         return s;
-    double t_hist = now();
+    double t_hist = kmq_seconds();
     uint8_t *colour_labels = NULL;
     s = kmq_quantize_histogram(&h, npixels, params, target, cb, &colour_labels, stats, reached);
     if (s == KMQ_OK) {
-        double t_kmeans = now();
+        double t_kmeans = kmq_seconds();
         kmq_label_pixels(&h, pixels, npixels, colour_labels, params->threads, labels);
         if (stats) {
             stats->seconds_histogram = t_hist - t0;
             stats->seconds_kmeans = t_kmeans - t_hist;
-            stats->seconds_labels = now() - t_kmeans;
+            stats->seconds_labels = kmq_seconds() - t_kmeans;
         }
     }
     free(colour_labels);

@@ -23,6 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* KMQ_ERR_TOO_LARGE ("image is larger than the pixel limit") for a width or
+   height over KMQ_MAX_DIMENSION or more than max_pixels (0 =
+   KMQ_DEFAULT_MAX_PIXELS) pixels (src/io/image.c). */
+kmq_status kmq_check_size(uint64_t w, uint64_t h, uint64_t max_pixels, const char **why);
+
 /* Magic numbers: 1 when buf (len bytes, at least the first 16 of the file
    when it has them) starts like the format. */
 int kmq_is_tiff(const uint8_t *buf, size_t len);

@@ -183,13 +183,8 @@ kmq_status kmq_gif_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, k
         s = corrupt("corrupt GIF: zero-size logical screen", why);
         goto done;
     }
-    if (!max_pixels)
-        max_pixels = KMQ_DEFAULT_MAX_PIXELS;
-    if (SW > KMQ_MAX_DIMENSION || SH > KMQ_MAX_DIMENSION || SW * SH > max_pixels) {
-        *why = "image is larger than the pixel limit";
-        s = KMQ_ERR_TOO_LARGE;
+    if ((s = kmq_check_size(SW, SH, max_pixels, why)) != KMQ_OK)
         goto done;
-    }
     if (d->Width <= 0 || d->Height <= 0 || d->Left < 0 || d->Top < 0 ||
         (uint64_t)d->Left + (uint64_t)d->Width > SW || (uint64_t)d->Top + (uint64_t)d->Height > SH) {
         s = corrupt("corrupt GIF: the first frame does not fit in the logical screen", why);

@@ -36,7 +36,7 @@ static int looks_like_png(const uint8_t *buf, size_t len)
     return len >= 4 && buf[0] == 0x89 && buf[1] == 'P' && buf[2] == 'N' && buf[3] == 'G';
 }
 
-static kmq_status check_size(uint64_t w, uint64_t h, uint64_t max_pixels, const char **why)
+kmq_status kmq_check_size(uint64_t w, uint64_t h, uint64_t max_pixels, const char **why)
 {
     if (!max_pixels)
         max_pixels = KMQ_DEFAULT_MAX_PIXELS;
@@ -115,7 +115,7 @@ static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint
             return s;
         *w = hdr.width, *h = hdr.height;
         *palette = hdr.colour_type == 3;
-        return check_size(*w, *h, max_pixels, why);
+        return kmq_check_size(*w, *h, max_pixels, why);
     }
     if (is_jpeg(magic, got)) {
         uint32_t jw, jh;
@@ -132,7 +132,7 @@ static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint
             *why = "truncated or corrupt JPEG: too little data for the size its header claims";
             return KMQ_ERR_IMAGE_CORRUPT;
         }
-        return check_size(*w, *h, max_pixels, why);
+        return kmq_check_size(*w, *h, max_pixels, why);
     }
     if (is_bmp(magic, got)) {
         uint8_t head[160];
@@ -144,7 +144,7 @@ static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint
         if (s != KMQ_OK)
             return s;
         *w = bmp->width, *h = bmp->height;
-        return check_size(*w, *h, max_pixels, why);
+        return kmq_check_size(*w, *h, max_pixels, why);
     }
     *why = "not a PNG, JPEG, BMP, TIFF, WebP, PNM or GIF image";
     return KMQ_ERR_IMAGE_FORMAT;
@@ -540,7 +540,7 @@ kmq_status kmq_labels_header(const kmq_png_header *hdr, uint64_t max_pixels, con
         *why = msg;
         return KMQ_ERR_LABELS_NOT_GREY8;
     }
-    return check_size(hdr->width, hdr->height, max_pixels, why);
+    return kmq_check_size(hdr->width, hdr->height, max_pixels, why);
 }
 
 kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,

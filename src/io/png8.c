@@ -3,6 +3,7 @@
  * no palettes).  Grey codebooks become grey palette entries; a codebook with
  * alpha adds a tRNS chunk.  Reading it back gives the labels and the codebook
  * again, so `decompress` of a PNG8 is the same remap as labels + codebook. */
+#include "formats.h"
 #include "stb_io.h"
 #include "labels.h"
 
@@ -138,13 +139,8 @@ kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
         *why = "it is not an indexed-colour (palette) PNG";
         return KMQ_ERR_NOT_INDEXED;
     }
-    if (!max_pixels)
-        max_pixels = KMQ_DEFAULT_MAX_PIXELS;
-    if (hdr.width > KMQ_MAX_DIMENSION || hdr.height > KMQ_MAX_DIMENSION ||
-        (uint64_t)hdr.width * hdr.height > max_pixels) {
-        *why = "image is larger than the pixel limit";
-        return KMQ_ERR_TOO_LARGE;
-    }
+    if ((s = kmq_check_size(hdr.width, hdr.height, max_pixels, why)) != KMQ_OK)
+        return s;
     spng_ctx *ctx = spng_ctx_new(0);
     if (!ctx)
         return KMQ_ERR_NOMEM;

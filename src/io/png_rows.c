@@ -27,6 +27,7 @@ typedef struct {
     size_t raw_len;
     uint32_t next_row;
     int io_error;
+    int labels; /* a label PNG's indices, not pixels */
 } png_rows;
 
 static int pread_all(int fd, uint8_t *dst, size_t n, uint64_t at)
@@ -142,6 +143,20 @@ static void convert(const png_rows *p, const uint8_t *raw, uint8_t *out)
     }
 }
 
+static void unpack(const png_rows *p, uint8_t *o)
+{
+    const uint32_t w = p->rows.width;
+    const int bits = p->ihdr.bit_depth;
+    if (bits == 8) {
+        memcpy(o, p->raw, w);
+        return;
+    }
+    for (uint32_t x = 0; x < w; x++) {
+        const size_t bit = (size_t)x * bits;
+        o[x] = (uint8_t)(p->raw[bit / 8] >> (8 - bits - (int)(bit % 8)) & ((1u << bits) - 1));
+    }
+}
+
 static kmq_status read_rows(kmq_rows *r, uint8_t *out, uint32_t n, const char **why)
 {
     png_rows *p = (png_rows *)r;
@@ -152,7 +167,10 @@ static kmq_status read_rows(kmq_rows *r, uint8_t *out, uint32_t n, const char **
         int err = spng_decode_row(p->ctx, p->raw, p->raw_len / r->height);
         if (err && !(err == SPNG_EOI && p->next_row + 1 == r->height))
             return spng_failed(p, err, why);
-        convert(p, p->raw, out + i * row);
+        if (p->labels) /* the samples as they are stored (indices), unpacked */
+            unpack(p, out + i * row);
+        else
+            convert(p, p->raw, out + i * row);
         p->next_row++;
     }
     return KMQ_OK;
@@ -195,6 +213,41 @@ static long fd_at_read(void *ctx, uint8_t *buf, size_t n)
     return k < 0 ? -1 : (long)k;
 }
 
+/* The reader for a checked PNG header: libspng started, a raw row buffer;
+   rows of labels (one channel, indices), or of pixels in the channels the
+   image decoders give (from the colour type and tRNS). */
+static kmq_status open_checked(int fd, uint64_t file_len, const kmq_png_header *hdr, int labels,
+                               kmq_rows **r, const char **why)
+{
+    if (hdr->interlace) {
+        *why = "an interlaced PNG cannot be read a row at a time";
+        return KMQ_ERR_IMAGE_FORMAT;
+    }
+    png_rows *p = calloc(1, sizeof *p);
+    if (!p)
+        return KMQ_ERR_NOMEM;
+    p->fd = fd, p->file_len = file_len;
+    p->rows.read = read_rows, p->rows.rewind = rewind_rows, p->rows.close = close_rows;
+    p->labels = labels;
+    kmq_status s = start(p, why);
+    const int ct = p->ihdr.color_type;
+    p->rows.width = p->ihdr.width, p->rows.height = p->ihdr.height;
+    p->rows.channels = labels           ? 1
+                       : ct == 0        ? 1 + p->has_trns
+                       : ct == 2 || ct == 3 ? 3 + p->has_trns
+                       : ct == 4        ? 2
+                                        : 4;
+    const size_t raw_row = s == KMQ_OK ? p->raw_len / p->ihdr.height : 0;
+    if (s == KMQ_OK && !(p->raw = malloc(raw_row ? raw_row : 1)))
+        s = KMQ_ERR_NOMEM;
+    if (s != KMQ_OK) {
+        close_rows(&p->rows);
+        return s;
+    }
+    *r = &p->rows;
+    return KMQ_OK;
+}
+
 kmq_status kmq_png_rows_open(int fd, uint64_t file_len, uint64_t max_pixels, kmq_rows **r,
                              kmq_metadata *meta, const char **why)
 {
@@ -207,65 +260,9 @@ kmq_status kmq_png_rows_open(int fd, uint64_t file_len, uint64_t max_pixels, kmq
     kmq_status s = kmq_png_check_reader_meta(&reader, &hdr, meta, why);
     if (s != KMQ_OK)
         return s;
-    if (!max_pixels)
-        max_pixels = KMQ_DEFAULT_MAX_PIXELS;
-    if (hdr.width > KMQ_MAX_DIMENSION || hdr.height > KMQ_MAX_DIMENSION ||
-        (uint64_t)hdr.width * hdr.height > max_pixels) {
-        *why = "image is larger than the pixel limit";
-        return KMQ_ERR_TOO_LARGE;
-    }
-    if (hdr.interlace) {
-        *why = "an interlaced PNG cannot be read a row at a time";
-        return KMQ_ERR_IMAGE_FORMAT;
-    }
-    png_rows *p = calloc(1, sizeof *p);
-    if (!p)
-        return KMQ_ERR_NOMEM;
-    p->fd = fd, p->file_len = file_len;
-    p->rows.read = read_rows, p->rows.rewind = rewind_rows, p->rows.close = close_rows;
-    if ((s = start(p, why)) != KMQ_OK) {
-        close_rows(&p->rows);
+    if ((s = kmq_check_size(hdr.width, hdr.height, max_pixels, why)) != KMQ_OK)
         return s;
-    }
-    const int ct = p->ihdr.color_type;
-    p->rows.width = p->ihdr.width, p->rows.height = p->ihdr.height;
-    p->rows.channels = ct == 0 ? 1 + p->has_trns
-                       : ct == 2 ? 3 + p->has_trns
-                       : ct == 3 ? 3 + p->has_trns
-                       : ct == 4 ? 2
-                                 : 4;
-    const size_t raw_row = p->raw_len / p->ihdr.height;
-    if (!(p->raw = malloc(raw_row ? raw_row : 1))) {
-        close_rows(&p->rows);
-        return KMQ_ERR_NOMEM;
-    }
-    *r = &p->rows;
-    return KMQ_OK;
-}
-
-/* Label rows: the samples as they are stored (indices), unpacked. */
-static kmq_status read_label_rows(kmq_rows *r, uint8_t *out, uint32_t n, const char **why)
-{
-    png_rows *p = (png_rows *)r;
-    const uint32_t w = r->width;
-    const int bits = p->ihdr.bit_depth;
-    if (n > r->height - p->next_row)
-        return KMQ_ERR_ARG;
-    for (uint32_t i = 0; i < n; i++) {
-        int err = spng_decode_row(p->ctx, p->raw, p->raw_len / r->height);
-        if (err && !(err == SPNG_EOI && p->next_row + 1 == r->height))
-            return spng_failed(p, err, why);
-        uint8_t *o = out + (size_t)i * w;
-        if (bits == 8)
-            memcpy(o, p->raw, w);
-        else
-            for (uint32_t x = 0; x < w; x++) {
-                const size_t bit = (size_t)x * bits;
-                o[x] = (uint8_t)(p->raw[bit / 8] >> (8 - bits - (int)(bit % 8)) & ((1u << bits) - 1));
-            }
-        p->next_row++;
-    }
-    return KMQ_OK;
+    return open_checked(fd, file_len, &hdr, 0, r, why);
 }
 
 kmq_status kmq_png_label_rows_open(int fd, uint64_t file_len, uint64_t max_pixels, kmq_rows **r,
@@ -285,25 +282,5 @@ kmq_status kmq_png_label_rows_open(int fd, uint64_t file_len, uint64_t max_pixel
     if ((s = kmq_png_check_reader(&reader, &hdr, why)) != KMQ_OK ||
         (s = kmq_labels_header(&hdr, max_pixels, why)) != KMQ_OK)
         return s;
-    if (hdr.interlace) {
-        *why = "an interlaced PNG cannot be read a row at a time";
-        return KMQ_ERR_IMAGE_FORMAT;
-    }
-    png_rows *p = calloc(1, sizeof *p);
-    if (!p)
-        return KMQ_ERR_NOMEM;
-    p->fd = fd, p->file_len = file_len;
-    p->rows.read = read_label_rows, p->rows.rewind = rewind_rows, p->rows.close = close_rows;
-    if ((s = start(p, why)) != KMQ_OK) {
-        close_rows(&p->rows);
-        return s;
-    }
-    p->rows.width = p->ihdr.width, p->rows.height = p->ihdr.height, p->rows.channels = 1;
-    const size_t raw_row = p->raw_len / p->ihdr.height;
-    if (!(p->raw = malloc(raw_row ? raw_row : 1))) {
-        close_rows(&p->rows);
-        return KMQ_ERR_NOMEM;
-    }
-    *r = &p->rows;
-    return KMQ_OK;
+    return open_checked(fd, file_len, &hdr, 1, r, why);
 }

@@ -238,14 +238,7 @@ static kmq_status parse_header(const uint8_t *p, size_t n, uint64_t max_pixels, 
     }
     if (!h->width || !h->height)
         return corrupt("corrupt PNM: zero width or height", why);
-    if (!max_pixels)
-        max_pixels = KMQ_DEFAULT_MAX_PIXELS;
-    if (h->width > KMQ_MAX_DIMENSION || h->height > KMQ_MAX_DIMENSION ||
-        h->width * h->height > max_pixels) {
-        *why = "image is larger than the pixel limit";
-        return KMQ_ERR_TOO_LARGE;
-    }
-    return KMQ_OK;
+    return kmq_check_size(h->width, h->height, max_pixels, why);
 }
 
 /* Bytes of one raw row (0 for the plain formats). */

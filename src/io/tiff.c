@@ -375,17 +375,6 @@ static void rows_close(kmq_rows *r)
 
 /* ---- opening ---- */
 
-static kmq_status check_size(uint64_t w, uint64_t h, uint64_t max_pixels, const char **why)
-{
-    if (!max_pixels)
-        max_pixels = KMQ_DEFAULT_MAX_PIXELS;
-    if (w > KMQ_MAX_DIMENSION || h > KMQ_MAX_DIMENSION || w * h > max_pixels) {
-        *why = "image is larger than the pixel limit";
-        return KMQ_ERR_TOO_LARGE;
-    }
-    return KMQ_OK;
-}
-
 /* Photometric, depth and layout into t's fields, or why not. */
 static kmq_status read_layout(tiff_rows *t, const char **why)
 {
@@ -627,7 +616,7 @@ static kmq_status open_rows(tiff_rows *t, uint64_t max_pixels, kmq_metadata *met
     else if (!TIFFGetField(t->tif, TIFFTAG_IMAGEWIDTH, &w) ||
              !TIFFGetField(t->tif, TIFFTAG_IMAGELENGTH, &h) || !w || !h)
         s = corrupt(t, "no image size", why);
-    else if ((s = check_size(w, h, max_pixels, why)) == KMQ_OK) {
+    else if ((s = kmq_check_size(w, h, max_pixels, why)) == KMQ_OK) {
         t->pub.width = w, t->pub.height = h;
         if ((s = read_layout(t, why)) == KMQ_OK && (s = read_geometry(t, why)) == KMQ_OK)
             s = read_meta(t, meta);

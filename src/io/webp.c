@@ -100,17 +100,14 @@ kmq_status kmq_webp_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, 
         *why = "unsupported WebP: animated";
         return KMQ_ERR_IMAGE_FORMAT;
     }
-    if (!max_pixels)
-        max_pixels = KMQ_DEFAULT_MAX_PIXELS;
     const uint64_t w = (uint64_t)f->width, h = (uint64_t)f->height;
     if (w < 1 || h < 1) {
         *why = "corrupt WebP: zero width or height";
         return KMQ_ERR_IMAGE_CORRUPT;
     }
-    if (w > KMQ_MAX_DIMENSION || h > KMQ_MAX_DIMENSION || w * h > max_pixels) {
-        *why = "image is larger than the pixel limit";
-        return KMQ_ERR_TOO_LARGE;
-    }
+    kmq_status s = kmq_check_size(w, h, max_pixels, why);
+    if (s != KMQ_OK)
+        return s;
     const int C = f->has_alpha ? 4 : 3;
     const size_t stride = (size_t)w * C, size = stride * (size_t)h;
     uint8_t *out = malloc(size);
@@ -123,7 +120,7 @@ kmq_status kmq_webp_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, 
     config.output.u.RGBA.size = size;
     c = WebPDecode(buf, len, &config);
     WebPFreeDecBuffer(&config.output); /* frees nothing of ours: memory is external */
-    kmq_status s = c == VP8_STATUS_OK ? read_meta(buf, len, meta) : fail(c, why);
+    s = c == VP8_STATUS_OK ? read_meta(buf, len, meta) : fail(c, why);
     if (s != KMQ_OK) {
         free(out);
         return s;
