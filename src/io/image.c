@@ -71,6 +71,10 @@ static kmq_status explain(const uint8_t *magic, size_t got, const char **why)
     }
     if (!*why || !strcmp(*why, KMQ_WHY_BUDGET))
         return KMQ_ERR_IMAGE_CORRUPT;
+    if (!strcmp(*why, "too large")) { /* stb's int arithmetic, past ~2^31 bytes */
+        *why = "too large to decode whole (PNG, TIFF and PNM of any size can be streamed)";
+        return KMQ_ERR_TOO_LARGE;
+    }
     const char *format = looks_like_png(magic, got) ? "PNG" : is_jpeg(magic, got) ? "JPEG" : "BMP";
     const char *text = NULL;
     for (size_t i = 0; i < sizeof known / sizeof *known && !text; i++)
