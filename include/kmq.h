@@ -16,9 +16,19 @@
  *   ...
  *   kmq_codebook_free(&cb);
  *
+ * Images too large to hold are streamed (see "streaming" below):
+ *
+ *   kmq_rows *rows;                      // a PNG, TIFF or PNM, read in bands
+ *   kmq_rows_open("scan.tif", 0, &rows, &meta, &why, NULL);
+ *   kmq_sink out = {my_write, my_patch, my_file};
+ *   kmq_stream_compress(rows, &p, 0, &png_options, &meta, &out, &cb, &st,
+ *                       NULL, &why);     // the label PNG goes to `out`
+ *   kmq_rows_close(rows);
+ *
  * The library never prints, exits, reads argv or installs signal handlers.
  * Everything works on memory buffers; the only functions that touch the file
- * system read files (kmq_image_decode_file(_ex), kmq_read_file).  Every
+ * system read files (kmq_image_decode_file(_ex), kmq_read_file, kmq_rows_open,
+ * kmq_stream_decompress).  Every
  * fallible call returns a kmq_status (KMQ_OK = 0); kmq_strerror() names each
  * code, and which field of kmq_params is wrong comes from kmq_params_check.
  *
