@@ -38,7 +38,7 @@ int cli_bad_option(const char *cmd, int c, int argc, char **argv);
 /* --max-pixels: 1 .. KMQ_MAX_PIXELS_LIMIT (every image the decoders allow);
    0, or the usage error of command cmd (reported). */
 #define KMQ_MAX_PIXELS_LIMIT ((unsigned long long)KMQ_MAX_DIMENSION * KMQ_MAX_DIMENSION)
-int parse_max_pixels(const char *cmd, const char *s, uint64_t *out);
+int parse_max_pixels(const char *cmd, const char *option, const char *s, uint64_t *out);
 /* --stream's WHEN: NULL or "always" 1, "auto" 0, "never" -1; else reported, 2. */
 int parse_stream(const char *cmd, const char *when);
 
@@ -103,10 +103,16 @@ typedef struct {
 kmq_sink stream_sink(stream_out *so);
 /* The spool, if any, copied into so->f. */
 kmq_status stream_unspool(stream_out *so);
-/* Standard input ("-") or a pipe copied into an unnamed temporary file of
-   at most cap bytes (else EFBIG); its /proc name into name.  Returns the
-   descriptor to close when done, or -1 with errno set. */
-int stream_spool_input(const char *input, uint64_t cap, char *name, size_t size);
+/* Standard input ("-") or a pipe copied into an unnamed temporary file in
+   $TMPDIR (or /tmp) so that it can be read more than once: at most cap
+   bytes, or stream_cap when it starts like a PNG, TIFF or PNM.  Returns the
+   descriptor to close when done (its /proc name into name), or one of
+   these with errno set: */
+enum { SPOOL_INPUT = -1, SPOOL_TEMP = -2, SPOOL_TOO_LARGE = -3 };
+int stream_spool_input(const char *input, uint64_t cap, uint64_t stream_cap, char *name,
+                       size_t size);
+/* Reports a failed stream_spool_input. */
+void stream_spool_failed(const char *input, int rc);
 int is_regular(const char *path);
 
 int cmd_compress(int argc, char **argv);

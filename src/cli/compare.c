@@ -11,9 +11,9 @@ void help_compare(FILE *out)
 {
     fputs("Usage: kmq compare [options] A B\n"
           "Print the mean squared error, the PSNR and the largest absolute difference\n"
-          "between images A and B (PNG, JPEG or BMP of equal size), over every channel\n"
-          "of every pixel.  Images with different channels are compared as RGB(A): grey\n"
-          "is spread to R, G and B, and a missing alpha is opaque.\n"
+          "between images A and B (of equal size, in any format compress reads), over\n"
+          "every channel of every pixel.  Images with different channels are compared\n"
+          "as RGB(A): grey is spread to R, G and B, and a missing alpha is opaque.\n"
           "  MSE 2.7201 PSNR 43.784 dB max abs error 9\n"
           "Images with alpha are compared as a viewer sees them: composited over black\n"
           "and over white, the colour channels; MSE is the mean of the two, and the\n"
@@ -66,7 +66,7 @@ int cmd_compare(int argc, char **argv)
         switch (c) {
         case 'j': json = 1; break;
         case 'P':
-            if (parse_max_pixels("compare", optarg, &max_pixels))
+            if (parse_max_pixels("compare", "--max-pixels", optarg, &max_pixels))
                 return EXIT_USAGE;
             break;
         case 'h': help_compare(stdout); return EXIT_OK;

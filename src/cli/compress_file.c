@@ -34,6 +34,9 @@ typedef struct {
     size_t file_len, lens[2];
     const char *why, *failed; /* the failure: in which file, and why */
     int streamed;             /* the image was read in bands (stream()) */
+    const char *source;       /* what is read: input, or the copy of a pipe */
+    char spooled[64];         /* that copy's name (/proc/self/fd/N) */
+    int spool_fd;
     double t0, t_decode, t_kmeans, t_encode;
 } job;
 
@@ -119,7 +122,7 @@ static int decode(job *j)
 {
     const compress_opts *o = j->o;
     const kmq_decode_options dopt = {o->max_pixels, o->no_orient};
-    kmq_status s = kmq_image_decode_file_ex(j->input, &dopt, &j->img, o->strip ? NULL : &j->meta,
+    kmq_status s = kmq_image_decode_file_ex(j->source, &dopt, &j->img, o->strip ? NULL : &j->meta,
                                             &j->why, &j->file_len);
     if (s != KMQ_OK)
         return fail(j, s);
@@ -332,6 +335,13 @@ static int commit(job *j)
 #define STREAM_ABOVE CLI_STREAM_ABOVE
 enum { STREAMING = 100 }; /* stream_open's "go ahead" */
 
+/* A pipe or FIFO: read once, so copied before it is read. */
+static int is_fifo_like(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
 /* Whether this input is streamed: --stream, or a PNG, TIFF or PNM above
    STREAM_ABOVE pixels.  Opens *rows and returns STREAMING if so; GO_ON for
    the in-memory path; else the file's exit status, reported. */
@@ -339,9 +349,6 @@ static int stream_open(job *j, const char *path, kmq_rows **rows)
 {
     const compress_opts *o = j->o;
     *rows = NULL;
-    struct stat st;
-    if (!o->stream && (stat(path, &st) != 0 || !S_ISREG(st.st_mode)))
-        return GO_ON;
     if (!o->stream) { /* a PNG says its size in its first 24 bytes: no need to open it */
         const uint64_t n = png_pixels(path);
         if (n && n <= STREAM_ABOVE)
@@ -349,28 +356,21 @@ static int stream_open(job *j, const char *path, kmq_rows **rows)
     }
     kmq_status s = kmq_rows_open(path, o->max_stream_pixels, rows, o->strip ? NULL : &j->meta,
                                  &j->why, &j->file_len);
-    if (s == KMQ_ERR_IMAGE_FORMAT && !o->stream)
-        return GO_ON; /* JPEG, interlaced PNG, ...: decoded whole, if they fit */
+    if (s == KMQ_ERR_IMAGE_FORMAT) {
+        kmq_metadata_free(&j->meta);
+        return GO_ON; /* JPEG, WebP, interlaced PNG, ...: decoded whole, if they fit */
+    }
     if (s != KMQ_OK)
         return fail(j, s);
     int w, h, c;
     kmq_rows_size(*rows, &w, &h, &c);
-    const uint64_t pixels = (uint64_t)w * (uint64_t)h;
-    const char *no = o->png8 ? "--format png8" : o->dither ? "--dither" : o->exhaustive ? "-z/--max" : NULL;
-    int turn = j->meta.orientation > 1 && !o->no_orient;
-    if (!o->stream && (pixels <= STREAM_ABOVE || no || turn)) {
+    /* Also with --stream, what streaming cannot do is done whole, if it fits. */
+    if ((!o->stream && (uint64_t)w * (uint64_t)h <= STREAM_ABOVE) || o->png8 || o->dither ||
+        o->exhaustive || (j->meta.orientation > 1 && !o->no_orient)) {
         kmq_rows_close(*rows);
         *rows = NULL;
         kmq_metadata_free(&j->meta);
-        return GO_ON; /* small, or what streaming cannot do: decoded whole, if it fits */
-    }
-    if (no || turn) {
-        kmq_rows_close(*rows);
-        *rows = NULL;
-        progress_clear();
-        cli_error("%s: %s cannot be streamed%s", cli_in_name(j->input),
-                  no ? no : "an EXIF-rotated image", no ? "" : " (--no-orient keeps it as stored)");
-        return EXIT_FAIL;
+        return GO_ON;
     }
     if (j->meta.warning && !o->quiet)
         cli_error("%s: warning: %s", cli_in_name(j->input), j->meta.warning);
@@ -381,25 +381,35 @@ static int stream_open(job *j, const char *path, kmq_rows **rows)
 static int stream(job *j)
 {
     const compress_opts *o = j->o;
+    const char *path = j->input;
+    if (strcmp(path, "-") && !is_regular(path) && o->stream >= 0 && !is_fifo_like(path))
+        return GO_ON; /* a device or folder: the decoder says what is wrong */
+    if (!strcmp(path, "-") || !is_regular(path)) {
+        if (o->stream < 0)
+            return GO_ON; /* read whole from the descriptor, as always */
+        /* A pipe can be read once: a copy in a temporary file (then
+           read whole or streamed, as a file would be), at most what an
+           image of the in-memory limit can take unless it can be streamed. */
+        const uint64_t mem = o->max_pixels ? o->max_pixels : KMQ_DEFAULT_MAX_PIXELS;
+        const uint64_t big = o->max_stream_pixels ? o->max_stream_pixels : KMQ_DEFAULT_MAX_STREAM_PIXELS;
+        const int fd = stream_spool_input(j->input, mem * 8 + (1u << 20), big * 8 + (1u << 20),
+                                          j->spooled, sizeof j->spooled);
+        if (fd < 0) {
+            progress_clear();
+            stream_spool_failed(j->input, fd);
+            if (o->json)
+                json_failure(j->input, "could not read the input");
+            return EXIT_FAIL;
+        }
+        j->spool_fd = fd;
+        path = j->source = j->spooled;
+    }
     if (o->stream < 0)
         return GO_ON;
-    char spooled[64];
-    const char *path = j->input;
-    int spool_fd = -1;
-    if (o->stream > 0 && (!strcmp(path, "-") || !is_regular(path))) {
-        const uint64_t cap = (o->max_stream_pixels ? o->max_stream_pixels
-                                                   : KMQ_DEFAULT_MAX_STREAM_PIXELS) * 8 + (1u << 20);
-        if ((spool_fd = stream_spool_input(j->input, cap, spooled, sizeof spooled)) < 0)
-            return fail(j, KMQ_ERR_IO);
-        path = spooled;
-    }
     kmq_rows *rows;
     int rc = stream_open(j, path, &rows);
-    if (rc != STREAMING) {
-        if (spool_fd >= 0)
-            close(spool_fd);
+    if (rc != STREAMING)
         return rc;
-    }
     j->streamed = 1;
     j->res->bytes_in = j->file_len;
     j->t_decode = now_seconds();
@@ -433,8 +443,6 @@ static int stream(job *j)
             j->failed = j->paths[0];
     }
     kmq_rows_close(rows);
-    if (spool_fd >= 0)
-        close(spool_fd);
     if (s == KMQ_OK && (rc = quality_verdict(j)) != GO_ON) {
         s = KMQ_OK;
     } else if (s == KMQ_OK) {
@@ -478,8 +486,8 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
     static int (*const stages[])(job *) = {
         check_names, skip_done, stream, decode, quantize, encode, skip_larger, commit,
     };
-    job j = {.o = o, .input = input, .paths = paths, .nout = nout, .res = res,
-             .failed = input, .t0 = now_seconds()};
+    job j = {.o = o, .input = input, .source = input, .paths = paths, .nout = nout, .res = res,
+             .failed = input, .spool_fd = -1, .t0 = now_seconds()};
     int rc = GO_ON;
     for (size_t i = 0; rc == GO_ON && i < sizeof stages / sizeof *stages; i++)
         rc = stages[i](&j);
@@ -487,6 +495,8 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
     kmq_metadata_free(&j.meta);
     kmq_image_free(&j.img);
     kmq_codebook_free(&j.cb);
+    if (j.spool_fd >= 0)
+        close(j.spool_fd);
     return rc;
 }
 

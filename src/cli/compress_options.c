@@ -56,8 +56,10 @@ void help_compress(FILE *out)
           "      --stream[=WHEN] read the image in bands of rows, three times, in\n"
           "                      memory bounded by its width (PNG, TIFF, PNM): WHEN is\n"
           "                      auto (the default: above 2^25 pixels), always (no\n"
-          "                      WHEN) or never; the output bytes are the same\n"
-          "      --max-stream-pixels N\n"
+          "                      WHEN) or never.  What cannot be streamed is read\n"
+          "                      whole; the output bytes are the same either way.\n"
+          "                      Standard input and pipes are first copied to a\n"
+          "                      temporary file in $TMPDIR (unless never)\n"          "      --max-stream-pixels N\n"
           "                      refuse streamed images of more than N pixels\n"
           "                      (default 4294836225 = 65535 x 65535)\n"
           "  -r, --recursive     FOLDER arguments: every image under them (.png .jpg\n"
@@ -223,7 +225,7 @@ int compress_parse_args(int argc, char **argv, compress_opts *o)
             break;
         case 'z': o->exhaustive = 1; break;
         case OPT_MAXPIXELS:
-            if (parse_max_pixels("compress", optarg, &o->max_pixels))
+            if (parse_max_pixels("compress", "--max-pixels", optarg, &o->max_pixels))
                 return EXIT_USAGE;
             break;
         case OPT_STREAM:
@@ -231,7 +233,7 @@ int compress_parse_args(int argc, char **argv, compress_opts *o)
                 return EXIT_USAGE;
             break;
         case OPT_MAXSTREAM:
-            if (parse_max_pixels("compress", optarg, &o->max_stream_pixels))
+            if (parse_max_pixels("compress", "--max-stream-pixels", optarg, &o->max_stream_pixels))
                 return EXIT_USAGE;
             break;
         case 'o': o->output_path = optarg; break;

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void help_decompress(FILE *out)
@@ -41,10 +42,16 @@ void help_decompress(FILE *out)
           out);
 }
 
+static int is_pipe(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
 /* The streamed decompress (kmq_stream_decompress): the label PNG read in
    bands, the image written as it goes. */
 typedef struct {
-    const char *lpath, *cpath, *opath;
+    const char *lpath, *lsrc, *cpath, *opath; /* lsrc: what is read (a pipe's copy) */
     uint64_t max_pixels;
     int force, quiet, verbose, strip;
 } decompress_job;
@@ -54,7 +61,7 @@ static int decompress_streamed(const decompress_job *dj)
     const double t0 = now_seconds();
     int rc = EXIT_FAIL, spool_fd = -1, e;
     char spooled[64];
-    const char *lpath = dj->lpath, *why = NULL, *warning = NULL;
+    const char *lpath = dj->lsrc, *why = NULL, *warning = NULL;
     uint8_t *cbuf = NULL, *head = NULL;
     size_t clen = 0, hlen = 0;
     kmq_codebook cb = {0};
@@ -71,8 +78,9 @@ static int decompress_streamed(const decompress_job *dj)
     if (!strcmp(lpath, "-") || !is_regular(lpath)) {
         const uint64_t cap = 2 * (dj->max_pixels ? dj->max_pixels : KMQ_DEFAULT_MAX_STREAM_PIXELS) +
                              (1u << 20);
-        if ((spool_fd = stream_spool_input(lpath, cap, spooled, sizeof spooled)) < 0) {
-            cli_report(lpath, KMQ_ERR_IO, NULL);
+        if ((spool_fd = stream_spool_input(lpath, cap, cap, spooled, sizeof spooled)) < 0) {
+            stream_spool_failed(lpath, spool_fd);
+            spool_fd = -1;
             goto done;
         }
         lpath = spooled;
@@ -139,7 +147,7 @@ static int decompress_streamed(const decompress_job *dj)
     }
     f = NULL;
     if (dj->verbose)
-        fprintf(stderr, "%s: streamed, k %d, %s -> %s: %zu bytes, %.3f s\n", dj->lpath, cb.k,
+        fprintf(stderr, "%s: streamed, k %d, %s -> %s: %zu bytes, %.3f s\n", cli_in_name(dj->lpath), cb.k,
                 channels_name(cb.channels), dj->opath, so.written, now_seconds() - t0);
     else if (!dj->quiet)
         cli_line("%s -> %s", cli_in_name(dj->lpath), cli_out_name(dj->opath));
@@ -180,7 +188,7 @@ int cmd_decompress(int argc, char **argv)
         switch (c) {
         case 'o': out_opt = optarg; break;
         case 'P':
-            if (parse_max_pixels("decompress", optarg, &max_pixels))
+            if (parse_max_pixels("decompress", "--max-pixels", optarg, &max_pixels))
                 return EXIT_USAGE;
             break;
         case 'S': strip = 1; break;
@@ -189,7 +197,7 @@ int cmd_decompress(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case 'M':
-            if (parse_max_pixels("decompress", optarg, &max_stream))
+            if (parse_max_pixels("decompress", "--max-stream-pixels", optarg, &max_stream))
                 return EXIT_USAGE;
             break;
         case 'f': force = 1; break;
@@ -221,6 +229,7 @@ int cmd_decompress(int argc, char **argv)
     kmq_metadata meta = {0};
     kmq_status s;
     const char *why = NULL;
+    int spool_fd = -1;
     double t0 = now_seconds();
 
     if (!opath) {
@@ -235,14 +244,27 @@ int cmd_decompress(int argc, char **argv)
         rc = EXIT_USAGE;
         goto done;
     }
-    if (cpath && stream >= 0 && (stream || png_pixels(lpath) > CLI_STREAM_ABOVE)) {
-        const decompress_job dj = {lpath, cpath, opath, max_stream, force, quiet, verbose, strip};
+    /* A pipe can be read once: a copy in a temporary file, then read
+       streamed or whole by its size, as a file is. */
+    const char *lsrc = lpath;
+    char spooled[64];
+    if (cpath && stream >= 0 && (!strcmp(lpath, "-") || is_pipe(lpath))) {
+        const uint64_t mem = 2 * (max_pixels ? max_pixels : KMQ_DEFAULT_MAX_PIXELS) + (1u << 20);
+        const uint64_t big = 2 * (max_stream ? max_stream : KMQ_DEFAULT_MAX_STREAM_PIXELS) + (1u << 20);
+        if ((spool_fd = stream_spool_input(lpath, mem, big, spooled, sizeof spooled)) < 0) {
+            stream_spool_failed(lpath, spool_fd);
+            goto done;
+        }
+        lsrc = spooled;
+    }
+    if (cpath && stream >= 0 && (stream || png_pixels(lsrc) > CLI_STREAM_ABOVE)) {
+        const decompress_job dj = {lpath, lsrc, cpath, opath, max_stream, force, quiet, verbose, strip};
         rc = decompress_streamed(&dj);
         goto done;
     }
     /* a label PNG is at most about a byte per pixel; leave room for chunks */
     uint64_t lmax = 2 * (max_pixels ? max_pixels : KMQ_DEFAULT_MAX_PIXELS) + (1u << 20);
-    if ((s = kmq_read_file(lpath, lmax < SIZE_MAX ? (size_t)lmax : 0, &lbuf, &llen)) != KMQ_OK) {
+    if ((s = kmq_read_file(lsrc, lmax < SIZE_MAX ? (size_t)lmax : 0, &lbuf, &llen)) != KMQ_OK) {
         cli_report(lpath, s, NULL);
         goto done;
     }
@@ -340,6 +362,8 @@ int cmd_decompress(int argc, char **argv)
         cli_line("%s -> %s", lpath, cli_out_name(opath));
     rc = EXIT_OK;
 done:
+    if (spool_fd >= 0)
+        close(spool_fd);
     free(opath), free(lbuf), free(cbuf), free(pixels), free(png);
     kmq_image_free(&labels);
     kmq_codebook_free(&cb);

@@ -54,45 +54,60 @@ int is_regular(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Standard input or a pipe, when it is to be streamed, goes to an unnamed
-   temporary file first (it cannot be read twice), of at most `cap` bytes;
-   its name through /proc into name. */
-int stream_spool_input(const char *input, uint64_t cap, char *name, size_t size)
+/* Whether the spooled bytes so far (at fd) start like an image that can be
+   streamed: PNG, TIFF or PNM. */
+static int streamable(int fd)
+{
+    uint8_t head[8] = {0};
+    if (pread(fd, head, sizeof head, 0) != (ssize_t)sizeof head)
+        return 0;
+    return !memcmp(head, "\x89PNG", 4) || !memcmp(head, "II*", 4) || !memcmp(head, "MM\0*", 4) ||
+           (head[0] == 'P' && head[1] >= '1' && head[1] <= '7');
+}
+
+int stream_spool_input(const char *input, uint64_t cap, uint64_t stream_cap, char *name,
+                       size_t size)
 {
     const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
     const int in = strcmp(input, "-") ? open(input, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
     if (in < 0)
-        return -1;
-    int fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (in != STDIN_FILENO)
-            close(in);
-        return -1;
-    }
+        return SPOOL_INPUT;
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600), rc = SPOOL_TEMP;
     uint8_t buf[1 << 16];
     uint64_t total = 0;
-    for (;;) {
+    while (fd >= 0) {
         ssize_t n = read(in, buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0 || (total += (uint64_t)n) > cap ||
-            write(fd, buf, (size_t)n) != n) { /* a short write to a file is a full disk */
-            if (n == 0)
-                break;
-            if (total > cap)
-                errno = EFBIG;
-            int e = errno;
-            close(fd);
-            if (in != STDIN_FILENO)
-                close(in);
-            errno = e;
-            return -1;
+        if (n == 0) {
+            rc = fd;
+            break;
         }
+        if (n < 0) {
+            rc = SPOOL_INPUT;
+            break;
+        }
+        /* Past what an image decoded whole can take, only an image that can
+           be streamed goes on, up to what one of the streaming limit can. */
+        if ((total += (uint64_t)n) > cap && (cap == stream_cap || !streamable(fd) ||
+                                             (cap = stream_cap, total > cap))) {
+            rc = SPOOL_TOO_LARGE;
+            break;
+        }
+        if (write(fd, buf, (size_t)n) != n) /* a short write to a file is a full disk */
+            break;
     }
+    int e = errno;
     if (in != STDIN_FILENO)
         close(in);
-    snprintf(name, size, "/proc/self/fd/%d", fd);
-    return fd;
+    if (rc < 0 && fd >= 0)
+        close(fd);
+    errno = e;
+    if (rc >= 0)
+        snprintf(name, size, "/proc/self/fd/%d", fd);
+    return rc;
 }
 
 kmq_sink stream_sink(stream_out *so)
@@ -113,4 +128,18 @@ uint64_t png_pixels(const char *path)
     const uint64_t w = (uint64_t)head[16] << 24 | head[17] << 16 | head[18] << 8 | head[19];
     const uint64_t h = (uint64_t)head[20] << 24 | head[21] << 16 | head[22] << 8 | head[23];
     return w * h;
+}
+
+void stream_spool_failed(const char *input, int rc)
+{
+    if (rc == SPOOL_TOO_LARGE) {
+        cli_report(input, KMQ_ERR_TOO_LARGE,
+                   "too large: more data than an image within the pixel limit can hold");
+    } else if (rc == SPOOL_TEMP) {
+        const char *dir = getenv("TMPDIR");
+        cli_error("%s: cannot make a temporary copy in %s (set TMPDIR): %s", cli_in_name(input),
+                  dir && *dir ? dir : "/tmp", strerror(errno));
+    } else {
+        cli_report(input, KMQ_ERR_IO, NULL);
+    }
 }

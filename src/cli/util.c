@@ -232,11 +232,11 @@ const char *channels_name(int channels)
     return channels >= 1 && channels <= 4 ? names[channels] : names[0];
 }
 
-int parse_max_pixels(const char *cmd, const char *s, uint64_t *out)
+int parse_max_pixels(const char *cmd, const char *option, const char *s, uint64_t *out)
 {
     unsigned long long v;
     if (!parse_u64(s, &v) || v < 1 || v > KMQ_MAX_PIXELS_LIMIT)
-        return cli_usage(cmd, "--max-pixels must be an integer from 1 to %llu, not '%s'",
+        return cli_usage(cmd, "%s must be an integer from 1 to %llu, not '%s'", option,
                          KMQ_MAX_PIXELS_LIMIT, s);
     *out = v;
     return 0;

@@ -168,6 +168,8 @@ static int on_error(TIFF *tif, void *user, const char *module, const char *fmt, 
     tiff_rows *t = user;
     if (t && !t->err[0]) {
         vsnprintf(t->err, sizeof t->err, fmt, ap);
+        if (!strncmp(t->err, "TIFF: ", 6)) /* the name we opened it by: said once already */
+            memmove(t->err, t->err + 6, strlen(t->err + 6) + 1);
         for (char *c = t->err; *c; c++) /* one line */
             if (*c == '\n' || *c == '\r')
                 *c = ' ';

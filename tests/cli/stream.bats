@@ -51,28 +51,53 @@ PY
     done
 }
 
-@test "--stream reads PNM and TIFF too; other formats are refused with one line and no output" {
+@test "--stream reads PNM and TIFF too; what cannot be streamed is read whole, as without it" {
     "$GENIMG" in.png 120 90 3 smooth
     /usr/bin/convert in.png in.ppm
     /usr/bin/convert in.png -compress lzw in.tif
     same_outputs -k 20 -- in.ppm
     same_outputs -k 20 -- in.tif
+    # JPEG, an interlaced PNG, --format png8, --dither, -z: decoded whole
     "$GENIMG" in.jpg 64 48 3 demo
-    run -1 --separate-stderr "$KMQ" compress --stream -k 8 in.jpg
-    [ "$stderr" = "kmq: in.jpg: only PNG, TIFF and PNM images can be streamed" ]
-    [ ! -e in.labels.png ] && [ ! -e in.codebook.bin ]
     /usr/bin/convert in.png -interlace PNG inter.png
-    run -1 --separate-stderr "$KMQ" compress --stream -k 8 inter.png
-    [ "$stderr" = "kmq: inter.png: an interlaced PNG cannot be read a row at a time" ]
-    # without --stream both are read whole, as always
-    run -0 "$KMQ" compress -q -k 8 inter.png
-    for opt in "--format png8" "--dither" "-z"; do
+    for f in in.jpg inter.png; do
+        run -0 "$KMQ" compress -q -f --json --stream -k 8 $f --labels s.png --codebook s.bin
+        [[ "$output" == *'"streamed": false'* ]] || { echo "$output"; false; }
+        run -0 "$KMQ" compress -q -f -k 8 $f --labels m.png --codebook m.bin
+        cmp s.png m.png && cmp s.bin m.bin
+    done
+    for opt in "--format png8 -o s.png" "--dither --labels s.png --codebook s.bin" "-z --labels s.png --codebook s.bin"; do
         # shellcheck disable=SC2086
-        run -1 --separate-stderr "$KMQ" compress -f --stream -k 8 $opt in.png
-        [[ "$stderr" == "kmq: in.png: ${opt% png8}"*"cannot be streamed"* ]] || { echo "$stderr"; false; }
+        run -0 "$KMQ" compress -f --json --stream -k 8 $opt in.png
+        [[ "$output" == *'"streamed": false'* ]] || { echo "$opt: $output"; false; }
     done
     run -2 --separate-stderr "$KMQ" compress --stream=sometimes in.png
     [[ "$stderr" == *"--stream takes auto, always or never, not 'sometimes'"* ]]
+    run -2 --separate-stderr "$KMQ" compress --max-stream-pixels 0 in.png
+    [[ "$stderr" == *"--max-stream-pixels must be an integer from 1 to 4294836225, not '0'"* ]]
+}
+
+@test "standard input and FIFOs are copied aside, then streamed by size as files are; past the limits: one line" {
+    # 6000 x 2000 = 12 MP: read whole; 6000 x 6000 = 36 MP: streamed, by default
+    "$GENIMG" small.ppm 6000 2000 3 few:30 2
+    "$GENIMG" big.png 6000 6000 3 few:30 3
+    /usr/bin/convert big.png big.ppm
+    run -0 bash -c "'$KMQ' compress -q --json -k 8 - --labels a.png --codebook a.bin <small.ppm"
+    [[ "$output" == *'"streamed": false'* ]]
+    for f in big.png big.ppm; do
+        run -0 bash -c "cat $f | '$KMQ' compress -q -f --json -k 8 - --labels p.png --codebook p.bin"
+        [[ "$output" == *'"streamed": true'* ]] || { echo "$output"; false; }
+        run -0 "$KMQ" compress -q -f -k 8 $f --labels f.png --codebook f.bin
+        cmp p.png f.png && cmp p.bin f.bin
+    done
+    # the copy is capped by what an image of the limits can take
+    run -1 --separate-stderr bash -c "cat big.png | '$KMQ' compress --stream --max-stream-pixels 1000 -k 8 - --labels q.png --codebook q.bin"
+    [ "$stderr" = "kmq: standard input: image is larger than the pixel limit" ]
+    run -1 --separate-stderr bash -c "cat big.png | '$KMQ' compress --max-pixels 1000 --max-stream-pixels 1000 -k 8 - --labels q.png --codebook q.bin"
+    [ "$stderr" = "kmq: standard input: too large: more data than an image within the pixel limit can hold" ]
+    run -1 --separate-stderr bash -c "cat big.png | TMPDIR=/nonexistent '$KMQ' compress -k 8 - --labels q.png --codebook q.bin"
+    [ "$stderr" = "kmq: standard input: cannot make a temporary copy in /nonexistent (set TMPDIR): No such file or directory" ]
+    [ ! -e q.png ] && [ ! -e q.bin ]
 }
 
 @test "--stream from standard input and a FIFO (spooled), and to a pipe: the same bytes" {
