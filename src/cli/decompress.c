@@ -147,8 +147,9 @@ static int decompress_streamed(const decompress_job *dj)
     }
     f = NULL;
     if (dj->verbose)
-        fprintf(stderr, "%s: streamed, k %d, %s -> %s: %zu bytes, %.3f s\n", cli_in_name(dj->lpath), cb.k,
-                channels_name(cb.channels), dj->opath, so.written, now_seconds() - t0);
+        fprintf(stderr, "%s: streamed, k %d, %s -> %s: %zu bytes, %.3f s\n",
+                cli_in_name(dj->lpath), cb.k, channels_name(cb.channels), dj->opath, so.written,
+                now_seconds() - t0);
     else if (!dj->quiet)
         cli_line("%s -> %s", cli_in_name(dj->lpath), cli_out_name(dj->opath));
     rc = EXIT_OK;
