@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IDAT_MAX 0x7FFFFFFFu
+#define IDAT_MAX 0x7FFFFFFFu /* PNG's largest chunk */
 
 struct kmq_png_writer {
     kmq_sink *sink;
@@ -35,6 +35,9 @@ struct kmq_png_writer {
     uint8_t **out;          /* one batch of compressed parts */
     size_t *out_len;
     /* The IDAT being written. */
+    uint32_t idat_max;      /* IDAT_MAX (smaller only in tests) */
+    uint8_t zlib_head[2];   /* written before the first part */
+    int started;
     int idat_open;
     uint64_t idat_at;       /* offset of its length field */
     uint32_t idat_len, idat_crc;
@@ -74,12 +77,12 @@ static kmq_status idat_put(kmq_png_writer *w, const uint8_t *p, size_t n)
             if ((s = put(w, head, 8)) != KMQ_OK)
                 break;
         }
-        const size_t room = IDAT_MAX - w->idat_len, take = n < room ? n : room;
+        const size_t room = w->idat_max - w->idat_len, take = n < room ? n : room;
         w->idat_crc = (uint32_t)libdeflate_crc32(w->idat_crc, p, take);
         w->idat_len += (uint32_t)take;
         s = put(w, p, take);
         p += take, n -= take;
-        if (w->idat_len == IDAT_MAX && s == KMQ_OK)
+        if (w->idat_len == w->idat_max && s == KMQ_OK)
             s = idat_close(w);
     }
     return s;
@@ -109,6 +112,10 @@ static kmq_status compress_ready(kmq_png_writer *w, int last)
                                        (int)more, &w->out[i], &w->out_len[i]) != 0;
         }
         kmq_status s = failed ? KMQ_ERR_NOMEM : KMQ_OK;
+        if (s == KMQ_OK && !w->started) {
+            s = idat_put(w, w->zlib_head, 2);
+            w->started = 1;
+        }
         for (size_t i = 0; i < batch; i++) {
             if (s == KMQ_OK)
                 s = idat_put(w, w->out[i], w->out_len[i]);
@@ -161,6 +168,12 @@ static kmq_status append(kmq_png_writer *w, const uint8_t *p, size_t n)
     w->buf_len += n;
     w->adler = libdeflate_adler32(w->adler, p, n);
     return KMQ_OK;
+}
+
+void kmq_png_writer_idat_max(kmq_png_writer *w, uint32_t max)
+{
+    if (max >= 1 && max <= IDAT_MAX && !w->idat_open)
+        w->idat_max = max;
 }
 
 kmq_status kmq_png_writer_rows(kmq_png_writer *w, const uint8_t *rows, uint32_t n)
@@ -232,6 +245,7 @@ kmq_status kmq_png_writer_open(kmq_sink *sink, uint32_t width, uint32_t height, 
     w->total = (uint64_t)(w->cols + 1) * height;
     w->nparts = kmq_deflate_parts((size_t)w->total, kmq_deflate_chunk(level), &w->step);
     w->adler = 1;
+    w->idat_max = IDAT_MAX;
     w->nt = kmq_threads(threads);
     w->prev = calloc(w->cols, 1);
     w->comp = calloc((size_t)w->nt, sizeof *w->comp);
@@ -247,18 +261,16 @@ kmq_status kmq_png_writer_open(kmq_sink *sink, uint32_t width, uint32_t height, 
         return KMQ_ERR_NOMEM;
     }
     static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-    uint8_t head[8 + 25], ihdr[13] = {0}, z[2];
+    uint8_t head[8 + 25], ihdr[13] = {0};
     memcpy(head, signature, 8);
     kmq_put_be32(ihdr, width);
     kmq_put_be32(ihdr + 4, height);
     ihdr[8] = (uint8_t)bits, ihdr[9] = (uint8_t)colour_type;
     kmq_png_put_chunk(head + 8, "IHDR", ihdr, 13);
-    kmq_zlib_header(level, z);
+    kmq_zlib_header(level, w->zlib_head);
     kmq_status s = put(w, head, sizeof head);
     if (s == KMQ_OK && extra_len)
         s = put(w, extra, extra_len);
-    if (s == KMQ_OK)
-        s = idat_put(w, z, 2);
     if (s != KMQ_OK) {
         kmq_png_writer_free(w);
         return s;

@@ -66,6 +66,9 @@ kmq_status kmq_png_writer_open(kmq_sink *sink, uint32_t width, uint32_t height, 
                                int bits, int filter, int level, int threads,
                                const uint8_t *extra, size_t extra_len, kmq_png_writer **w);
 kmq_status kmq_png_writer_rows(kmq_png_writer *w, const uint8_t *rows, uint32_t n);
+/* IDATs of at most max bytes instead of 2^31 - 1, before any is written:
+   for the tests, which cannot write 2 GB to see where an IDAT ends. */
+void kmq_png_writer_idat_max(kmq_png_writer *w, uint32_t max);
 kmq_status kmq_png_writer_finish(kmq_png_writer *w);
 void kmq_png_writer_free(kmq_png_writer *w);
 
