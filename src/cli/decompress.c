@@ -59,8 +59,7 @@ typedef struct {
 static int decompress_streamed(const decompress_job *dj)
 {
     const double t0 = now_seconds();
-    int rc = EXIT_FAIL, spool_fd = -1, e;
-    char spooled[64];
+    int rc = EXIT_FAIL, e;
     const char *lpath = dj->lsrc, *why = NULL, *warning = NULL;
     uint8_t *cbuf = NULL, *head = NULL;
     size_t clen = 0, hlen = 0;
@@ -74,16 +73,6 @@ static int decompress_streamed(const decompress_job *dj)
         (s = cli_decode_codebook(dj->cpath, cbuf, clen, &cb)) != KMQ_OK) {
         cli_report(dj->cpath, s, NULL);
         goto done;
-    }
-    if (!strcmp(lpath, "-") || !is_regular(lpath)) {
-        const uint64_t cap = 2 * (dj->max_pixels ? dj->max_pixels : KMQ_DEFAULT_MAX_STREAM_PIXELS) +
-                             (1u << 20);
-        if ((spool_fd = stream_spool_input(lpath, cap, cap, spooled, sizeof spooled)) < 0) {
-            stream_spool_failed(lpath, spool_fd);
-            spool_fd = -1;
-            goto done;
-        }
-        lpath = spooled;
     }
     /* The chunks before the pixels: the codebook's name and the colour
        metadata (kmCp, after the IHDR), within the first few megabytes. */
@@ -158,8 +147,6 @@ done:
         outfile_abort(f);
     if (so.spool)
         fclose(so.spool);
-    if (spool_fd >= 0)
-        close(spool_fd);
     free(cbuf), free(head);
     kmq_codebook_free(&cb);
     kmq_metadata_free(&meta);
@@ -246,10 +233,12 @@ int cmd_decompress(int argc, char **argv)
         goto done;
     }
     /* A pipe can be read once: a copy in a temporary file, then read
-       streamed or whole by its size, as a file is. */
+       streamed or whole by its size, as a file is (under --stream, any
+       input that is not a regular file). */
     const char *lsrc = lpath;
     char spooled[64];
-    if (cpath && stream >= 0 && (!strcmp(lpath, "-") || is_pipe(lpath))) {
+    if (cpath && stream >= 0 &&
+        (!strcmp(lpath, "-") || is_pipe(lpath) || (stream > 0 && !is_regular(lpath)))) {
         const uint64_t mem = 2 * (max_pixels ? max_pixels : KMQ_DEFAULT_MAX_PIXELS) + (1u << 20);
         const uint64_t big = 2 * (max_stream ? max_stream : KMQ_DEFAULT_MAX_STREAM_PIXELS) + (1u << 20);
         if ((spool_fd = stream_spool_input(lpath, mem, big, spooled, sizeof spooled)) < 0) {

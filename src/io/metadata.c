@@ -259,6 +259,24 @@ kmq_status kmq_meta_jpeg_segment(kmq_metadata *m, kmq_jpeg_icc *icc, int marker,
     return KMQ_OK;
 }
 
+kmq_status kmq_meta_icc_profile(kmq_metadata *m, const uint8_t *profile, size_t len)
+{
+    if (!len)
+        return KMQ_OK;
+    if (len > KMQ_MAX_ICC_PROFILE) {
+        kmq_meta_warn(m, "ICC profile larger than 8 MiB dropped");
+        return KMQ_OK;
+    }
+    kmq_jpeg_icc icc; /* one part, joined and deflated as for JPEG */
+    memset(&icc, 0, sizeof icc);
+    if (!(icc.part[1] = malloc(len)))
+        return KMQ_ERR_NOMEM;
+    memcpy(icc.part[1], profile, len);
+    icc.len[1] = icc.total = len;
+    icc.count = 1;
+    return kmq_meta_jpeg_finish(m, &icc);
+}
+
 kmq_status kmq_meta_jpeg_finish(kmq_metadata *m, kmq_jpeg_icc *icc)
 {
     kmq_status s = KMQ_OK;

@@ -127,6 +127,9 @@ kmq_status kmq_meta_jpeg_segment(kmq_metadata *m, kmq_jpeg_icc *icc, int marker,
 /* Joins the profile into an iCCP chunk (or warns); frees icc's parts. */
 kmq_status kmq_meta_jpeg_finish(kmq_metadata *m, kmq_jpeg_icc *icc);
 void kmq_jpeg_icc_free(kmq_jpeg_icc *icc);
+/* A whole ICC profile (TIFF's tag, WebP's ICCP chunk) as an iCCP chunk;
+   one over KMQ_MAX_ICC_PROFILE is dropped with a warning. */
+kmq_status kmq_meta_icc_profile(kmq_metadata *m, const uint8_t *profile, size_t len);
 /* After a quarter turn: pHYs's x and y densities trade places. */
 void kmq_meta_swap_phys(kmq_metadata *m);
 

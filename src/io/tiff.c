@@ -591,19 +591,7 @@ static kmq_status read_meta(tiff_rows *t, kmq_metadata *meta)
     void *profile = NULL;
     if (!TIFFGetField(t->tif, TIFFTAG_ICCPROFILE, &len, &profile) || !len || !profile)
         return KMQ_OK;
-    if (len > KMQ_MAX_ICC_PROFILE) {
-        kmq_meta_warn(meta, "ICC profile larger than 8 MiB dropped");
-        return KMQ_OK;
-    }
-    /* the JPEG path's helper: one part, deflated into an iCCP chunk */
-    kmq_jpeg_icc icc;
-    memset(&icc, 0, sizeof icc);
-    if (!(icc.part[1] = malloc(len)))
-        return KMQ_ERR_NOMEM;
-    memcpy(icc.part[1], profile, len);
-    icc.len[1] = icc.total = len;
-    icc.count = 1;
-    return kmq_meta_jpeg_finish(meta, &icc);
+    return kmq_meta_icc_profile(meta, profile, len);
 }
 
 /* Opens t (its source set) on the first page; t is freed on failure. */

@@ -61,15 +61,7 @@ static kmq_status read_meta(const uint8_t *buf, size_t len, kmq_metadata *meta)
             break;
         const uint8_t *d = buf + at + 8;
         if (!memcmp(buf + at, "ICCP", 4) && !iccp++ && n) {
-            /* one part, joined and deflated into an iCCP chunk as for JPEG */
-            kmq_jpeg_icc icc;
-            memset(&icc, 0, sizeof icc);
-            if (!(icc.part[1] = malloc(n)))
-                return KMQ_ERR_NOMEM;
-            memcpy(icc.part[1], d, n);
-            icc.len[1] = icc.total = n;
-            icc.count = 1;
-            kmq_status s = kmq_meta_jpeg_finish(meta, &icc);
+            kmq_status s = kmq_meta_icc_profile(meta, d, n);
             if (s != KMQ_OK)
                 return s;
         } else if (!memcmp(buf + at, "EXIF", 4) && !exif++) {
