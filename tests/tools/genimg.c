@@ -4,7 +4,10 @@
  * PATTERN: demo   gradients, discs and noise (thousands of colours)
  *          noise  uniform random bytes
  *          few:N  N random colours in blocks (N distinct colours at most)
- *          smooth smooth fields plus light noise (very many colours) */
+ *          smooth smooth fields plus light noise (very many colours)
+ *          noisy  a high-ISO photo stand-in: smooth fields and soft shapes
+ *                 plus Gaussian noise (sigma 18; nearly every pixel its own
+ *                 colour) */
 #include "kmq.h"
 #include "outfile.h"
 
@@ -23,6 +26,13 @@ static uint32_t rnd(void)
 {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     return (uint32_t)(state >> 33);
+}
+
+/* Standard normal by Box-Muller (one of the pair: simple and deterministic). */
+static double gauss(void)
+{
+    double u = ((double)rnd() + 1) / 4294967297.0, v = (double)rnd() / 4294967296.0;
+    return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
 }
 
 static uint8_t clamp(double v) { return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)(v + 0.5); }
@@ -51,6 +61,24 @@ static void gen_row(const char *pat, int w, int h, int C, int y, int ncol, uint8
             v[3] = 200 + 50 * sin(9.0 * fx);
             for (int c = 0; c < 4; c++)
                 v[c] += (double)(rnd() % 25) - 12;
+        } else if (!strcmp(pat, "noisy")) {
+            double fx = (double)x / w, fy = (double)y / h;
+            /* a sky-like gradient, rolling ground, two soft discs */
+            v[0] = 90 + 120 * fy + 30 * sin(7.3 * fx + 1.1);
+            v[1] = 120 + 60 * sin(4.1 * fx - 2.7 * fy) + 40 * fy;
+            v[2] = 200 - 110 * fy + 25 * cos(5.9 * fx * fy);
+            v[3] = 220;
+            double cx[2] = {0.32, 0.7}, cy[2] = {0.55, 0.4}, r[2] = {0.18, 0.12};
+            double col[2][3] = {{200, 70, 40}, {40, 90, 170}};
+            for (int d = 0; d < 2; d++) {
+                double dx = fx - cx[d], dy = (fy - cy[d]) * h / w;
+                double a = 1 / (1 + exp((sqrt(dx * dx + dy * dy) - r[d]) * 80));
+                for (int c = 0; c < 3; c++)
+                    v[c] = a * col[d][c] * (0.6 + 0.5 * fy) + (1 - a) * v[c];
+            }
+            double lum = gauss() * 4; /* shared by the channels, as sensor noise is partly */
+            for (int c = 0; c < 3; c++)
+                v[c] += lum + gauss() * 18;
         } else { /* demo */
             double fx = (double)x / w, fy = (double)y / h;
             v[0] = 255 * fx;
