@@ -71,7 +71,7 @@ kmq_status kmq_colours_quantize(kmq_colours *c, const kmq_params *params, double
     s = kmq_quantize_histogram(&c->h, c->pixels, params, target_psnr > 0 ? target_psnr : -1, cb,
                                &c->colour_labels, stats, reached ? reached : &ignored);
     c->threads = params->threads;
-    if (s == KMQ_OK && c->h.channels <= 3 && (c->direct = malloc((size_t)1 << (8 * c->h.channels))))
+    if (s == KMQ_OK && c->h.channels <= 3 && (c->direct = kmq_big_malloc((size_t)1 << (8 * c->h.channels))))
         for (size_t i = 0; i < c->h.n; i++)
             c->direct[c->h.keys[i]] = c->colour_labels[i];
     if (s == KMQ_OK && stats) {

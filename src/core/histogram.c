@@ -29,7 +29,7 @@ static inline size_t slot_of(uint32_t key, size_t mask)
 static kmq_status grow(kmq_histogram *h)
 {
     size_t cap = (h->mask + 1) * 2;
-    uint64_t *slots = calloc(cap, sizeof *slots);
+    uint64_t *slots = kmq_big_calloc(cap, sizeof *slots);
     if (!slots)
         return KMQ_ERR_NOMEM;
     for (size_t i = 0; i <= h->mask; i++) {
@@ -91,7 +91,7 @@ static kmq_status add(kmq_histogram *h, uint32_t key, uint32_t weight, size_t *u
    turns each slot's value into its colour's position + 1. */
 static kmq_status finish(kmq_histogram *h, size_t used)
 {
-    uint64_t *pairs = malloc(used * sizeof *pairs), *tmp = malloc(used * sizeof *tmp);
+    uint64_t *pairs = kmq_big_malloc(used * sizeof *pairs), *tmp = kmq_big_malloc(used * sizeof *tmp);
     if (!pairs || !tmp) {
         free(pairs), free(tmp);
         return KMQ_ERR_NOMEM;
@@ -101,8 +101,8 @@ static kmq_status finish(kmq_histogram *h, size_t used)
         if (h->slots[s])
             pairs[n++] = h->slots[s];
     const uint64_t *sorted = sort_pairs(pairs, tmp, n, h->channels);
-    h->keys = malloc(used * sizeof *h->keys);
-    h->counts = malloc(used * sizeof *h->counts);
+    h->keys = kmq_big_malloc(used * sizeof *h->keys);
+    h->counts = kmq_big_malloc(used * sizeof *h->counts);
     if (h->keys && h->counts)
         for (size_t i = 0; i < n; i++) {
             h->keys[i] = SLOT_KEY(sorted[i]);
@@ -121,12 +121,16 @@ static kmq_status finish(kmq_histogram *h, size_t used)
     return KMQ_OK;
 }
 
-static kmq_status start(kmq_histogram *h, int channels)
+/* A table for up to about `expect` colours (grown when they are more):
+   each doubling is a new table and a rehash. */
+static kmq_status start(kmq_histogram *h, int channels, size_t expect)
 {
     memset(h, 0, sizeof *h);
     h->channels = channels;
     h->mask = 4095;
-    h->slots = calloc(h->mask + 1, sizeof *h->slots);
+    while (h->mask < 2 * expect && h->mask < ((size_t)1 << 22) - 1)
+        h->mask = 2 * h->mask + 1;
+    h->slots = kmq_big_calloc(h->mask + 1, sizeof *h->slots);
     return h->slots ? KMQ_OK : KMQ_ERR_NOMEM;
 }
 
@@ -135,7 +139,7 @@ kmq_status kmq_histogram_start(kmq_histogram *h, int channels)
     memset(h, 0, sizeof *h);
     if (channels < 1 || channels > KMQ_MAX_CHANNELS)
         return KMQ_ERR_ARG;
-    return start(h, channels);
+    return start(h, channels, 0);
 }
 
 kmq_status kmq_histogram_add(kmq_histogram *h, const uint8_t *pixels, size_t npixels,
@@ -170,7 +174,9 @@ kmq_status kmq_histogram_build(const uint8_t *pixels, size_t npixels, int channe
     if (channels < 1 || channels > KMQ_MAX_CHANNELS || npixels == 0 || npixels > UINT32_MAX)
         return KMQ_ERR_ARG;
     size_t used = 0;
-    kmq_status s = kmq_histogram_start(h, channels);
+    /* Photos have about one colour per four pixels and noisy ones nearly
+       one per pixel: a quarter of the pixels is the first guess. */
+    kmq_status s = start(h, channels, npixels / 4);
     if (s == KMQ_OK)
         s = kmq_histogram_add(h, pixels, npixels, &used);
     if (s == KMQ_OK)
@@ -186,7 +192,7 @@ kmq_status kmq_histogram_build_weighted(const uint32_t *keys, const uint32_t *co
     memset(h, 0, sizeof *h);
     if (channels < 1 || channels > KMQ_MAX_CHANNELS || n == 0)
         return KMQ_ERR_ARG;
-    kmq_status s = start(h, channels);
+    kmq_status s = start(h, channels, n);
     size_t used = 0, last_slot;
     for (size_t i = 0; i < n && s == KMQ_OK; i++)
         s = add(h, keys[i], counts[i], &used, &last_slot);

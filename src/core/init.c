@@ -180,8 +180,8 @@ kmq_status kmq_init_kmeanspp(const kmq_tree *t, int k, kmq_rng *rng, int threads
     const int trials = 2 + (int)log((double)k);
     const int nt = kmq_threads(threads);
     (void)nt; /* unused without OpenMP */
-    seeding s = {t, malloc(n * sizeof *s.min_dist), malloc(t->nnodes * sizeof *s.pot),
-                 malloc(t->nnodes * sizeof *s.max), malloc(t->nnodes * sizeof *s.min)};
+    seeding s = {t, kmq_big_malloc(n * sizeof *s.min_dist), kmq_big_malloc(t->nnodes * sizeof *s.pot),
+                 kmq_big_malloc(t->nnodes * sizeof *s.max), kmq_big_malloc(t->nnodes * sizeof *s.min)};
     if (!s.min_dist || !s.pot || !s.max || !s.min) {
         free(s.min_dist), free(s.pot), free(s.max), free(s.min);
         return KMQ_ERR_NOMEM;

@@ -4,6 +4,7 @@
 
 #include "kmq.h"
 #include "thread_count.h"
+#include "big_alloc.h"
 
 #include <pthread.h>
 

@@ -94,8 +94,8 @@ kmq_status kmq_tree_build(kmq_histogram *h, kmq_tree *t)
     /* A binary tree whose leaves hold at most KMQ_LEAF_SIZE colours and whose
        splits leave both sides non-empty has fewer than 2n nodes. */
     size_t cap = n < 1 ? 1 : 2 * n;
-    t->nodes = malloc(cap * sizeof *t->nodes);
-    uint32_t *perm = malloc(n * sizeof *perm);
+    t->nodes = kmq_big_malloc(cap * sizeof *t->nodes);
+    uint32_t *perm = kmq_big_malloc(n * sizeof *perm);
     if (!t->nodes || !perm) {
         free(perm);
         kmq_tree_free(t);
@@ -110,7 +110,7 @@ kmq_status kmq_tree_build(kmq_histogram *h, kmq_tree *t)
     t->key = h->keys;
     t->cnt = h->counts;
     /* Point the hash index at the new positions. */
-    uint32_t *where = malloc(n * sizeof *where);
+    uint32_t *where = kmq_big_malloc(n * sizeof *where);
     if (!where) {
         free(perm);
         kmq_tree_free(t);

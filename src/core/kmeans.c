@@ -317,7 +317,7 @@ int kmq_lloyd_progress(const kmq_histogram *h, const kmq_tree *t, int k, double 
     const size_t n = h->n;
     const size_t kc = (size_t)k * C;
     uint64_t *sums = malloc((kc + k) * sizeof *sums);
-    uint8_t *lab = labels ? labels : malloc(n);
+    uint8_t *lab = labels ? labels : kmq_big_malloc(n);
     double *old = malloc(kc * sizeof *old); /* the centres the last step used */
     double *dist = NULL;
     int it = 0, failed = 0;
@@ -341,7 +341,7 @@ int kmq_lloyd_progress(const kmq_histogram *h, const kmq_tree *t, int k, double 
             any_empty |= weights[j] == 0;
         if (any_empty || inertia_history) {
             /* Rare (or for tests): per-colour labels and distances. */
-            if (!dist && !(dist = malloc(n * sizeof *dist))) {
+            if (!dist && !(dist = kmq_big_malloc(n * sizeof *dist))) {
                 failed = 1;
                 break;
             }

@@ -171,8 +171,8 @@ static kmq_status solve(const kmq_histogram *hist, const kmq_tree *treep, const 
         res[t].centres = malloc((size_t)k * C * sizeof *res[t].centres);
         res[t].entries = malloc((size_t)k * C);
         res[t].best_entries = malloc((size_t)k * C);
-        res[t].lab = malloc(n);
-        res[t].best_lab = malloc(n);
+        res[t].lab = kmq_big_malloc(n);
+        res[t].best_lab = kmq_big_malloc(n);
         if (!res[t].centres || !res[t].entries || !res[t].best_entries || !res[t].lab ||
             !res[t].best_lab) {
             s = KMQ_ERR_NOMEM;
@@ -238,7 +238,7 @@ static kmq_status lossless(const kmq_histogram *h, solution *sol)
     const size_t n = h->n;
     memset(sol, 0, sizeof *sol);
     sol->entries = malloc(n * C);
-    sol->colour_labels = malloc(n);
+    sol->colour_labels = kmq_big_malloc(n);
     if (!sol->entries || !sol->colour_labels) {
         solution_free(sol);
         return KMQ_ERR_NOMEM;
@@ -329,7 +329,7 @@ static kmq_status lossless_visible(const kmq_histogram *h, solution *sol)
     const int C = h->channels, shift = 8 * (C - 1);
     memset(sol, 0, sizeof *sol);
     sol->entries = malloc(h->n * C);
-    sol->colour_labels = malloc(h->n);
+    sol->colour_labels = kmq_big_malloc(h->n);
     if (!sol->entries || !sol->colour_labels) {
         solution_free(sol);
         return KMQ_ERR_NOMEM;
@@ -366,7 +366,7 @@ static kmq_status solve_k(const problem *pb, const kmq_params *params, int k, so
     }
     /* A solution on the clustering space becomes one for the pixels'
        colours: a straight codebook fitted exactly, labels per colour of h. */
-    uint8_t *lab = malloc(pb->h->n);
+    uint8_t *lab = kmq_big_malloc(pb->h->n);
     if (!lab)
         s = KMQ_ERR_NOMEM;
     else

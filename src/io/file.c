@@ -2,6 +2,7 @@
    until they end or pass the limit. */
 #define _POSIX_C_SOURCE 200809L
 #include "kmq.h"
+#include "big_alloc.h"
 #include "stb_io.h"
 
 #include <errno.h>
@@ -43,7 +44,7 @@ kmq_status kmq_read_fd(int fd, size_t max_len, uint8_t **out, size_t *out_len)
     }
     size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16;
     size_t len = 0;
-    uint8_t *buf = malloc(cap);
+    uint8_t *buf = kmq_big_malloc(cap);
     if (!buf)
         goto nomem;
     for (;;) {

@@ -1,5 +1,6 @@
 /* Image decoding and PNG encoding in memory, with kmq's checks in front of
    stb: container validation, a pixel cap, and label-image rules. */
+#include "big_alloc.h"
 #include "formats.h"
 #include "stb_io.h"
 
@@ -161,7 +162,7 @@ static kmq_status orient(kmq_image *img, int o)
     const size_t W = (size_t)img->width, H = (size_t)img->height, C = (size_t)img->channels;
     const int swap = o >= 5;
     const size_t w2 = swap ? H : W, h2 = swap ? W : H;
-    uint8_t *dst = malloc(W * H * C > 0 ? W * H * C : 1);
+    uint8_t *dst = kmq_big_malloc(W * H * C > 0 ? W * H * C : 1);
     if (!dst)
         return KMQ_ERR_NOMEM;
     for (size_t y = 0; y < h2; y++)
@@ -230,7 +231,7 @@ static kmq_status load_palette(const uint8_t *buf, size_t len, uint64_t max_pixe
     const int alpha = cb.channels == 2 || cb.channels == 4, C = alpha ? 4 : 3;
     const size_t n = (size_t)idx.width * (size_t)idx.height;
     const size_t bytes = n * (size_t)C;
-    uint8_t *p = malloc(bytes ? bytes : 1);
+    uint8_t *p = kmq_big_malloc(bytes ? bytes : 1);
     if (!p) {
         kmq_image_free(&idx);
         kmq_codebook_free(&cb);

@@ -3,6 +3,7 @@
  *  - only the decoders kmq supports (PNG, JPEG, BMP): less attack surface;
  *  - a dimension cap, so absurd headers fail before any allocation;
  *  - PNG deflate through libdeflate, which is faster and smaller than stb's. */
+#include "big_alloc.h"
 #include "stb_io.h"
 
 #include <libdeflate.h>
@@ -45,7 +46,7 @@ static void *budget_malloc(size_t n)
         budget_hit = 1;
         return NULL;
     }
-    void *p = calloc(1, n ? n : 1);
+    void *p = kmq_big_calloc(1, n ? n : 1);
     if (p)
         budget_take(malloc_usable_size(p));
     return p;
@@ -68,7 +69,7 @@ static void *budget_realloc(void *p, size_t n)
         budget_hit = 1;
         return NULL;
     }
-    void *q = realloc(p, n ? n : 1);
+    void *q = kmq_big_realloc(p, old, n);
     if (!q)
         return NULL;
     budget_give(old);
