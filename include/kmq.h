@@ -135,14 +135,17 @@ typedef enum { KMQ_INIT_KMEANSPP = 0, KMQ_INIT_RANDOM = 1 } kmq_init;
 
 /* Limits of the fields below, checked by kmq_params_check. */
 #define KMQ_MAX_N_INIT 10000
+/* n_init chosen by kmq (kmq_params_restarts): k-means++ seeding restarts 3
+   times below k = 32 and once from k = 32 up, random seeding 3 times. */
+#define KMQ_N_INIT_AUTO 0
 #define KMQ_MAX_ITER 1000000
 #define KMQ_MAX_THREADS 1024
 
 typedef struct {
     int k;          /* clusters, KMQ_MIN_K..KMQ_MAX_K                       (64)   */
     kmq_init init;  /* seeding: KMQ_INIT_KMEANSPP or KMQ_INIT_RANDOM  (kmeans++) */
-    int n_init;     /* restarts, 1..KMQ_MAX_N_INIT; the lowest final
-                       inertia wins                                        (3)    */
+    int n_init;     /* restarts, 1..KMQ_MAX_N_INIT, or KMQ_N_INIT_AUTO;
+                       the lowest final inertia wins                    (auto) */
     int max_iter;   /* Lloyd iterations per restart, 1..KMQ_MAX_ITER     (100)  */
     double tol;     /* stop when the total squared centre shift is <=
                        tol * mean per-channel variance of the pixels;
@@ -158,6 +161,12 @@ typedef struct {
 
 /* Fills *p with the defaults shown above. */
 KMQ_API void kmq_params_default(kmq_params *p);
+
+/* The restarts kmq_quantize makes for k colours with *p: p->n_init, or what
+   KMQ_N_INIT_AUTO stands for.  (Restarts pay where colours are few: on
+   kodim01-08, 3 restarts instead of 1 gain 0.13 dB on average at k = 16,
+   0.04 at k = 32 and 64, 0.01 at 128, for about twice the time.) */
+KMQ_API int kmq_params_restarts(const kmq_params *p, int k);
 
 /* Checks every field of *p against the limits above: KMQ_OK, or
    KMQ_ERR_ARG with *field (if field is not NULL) set to the name of the

@@ -11,7 +11,7 @@
     image = kmq.decompress("photo.labels.png", "photo.codebook.bin")
 
 API
-  quantize(pixels, k=64, n_init=3, max_iter=100, init="k-means++", seed=0,
+  quantize(pixels, k=64, n_init="auto", max_iter=100, init="k-means++", seed=0,
            threads=0, tol=1e-4) -> (labels, codebook)
   KMeans(n_clusters=8, init="k-means++", n_init="auto", max_iter=300,
          tol=1e-4, random_state=None, threads=0)

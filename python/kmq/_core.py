@@ -25,8 +25,10 @@ def make_params(k, n_init, max_iter, init, seed, threads, tol, names=None):
     if not isinstance(init, str) or init not in _INITS:
         raise ValueError(f"{names.get('init', 'init')} must be 'k-means++' (or 'kmeans++') or "
                          f"'random', not {init!r}")
+    auto = isinstance(n_init, str) and n_init == "auto"  # kmq's rule (kmq.h)
     values = {"k": _int_arg(names.get("k", "k"), k),
-              "n_init": _int_arg(names.get("n_init", "n_init"), n_init),
+              "n_init": _lib.N_INIT_AUTO if auto else _int_arg(names.get("n_init", "n_init"),
+                                                                n_init),
               "max_iter": _int_arg(names.get("max_iter", "max_iter"), max_iter),
               "threads": _int_arg(names.get("threads", "threads"), threads)}
     seed = _int_arg(names.get("seed", "seed"), seed)
@@ -41,7 +43,7 @@ def make_params(k, n_init, max_iter, init, seed, threads, tol, names=None):
     # The library's own checks name the wrong field; values beyond a C int
     # are named here, before ctypes would wrap them around.
     for field, v in values.items():
-        if not -2 ** 31 <= v < 2 ** 31:
+        if not -2 ** 31 <= v < 2 ** 31 or (field == "n_init" and not auto and v < 1):
             raise ValueError(_range_message(names.get(field, field), field, v))
         setattr(p, field, v)
     p.init = _INITS[init]
@@ -56,7 +58,8 @@ def make_params(k, n_init, max_iter, init, seed, threads, tol, names=None):
 
 
 # The limits of kmq_params_check (kmq.h), for the messages.
-_RANGES = {"k": "from 2 to 256", "n_init": "from 1 to 10000", "max_iter": "from 1 to 1000000",
+_RANGES = {"k": "from 2 to 256", "n_init": "from 1 to 10000 (or 'auto')",
+           "max_iter": "from 1 to 1000000",
            "threads": "from 0 (all cores) to 1024", "tol": "a finite number >= 0"}
 
 
@@ -115,7 +118,7 @@ def codebook_struct(codebook):
     return _lib.Codebook(codebook.shape[0], codebook.shape[1], _lib.u8ptr(codebook))
 
 
-def quantize(pixels, k=64, n_init=3, max_iter=100, init="k-means++", seed=0, threads=0,
+def quantize(pixels, k=64, n_init="auto", max_iter=100, init="k-means++", seed=0, threads=0,
              tol=1e-4):
     """Quantizes an image to at most k colours by exact k-means.
 

@@ -243,7 +243,7 @@ def decode_image_file(path, max_pixels=0, orient=True, metadata=True):
     return pixels, meta, size.value
 
 
-def compress(path, labels=None, codebook=None, k=64, n_init=3, max_iter=100, init="k-means++",
+def compress(path, labels=None, codebook=None, k=64, n_init="auto", max_iter=100, init="k-means++",
              seed=0, threads=0, tol=1e-4, level=6, strip=False, orient=True, max_pixels=0,
              overwrite=False):
     """kmq compress for one image file: writes the label PNG and the codebook.

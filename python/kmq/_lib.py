@@ -46,6 +46,7 @@ PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, c
 
 INIT_KMEANSPP = 0
 INIT_RANDOM = 1
+N_INIT_AUTO = 0
 
 
 class Params(ctypes.Structure):

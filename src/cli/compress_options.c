@@ -23,7 +23,8 @@ void help_compress(FILE *out)
           "                      be larger than the input\n"
           "      --dither        Floyd-Steinberg error diffusion when labelling pixels\n"
           "      --init METHOD   kmeans++ (default) or random\n"
-          "      --n-init N      restarts; the lowest error wins (default 3)\n"
+          "      --n-init N      restarts, the lowest error wins (default auto: 3 below\n"
+          "                      k = 32, 1 from there, 3 with --init random)\n"
           "      --max-iter N    Lloyd iterations per restart (default 100)\n"
           "      --tol T         stop when the squared centre shift <= T * mean channel\n"
           "                      variance, as scikit-learn (default 1e-4)\n"
@@ -179,8 +180,11 @@ int compress_parse_args(int argc, char **argv, compress_opts *o)
                 return cli_usage("compress", "--init must be kmeans++ or random, not '%s'", optarg);
             break;
         case OPT_NINIT:
-            if (!parse_long(optarg, 1, KMQ_MAX_N_INIT, &v))
-                return cli_usage("compress", "--n-init must be an integer from 1 to %d, not '%s'",
+            if (!strcmp(optarg, "auto"))
+                v = KMQ_N_INIT_AUTO;
+            else if (!parse_long(optarg, 1, KMQ_MAX_N_INIT, &v))
+                return cli_usage("compress",
+                                 "--n-init must be auto or an integer from 1 to %d, not '%s'",
                                  KMQ_MAX_N_INIT, optarg);
             o->params.n_init = (int)v;
             break;

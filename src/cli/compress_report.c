@@ -112,13 +112,16 @@ static void report_verbose(const compress_opts *o, const compress_done *d)
     else
         snprintf(files, sizeof files, "%s: %zu bytes, %s: %zu bytes, total %zu bytes", d->paths[0],
                  d->lens[0], d->paths[1], d->lens[1], out_bytes);
-    char over[96] = "", mdesc[160];
+    char over[96] = "", mdesc[160], restarts[32];
+    const int k_run = o->quality > 0 ? st->k : o->params.k;
+    snprintf(restarts, sizeof restarts, o->params.n_init == KMQ_N_INIT_AUTO ? "auto (%d)" : "%d",
+             kmq_params_restarts(&o->params, k_run));
     if (d->channels == 2 || d->channels == 4)
         snprintf(over, sizeof over, " (composited over black %.3f dB, over white %.3f dB)",
                  st->psnr_black, st->psnr_white);
     fprintf(stderr,
             "%s: %dx%d %s, %zu bytes, %zu distinct colours\n"
-            "  k %d (%s %d), init %s, n_init %d, max_iter %d, tol %g, seed %llu\n"
+            "  k %d (%s %d), init %s, n_init %s, max_iter %d, tol %g, seed %llu\n"
             "  iterations %d (restart %d won), inertia %.0f\n"
             "  MSE %.4f, PSNR %.3f dB%s\n"
             "  %s = %.1f%% of the input (level %d%s)\n"
@@ -128,7 +131,7 @@ static void report_verbose(const compress_opts *o, const compress_done *d)
             cli_in_name(d->input), d->width, d->height, channels_name(d->channels), d->file_len,
             st->distinct, st->k, o->quality > 0 ? "chosen for --quality, dB" : "asked",
             o->quality > 0 ? (int)o->quality : o->params.k,
-            o->params.init == KMQ_INIT_RANDOM ? "random" : "kmeans++", o->params.n_init,
+            o->params.init == KMQ_INIT_RANDOM ? "random" : "kmeans++", restarts,
             o->params.max_iter, o->params.tol, (unsigned long long)o->params.seed, st->iterations,
             st->restart, st->inertia, st->mse, st->psnr, over, files, 100.0 * ratio, o->level,
             o->exhaustive ? ", every filter" : "", d->t_end - d->t0, d->t_decode - d->t0,

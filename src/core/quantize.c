@@ -11,7 +11,7 @@ void kmq_params_default(kmq_params *p)
 {
     p->k = 64;
     p->init = KMQ_INIT_KMEANSPP;
-    p->n_init = 3;
+    p->n_init = KMQ_N_INIT_AUTO;
     p->max_iter = 100;
     p->tol = 1e-4;
     p->seed = 0;
@@ -20,12 +20,19 @@ void kmq_params_default(kmq_params *p)
     p->progress_ctx = NULL;
 }
 
+int kmq_params_restarts(const kmq_params *p, int k)
+{
+    if (p->n_init != KMQ_N_INIT_AUTO)
+        return p->n_init;
+    return p->init == KMQ_INIT_KMEANSPP && k >= 32 ? 1 : 3;
+}
+
 kmq_status kmq_params_check(const kmq_params *p, const char **field)
 {
     const char *bad = !p                                                    ? "params"
                       : p->k < KMQ_MIN_K || p->k > KMQ_MAX_K                ? "k"
                       : p->init != KMQ_INIT_KMEANSPP && p->init != KMQ_INIT_RANDOM ? "init"
-                      : p->n_init < 1 || p->n_init > KMQ_MAX_N_INIT         ? "n_init"
+                      : p->n_init < 0 || p->n_init > KMQ_MAX_N_INIT         ? "n_init"
                       : p->max_iter < 1 || p->max_iter > KMQ_MAX_ITER       ? "max_iter"
                       : !(p->tol >= 0) || !isfinite(p->tol)                 ? "tol"
                       : p->threads < 0 || p->threads > KMQ_MAX_THREADS      ? "threads"
@@ -156,7 +163,8 @@ static kmq_status solve(const kmq_histogram *hist, const kmq_tree *treep, const 
     memset(sol, 0, sizeof *sol);
     restart_result *res = NULL;
     const int nt = kmq_threads(params->threads);
-    const int outer = params->n_init > 1 && nt > 1 ? (params->n_init < nt ? params->n_init : nt) : 1;
+    const int n_init = kmq_params_restarts(params, k);
+    const int outer = n_init > 1 && nt > 1 ? (n_init < nt ? n_init : nt) : 1;
     const int inner = outer > 1 ? 1 : nt; /* threads inside one restart */
     /* Restarts are independent: with several, each thread runs whole
        restarts on its own (no per-iteration synchronisation); with one, the
@@ -181,6 +189,7 @@ static kmq_status solve(const kmq_histogram *hist, const kmq_tree *treep, const 
     }
     kmq_params pk = *params;
     pk.k = k;
+    pk.n_init = n_init;
     kmq_status failed = KMQ_OK;
     /* This call's own lock (not a process-wide critical section): calls on
        other threads report their progress independently. */
@@ -192,7 +201,7 @@ static kmq_status solve(const kmq_histogram *hist, const kmq_tree *treep, const 
     /* Whole rounds of restarts, one per thread; the restarts left over (3
        restarts on 2 threads: the third) share the threads instead of
        leaving them idle. */
-    const int in_rounds = params->n_init / outer * outer;
+    const int in_rounds = n_init / outer * outer;
 #pragma omp parallel for num_threads(outer) schedule(dynamic, 1) if (outer > 1)
     for (int r = 0; r < in_rounds; r++) {
         restart_result *me = &res[outer > 1 ? kmq_thread_id() : 0];
@@ -206,7 +215,7 @@ static kmq_status solve(const kmq_histogram *hist, const kmq_tree *treep, const 
             failed = rs;
         }
     }
-    for (int r = in_rounds; r < params->n_init && failed == KMQ_OK; r++)
+    for (int r = in_rounds; r < n_init && failed == KMQ_OK; r++)
         failed = run_restart(hp, treep, &pk, r, tol_abs, pin, nt, &progress_lock, &res[0]);
     pthread_mutex_destroy(&progress_lock);
     if ((s = failed) != KMQ_OK)

@@ -90,7 +90,7 @@ load helpers
     run -2 --separate-stderr "$KMQ" compress --n-init zero in.png
     [ -z "$output" ]
     [ "${#stderr_lines[@]}" -eq 2 ]
-    [[ "${stderr_lines[0]}" == "kmq compress: --n-init must be an integer from 1 to 10000, not 'zero'" ]]
+    [[ "${stderr_lines[0]}" == "kmq compress: --n-init must be auto or an integer from 1 to 10000, not 'zero'" ]]
     [[ "${stderr_lines[1]}" == "Try 'kmq help compress' for more information." ]]
 }
 

@@ -161,7 +161,7 @@ Test(api, params_check_names_the_wrong_field_against_the_limits_in_kmq_h)
     EXPECT(p.k = KMQ_MIN_K - 1, "k");
     EXPECT(p.k = KMQ_MAX_K + 1, "k");
     EXPECT(p.init = (kmq_init)7, "init");
-    EXPECT(p.n_init = 0, "n_init");
+    EXPECT(p.n_init = -1, "n_init");
     EXPECT(p.n_init = KMQ_MAX_N_INIT + 1, "n_init");
     EXPECT(p.max_iter = 0, "max_iter");
     EXPECT(p.max_iter = KMQ_MAX_ITER + 1, "max_iter");
@@ -172,6 +172,7 @@ Test(api, params_check_names_the_wrong_field_against_the_limits_in_kmq_h)
     EXPECT(p.threads = 100000, "threads"); /* kmq 0.1.0 accepted it */
     ACCEPT(p.k = KMQ_MAX_K);
     ACCEPT(p.n_init = KMQ_MAX_N_INIT);
+    ACCEPT(p.n_init = KMQ_N_INIT_AUTO);
     ACCEPT(p.max_iter = KMQ_MAX_ITER);
     ACCEPT(p.threads = KMQ_MAX_THREADS);
     ACCEPT(p.tol = 0);

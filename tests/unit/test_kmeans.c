@@ -377,7 +377,7 @@ Test(kmeans, params_are_checked)
     cr_assert_eq(kmq_params_check(&p, NULL), KMQ_OK);
     p.k = 256;
     cr_assert_eq(kmq_params_check(&p, NULL), KMQ_OK);
-    p.n_init = 0;
+    p.n_init = -1;
     cr_assert_eq(kmq_params_check(&p, NULL), KMQ_ERR_ARG);
     p.n_init = 1;
     p.tol = -1;
@@ -450,3 +450,42 @@ static void check_equivalence_on_file(const char *name, int k, int max_iter)
 
 Test(kmeans, distinct_equals_naive_on_kodim03, .timeout = 300) { check_equivalence_on_file("kodak/kodim03.png", 32, 15); }
 Test(kmeans, distinct_equals_naive_on_tiger, .timeout = 300) { check_equivalence_on_file("seed/tiger.png", 64, 8); }
+
+/* The default n_init, KMQ_N_INIT_AUTO: 3 restarts below k = 32 and 1 from
+   32 up with k-means++, 3 with random seeding; and its results are those of
+   that many restarts asked for by number. */
+Test(kmeans, n_init_auto)
+{
+    kmq_params p;
+    kmq_params_default(&p);
+    cr_assert_eq(p.n_init, KMQ_N_INIT_AUTO);
+    cr_assert_eq(kmq_params_restarts(&p, 2), 3);
+    cr_assert_eq(kmq_params_restarts(&p, 31), 3);
+    cr_assert_eq(kmq_params_restarts(&p, 32), 1);
+    cr_assert_eq(kmq_params_restarts(&p, 256), 1);
+    p.init = KMQ_INIT_RANDOM;
+    cr_assert_eq(kmq_params_restarts(&p, 256), 3);
+    p.n_init = 7;
+    cr_assert_eq(kmq_params_restarts(&p, 256), 7);
+
+    size_t n = 4000;
+    uint8_t *px = random_pixels(n, 3, 256, 77);
+    uint8_t *la = malloc(n), *lb = malloc(n);
+    const int ks[2] = {16, 48}, expect[2] = {3, 1};
+    for (int i = 0; i < 2; i++) {
+        kmq_codebook a, b;
+        kmq_stats sa, sb;
+        kmq_params_default(&p);
+        p.k = ks[i];
+        cr_assert_eq(kmq_quantize(px, n, 3, &p, &a, la, &sa), KMQ_OK);
+        p.n_init = expect[i];
+        cr_assert_eq(kmq_quantize(px, n, 3, &p, &b, lb, &sb), KMQ_OK);
+        cr_assert_eq(memcmp(a.entries, b.entries, (size_t)a.k * 3), 0, "k=%d", ks[i]);
+        cr_assert_eq(memcmp(la, lb, n), 0, "k=%d", ks[i]);
+        cr_assert_eq(sa.restart, sb.restart);
+        if (expect[i] == 1)
+            cr_assert_eq(sa.restart, 0);
+        kmq_codebook_free(&a), kmq_codebook_free(&b);
+    }
+    free(px), free(la), free(lb);
+}
