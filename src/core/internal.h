@@ -134,8 +134,9 @@ typedef struct {
 } kmq_tree;
 
 /* Builds the tree over h's colours, reordering h->keys and h->counts into
-   tree order (the index in h keeps working: kmq_histogram_find follows). */
-kmq_status kmq_tree_build(kmq_histogram *h, kmq_tree *t);
+   tree order (the index in h keeps working: kmq_histogram_find follows);
+   the same tree on any number of threads (0 = all cores). */
+kmq_status kmq_tree_build(kmq_histogram *h, kmq_tree *t, int threads);
 void kmq_tree_free(kmq_tree *t);
 
 /* The straight codebook for a clustering found on hk (h's colours mapped by

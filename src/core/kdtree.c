@@ -9,66 +9,259 @@
 #include <string.h>
 
 typedef struct {
-    kmq_tree *t;
+    kmq_node *nodes;            /* where this builder's nodes go */
+    size_t nnodes;
+    int C;
     uint32_t *key, *cnt, *perm; /* the histogram's arrays; perm: original index */
 } builder;
 
-static void swap_points(builder *b, uint32_t x, uint32_t y)
+/* Count, channel sums and squared norms of colours [begin, end). */
+static void leaf_stats(const builder *b, kmq_node *nd, int C)
 {
-    uint32_t k = b->key[x], c = b->cnt[x], p = b->perm[x];
-    b->key[x] = b->key[y], b->cnt[x] = b->cnt[y], b->perm[x] = b->perm[y];
-    b->key[y] = k, b->cnt[y] = c, b->perm[y] = p;
-}
-
-static int32_t build(builder *b, uint32_t begin, uint32_t end)
-{
-    kmq_tree *t = b->t;
-    const int C = t->channels;
-    int32_t id = (int32_t)t->nnodes++;
-    kmq_node *nd = &t->nodes[id];
-    memset(nd, 0, sizeof *nd);
-    nd->begin = begin;
-    nd->end = end;
-    nd->left = nd->right = -1;
-    for (int c = 0; c < C; c++)
-        nd->lo[c] = 255, nd->hi[c] = 0;
-    for (uint32_t i = begin; i < end; i++) {
+    for (uint32_t i = nd->begin; i < nd->end; i++) {
         uint64_t w = b->cnt[i];
         nd->w += w;
         for (int c = 0; c < C; c++) {
-            uint8_t v = (uint8_t)(b->key[i] >> (8 * c));
-            if (v < nd->lo[c]) nd->lo[c] = v;
-            if (v > nd->hi[c]) nd->hi[c] = v;
+            uint64_t v = (b->key[i] >> (8 * c)) & 0xFF;
             nd->sum[c] += w * v;
             nd->sq += w * v * v;
         }
     }
-    if (end - begin <= KMQ_LEAF_SIZE)
-        return id;
+}
+
+/* Bounding box of colours [begin, end) into lo..hi. */
+static inline void box_of(const uint32_t *key, uint32_t begin, uint32_t end, uint8_t *lo,
+                          uint8_t *hi, const int C)
+{
+    uint32_t l[4] = {255, 255, 255, 255}, h[4] = {0};
+    for (uint32_t i = begin; i < end; i++)
+        for (int c = 0; c < C; c++) {
+            uint32_t v = (key[i] >> (8 * c)) & 0xFF;
+            l[c] = v < l[c] ? v : l[c];
+            h[c] = v > h[c] ? v : h[c];
+        }
+    for (int c = 0; c < 4; c++)
+        lo[c] = (uint8_t)l[c], hi[c] = (uint8_t)h[c];
+}
+
+/* Puts colours [begin, end) whose channel `axis` is below split first and
+   returns where the others start; the two sides' boxes into llo..lhi and
+   rlo..rhi.  A colour going right is swapped with the last unseen one, which
+   is looked at next; the swap is done by selects, not a branch, because on
+   photos the side is a coin toss that a branch predictor loses half the
+   time. */
+static inline uint32_t partition(builder *b, uint32_t begin, uint32_t end, int axis,
+                                 uint32_t split, uint8_t *llo, uint8_t *lhi, uint8_t *rlo,
+                                 uint8_t *rhi, const int C)
+{
+    uint32_t *key = b->key, *cnt = b->cnt, *perm = b->perm;
+    uint32_t i = begin, j = end;
+    while (i < j) {
+        const uint32_t k = key[i], n = cnt[i], p = perm[i];
+        const uint32_t right = ((k >> (8 * axis)) & 0xFF) >= split, last = j - 1;
+        const uint32_t k2 = key[last], n2 = cnt[last], p2 = perm[last];
+        key[last] = right ? k : k2, cnt[last] = right ? n : n2, perm[last] = right ? p : p2;
+        key[i] = right ? k2 : k, cnt[i] = right ? n2 : n, perm[i] = right ? p2 : p;
+        i += !right;
+        j -= right;
+    }
+    box_of(key, begin, i, llo, lhi, C);
+    box_of(key, i, end, rlo, rhi, C);
+    return i;
+}
+
+/* The node of colours [begin, end), whose bounding box is lo..hi.  Each
+   partition also finds its two sides' boxes, and sums are added up from the
+   leaves: every level of the tree is one pass over the colours. */
+static int32_t build(builder *b, uint32_t begin, uint32_t end, const uint8_t *lo, const uint8_t *hi)
+{
+    const int C = b->C;
+    int32_t id = (int32_t)b->nnodes++;
+    kmq_node *nd = &b->nodes[id];
+    memset(nd, 0, sizeof *nd);
+    nd->begin = begin;
+    nd->end = end;
+    nd->left = nd->right = -1;
+    memcpy(nd->lo, lo, 4);
+    memcpy(nd->hi, hi, 4);
     int axis = 0;
     for (int c = 1; c < C; c++)
-        if (nd->hi[c] - nd->lo[c] > nd->hi[axis] - nd->lo[axis])
+        if (hi[c] - lo[c] > hi[axis] - lo[axis])
             axis = c;
-    uint8_t lo = nd->lo[axis], hi = nd->hi[axis];
-    if (lo == hi)
-        return id; /* cannot happen for distinct colours; keeps a leaf safe */
+    /* lo == hi cannot happen for distinct colours; keeps a leaf safe */
+    if (end - begin <= KMQ_LEAF_SIZE || lo[axis] == hi[axis]) {
+        leaf_stats(b, nd, C);
+        return id;
+    }
     /* Split the widest side at its middle: boxes stay compact, which is what
        lets a centre claim a whole node; a box of bytes can only be halved 8
        times per channel, so the depth stays below 33.  lo and hi are both
        present, so neither side is empty. */
-    int split = (lo + hi + 1) / 2;
-    uint32_t i = begin, j = end;
-    while (i < j) {
-        if (((b->key[i] >> (8 * axis)) & 0xFF) < (uint32_t)split)
-            i++;
-        else
-            swap_points(b, i, --j);
+    const uint32_t split = (uint32_t)(lo[axis] + hi[axis] + 1) / 2;
+    uint8_t llo[4], lhi[4], rlo[4], rhi[4];
+    uint32_t i;
+    switch (C) { /* the channel count as a constant: the boxes stay in registers */
+    case 1: i = partition(b, begin, end, axis, split, llo, lhi, rlo, rhi, 1); break;
+    case 2: i = partition(b, begin, end, axis, split, llo, lhi, rlo, rhi, 2); break;
+    case 3: i = partition(b, begin, end, axis, split, llo, lhi, rlo, rhi, 3); break;
+    default: i = partition(b, begin, end, axis, split, llo, lhi, rlo, rhi, 4); break;
     }
-    int32_t l = build(b, begin, i);
-    int32_t r = build(b, i, end);
-    t->nodes[id].left = l;
-    t->nodes[id].right = r;
+    int32_t l = build(b, begin, i, llo, lhi);
+    int32_t r = build(b, i, end, rlo, rhi);
+    nd = &b->nodes[id];
+    const kmq_node *L = &b->nodes[l], *R = &b->nodes[r];
+    nd->left = l;
+    nd->right = r;
+    nd->w = L->w + R->w;
+    nd->sq = L->sq + R->sq;
+    for (int c = 0; c < C; c++)
+        nd->sum[c] = L->sum[c] + R->sum[c];
     return id;
+}
+
+/* ---- building on several threads ----
+ * The top of the tree is split here; the subtrees below the cut are built
+ * each on its own (in parallel) into their own arrays, then copied in
+ * depth-first order with their child indices shifted.  The nodes, their
+ * numbering and the colours' order are those of one build() from the root,
+ * whatever the number of threads. */
+typedef struct {
+    uint32_t begin, end;
+    uint8_t lo[4], hi[4];
+    int32_t left, right; /* >= 0: a top node; < 0: subtree -(i + 1) */
+} top_node;
+
+typedef struct {
+    uint32_t begin, end;
+    uint8_t lo[4], hi[4];
+    kmq_node *nodes;
+    size_t nnodes;
+} subtree;
+
+typedef struct {
+    top_node *tops;
+    size_t ntops;
+    subtree *subs;
+    size_t nsubs;
+    uint32_t cut;
+} top_split;
+
+/* Splits as build() does down to nodes of at most `cut` colours; returns
+   the reference to the node of [begin, end). */
+static int32_t split_top(builder *b, top_split *ts, uint32_t begin, uint32_t end,
+                         const uint8_t *lo, const uint8_t *hi)
+{
+    const int C = b->C;
+    int axis = 0;
+    for (int c = 1; c < C; c++)
+        if (hi[c] - lo[c] > hi[axis] - lo[axis])
+            axis = c;
+    if (end - begin <= ts->cut || end - begin <= KMQ_LEAF_SIZE || lo[axis] == hi[axis]) {
+        subtree *sb = &ts->subs[ts->nsubs];
+        sb->begin = begin, sb->end = end;
+        memcpy(sb->lo, lo, 4), memcpy(sb->hi, hi, 4);
+        return -(int32_t)++ts->nsubs;
+    }
+    const int32_t id = (int32_t)ts->ntops++;
+    top_node *tp = &ts->tops[id];
+    tp->begin = begin, tp->end = end;
+    memcpy(tp->lo, lo, 4), memcpy(tp->hi, hi, 4);
+    const uint32_t split = (uint32_t)(lo[axis] + hi[axis] + 1) / 2;
+    uint8_t llo[4], lhi[4], rlo[4], rhi[4];
+    uint32_t i;
+    switch (C) {
+    case 1: i = partition(b, begin, end, axis, split, llo, lhi, rlo, rhi, 1); break;
+    case 2: i = partition(b, begin, end, axis, split, llo, lhi, rlo, rhi, 2); break;
+    case 3: i = partition(b, begin, end, axis, split, llo, lhi, rlo, rhi, 3); break;
+    default: i = partition(b, begin, end, axis, split, llo, lhi, rlo, rhi, 4); break;
+    }
+    const int32_t l = split_top(b, ts, begin, i, llo, lhi);
+    const int32_t r = split_top(b, ts, i, end, rlo, rhi);
+    ts->tops[id].left = l;
+    ts->tops[id].right = r;
+    return id;
+}
+
+/* Copies node `ref` and everything below it into t in depth-first order. */
+static int32_t emit(kmq_tree *t, const top_split *ts, int32_t ref)
+{
+    const int C = t->channels;
+    const int32_t id = (int32_t)t->nnodes;
+    if (ref < 0) {
+        const subtree *sb = &ts->subs[-ref - 1];
+        for (size_t q = 0; q < sb->nnodes; q++) {
+            kmq_node nd = sb->nodes[q];
+            if (nd.left >= 0)
+                nd.left += id, nd.right += id;
+            t->nodes[t->nnodes++] = nd;
+        }
+        return id;
+    }
+    const top_node *tp = &ts->tops[ref];
+    kmq_node *nd = &t->nodes[t->nnodes++];
+    memset(nd, 0, sizeof *nd);
+    nd->begin = tp->begin, nd->end = tp->end;
+    memcpy(nd->lo, tp->lo, 4), memcpy(nd->hi, tp->hi, 4);
+    const int32_t l = emit(t, ts, tp->left);
+    const int32_t r = emit(t, ts, tp->right);
+    nd = &t->nodes[id];
+    const kmq_node *L = &t->nodes[l], *R = &t->nodes[r];
+    nd->left = l, nd->right = r;
+    nd->w = L->w + R->w;
+    nd->sq = L->sq + R->sq;
+    for (int c = 0; c < C; c++)
+        nd->sum[c] = L->sum[c] + R->sum[c];
+    return id;
+}
+
+/* Builds the tree of all n colours into t->nodes (at most 2n of them). */
+static kmq_status build_all(kmq_tree *t, uint32_t *key, uint32_t *cnt, uint32_t *perm, size_t n,
+                            int threads)
+{
+    const int C = t->channels;
+    uint8_t lo[4], hi[4];
+    box_of(key, 0, (uint32_t)n, lo, hi, C);
+    const int nt = kmq_threads(threads);
+    builder root = {t->nodes, 0, C, key, cnt, perm};
+    /* Small trees are built in one go (the threads would cost more). */
+    if (nt == 1 || n < ((size_t)1 << 16)) {
+        build(&root, 0, (uint32_t)n, lo, hi);
+        t->nnodes = root.nnodes;
+        return KMQ_OK;
+    }
+    /* Subtrees of at most n/32 colours: enough pieces to even out. */
+    top_split ts = {0};
+    ts.cut = (uint32_t)(n / 32);
+    /* Top nodes of one depth are disjoint and hold more than cut colours
+       each, and there are fewer than 33 depths; subtrees are one more. */
+    size_t cap = 33 * (n / ts.cut + 1) + 1;
+    ts.tops = malloc(cap * sizeof *ts.tops);
+    ts.subs = calloc(cap, sizeof *ts.subs);
+    kmq_status s = ts.tops && ts.subs ? KMQ_OK : KMQ_ERR_NOMEM;
+    int32_t top = 0;
+    if (s == KMQ_OK)
+        top = split_top(&root, &ts, 0, (uint32_t)n, lo, hi);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (s == KMQ_OK)
+    for (size_t q = 0; q < (s == KMQ_OK ? ts.nsubs : 0); q++) {
+        subtree *sb = &ts.subs[q];
+        const size_t m = sb->end - sb->begin;
+        builder b = {kmq_big_malloc((2 * m + 1) * sizeof(kmq_node)), 0, C, key, cnt, perm};
+        if (b.nodes)
+            build(&b, sb->begin, sb->end, sb->lo, sb->hi);
+        sb->nodes = b.nodes;
+        sb->nnodes = b.nnodes;
+    }
+    for (size_t q = 0; q < ts.nsubs && s == KMQ_OK; q++)
+        if (!ts.subs[q].nodes)
+            s = KMQ_ERR_NOMEM;
+    if (s == KMQ_OK) {
+        t->nnodes = 0;
+        emit(t, &ts, top);
+    }
+    for (size_t q = 0; ts.subs && q < ts.nsubs; q++)
+        free(ts.subs[q].nodes);
+    free(ts.tops), free(ts.subs);
+    return s;
 }
 
 /* Subtrees small enough to share out between threads, in tree order;
@@ -85,7 +278,7 @@ static size_t collect_tasks(const kmq_tree *t, int32_t id, int32_t *out, size_t 
     return collect_tasks(t, nd->right, out, n);
 }
 
-kmq_status kmq_tree_build(kmq_histogram *h, kmq_tree *t)
+kmq_status kmq_tree_build(kmq_histogram *h, kmq_tree *t, int threads)
 {
     memset(t, 0, sizeof *t);
     const size_t n = h->n;
@@ -105,8 +298,11 @@ kmq_status kmq_tree_build(kmq_histogram *h, kmq_tree *t)
         perm[i] = (uint32_t)i;
     /* The colours are sorted in place into tree order (no second copy of
        them: on big images memory is the limit). */
-    builder b = {t, h->keys, h->counts, perm};
-    build(&b, 0, (uint32_t)n);
+    if (build_all(t, h->keys, h->counts, perm, n, threads) != KMQ_OK) {
+        free(perm);
+        kmq_tree_free(t);
+        return KMQ_ERR_NOMEM;
+    }
     t->key = h->keys;
     t->cnt = h->counts;
     /* Point the hash index at the new positions. */

@@ -291,7 +291,7 @@ static int any_translucent(const kmq_histogram *h)
     return 0;
 }
 
-static kmq_status problem_init(problem *pb, kmq_histogram *h, double tol)
+static kmq_status problem_init(problem *pb, kmq_histogram *h, double tol, int threads)
 {
     memset(pb, 0, sizeof *pb);
     pb->h = h;
@@ -320,7 +320,7 @@ static kmq_status problem_init(problem *pb, kmq_histogram *h, double tol)
     }
     pb->tol_abs = kmq_tolerance(pb->hk, tol);
     pb->have_tree = pb->hk->n > 2;
-    return pb->have_tree ? kmq_tree_build((kmq_histogram *)pb->hk, &pb->tree) : KMQ_OK;
+    return pb->have_tree ? kmq_tree_build((kmq_histogram *)pb->hk, &pb->tree, threads) : KMQ_OK;
 }
 
 static void problem_free(problem *pb)
@@ -403,7 +403,7 @@ kmq_status kmq_quantize_histogram(kmq_histogram *h, uint64_t npixels, const kmq_
     problem pb;
     solution sol = {0};
     kmq_status s;
-    if ((s = problem_init(&pb, h, params->tol)) != KMQ_OK)
+    if ((s = problem_init(&pb, h, params->tol, params->threads)) != KMQ_OK)
         goto done;
     if (target < 0) {
         s = solve_k(&pb, params, params->k, &sol);

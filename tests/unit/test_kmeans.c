@@ -123,7 +123,7 @@ static void check_equivalence(size_t n, int C, int levels, int k, uint64_t seed,
     cr_assert_gt(h.n, (size_t)k);
     double *c1 = malloc((size_t)k * C * sizeof *c1), *c2 = malloc((size_t)k * C * sizeof *c2);
     kmq_tree t;
-    cr_assert_eq(kmq_tree_build(&h, &t), KMQ_OK);
+    cr_assert_eq(kmq_tree_build(&h, &t, 0), KMQ_OK);
     kmq_rng rng;
     kmq_rng_seed(&rng, seed, 0);
     cr_assert_eq(kmq_init_kmeanspp(&t, k, &rng, threads, 0, c1), KMQ_OK);
@@ -260,7 +260,7 @@ Test(kmeans, inertia_never_increases)
         int k = 24;
         double centres[24 * 3], hist[200];
         kmq_tree t;
-        cr_assert_eq(kmq_tree_build(&h, &t), KMQ_OK);
+        cr_assert_eq(kmq_tree_build(&h, &t, 0), KMQ_OK);
         kmq_rng rng;
         kmq_rng_seed(&rng, 5, 0);
         if (init)
@@ -427,7 +427,7 @@ static void check_equivalence_on_file(const char *name, int k, int max_iter)
     kmq_histogram h;
     kmq_tree t;
     cr_assert_eq(kmq_histogram_build(img.pixels, n, C, &h), KMQ_OK);
-    cr_assert_eq(kmq_tree_build(&h, &t), KMQ_OK);
+    cr_assert_eq(kmq_tree_build(&h, &t, 0), KMQ_OK);
     double *c1 = malloc((size_t)k * C * sizeof *c1), *c2 = malloc((size_t)k * C * sizeof *c2);
     kmq_rng rng;
     kmq_rng_seed(&rng, 3, 0);
@@ -488,4 +488,43 @@ Test(kmeans, n_init_auto)
         kmq_codebook_free(&a), kmq_codebook_free(&b);
     }
     free(px), free(la), free(lb);
+}
+
+/* The kd-tree is built on several threads above 2^16 colours (subtrees
+   apart, then copied in depth-first order): it must be node for node, and
+   colour for colour, the tree one thread builds. */
+Test(kmeans, tree_same_on_any_thread_count)
+{
+    const size_t n = 300000;
+    uint8_t *px = random_pixels(n, 3, 256, 99); /* ~297,000 distinct colours */
+    kmq_histogram h1, h2;
+    kmq_tree t1, t2;
+    cr_assert_eq(kmq_histogram_build(px, n, 3, &h1), KMQ_OK);
+    cr_assert_gt(h1.n, (size_t)1 << 16);
+    cr_assert_eq(kmq_tree_build(&h1, &t1, 1), KMQ_OK);
+    for (int threads = 2; threads <= 3; threads++) {
+        cr_assert_eq(kmq_histogram_build(px, n, 3, &h2), KMQ_OK);
+        cr_assert_eq(kmq_tree_build(&h2, &t2, threads), KMQ_OK);
+        cr_assert_eq(t1.nnodes, t2.nnodes);
+        cr_assert_eq(memcmp(t1.nodes, t2.nodes, t1.nnodes * sizeof *t1.nodes), 0,
+                     "nodes differ with %d threads", threads);
+        cr_assert_eq(memcmp(h1.keys, h2.keys, h1.n * sizeof *h1.keys), 0);
+        cr_assert_eq(memcmp(h1.counts, h2.counts, h1.n * sizeof *h1.counts), 0);
+        for (size_t i = 0; i < h1.n; i += 997) /* the index follows the new order */
+            cr_assert_eq(kmq_histogram_find(&h2, h1.keys[i]), i);
+        kmq_tree_free(&t2);
+        kmq_histogram_free(&h2);
+    }
+    /* and each node's sums are its colours' */
+    for (size_t q = 0; q < t1.nnodes; q += 101) {
+        const kmq_node *nd = &t1.nodes[q];
+        uint64_t w = 0, s0 = 0;
+        for (uint32_t i = nd->begin; i < nd->end; i++)
+            w += t1.cnt[i], s0 += (uint64_t)t1.cnt[i] * (t1.key[i] & 0xFF);
+        cr_assert_eq(nd->w, w);
+        cr_assert_eq(nd->sum[0], s0);
+    }
+    kmq_tree_free(&t1);
+    kmq_histogram_free(&h1);
+    free(px);
 }
