@@ -137,6 +137,9 @@ typedef struct {
    tree order (the index in h keeps working: kmq_histogram_find follows);
    the same tree on any number of threads (0 = all cores). */
 kmq_status kmq_tree_build(kmq_histogram *h, kmq_tree *t, int threads);
+/* For tests: the nodes each thread's pool starts with when the tree is
+   built on several threads (0: the default, about what photos need). */
+extern size_t kmq_tree_pool_room;
 void kmq_tree_free(kmq_tree *t);
 
 /* The straight codebook for a clustering found on hk (h's colours mapped by
