@@ -448,7 +448,7 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_palette_sort(kmq_codebook *cb, uint8_t *lab
  * PNG8: one indexed-colour PNG holding the labels as palette indices and the
  * codebook as the palette (grey entries as grey, alpha in a tRNS chunk),
  * viewable anywhere.  1, 2 or 4-bit indices when k <= 2, 4 or 16.  Written
- * with libspng (zlib, level min(o->level, 9), one thread); the filter is
+ * as label PNGs are (libdeflate at o->level on o->threads); the filter is
  * chosen as for label PNGs, and o->exhaustive tries them all.  *out is
  * malloc'd.
  */

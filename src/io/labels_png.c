@@ -81,13 +81,9 @@ static uint8_t *filter_rows(const uint8_t *rows, size_t cols, size_t height, int
     return f;
 }
 
-/* One greyscale PNG: `height` rows of `cols` bytes holding `width` samples
-   of `bits` bits, in one IDAT when it fits (as stb_image_write, which wrote
-   these files before, laid them out: the same bytes), else in IDATs of
-   2^31 - 1 bytes.  Written here rather than by stb, whose filter choice is
-   a process-wide global. */
-static kmq_status write_grey(const uint8_t *rows, int cols, int height, int width, int bits,
-                             int level, int filter, int threads, uint8_t **out, size_t *out_len)
+kmq_status kmq_png_write_rows(const uint8_t *rows, int cols, int height, int width, int bits,
+                              const kmq_codebook *palette, int level, int filter, int threads,
+                              uint8_t **out, size_t *out_len)
 {
     *out = NULL;
     uint8_t *filtered = filter_rows(rows, (size_t)cols, (size_t)height, filter);
@@ -102,7 +98,10 @@ static kmq_status write_grey(const uint8_t *rows, int cols, int height, int widt
     if (s != KMQ_OK)
         return s;
     const size_t max_chunk = 0x7FFFFFFF, idats = zlen ? (zlen + max_chunk - 1) / max_chunk : 1;
-    const size_t len = 8 + 25 + 12 * idats + zlen + 12;
+    const int k = palette ? palette->k : 0, C = palette ? palette->channels : 0;
+    const int alpha = C == 2 || C == 4;
+    const size_t len = 8 + 25 + (palette ? 12 + 3 * (size_t)k + (alpha ? 12 + (size_t)k : 0) : 0) +
+                       12 * idats + zlen + 12;
     uint8_t *png = malloc(len), *p = png;
     if (!png) {
         free(z);
@@ -114,8 +113,22 @@ static kmq_status write_grey(const uint8_t *rows, int cols, int height, int widt
     uint8_t ihdr[13] = {0};
     kmq_put_be32(ihdr, (uint32_t)width);
     kmq_put_be32(ihdr + 4, (uint32_t)height);
-    ihdr[8] = (uint8_t)bits; /* colour type 0 (grey), deflate, filter method 0, no interlace */
+    ihdr[8] = (uint8_t)bits; /* deflate, filter method 0, no interlace */
+    ihdr[9] = palette ? 3 : 0; /* indexed or grey */
     p += kmq_png_put_chunk(p, "IHDR", ihdr, 13);
+    if (palette) { /* grey entries as grey RGB; alpha in a tRNS */
+        uint8_t plte[3 * KMQ_MAX_K], trns[KMQ_MAX_K];
+        for (int j = 0; j < k; j++) {
+            const uint8_t *e = palette->entries + (size_t)j * C;
+            plte[3 * j] = e[0];
+            plte[3 * j + 1] = C < 3 ? e[0] : e[1];
+            plte[3 * j + 2] = C < 3 ? e[0] : e[2];
+            trns[j] = alpha ? e[C - 1] : 255;
+        }
+        p += kmq_png_put_chunk(p, "PLTE", plte, 3 * (size_t)k);
+        if (alpha)
+            p += kmq_png_put_chunk(p, "tRNS", trns, (size_t)k);
+    }
     for (size_t at = 0, i = 0; i < idats; i++) {
         const size_t n = zlen - at < max_chunk ? zlen - at : max_chunk;
         p += kmq_png_put_chunk(p, "IDAT", z + at, n);
@@ -252,10 +265,10 @@ typedef struct {
 static kmq_status encode_candidate(void *ctx, int c, uint8_t **out, size_t *out_len)
 {
     const label_job *j = ctx;
-    return c < 0 ? write_grey(j->packed, j->cols, j->height, j->width, j->bits, j->level, 0,
-                              j->threads, out, out_len)
-                 : write_grey(j->labels, j->width, j->height, j->width, 8, j->level, c, j->threads,
-                              out, out_len);
+    return c < 0 ? kmq_png_write_rows(j->packed, j->cols, j->height, j->width, j->bits, NULL,
+                                      j->level, 0, j->threads, out, out_len)
+                 : kmq_png_write_rows(j->labels, j->width, j->height, j->width, 8, NULL, j->level,
+                                      c, j->threads, out, out_len);
 }
 
 kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height, int k,

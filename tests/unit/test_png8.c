@@ -171,3 +171,47 @@ Test(png8, interlaced_low_depth_palette_decodes_whatever_malloc_returns)
     }
     mallopt(M_PERTURB, 0);
 }
+
+/* The IDAT data of a PNG (its first IDAT: these are small). */
+static const uint8_t *first_idat(const uint8_t *png, size_t len, size_t *n)
+{
+    for (size_t at = 8; at + 12 <= len;) {
+        size_t clen = (size_t)png[at] << 24 | (size_t)png[at + 1] << 16 | (size_t)png[at + 2] << 8 | png[at + 3];
+        if (!memcmp(png + at + 4, "IDAT", 4)) {
+            *n = clen;
+            return png + at + 8;
+        }
+        at += 12 + clen;
+    }
+    return NULL;
+}
+
+/* PNG8 is written the way label PNGs are (libdeflate on every core, not
+   libspng's zlib on one): for the same 8-bit labels and level the zlib
+   streams are the same bytes; only IHDR's colour type and the PLTE (and
+   tRNS) differ. */
+Test(png8, pixels_deflated_as_label_pngs)
+{
+    const int w = 300, h = 200, k = 40;
+    uint8_t *lab = malloc((size_t)w * h);
+    for (int level = 1; level <= 12; level += 5) {
+        kmq_codebook cb;
+        fill(lab, w * h, k, &cb, 4);
+        const kmq_png_options o = {level, 0, 2, 0};
+        uint8_t *p8, *lp;
+        size_t p8_len, lp_len, a = 0, b = 0;
+        cr_assert_eq(kmq_png8_encode(lab, w, h, &cb, &o, &p8, &p8_len), KMQ_OK);
+        cr_assert_eq(kmq_labels_encode(lab, w, h, k, &o, &lp, &lp_len), KMQ_OK);
+        const uint8_t *za = first_idat(p8, p8_len, &a), *zb = first_idat(lp, lp_len, &b);
+        cr_assert(za && zb);
+        cr_assert_eq(a, b, "level %d", level);
+        cr_assert(!memcmp(za, zb, a), "level %d", level);
+        cr_assert_eq(p8[8 + 8 + 9], 3);  /* IHDR colour type: indexed */
+        cr_assert_eq(lp[8 + 8 + 9], 0);  /* grey */
+        cr_assert(!memcmp(p8 + 8 + 25 + 4, "PLTE", 4));
+        cr_assert(!memcmp(p8 + 8 + 25 + 12 + 3 * k + 4, "tRNS", 4));
+        free(p8), free(lp);
+        kmq_codebook_free(&cb);
+    }
+    free(lab);
+}
