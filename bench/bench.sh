@@ -4,10 +4,14 @@
 #
 #   bench/bench.sh [--full] [--python] [--scaling [--huge]] [--threads] [--no-table] [BUILD]
 #
-# default    tiger.png at k=128 n_init=10 max_iter=200, and kodim01-08 at
-#            k = 16, 64, 256 with kmq's defaults, against pngquant --nofs and
-#            ImageMagick +dither -colors (when installed); 3 interleaved runs,
-#            median wall time.  About two minutes.
+# default    tiger.png, kodim01-08 and two generated images (many: smooth
+#            fields, 1000x1000, 764,548 colours; noisy: a high-ISO stand-in,
+#            1200x900, 972,816 colours) at k = 16, 64, 256 with kmq's
+#            defaults, and the seed job (tiger.png -k 128 --n-init 10
+#            --max-iter 200), against pngquant --nofs and ImageMagick +dither
+#            -colors (when installed); 3 interleaved runs, median wall time;
+#            then the targets: kmq <= 0.7x pngquant's time and PSNR >= its
+#            on every image and k.  About four minutes.
 # --full     adds scikit-learn (Debian's python3-sklearn): tiger with n_init=10
 #            (one run, ~3 minutes) and kodak with n_init=1 (one run each),
 #            and the Python row: the classic scikit-learn colour-quantization
@@ -44,7 +48,7 @@ for a in "$@"; do
     --no-table) TABLE=0 ;;
     --huge) HUGE=1 ;;
     --no-alpha) ALPHA=0 ;;
-    -h | --help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,38p' "$0"; exit 0 ;;
     *) BUILD=$a ;;
     esac
 done
@@ -70,11 +74,15 @@ echo "kmq $("$KMQ" --version | cut -d' ' -f2), $(nproc) cores; peers:" \
     "$([ $HAVE_SK = 1 ] && "$PY" -c 'import sklearn; print("scikit-learn", sklearn.__version__)')"
 
 # timed OUT_PREFIX CMD...: runs CMD, appends "seconds rss_kb" to OUT_PREFIX.t
+# (wall time by the nanosecond clock: /usr/bin/time says it in hundredths,
+# too coarse for runs of 0.05 s)
 timed() {
-    local out=$1
+    local out=$1 t0 t1
     shift
-    if /usr/bin/time -f "%e %M" -o "$W/time" "$@" >"$W/stdout" 2>"$W/stderr"; then
-        cat "$W/time" >>"$out.t"
+    t0=$(date +%s%N)
+    if /usr/bin/time -f "%M" -o "$W/time" "$@" >"$W/stdout" 2>"$W/stderr"; then
+        t1=$(date +%s%N)
+        echo "$(((t1 - t0) / 1000)) $(cat "$W/time")" | awk '{ printf "%.4f %d\n", $1 / 1e6, $2 }' >>"$out.t"
     else
         echo "FAIL: $*" >&2
         sed 's/^/  /' "$W/stderr" >&2
@@ -103,7 +111,7 @@ job() {
     row "$name" "$k" kmq "$p.kmq" "$(psnr "$img" "$p.kmq.png")" "$(bytes "$p.l.png" "$p.cb")"
     "$KMQ" decompress -q -f -o "$p.p8.out.png" "$p.p8.png"
     row "$name" "$k" kmq-png8 "$p.p8" "$(psnr "$img" "$p.p8.out.png")" "$(bytes "$p.p8.png")"
-    if [ "$name" = tiger ]; then # the strongest setting, one run
+    if [ "$name" = seed ]; then # the strongest setting, one run
         timed "$p.z" "$KMQ" compress "${kopts[@]}" -z --labels "$p.lz.png" --codebook "$p.cbz" "$img"
         row "$name" "$k" kmq-z "$p.z" "$(psnr "$img" "$p.kmq.png")" "$(bytes "$p.lz.png" "$p.cbz")"
     fi
@@ -124,12 +132,18 @@ row() {
 }
 
 if [ "$TABLE" = 1 ]; then
-echo "running: tiger k=128 n_init=10 max_iter=200, kodim01-08 at k=16/64/256 (kmq defaults), $REPS runs each"
-job tiger "$DATA/seed/tiger.png" 128 10 200
+"$GENIMG" "$W/many.png" 1000 1000 3 smooth && "$GENIMG" "$W/noisy.png" 1200 900 3 noisy ||
+    { echo "bench: genimg failed"; exit 1; }
+echo "running: the seed job (tiger k=128 n_init=10 max_iter=200); tiger, kodim01-08, many, noisy"
+echo "at k=16/64/256 with kmq's defaults; $REPS interleaved runs each"
+job seed "$DATA/seed/tiger.png" 128 10 200
 for k in 16 64 256; do
+    job tiger "$DATA/seed/tiger.png" "$k" "" ""
     for i in 1 2 3 4 5 6 7 8; do
         job "kodim0$i" "$DATA/kodak/kodim0$i.png" "$k" "" ""
     done
+    job many "$W/many.png" "$k" "" ""
+    job noisy "$W/noisy.png" "$k" "" ""
 done
 
 # The table: kmq's time ratio to each peer on the same image and k.
@@ -168,6 +182,30 @@ END {
 
 if [ $HAVE_PQ = 1 ]; then
     echo
+    echo "targets at kmq's defaults (tiger, kodim01-08, many, noisy; k = 16, 64, 256):"
+    echo "kmq's wall time <= 0.7x pngquant --nofs's and PSNR >= pngquant's, per image and k"
+    awk '$1 != "seed" { t[$1, $2, $3] = $4; p[$1, $2, $3] = $6; im[$1 " " $2] = 1 }
+    $1 == "seed" { st[$3] = $4; sp[$3] = $6 }
+    END {
+        split("kmq kmq-png8", tools, " ")
+        for (q = 1; q <= 2; q++) {
+            tool = tools[q]; n = fast = good = 0; worst = 0; wname = ""; bad = ""
+            for (key in im) {
+                split(key, a, " ")
+                if (!((a[1], a[2], "pngquant") in t) || !((a[1], a[2], tool) in t)) continue
+                n++; r = t[a[1], a[2], tool] / t[a[1], a[2], "pngquant"]
+                fast += r <= 0.7; good += p[a[1], a[2], tool] >= p[a[1], a[2], "pngquant"]
+                if (r > worst) { worst = r; wname = a[1] " k=" a[2] }
+                if (p[a[1], a[2], tool] < p[a[1], a[2], "pngquant"]) bad = bad " " a[1] "/k=" a[2]
+            }
+            printf "  %-9s time <= 0.7x in %d of %d (worst %.2fx, %s); PSNR >= in %d of %d%s\n",
+                tool, fast, n, worst, wname, good, n, (bad != "" ? " (below:" bad ")" : "")
+        }
+        if (("kmq" in st) && ("pngquant" in st))
+            printf "  seed job (tiger -k 128 --n-init 10 --max-iter 200): kmq %.3f s, pngquant %.3f s: %.2fx (goal <= 1.0x); PSNR %.3f vs %.3f dB\n",
+                st["kmq"], st["pngquant"], st["kmq"] / st["pngquant"], sp["kmq"], sp["pngquant"]
+    }' "$ROWS"
+    echo
     echo "kodim01-08, files smaller than pngquant's with PSNR >= pngquant's (issue 4, target 2):"
     awk '$1 ~ /^kodim/ { b[$1, $2, $3] = $7; p[$1, $2, $3] = $6; ks[$2] = 1; im[$1] = 1 }
     END {
@@ -186,7 +224,7 @@ fi
 echo
 echo "label PNG writing (palette order + PNG encode + write), share of the compress wall time"
 echo "(kmq -v, default level, median of 5 runs, then the range):"
-for spec in "tiger:$DATA/seed/tiger.png:-k 128 --n-init 10 --max-iter 200" \
+for spec in "seed:$DATA/seed/tiger.png:-k 128 --n-init 10 --max-iter 200" \
             "kodim01:$DATA/kodak/kodim01.png:" "kodim01-t1:$DATA/kodak/kodim01.png:-t 1" \
             "kodim05:$DATA/kodak/kodim05.png:-k 256"; do
     IFS=: read -r name img opts <<<"$spec"
@@ -261,7 +299,7 @@ fi
 if [ "$THREADS" = 1 ]; then
     echo
     echo "k-means phase, 1 vs 2 threads (kmq -v), median of $REPS:"
-    for spec in "tiger:$DATA/seed/tiger.png:-k 128 --n-init 10 --max-iter 200" \
+    for spec in "seed:$DATA/seed/tiger.png:-k 128 --n-init 10 --max-iter 200" \
                 "kodim05:$DATA/kodak/kodim05.png:-k 256 --n-init 1"; do
         IFS=: read -r name img opts <<<"$spec"
         for t in 1 2; do
