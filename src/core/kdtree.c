@@ -41,8 +41,8 @@ static inline void box_of(const uint32_t *key, uint32_t begin, uint32_t end, uin
             l[c] = v < l[c] ? v : l[c];
             h[c] = v > h[c] ? v : h[c];
         }
-    for (int c = 0; c < 4; c++)
-        lo[c] = (uint8_t)l[c], hi[c] = (uint8_t)h[c];
+    for (int c = 0; c < 4; c++) /* channels beyond C: 0, as they always were */
+        lo[c] = c < C ? (uint8_t)l[c] : 0, hi[c] = c < C ? (uint8_t)h[c] : 0;
 }
 
 /* Puts colours [begin, end) whose channel `axis` is below split first and
@@ -71,9 +71,6 @@ static inline uint32_t partition(builder *b, uint32_t begin, uint32_t end, int a
     return i;
 }
 
-/* The node of colours [begin, end), whose bounding box is lo..hi.  Each
-   partition also finds its two sides' boxes, and sums are added up from the
-   leaves: every level of the tree is one pass over the colours. */
 /* A new node's index in b, or -1 without memory. */
 static int32_t new_node(builder *b)
 {
@@ -89,6 +86,10 @@ static int32_t new_node(builder *b)
     return (int32_t)b->nnodes++;
 }
 
+/* The node of colours [begin, end), whose bounding box is lo..hi, and all
+   below it; its index, or -1 without memory.  Each partition also finds its
+   two sides' boxes, and sums are added up from the leaves: every level of
+   the tree is one pass over the colours. */
 static int32_t build(builder *b, uint32_t begin, uint32_t end, const uint8_t *lo, const uint8_t *hi)
 {
     const int C = b->C;
@@ -272,7 +273,7 @@ static kmq_status build_all(kmq_tree *t, uint32_t *key, uint32_t *cnt, uint32_t 
        needed: the nodes are about n/5 in all, far fewer than the 2n bound
        (a pool of 2n per subtree cost 100 MB of RSS on a 1-MP photo). */
 #pragma omp parallel num_threads(nt) if (s == KMQ_OK)
-    {
+    if (s == KMQ_OK) {
         const int me = kmq_thread_id();
         builder *b = &ts.pools[me];
         /* Photos make about n/5 nodes: room for a bit more, grown if not */
@@ -281,7 +282,7 @@ static kmq_status build_all(kmq_tree *t, uint32_t *key, uint32_t *cnt, uint32_t 
         if (!b->nodes)
             b->failed = 1, b->cap = 0;
 #pragma omp for schedule(dynamic, 1)
-        for (size_t q = 0; q < (s == KMQ_OK ? ts.nsubs : 0); q++) {
+        for (size_t q = 0; q < ts.nsubs; q++) {
             subtree *sb = &ts.subs[q];
             sb->pool = me;
             sb->first = b->nnodes;
@@ -290,7 +291,7 @@ static kmq_status build_all(kmq_tree *t, uint32_t *key, uint32_t *cnt, uint32_t 
             sb->nnodes = b->nnodes - sb->first;
         }
     }
-    for (int q = 0; q < nt && s == KMQ_OK; q++)
+    for (int q = 0; s == KMQ_OK && q < nt; q++)
         if (ts.pools[q].failed)
             s = KMQ_ERR_NOMEM;
     if (s == KMQ_OK) {
