@@ -71,6 +71,42 @@ static inline uint32_t partition(builder *b, uint32_t begin, uint32_t end, int a
     return i;
 }
 
+/* Splits colours [begin, end) (box lo..hi) at the middle of the box's widest
+   side: boxes stay compact, which is what lets a centre claim a whole node;
+   a box of bytes can only be halved 8 times per channel, so the depth stays
+   below 33.  lo and hi are both present, so neither side is empty.  Returns
+   where the right side starts, its boxes into llo..rhi; 0 when the node
+   stays whole (a leaf: at most `whole` colours, or one colour, which
+   cannot happen for distinct colours but keeps a leaf safe). */
+static uint32_t split(builder *b, uint32_t begin, uint32_t end, const uint8_t *lo,
+                      const uint8_t *hi, uint32_t whole, uint8_t *llo, uint8_t *lhi, uint8_t *rlo,
+                      uint8_t *rhi)
+{
+    const int C = b->C;
+    int axis = 0;
+    for (int c = 1; c < C; c++)
+        if (hi[c] - lo[c] > hi[axis] - lo[axis])
+            axis = c;
+    if (end - begin <= whole || end - begin <= KMQ_LEAF_SIZE || lo[axis] == hi[axis])
+        return 0;
+    const uint32_t mid = (uint32_t)(lo[axis] + hi[axis] + 1) / 2;
+    switch (C) { /* the channel count as a constant: the boxes stay in registers */
+    case 1: return partition(b, begin, end, axis, mid, llo, lhi, rlo, rhi, 1);
+    case 2: return partition(b, begin, end, axis, mid, llo, lhi, rlo, rhi, 2);
+    case 3: return partition(b, begin, end, axis, mid, llo, lhi, rlo, rhi, 3);
+    default: return partition(b, begin, end, axis, mid, llo, lhi, rlo, rhi, 4);
+    }
+}
+
+/* A node's count and sums from its children's. */
+static void add_children(kmq_node *nd, const kmq_node *L, const kmq_node *R, int C)
+{
+    nd->w = L->w + R->w;
+    nd->sq = L->sq + R->sq;
+    for (int c = 0; c < C; c++)
+        nd->sum[c] = L->sum[c] + R->sum[c];
+}
+
 /* A new node's index in b, or -1 without memory. */
 static int32_t new_node(builder *b)
 {
@@ -103,40 +139,20 @@ static int32_t build(builder *b, uint32_t begin, uint32_t end, const uint8_t *lo
     nd->left = nd->right = -1;
     memcpy(nd->lo, lo, 4);
     memcpy(nd->hi, hi, 4);
-    int axis = 0;
-    for (int c = 1; c < C; c++)
-        if (hi[c] - lo[c] > hi[axis] - lo[axis])
-            axis = c;
-    /* lo == hi cannot happen for distinct colours; keeps a leaf safe */
-    if (end - begin <= KMQ_LEAF_SIZE || lo[axis] == hi[axis]) {
+    uint8_t llo[4], lhi[4], rlo[4], rhi[4];
+    const uint32_t i = split(b, begin, end, lo, hi, 0, llo, lhi, rlo, rhi);
+    if (!i) {
         leaf_stats(b, nd, C);
         return id;
-    }
-    /* Split the widest side at its middle: boxes stay compact, which is what
-       lets a centre claim a whole node; a box of bytes can only be halved 8
-       times per channel, so the depth stays below 33.  lo and hi are both
-       present, so neither side is empty. */
-    const uint32_t split = (uint32_t)(lo[axis] + hi[axis] + 1) / 2;
-    uint8_t llo[4], lhi[4], rlo[4], rhi[4];
-    uint32_t i;
-    switch (C) { /* the channel count as a constant: the boxes stay in registers */
-    case 1: i = partition(b, begin, end, axis, split, llo, lhi, rlo, rhi, 1); break;
-    case 2: i = partition(b, begin, end, axis, split, llo, lhi, rlo, rhi, 2); break;
-    case 3: i = partition(b, begin, end, axis, split, llo, lhi, rlo, rhi, 3); break;
-    default: i = partition(b, begin, end, axis, split, llo, lhi, rlo, rhi, 4); break;
     }
     const int32_t l = build(b, begin, i, llo, lhi);
     const int32_t r = l < 0 ? -1 : build(b, i, end, rlo, rhi);
     if (r < 0)
         return -1;
     nd = &b->nodes[id];
-    const kmq_node *L = &b->nodes[l], *R = &b->nodes[r];
     nd->left = l;
     nd->right = r;
-    nd->w = L->w + R->w;
-    nd->sq = L->sq + R->sq;
-    for (int c = 0; c < C; c++)
-        nd->sum[c] = L->sum[c] + R->sum[c];
+    add_children(nd, &b->nodes[l], &b->nodes[r], C);
     return id;
 }
 
@@ -173,12 +189,9 @@ typedef struct {
 static int32_t split_top(builder *b, top_split *ts, uint32_t begin, uint32_t end,
                          const uint8_t *lo, const uint8_t *hi)
 {
-    const int C = b->C;
-    int axis = 0;
-    for (int c = 1; c < C; c++)
-        if (hi[c] - lo[c] > hi[axis] - lo[axis])
-            axis = c;
-    if (end - begin <= ts->cut || end - begin <= KMQ_LEAF_SIZE || lo[axis] == hi[axis]) {
+    uint8_t llo[4], lhi[4], rlo[4], rhi[4];
+    const uint32_t i = split(b, begin, end, lo, hi, ts->cut, llo, lhi, rlo, rhi);
+    if (!i) {
         subtree *sb = &ts->subs[ts->nsubs];
         sb->begin = begin, sb->end = end;
         memcpy(sb->lo, lo, 4), memcpy(sb->hi, hi, 4);
@@ -188,15 +201,6 @@ static int32_t split_top(builder *b, top_split *ts, uint32_t begin, uint32_t end
     top_node *tp = &ts->tops[id];
     tp->begin = begin, tp->end = end;
     memcpy(tp->lo, lo, 4), memcpy(tp->hi, hi, 4);
-    const uint32_t split = (uint32_t)(lo[axis] + hi[axis] + 1) / 2;
-    uint8_t llo[4], lhi[4], rlo[4], rhi[4];
-    uint32_t i;
-    switch (C) {
-    case 1: i = partition(b, begin, end, axis, split, llo, lhi, rlo, rhi, 1); break;
-    case 2: i = partition(b, begin, end, axis, split, llo, lhi, rlo, rhi, 2); break;
-    case 3: i = partition(b, begin, end, axis, split, llo, lhi, rlo, rhi, 3); break;
-    default: i = partition(b, begin, end, axis, split, llo, lhi, rlo, rhi, 4); break;
-    }
     const int32_t l = split_top(b, ts, begin, i, llo, lhi);
     const int32_t r = split_top(b, ts, i, end, rlo, rhi);
     ts->tops[id].left = l;
@@ -207,7 +211,6 @@ static int32_t split_top(builder *b, top_split *ts, uint32_t begin, uint32_t end
 /* Copies node `ref` and everything below it into t in depth-first order. */
 static int32_t emit(kmq_tree *t, const top_split *ts, int32_t ref)
 {
-    const int C = t->channels;
     const int32_t id = (int32_t)t->nnodes;
     if (ref < 0) {
         const subtree *sb = &ts->subs[-ref - 1];
@@ -229,12 +232,8 @@ static int32_t emit(kmq_tree *t, const top_split *ts, int32_t ref)
     const int32_t l = emit(t, ts, tp->left);
     const int32_t r = emit(t, ts, tp->right);
     nd = &t->nodes[id];
-    const kmq_node *L = &t->nodes[l], *R = &t->nodes[r];
     nd->left = l, nd->right = r;
-    nd->w = L->w + R->w;
-    nd->sq = L->sq + R->sq;
-    for (int c = 0; c < C; c++)
-        nd->sum[c] = L->sum[c] + R->sum[c];
+    add_children(nd, &t->nodes[l], &t->nodes[r], t->channels);
     return id;
 }
 

@@ -81,9 +81,16 @@ static uint8_t *filter_rows(const uint8_t *rows, size_t cols, size_t height, int
     return f;
 }
 
-kmq_status kmq_png_write_rows(const uint8_t *rows, int cols, int height, int width, int bits,
-                              const kmq_codebook *palette, int level, int filter, int threads,
-                              uint8_t **out, size_t *out_len)
+/* A grey (palette NULL) or indexed PNG: `height` rows of `cols` bytes
+   holding `width` samples of `bits` bits, filter `filter` (0 None, 2 Up,
+   4 Paeth) for every row; one IDAT when it fits (as stb_image_write, which
+   wrote label PNGs before, laid them out: the same bytes), else IDATs of
+   2^31 - 1 bytes.  A palette's grey entries become grey RGB, its alpha a
+   tRNS.  Written here rather than by stb, whose filter choice is a
+   process-wide global. */
+static kmq_status write_rows(const uint8_t *rows, int cols, int height, int width, int bits,
+                             const kmq_codebook *palette, int level, int filter, int threads,
+                             uint8_t **out, size_t *out_len)
 {
     *out = NULL;
     uint8_t *filtered = filter_rows(rows, (size_t)cols, (size_t)height, filter);
@@ -259,16 +266,44 @@ void kmq_png_options_default(kmq_png_options *o)
 typedef struct {
     const uint8_t *labels, *packed;
     int width, height, cols, bits, level, threads;
+    const kmq_codebook *palette;
 } label_job;
 
 /* Candidate -1: the packed rows, filter None; 0..4: 8-bit rows, that filter. */
 static kmq_status encode_candidate(void *ctx, int c, uint8_t **out, size_t *out_len)
 {
     const label_job *j = ctx;
-    return c < 0 ? kmq_png_write_rows(j->packed, j->cols, j->height, j->width, j->bits, NULL,
-                                      j->level, 0, j->threads, out, out_len)
-                 : kmq_png_write_rows(j->labels, j->width, j->height, j->width, 8, NULL, j->level,
-                                      c, j->threads, out, out_len);
+    return c < 0 ? write_rows(j->packed, j->cols, j->height, j->width, j->bits, j->palette,
+                              j->level, 0, j->threads, out, out_len)
+                 : write_rows(j->labels, j->width, j->height, j->width, 8, j->palette, j->level, c,
+                              j->threads, out, out_len);
+}
+
+kmq_status kmq_png_encode_labels(const uint8_t *labels, int width, int height, int bits,
+                                 const kmq_codebook *palette, const kmq_png_options *o,
+                                 uint8_t **out, size_t *out_len)
+{
+    label_job job = {labels, NULL, width, height, width, bits, o->level, o->threads, palette};
+    uint8_t *packed = NULL;
+    if (bits < 8) {
+        job.cols = (int)kmq_pack_rows(labels, width, height, bits, &packed);
+        if (!packed)
+            return KMQ_ERR_NOMEM;
+        job.packed = packed;
+    }
+    /* Every candidate at the asked level, or the one that should win. */
+    static const int all[] = {-1, 0, 2, 4}; /* packed; None, Up, Paeth */
+    kmq_status s;
+    if (o->exhaustive)
+        s = kmq_smallest(encode_candidate, &job, all + (bits < 8 ? 0 : 1), bits < 8 ? 4 : 3, out,
+                         out_len);
+    else
+        s = encode_candidate(&job,
+                             bits < 8 ? -1
+                                      : kmq_labels_filter(labels, width, height, o->level, o->threads),
+                             out, out_len);
+    free(packed);
+    return s;
 }
 
 kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height, int k,
@@ -282,26 +317,6 @@ kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height, int k
     if (kmq_first_bad_label(labels, n, k) < n)
         return KMQ_ERR_LABEL_RANGE;
     /* Packed samples only when asked: other readers scale them (see kmq.h). */
-    label_job job = {labels, NULL, width, height, width, o->packed ? kmq_label_bits(k) : 8,
-                     o->level, o->threads};
-    uint8_t *packed = NULL;
-    if (job.bits < 8) {
-        job.cols = (int)kmq_pack_rows(labels, width, height, job.bits, &packed);
-        if (!packed)
-            return KMQ_ERR_NOMEM;
-        job.packed = packed;
-    }
-    /* Every candidate at the asked level, or the one that should win. */
-    static const int all[] = {-1, 0, 2, 4}; /* packed; None, Up, Paeth */
-    kmq_status s;
-    if (o->exhaustive)
-        s = kmq_smallest(encode_candidate, &job, all + (job.bits < 8 ? 0 : 1), job.bits < 8 ? 4 : 3,
-                         out, out_len);
-    else
-        s = encode_candidate(&job,
-                             job.bits < 8 ? -1
-                                          : kmq_labels_filter(labels, width, height, o->level, o->threads),
-                             out, out_len);
-    free(packed);
-    return s;
+    return kmq_png_encode_labels(labels, width, height, o->packed ? kmq_label_bits(k) : 8, NULL, o,
+                                 out, out_len);
 }

@@ -17,23 +17,6 @@ static kmq_status spng_status(int err)
     return err == SPNG_EMEM ? KMQ_ERR_NOMEM : KMQ_ERR_IMAGE_CORRUPT;
 }
 
-typedef struct {
-    const uint8_t *labels, *packed;
-    int width, height, cols, bits, level, threads;
-    const kmq_codebook *cb;
-} png8_job;
-
-/* Candidate -1: the packed rows, filter None; else 8-bit rows, that filter
-   (0 None, 2 Up, 4 Paeth). */
-static kmq_status encode_candidate(void *ctx, int c, uint8_t **out, size_t *out_len)
-{
-    const png8_job *j = ctx;
-    return c < 0 ? kmq_png_write_rows(j->packed, j->cols, j->height, j->width, j->bits, j->cb,
-                                      j->level, 0, j->threads, out, out_len)
-                 : kmq_png_write_rows(j->labels, j->width, j->height, j->width, 8, j->cb, j->level,
-                                      c, j->threads, out, out_len);
-}
-
 kmq_status kmq_png8_encode(const uint8_t *labels, int width, int height, const kmq_codebook *cb,
                            const kmq_png_options *o, uint8_t **out, size_t *out_len)
 {
@@ -41,30 +24,11 @@ kmq_status kmq_png8_encode(const uint8_t *labels, int width, int height, const k
     if (kmq_codebook_check(cb) != KMQ_OK || !labels || !o || width < 1 || height < 1 ||
         o->level < 1 || o->level > KMQ_MAX_LEVEL || o->threads < 0 || o->threads > KMQ_MAX_THREADS)
         return KMQ_ERR_ARG;
-    const int level = o->level;
     const size_t n = (size_t)width * height;
     if (kmq_first_bad_label(labels, n, cb->k) < n)
         return KMQ_ERR_LABEL_RANGE;
-    png8_job job = {labels, NULL, width, height, width, kmq_label_bits(cb->k), level, o->threads,
-                    cb};
-    uint8_t *packed = NULL;
-    if (job.bits < 8) {
-        job.cols = (int)kmq_pack_rows(labels, width, height, job.bits, &packed);
-        if (!packed)
-            return KMQ_ERR_NOMEM;
-        job.packed = packed;
-    }
-    static const int all[] = {-1, 0, 2, 4}; /* packed; None, Up, Paeth */
-    kmq_status s;
-    if (o->exhaustive)
-        s = kmq_smallest(encode_candidate, &job, all + (job.bits < 8 ? 0 : 1), job.bits < 8 ? 4 : 3,
-                         out, out_len);
-    else
-        s = encode_candidate(&job,
-                             job.bits < 8 ? -1 : kmq_labels_filter(labels, width, height, level, o->threads),
-                             out, out_len);
-    free(packed);
-    return s;
+    return kmq_png_encode_labels(labels, width, height, kmq_label_bits(cb->k), cb, o, out,
+                                 out_len);
 }
 
 int kmq_is_indexed_png(const uint8_t *buf, size_t len)

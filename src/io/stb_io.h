@@ -73,15 +73,14 @@ kmq_status kmq_png_writer_finish(kmq_png_writer *w);
 void kmq_png_writer_free(kmq_png_writer *w);
 
 /* Label PNG helpers (src/io/labels_png.c). */
-/* A grey (palette NULL) or indexed PNG: `height` rows of `cols` bytes
-   holding `width` samples of `bits` bits, filter `filter` (0 None, 2 Up,
-   4 Paeth) for every row, DEFLATE as kmq_zlib_deflate at `level` on
-   `threads`; one IDAT when it fits (as stb_image_write, which wrote label
-   PNGs before, laid them out: the same bytes), else IDATs of 2^31 - 1
-   bytes.  A palette's grey entries become grey RGB, its alpha a tRNS. */
-kmq_status kmq_png_write_rows(const uint8_t *rows, int cols, int height, int width, int bits,
-                              const kmq_codebook *palette, int level, int filter, int threads,
-                              uint8_t **out, size_t *out_len);
+/* Checked labels as a grey (palette NULL) or indexed PNG of `bits`-bit
+   samples: packed rows with filter None, or 8-bit rows with the filter
+   kmq_labels_filter picks (o->exhaustive: the smallest of every choice);
+   DEFLATE as kmq_zlib_deflate at o->level on o->threads.  Label PNGs and
+   PNG8 both go through here. */
+kmq_status kmq_png_encode_labels(const uint8_t *labels, int width, int height, int bits,
+                                 const kmq_codebook *palette, const kmq_png_options *o,
+                                 uint8_t **out, size_t *out_len);
 /* Bits per label sample for k colours: 1, 2, 4 or 8. */
 int kmq_label_bits(int k);
 /* Packs labels into rows of bits-bit samples, the first in the high bits (as
