@@ -112,6 +112,8 @@ typedef enum {
     KMQ_ERR_LABEL_RANGE = 11,   /* a label is >= k */
     KMQ_ERR_SIZE_MISMATCH = 12, /* two images or buffers differ in size */
     KMQ_ERR_NOT_INDEXED = 13,   /* a PNG8 was expected but the PNG has no palette */
+    KMQ_ERR_INPUT_CHANGED = 14, /* a file read more than once changed in between */
+    KMQ_ERR_BINDING = 15,       /* a label PNG's codebook binding (kmCp/kmCb) is damaged */
     KMQ_ERR_CB_TRUNCATED = 20,  /* codebook shorter than its header says */
     KMQ_ERR_CB_MAGIC = 21,      /* not a kmq codebook (bad magic) */
     KMQ_ERR_CB_VERSION = 22,    /* unsupported codebook version */

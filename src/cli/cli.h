@@ -98,6 +98,7 @@ typedef struct {
     outfile *f;   /* the output */
     FILE *spool;  /* when f is a pipe: everything goes here first (tmpfile()) */
     size_t written;
+    int failed;   /* a write or patch failed: an I/O error is the output's */
 } stream_out;
 /* A sink writing into so->f (or so->spool). */
 kmq_sink stream_sink(stream_out *so);

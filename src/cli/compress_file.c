@@ -439,7 +439,7 @@ static int stream(job *j)
         s = kmq_stream_compress(rows, &params, o->quality, &png, &j->meta, &sink, &j->cb, &j->st,
                                 &j->reached, &j->why);
         progress_clear();
-        if (s == KMQ_ERR_IO && !j->why)
+        if (so.failed)
             j->failed = j->paths[0];
     }
     kmq_rows_close(rows);

@@ -119,7 +119,7 @@ static int decompress_streamed(const decompress_job *dj)
     }
     if (s != KMQ_OK) {
         errno = e;
-        if (why || s != KMQ_ERR_IO)
+        if (!so.failed)
             cli_report(dj->lpath, s, why);
         else
             cli_report_out(dj->opath, s, NULL);

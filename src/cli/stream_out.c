@@ -17,20 +17,23 @@ static kmq_status out_write(void *ctx, const uint8_t *buf, size_t len)
 {
     stream_out *so = ctx;
     so->written += len;
-    if (so->spool)
-        return fwrite(buf, 1, len, so->spool) == len ? KMQ_OK : KMQ_ERR_IO;
-    return outfile_write(so->f, buf, len);
+    kmq_status s = so->spool ? fwrite(buf, 1, len, so->spool) == len ? KMQ_OK : KMQ_ERR_IO
+                             : outfile_write(so->f, buf, len);
+    so->failed |= s != KMQ_OK;
+    return s;
 }
 
 static kmq_status out_patch(void *ctx, uint64_t offset, const uint8_t *buf, size_t len)
 {
     stream_out *so = ctx;
+    kmq_status s = KMQ_OK;
     if (!so->spool)
-        return outfile_patch(so->f, offset, buf, len);
-    if (fseeko(so->spool, (off_t)offset, SEEK_SET) != 0 || fwrite(buf, 1, len, so->spool) != len ||
-        fseeko(so->spool, 0, SEEK_END) != 0)
-        return KMQ_ERR_IO;
-    return KMQ_OK;
+        s = outfile_patch(so->f, offset, buf, len);
+    else if (fseeko(so->spool, (off_t)offset, SEEK_SET) != 0 ||
+             fwrite(buf, 1, len, so->spool) != len || fseeko(so->spool, 0, SEEK_END) != 0)
+        s = KMQ_ERR_IO;
+    so->failed |= s != KMQ_OK;
+    return s;
 }
 
 /* Copies the spool into the output. */
@@ -45,6 +48,7 @@ kmq_status stream_unspool(stream_out *so)
         s = outfile_write(so->f, buf, n);
     if (s == KMQ_OK && ferror(so->spool))
         s = KMQ_ERR_IO;
+    so->failed |= s != KMQ_OK;
     return s;
 }
 

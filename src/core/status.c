@@ -18,6 +18,8 @@ const char *kmq_strerror(kmq_status status)
     case KMQ_ERR_LABEL_RANGE: return "label out of range for the codebook";
     case KMQ_ERR_SIZE_MISMATCH: return "sizes do not match";
     case KMQ_ERR_NOT_INDEXED: return "not an indexed-colour (palette) PNG";
+    case KMQ_ERR_INPUT_CHANGED: return "changed while being read";
+    case KMQ_ERR_BINDING: return "damaged codebook binding: the kmCp/kmCb chunk is damaged, misplaced or of the wrong size";
     case KMQ_ERR_CB_TRUNCATED: return "codebook is truncated";
     case KMQ_ERR_CB_MAGIC: return "not a kmq codebook (bad magic)";
     case KMQ_ERR_CB_VERSION: return "unsupported codebook version";

@@ -58,7 +58,15 @@ struct kmq_rows {
     /* Frees r (the descriptor it was opened on stays open). */
     void (*close)(kmq_rows *r);
     int fd; /* kmq_rows_open's own descriptor, closed by kmq_rows_close */
+    /* The file's size and modification time when it was opened: a file
+       read more than once must be the same file each time. */
+    int64_t size;
+    int64_t mtime_sec, mtime_nsec;
 };
+
+/* 1 if the file under r is no longer as it was opened (its size or
+   modification time differ, or it cannot be checked). */
+int kmq_rows_changed(const kmq_rows *r);
 
 /* Opens a row reader on fd (a regular file of file_len bytes, positioned
    anywhere: readers use pread or seek themselves); the size check uses

@@ -69,9 +69,20 @@ kmq_status kmq_rows_open(const char *path, uint64_t max_pixels, kmq_rows **rows,
         return s;
     }
     (*rows)->fd = fd;
+    (*rows)->size = (int64_t)st.st_size;
+    (*rows)->mtime_sec = (int64_t)st.st_mtim.tv_sec, (*rows)->mtime_nsec = st.st_mtim.tv_nsec;
     if (!meta)
         kmq_metadata_free(&own);
     return KMQ_OK;
+}
+
+int kmq_rows_changed(const kmq_rows *r)
+{
+    struct stat st;
+    if (fstat(r->fd, &st) != 0)
+        return 1;
+    return (int64_t)st.st_size != r->size || (int64_t)st.st_mtim.tv_sec != r->mtime_sec ||
+           (int64_t)st.st_mtim.tv_nsec != r->mtime_nsec;
 }
 
 void kmq_rows_size(const kmq_rows *r, int *width, int *height, int *channels)

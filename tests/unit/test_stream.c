@@ -1,6 +1,8 @@
 /* Streaming: colour counts in pieces, the band PNG writer (also across
    IDATs), and kmq_stream_compress against the in-memory pipeline. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,4 +209,82 @@ Test(stream, rows_open_refuses_what_cannot_be_streamed)
     unlink(path);
     cr_assert_eq(kmq_rows_open("/nonexistent/x.png", 0, &rows, NULL, &why, NULL), KMQ_ERR_IO);
     cr_assert_eq(kmq_rows_open("/tmp", 0, &rows, NULL, &why, NULL), KMQ_ERR_IO);
+}
+
+/* The streamed input changed between the passes (k-means runs between the
+   first and the second): the progress callback changes the file. */
+typedef struct {
+    const char *path;
+    int how, done;
+} change;
+enum { KEEP_TIME, TRUNCATE, REPLACE };
+
+static void change_input(void *ctx, int restart, int restarts, int iteration)
+{
+    (void)restart, (void)restarts, (void)iteration;
+    change *c = ctx;
+    if (c->done++)
+        return;
+    if (c->how == REPLACE) { /* a new file under the name: the open one is read on */
+        cr_assert_eq(unlink(c->path), 0);
+        FILE *f = fopen(c->path, "wb");
+        cr_assert(f && fputs("P6\n1 1\n255\nabc", f) >= 0 && fclose(f) == 0);
+        return;
+    }
+    int fd = open(c->path, O_RDWR);
+    cr_assert(fd >= 0);
+    struct stat st;
+    cr_assert_eq(fstat(fd, &st), 0);
+    if (c->how == TRUNCATE) {
+        cr_assert_eq(ftruncate(fd, st.st_size / 2), 0);
+    } else { /* one pixel rewritten in place, then the old time put back (as cp -p does) */
+        uint8_t px[3] = {1, 2, 3};
+        cr_assert_eq(pwrite(fd, px, 3, st.st_size - 300), 3);
+        const struct timespec times[2] = {st.st_atim, st.st_mtim};
+        cr_assert_eq(futimens(fd, times), 0);
+    }
+    close(fd);
+}
+
+Test(stream, a_file_changed_between_the_passes_is_refused)
+{
+    const int w = 120, h = 90, C = 3;
+    uint8_t *px = image(w, h, C);
+    for (int how = KEEP_TIME; how <= REPLACE; how++) {
+        char path[] = "/tmp/kmq-test-stream-XXXXXX";
+        int fd = mkstemp(path);
+        cr_assert(fd >= 0);
+        char head[32];
+        const int hl = snprintf(head, sizeof head, "P6\n%d %d\n255\n", w, h);
+        cr_assert_eq(write(fd, head, (size_t)hl), hl);
+        cr_assert_eq(write(fd, px, (size_t)w * h * C), (ssize_t)w * h * C);
+        close(fd);
+        change c = {path, how, 0};
+        kmq_params p;
+        kmq_params_default(&p);
+        p.k = 8, p.n_init = 1, p.progress = change_input, p.progress_ctx = &c;
+        kmq_png_options o;
+        kmq_png_options_default(&o);
+        kmq_rows *rows;
+        membuf m = {0};
+        kmq_sink sink = {mem_write, mem_patch, &m};
+        kmq_codebook cb;
+        const char *why = "unset";
+        cr_assert_eq(kmq_rows_open(path, 0, &rows, NULL, NULL, NULL), KMQ_OK);
+        kmq_status s = kmq_stream_compress(rows, &p, 0, &o, NULL, &sink, &cb, NULL, NULL, &why);
+        kmq_rows_close(rows);
+        unlink(path);
+        cr_assert(c.done, "the file was not changed");
+        if (how == REPLACE) {
+            cr_assert_eq(s, KMQ_OK, "the file replaced by rename is read on");
+            kmq_codebook_free(&cb);
+        } else {
+            cr_assert_eq(s, KMQ_ERR_INPUT_CHANGED, "how %d: status %d", how, s);
+            cr_assert_null(why);
+            cr_assert_str_eq(kmq_strerror(s), "changed while being read");
+            cr_assert_eq(cb.k, 0, "no codebook on failure");
+        }
+        free(m.p);
+    }
+    free(px);
 }
