@@ -381,15 +381,25 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_labels_add_metadata(const uint8_t *png, siz
                                                  const kmq_codebook *cb, uint8_t **out,
                                                  size_t *out_len);
 
-/* The codebook a label PNG was written with, from its kmCp/kmCb chunk:
-   present is 0 for label PNGs without one (older kmq, other writers). */
+/* The codebook a label PNG was written with, from its kmCp/kmCb chunk.
+   present is 1 with the codebook's k, channels and identity; 0 for label
+   PNGs without one (kmq 0.1.0, other writers, hand-made); -1 (and status
+   KMQ_ERR_BINDING) when the binding is there but cannot be trusted: the
+   kmCp is damaged (its CRC), after the IDAT or there twice, or its kmCb is
+   not 7 bytes, fails its CRC, is not the first chunk inside kmCp or stands
+   outside it.  Damage never reads as "no binding".  png must be the whole
+   file (every chunk is looked at; the IDATs' data is not read); the _fd
+   variant walks an open file with pread, reading only the chunk headers
+   and the kmCp (the file offset is not moved).  KMQ_ERR_PNG_STRUCTURE if
+   it does not start with the PNG signature. */
 typedef struct {
     int present;
     int channels, k;
     uint32_t id;
 } kmq_binding;
 KMQ_API KMQ_NODISCARD kmq_status kmq_labels_read_binding(const uint8_t *png, size_t len, kmq_binding *b);
-/* 1 if cb is the codebook b names (or b names none). */
+KMQ_API KMQ_NODISCARD kmq_status kmq_labels_read_binding_fd(int fd, kmq_binding *b);
+/* 1 if cb is the codebook b names (or b names none); 0 for a damaged one. */
 KMQ_API int kmq_binding_matches(const kmq_binding *b, const kmq_codebook *cb);
 
 /*

@@ -355,7 +355,7 @@ def read_codebook(path):
 _CHANNEL_NAMES = {1: "grey", 2: "grey+alpha", 3: "RGB", 4: "RGBA"}
 
 
-def decompress(labels_path, codebook_path=None, max_pixels=0):
+def decompress(labels_path, codebook_path=None, max_pixels=0, ignore_binding=False):
     """kmq decompress in memory: the image a label PNG and its codebook (.bin
     or .npy, by content) stand for, as a uint8 array (H, W, C), or (H, W) for
     a grey codebook.  With one argument, an indexed-colour PNG (kmq's PNG8 or
@@ -363,7 +363,9 @@ def decompress(labels_path, codebook_path=None, max_pixels=0):
 
     Refused (kmq.Error) as by the CLI: a label image that is not a greyscale
     PNG of 1, 2, 4 or 8 bits, a label >= k (naming the pixel), and a label PNG
-    bound (its kmCp chunk) to another codebook than the one given.
+    bound (its kmCp chunk) to another codebook than the one given, or whose
+    binding is damaged, misplaced or of the wrong size (ignore_binding=True
+    decodes both anyway, as the CLI's --ignore-binding).
     """
     lmax = 2 * (max_pixels or _lib.DEFAULT_MAX_PIXELS) + (1 << 20)
     ldata = _read(labels_path, lmax)
@@ -385,8 +387,11 @@ def decompress(labels_path, codebook_path=None, max_pixels=0):
                        labels_path, why.value)
             cb = _decode_codebook(codebook_path, cdata)
             b = _lib.Binding()
-            if (_lib.kmq_labels_read_binding(_lib.bytes_ptr(ldata), len(ldata),
-                                             ctypes.byref(b)) == _lib.OK
+            bs = _lib.kmq_labels_read_binding(_lib.bytes_ptr(ldata), len(ldata), ctypes.byref(b))
+            if bs == _lib.ERR_BINDING and not ignore_binding:
+                raise _lib.Error(bs, _lib.strerror(bs), labels_path)
+            _lib.check(bs if bs != _lib.ERR_BINDING else _lib.OK, labels_path)
+            if (not ignore_binding and bs == _lib.OK
                     and not _lib.kmq_binding_matches(ctypes.byref(b), ctypes.byref(cb))):
                 raise _lib.Error(
                     _lib.ERR_ARG,

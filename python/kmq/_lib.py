@@ -39,6 +39,7 @@ ERR_NOMEM = 1
 ERR_ARG = 2
 ERR_IO = 4
 ERR_EXISTS = 5
+ERR_BINDING = 15
 
 # ---- the structs, field for field as in include/kmq.h ------------------------
 

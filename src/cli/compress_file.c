@@ -51,19 +51,23 @@ static int fail(job *j, kmq_status s)
 }
 
 /* --skip-existing: 1 if the label PNG at `labels` names the codebook at
-   `codebook` (or names none: written by kmq 0.1.0 or another tool). */
-static int is_a_pair(const char *labels, const char *codebook)
+   `codebook` (or names none: written by kmq 0.1.0 or another tool); 0 if
+   it names another, or its binding is damaged (*damaged set). */
+static int is_a_pair(const char *labels, const char *codebook, int *damaged)
 {
-    uint8_t head[4096], *cbuf = NULL;
+    uint8_t *cbuf = NULL;
     size_t clen = 0;
-    FILE *f = fopen(labels, "rb");
-    if (!f)
+    *damaged = 0;
+    int fd = open(labels, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return 0;
-    size_t got = fread(head, 1, sizeof head, f); /* kmCb is in the first 64 bytes */
-    fclose(f);
     kmq_binding b;
-    if (kmq_labels_read_binding(head, got, &b) != KMQ_OK)
+    kmq_status s = kmq_labels_read_binding_fd(fd, &b);
+    close(fd);
+    if (s != KMQ_OK) {
+        *damaged = s == KMQ_ERR_BINDING;
         return 0;
+    }
     if (!b.present)
         return 1;
     kmq_codebook cb = {0};
@@ -101,9 +105,13 @@ static int skip_done(job *j)
     int all = 1;
     for (int i = 0; i < j->nout; i++)
         all &= output_exists(j->paths[i]);
-    if (all && j->nout == 2 && !is_a_pair(j->paths[0], j->paths[1])) {
+    int damaged;
+    if (all && j->nout == 2 && !is_a_pair(j->paths[0], j->paths[1], &damaged)) {
         all = 0; /* left by an interrupted run, or two runs at once: redo it */
-        if (!o->quiet)
+        if (!o->quiet && damaged)
+            cli_error("%s: %s has a damaged codebook binding: compressing again",
+                      cli_in_name(j->input), j->paths[0]);
+        else if (!o->quiet)
             cli_error("%s: %s and %s are not a pair: compressing again", cli_in_name(j->input),
                       j->paths[0], j->paths[1]);
     }

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,12 +33,16 @@ void help_decompress(FILE *out)
           "                      (default 4294836225 = 65535 x 65535)\n"
           "      --strip         leave out the colour profile and pixel size that the\n"
           "                      label PNG (or the PNG8) carries from the original\n"
+          "      --ignore-binding\n"
+          "                      decode LABELS with CODEBOOK even if the labels name\n"
+          "                      another codebook or their binding is damaged\n"
           "  -q, --quiet         print nothing but errors\n"
           "  -v, --verbose       print sizes and time\n"
           "  -h, --help          show this help\n"
           "\n"
-          "Nothing is written unless LABELS is a greyscale PNG (1, 2, 4 or 8 bits) and\n"
-          "every label is below the codebook's k.\n"
+          "Nothing is written unless LABELS is a greyscale PNG (1, 2, 4 or 8 bits),\n"
+          "every label is below the codebook's k, and LABELS was written with CODEBOOK\n"
+          "(the kmCb chunk kmq puts in every label PNG; labels without one decode).\n"
           "Exit status: 0 success, 1 failure (bad input, I/O), 2 usage error.\n",
           out);
 }
@@ -53,14 +58,50 @@ static int is_pipe(const char *path)
 typedef struct {
     const char *lpath, *lsrc, *cpath, *opath; /* lsrc: what is read (a pipe's copy) */
     uint64_t max_pixels;
-    int force, quiet, verbose, strip;
+    int force, quiet, verbose, strip, ignore_binding;
 } decompress_job;
+
+/* The labels name the codebook they were written with: a pair from two
+   runs (an interrupted -f, two runs at once) or a damaged binding is
+   refused, not decoded to wrong colours; label PNGs that name none still
+   decode.  s and b: kmq_labels_read_binding's.  0 if the pair may be
+   decoded, else 1, reported. */
+static int refuse_binding(const char *lpath, const char *cpath, kmq_status s, const kmq_binding *b,
+                          const kmq_codebook *cb, int ignore, int quiet)
+{
+    if (s == KMQ_ERR_PNG_STRUCTURE)
+        return 0; /* not a PNG: the decoder says what it is */
+    if (s != KMQ_OK && s != KMQ_ERR_BINDING) {
+        cli_report(lpath, s, NULL);
+        return 1;
+    }
+    const int damaged = s == KMQ_ERR_BINDING;
+    if (!damaged && kmq_binding_matches(b, cb))
+        return 0;
+    if (ignore) {
+        if (!quiet)
+            cli_error("%s: warning: %s; decoded with %s anyway (--ignore-binding)", lpath,
+                      damaged ? "damaged codebook binding" : "the labels name another codebook",
+                      cpath);
+        return 0;
+    }
+    if (damaged)
+        cli_error("%s: %s (--ignore-binding decodes it with %s anyway)", lpath, kmq_strerror(s),
+                  cpath);
+    else
+        cli_error("%s and %s are not a pair: the labels were written with another codebook "
+                  "(k=%d, %s, id %08x; this one: k=%d, %s, id %08x)", lpath, cpath, b->k,
+                  channels_name(b->channels), (unsigned)b->id, cb->k, channels_name(cb->channels),
+                  (unsigned)kmq_codebook_id(cb));
+    return 1;
+}
 
 static int decompress_streamed(const decompress_job *dj)
 {
     const double t0 = now_seconds();
-    int rc = EXIT_FAIL, e;
+    int rc = EXIT_FAIL, e, lfd = -1;
     const char *lpath = dj->lsrc, *why = NULL, *warning = NULL;
+    char lname[64];
     uint8_t *cbuf = NULL, *head = NULL;
     size_t clen = 0, hlen = 0;
     kmq_codebook cb = {0};
@@ -74,20 +115,24 @@ static int decompress_streamed(const decompress_job *dj)
         cli_report(dj->cpath, s, NULL);
         goto done;
     }
-    /* The chunks before the pixels: the codebook's name and the colour
-       metadata (kmCp, after the IHDR), within the first few megabytes. */
-    FILE *in = fopen(lpath, "rb");
-    if (in && (head = malloc(KMQ_MAX_ICC_PROFILE + (1u << 20))))
-        hlen = fread(head, 1, KMQ_MAX_ICC_PROFILE + (1u << 20), in);
-    if (in)
-        fclose(in);
-    kmq_binding b;
-    if (head && kmq_labels_read_binding(head, hlen, &b) == KMQ_OK && !kmq_binding_matches(&b, &cb)) {
-        cli_error("%s and %s are not a pair: the labels were written with another codebook "
-                  "(k=%d, %s, id %08x; this one: k=%d, %s, id %08x)", dj->lpath, dj->cpath, b.k,
-                  channels_name(b.channels), (unsigned)b.id, cb.k, channels_name(cb.channels),
-                  (unsigned)kmq_codebook_id(&cb));
+    /* The file is opened once, and read by that descriptor's name: the
+       binding checked is the one of the labels decoded. */
+    struct stat before, after;
+    if ((lfd = open(lpath, O_RDONLY | O_CLOEXEC)) < 0 || fstat(lfd, &before) != 0) {
+        cli_report(dj->lpath, KMQ_ERR_IO, NULL);
         goto done;
+    }
+    snprintf(lname, sizeof lname, "/proc/self/fd/%d", lfd);
+    lpath = lname;
+    kmq_binding b;
+    if (refuse_binding(dj->lpath, dj->cpath, kmq_labels_read_binding_fd(lfd, &b), &b, &cb,
+                       dj->ignore_binding, dj->quiet))
+        goto done;
+    /* The chunks before the pixels: the colour metadata (kmCp, after the
+       IHDR), within the first few megabytes. */
+    if ((head = malloc(KMQ_MAX_ICC_PROFILE + (1u << 20)))) {
+        const ssize_t got = pread(lfd, head, KMQ_MAX_ICC_PROFILE + (1u << 20), 0);
+        hlen = got > 0 ? (size_t)got : 0;
     }
     if (!dj->strip && head && (s = kmq_png_read_metadata(head, hlen, &meta)) != KMQ_OK) {
         cli_report(dj->lpath, s, NULL);
@@ -106,6 +151,10 @@ static int decompress_streamed(const decompress_job *dj)
     s = kmq_stream_decompress(lpath, dj->max_pixels, &cb, dj->strip ? NULL : &meta, &sink, &bad,
                               &why, &warning);
     e = errno;
+    if (s != KMQ_ERR_NOMEM && !so.failed &&
+        (fstat(lfd, &after) != 0 || after.st_size != before.st_size ||
+         after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec))
+        s = KMQ_ERR_INPUT_CHANGED, why = NULL; /* what was read may be of two files */
     if (s == KMQ_OK)
         s = stream_unspool(&so);
     if (s == KMQ_ERR_LABEL_RANGE) {
@@ -147,6 +196,8 @@ done:
         outfile_abort(f);
     if (so.spool)
         fclose(so.spool);
+    if (lfd >= 0)
+        close(lfd);
     free(cbuf), free(head);
     kmq_codebook_free(&cb);
     kmq_metadata_free(&meta);
@@ -161,6 +212,7 @@ int cmd_decompress(int argc, char **argv)
         {"stream", optional_argument, NULL, 'T'},
         {"max-stream-pixels", required_argument, NULL, 'M'},
         {"strip", no_argument, NULL, 'S'},
+        {"ignore-binding", no_argument, NULL, 'B'},
         {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -168,7 +220,7 @@ int cmd_decompress(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *out_opt = NULL;
-    int force = 0, quiet = 0, verbose = 0, strip = 0, stream = 0, c;
+    int force = 0, quiet = 0, verbose = 0, strip = 0, stream = 0, ignore_binding = 0, c;
     uint64_t max_pixels = 0, max_stream = 0;
     opterr = 0;
     optind = 1;
@@ -180,6 +232,7 @@ int cmd_decompress(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case 'S': strip = 1; break;
+        case 'B': ignore_binding = 1; break;
         case 'T':
             if ((stream = parse_stream("decompress", optarg)) == 2)
                 return EXIT_USAGE;
@@ -248,7 +301,8 @@ int cmd_decompress(int argc, char **argv)
         lsrc = spooled;
     }
     if (cpath && stream >= 0 && (stream || png_pixels(lsrc) > CLI_STREAM_ABOVE)) {
-        const decompress_job dj = {lpath, lsrc, cpath, opath, max_stream, force, quiet, verbose, strip};
+        const decompress_job dj = {lpath, lsrc, cpath, opath, max_stream, force, quiet, verbose, strip,
+                                   ignore_binding};
         rc = decompress_streamed(&dj);
         goto done;
     }
@@ -280,17 +334,10 @@ int cmd_decompress(int argc, char **argv)
             cli_report(cpath, s, NULL);
             goto done;
         }
-        /* Labels name the codebook they were written with: a pair from two
-           runs (an interrupted -f, two runs at once) is refused, not decoded
-           to wrong colours.  Label PNGs without the name still decode. */
         kmq_binding b;
-        if (kmq_labels_read_binding(lbuf, llen, &b) == KMQ_OK && !kmq_binding_matches(&b, &cb)) {
-            cli_error("%s and %s are not a pair: the labels were written with another codebook "
-                      "(k=%d, %s, id %08x; this one: k=%d, %s, id %08x)", lpath, cpath, b.k,
-                      channels_name(b.channels), (unsigned)b.id, cb.k, channels_name(cb.channels),
-                      (unsigned)kmq_codebook_id(&cb));
+        if (refuse_binding(lpath, cpath, kmq_labels_read_binding(lbuf, llen, &b), &b, &cb,
+                           ignore_binding, quiet))
             goto done;
-        }
     }
     if (!force && output_exists(opath)) { /* checked once the inputs are known good */
         cli_report_out(opath, KMQ_ERR_EXISTS, NULL);

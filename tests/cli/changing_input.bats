@@ -66,8 +66,9 @@ wait_opened() {
     local pid=$!
     wait_opened "$pid" big.png
     truncate -s 1000 big.png
-    run wait "$pid"
-    [ "$status" -eq 1 ]
+    local rc=0
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 1 ] || { echo "exit $rc: $(cat err)"; false; }
     run cat err
     assert_output "kmq: big.png: changed while being read"
     [ ! -e x.png ] && [ ! -e x.bin ]
@@ -80,8 +81,25 @@ wait_opened() {
     local pid=$!
     wait_opened "$pid" big.png
     truncate -s 1000 big.png
-    run wait "$pid"
-    [ "$status" -eq 1 ]
+    local rc=0
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 1 ] || { echo "exit $rc: $(cat err)"; false; }
     run cat out
     assert_output --partial '"changed while being read"'
+}
+
+@test "a label PNG cut short while decompress --stream reads it: 'changed while being read', no output" {
+    "$GENIMG" a.png 2400 1600 3 smooth 1
+    run -0 "$KMQ" compress -q -k 64 --stream=never a.png --labels l.png --codebook l.bin
+    cp l.png big.png
+    "$KMQ" decompress -q --stream big.png l.bin -o out.png 2>err &
+    local pid=$!
+    wait_opened "$pid" big.png
+    truncate -s 5000 big.png
+    local rc=0
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 1 ] || { echo "exit $rc: $(cat err)"; false; }
+    run cat err
+    assert_output "kmq: big.png: changed while being read"
+    [ ! -e out.png ] && no_temp_files .
 }

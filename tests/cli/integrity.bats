@@ -295,3 +295,101 @@ PY
     [ "$(ls d/*.labels.png | wc -l)" = 3 ]
     no_temp_files d
 }
+
+# forge_bindings LABELS: label PNGs whose binding is damaged, misplaced or
+# of the wrong size, each chunk's outer CRC made right again (as a tool
+# that rewrites chunks would): b_innercrc, b_len8, b_after_idat,
+# b_not_first, b_twice, b_outside, b_kmcp_crc, b_cut.
+forge_bindings() {
+    /usr/bin/python3 - "$1" <<'PY'
+import struct, sys, zlib
+def chunk(t, d, good=True):
+    crc = zlib.crc32(t + d) & 0xffffffff
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", crc if good else crc ^ 1)
+png = open(sys.argv[1], "rb").read()
+chunks, at = [], 8
+while at < len(png):
+    n = struct.unpack(">I", png[at:at + 4])[0]
+    chunks.append((png[at + 4:at + 8], png[at + 8:at + 8 + n]))
+    at += 12 + n
+names = [t for t, _ in chunks]
+i = names.index(b"kmCp")
+inner = chunks[i][1]
+assert inner[4:8] == b"kmCb" and len(inner) >= 19
+kmcb, colour = inner[:19], inner[19:]
+data = kmcb[8:15]
+gama = chunk(b"gAMA", struct.pack(">I", 45455))
+def build(replace, where=None, extra=None):
+    out = png[:8]
+    for j, (t, d) in enumerate(chunks):
+        if j == i:
+            if replace is not None:
+                out += replace
+        else:
+            out += chunk(t, d)
+        if where is not None and t == where:
+            out += extra
+    return out
+variants = {
+    "innercrc": build(chunk(b"kmCp", kmcb[:-1] + bytes([kmcb[-1] ^ 0x55]) + colour)),
+    "len8": build(chunk(b"kmCp", chunk(b"kmCb", data + b"\0") + colour)),
+    "after_idat": build(None, b"IDAT", chunk(b"kmCp", inner)),
+    "not_first": build(chunk(b"kmCp", gama + kmcb + colour)),
+    "twice": build(chunk(b"kmCp", inner) + chunk(b"kmCp", inner)),
+    "outside": build(kmcb),
+    "kmcp_crc": build(chunk(b"kmCp", inner, good=False)),
+    "cut": build(chunk(b"kmCp", kmcb[:15])),
+}
+for name, d in variants.items():
+    open(f"b_{name}.png", "wb").write(d)
+PY
+}
+
+@test "23: a damaged, misplaced or wrong-sized binding is refused (in memory and streamed); --ignore-binding decodes it" {
+    "$GENIMG" x.png 48 32 3 demo
+    "$KMQ" compress -q -k 8 x.png
+    "$KMQ" decompress -q x.labels.png x.codebook.bin -o want.png
+    # another image's codebook of the same k: the wrong colours if the binding were off
+    "$GENIMG" y.png 48 32 3 smooth
+    "$KMQ" compress -q -k 8 y.png
+    forge_bindings x.labels.png
+    for v in innercrc len8 after_idat not_first twice outside kmcp_crc cut; do
+        for st in never always; do
+            for cb in y.codebook.bin x.codebook.bin; do
+                run -1 --separate-stderr "$KMQ" decompress --stream=$st b_$v.png $cb -o out.png
+                [ "$stderr" = "kmq: b_$v.png: damaged codebook binding: the kmCp/kmCb chunk is damaged, misplaced or of the wrong size (--ignore-binding decodes it with $cb anyway)" ] \
+                    || [ "$v $stderr" = "kmcp_crc kmq: b_kmcp_crc.png: CRC mismatch in PNG chunk kmCp" ] \
+                    || { echo "$v $st $cb: $stderr"; false; }
+                [ ! -e out.png ]
+            done
+        done
+        [ "$v" = kmcp_crc ] && continue # a PNG chunk with a bad CRC is refused as such
+        run -0 --separate-stderr "$KMQ" decompress --ignore-binding b_$v.png x.codebook.bin -o ok.png
+        [ "${stderr_lines[0]}" = "kmq: b_$v.png: warning: damaged codebook binding; decoded with x.codebook.bin anyway (--ignore-binding)" ] || { echo "$v: $stderr"; false; }
+        [ "$(maxerr_of ok.png want.png)" = 0 ] # the pixels (not_first's gAMA is carried over)
+        rm ok.png
+    done
+    # a mismatch too, when asked
+    run -0 --separate-stderr "$KMQ" decompress --ignore-binding x.labels.png y.codebook.bin -o other.png
+    [ "${stderr_lines[0]}" = "kmq: x.labels.png: warning: the labels name another codebook; decoded with y.codebook.bin anyway (--ignore-binding)" ]
+    # through standard input, the same refusal
+    run -1 --separate-stderr "$KMQ" decompress - y.codebook.bin -o out.png < b_innercrc.png
+    [[ "$stderr" == "kmq: -: damaged codebook binding"* ]] || { echo "$stderr"; false; }
+}
+
+@test "23: --skip-existing redoes a pair whose binding is damaged" {
+    "$GENIMG" x.png 48 32 3 demo
+    "$KMQ" compress -q -k 8 x.png
+    cp x.labels.png good.png
+    forge_bindings x.labels.png
+    for v in innercrc len8 after_idat not_first twice; do
+        cp b_$v.png x.labels.png
+        run -0 --separate-stderr "$KMQ" compress --skip-existing -k 8 x.png
+        [ "${stderr_lines[0]}" = "kmq: x.png: x.labels.png has a damaged codebook binding: compressing again" ] || { echo "$v: $stderr"; false; }
+        cmp x.labels.png good.png
+    done
+    # an intact pair is kept
+    before=$(stat -c %Y.%i x.labels.png)
+    run -0 "$KMQ" compress --skip-existing -k 8 x.png
+    [ "$(stat -c %Y.%i x.labels.png)" = "$before" ]
+}

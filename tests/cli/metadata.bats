@@ -236,10 +236,14 @@ import struct, zlib
 def chunk(t, d):
     return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
 png = open("l.png", "rb").read()
+# l.png's kmCp (after the IHDR) holds only its kmCb: the bad metadata goes after it
+n = struct.unpack(">I", png[33:37])[0]
+assert png[37:41] == b"kmCp" and n == 19, (png[37:41], n)
+kmcb, rest = png[41:41 + n], png[33 + 12 + n:]
 bomb = chunk(b"iCCP", b"x\0\0" + zlib.compress(bytes(64 << 20), 9))
 bad_crc = bytearray(chunk(b"gAMA", struct.pack(">I", 45455))); bad_crc[-1] ^= 1
 for name, inner in (("bomb", bomb), ("crc", bytes(bad_crc)), ("junk", b"\1\2\3")):
-    open(f"l_{name}.png", "wb").write(png[:33] + chunk(b"kmCp", inner) + png[33:])
+    open(f"l_{name}.png", "wb").write(png[:33] + chunk(b"kmCp", kmcb + inner) + rest)
 PY
     for f in bomb crc junk; do
         run -0 --separate-stderr "$KMQ" decompress -o $f.out.png l_$f.png c.bin

@@ -52,8 +52,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         kmq_metadata_free(&meta);
     }
     kmq_binding bound;
-    if (kmq_labels_read_binding(data, size, &bound) == KMQ_OK && bound.present &&
-        (bound.k < 0 || bound.k > 65535))
+    const kmq_status bs = kmq_labels_read_binding(data, size, &bound);
+    if (bs == KMQ_OK && bound.present && (bound.present != 1 || bound.k < 0 || bound.k > 65535))
+        abort();
+    /* damage is told, never read as "no binding" (issue 23) */
+    if ((bs == KMQ_ERR_BINDING) != (bound.present == -1) ||
+        (bs != KMQ_OK && bs != KMQ_ERR_BINDING && bs != KMQ_ERR_PNG_STRUCTURE && bs != KMQ_ERR_NOMEM))
         abort();
     if (kmq_png_read_metadata(data, size, &meta) == KMQ_OK)
         kmq_metadata_free(&meta);

@@ -700,6 +700,32 @@ def test_decompress_grey_and_png8_and_read_codebook(tmp_path):
     assert np.array_equal(kmq.decompress(tmp_path / "c8.png"), codebook[labels])
 
 
+def test_decompress_refuses_a_damaged_binding(tmp_path):
+    # issue 23: a kmCb with a bad inner CRC (the kmCp's own CRC made right)
+    # is refused, not read as "no binding"; ignore_binding=True decodes it
+    import struct
+    import zlib
+    a = save_png(tmp_path / "a.png", rgb_image(20, 20, 1))
+    b = save_png(tmp_path / "b.png", rgb_image(20, 20, 2))
+    kmq.compress(a, k=4)
+    kmq.compress(b, k=4)
+    d = (tmp_path / "a.labels.png").read_bytes()
+    n = struct.unpack(">I", d[33:37])[0]
+    assert d[37:41] == b"kmCp"
+    inner = bytearray(d[41:41 + n])
+    inner[18] ^= 0x55  # the kmCb's CRC
+    kmcp = b"kmCp" + bytes(inner)
+    forged = (d[:33] + struct.pack(">I", n) + kmcp
+              + struct.pack(">I", zlib.crc32(kmcp) & 0xFFFFFFFF) + d[33 + 12 + n:])
+    (tmp_path / "f.labels.png").write_bytes(forged)
+    with pytest.raises(kmq.Error, match=r"f\.labels\.png: damaged codebook binding"):
+        kmq.decompress(tmp_path / "f.labels.png", tmp_path / "b.codebook.bin")
+    want = kmq.decompress(tmp_path / "a.labels.png", tmp_path / "a.codebook.bin")
+    got = kmq.decompress(tmp_path / "f.labels.png", tmp_path / "a.codebook.bin",
+                         ignore_binding=True)
+    assert (got == want).all()
+
+
 def test_decompress_refusals(tmp_path):
     a = save_png(tmp_path / "a.png", rgb_image(20, 20, 1))
     b = save_png(tmp_path / "b.png", rgb_image(20, 20, 2))

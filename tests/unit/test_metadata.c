@@ -2,6 +2,7 @@
    PNG chunks in and out, the label PNG's kmCp. */
 #include <criterion/criterion.h>
 #include <libdeflate.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -285,4 +286,92 @@ Test(metadata, orientation_turns_the_pixels_and_dpi)
     kmq_metadata_free(&got);
     kmq_metadata_free(&m);
     free(png), free(with);
+}
+
+/* Issue 23: a label PNG's binding, read from memory and from a file, and
+   damage that must not read as "no binding". */
+static size_t put_chunk(uint8_t *p, const char *type, const uint8_t *data, uint32_t n)
+{
+    put32(p, 0, n);
+    memcpy(p + 4, type, 4);
+    if (n)
+        memcpy(p + 8, data, n);
+    put32(p + 8 + n, 0, (uint32_t)crc32(crc32(0, NULL, 0), p + 4, 4 + n));
+    return 12 + (size_t)n;
+}
+
+/* A label PNG (IHDR, kmCp with `inner`, IDAT, `tail`, IEND) into png. */
+static size_t label_png(uint8_t *png, const uint8_t *inner, uint32_t n, int kmcp_after_idat)
+{
+    static const uint8_t ihdr[13] = {0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0};
+    static const uint8_t idat[] = {0x78, 0x01, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01};
+    size_t at = 8;
+    memcpy(png, "\x89PNG\r\n\x1a\n", 8);
+    at += put_chunk(png + at, "IHDR", ihdr, 13);
+    if (!kmcp_after_idat)
+        at += put_chunk(png + at, "kmCp", inner, n);
+    at += put_chunk(png + at, "IDAT", idat, sizeof idat);
+    if (kmcp_after_idat)
+        at += put_chunk(png + at, "kmCp", inner, n);
+    at += put_chunk(png + at, "IEND", NULL, 0);
+    return at;
+}
+
+static kmq_status binding_both_ways(const uint8_t *png, size_t len, kmq_binding *b)
+{
+    kmq_binding f;
+    kmq_status s = kmq_labels_read_binding(png, len, b);
+    FILE *tmp = tmpfile();
+    cr_assert(tmp && fwrite(png, 1, len, tmp) == len && fflush(tmp) == 0);
+    cr_assert_eq(kmq_labels_read_binding_fd(fileno(tmp), &f), s, "the file says otherwise");
+    cr_assert_eq(memcmp(&f, b, sizeof f), 0);
+    fclose(tmp);
+    return s;
+}
+
+Test(metadata, a_damaged_binding_is_not_read_as_none)
+{
+    const uint8_t id[7] = {3, 0, 16, 0xDE, 0xAD, 0xBE, 0xEF};
+    uint8_t kmcb[19], inner[64], png[256];
+    put_chunk(kmcb, "kmCb", id, 7);
+    kmq_binding b;
+    /* intact, and with a colour chunk after it */
+    size_t len = label_png(png, kmcb, 19, 0);
+    cr_assert_eq(binding_both_ways(png, len, &b), KMQ_OK);
+    cr_assert(b.present == 1 && b.channels == 3 && b.k == 16 && b.id == 0xDEADBEEF);
+    const uint8_t gama[4] = {0, 0, 0xB1, 0x8F};
+    memcpy(inner, kmcb, 19);
+    size_t n = 19 + put_chunk(inner + 19, "gAMA", gama, 4);
+    len = label_png(png, inner, (uint32_t)n, 0);
+    cr_assert_eq(binding_both_ways(png, len, &b), KMQ_OK);
+    cr_assert_eq(b.present, 1);
+    /* no kmCb at all (kmq 0.1.0's kmCp): no binding */
+    n = put_chunk(inner, "gAMA", gama, 4);
+    len = label_png(png, inner, (uint32_t)n, 0);
+    cr_assert_eq(binding_both_ways(png, len, &b), KMQ_OK);
+    cr_assert_eq(b.present, 0);
+    /* damaged: the kmCb's CRC, its size, its place; the kmCp's place */
+    memcpy(inner, kmcb, 19);
+    inner[18] ^= 1;
+    len = label_png(png, inner, 19, 0);
+    cr_assert_eq(binding_both_ways(png, len, &b), KMQ_ERR_BINDING);
+    cr_assert_eq(b.present, -1);
+    const uint8_t id8[8] = {3, 0, 16, 0xDE, 0xAD, 0xBE, 0xEF, 0};
+    n = put_chunk(inner, "kmCb", id8, 8);
+    len = label_png(png, inner, (uint32_t)n, 0);
+    cr_assert_eq(binding_both_ways(png, len, &b), KMQ_ERR_BINDING);
+    n = put_chunk(inner, "gAMA", gama, 4);
+    memcpy(inner + n, kmcb, 19);
+    len = label_png(png, inner, (uint32_t)n + 19, 0);
+    cr_assert_eq(binding_both_ways(png, len, &b), KMQ_ERR_BINDING, "kmCb not first");
+    len = label_png(png, kmcb, 19, 1);
+    cr_assert_eq(binding_both_ways(png, len, &b), KMQ_ERR_BINDING, "kmCp after the IDAT");
+    len = label_png(png, kmcb, 12, 0);
+    cr_assert_eq(binding_both_ways(png, len, &b), KMQ_ERR_BINDING, "kmCb cut short");
+    len = label_png(png, kmcb, 19, 0);
+    png[41 + 19] ^= 1; /* the kmCp's own CRC */
+    cr_assert_eq(binding_both_ways(png, len, &b), KMQ_ERR_BINDING, "kmCp CRC");
+    cr_assert_eq(kmq_binding_matches(&b, &(kmq_codebook){0}), 0);
+    /* not a PNG */
+    cr_assert_eq(kmq_labels_read_binding((const uint8_t *)"GIF89a", 6, &b), KMQ_ERR_PNG_STRUCTURE);
 }
