@@ -613,7 +613,10 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_stream_decompress(const char *labels_path, 
 
 /* Reads a whole file (or stdin when path is "-"); more than max_len bytes
    (0: no limit) is KMQ_ERR_TOO_LARGE, found before reading for regular files
-   and as soon as it is passed for pipes and devices.  *out is malloc'd. */
+   and as soon as it is passed for pipes and devices.  A regular file whose
+   size or modification time changed while it was read (rewritten in place)
+   is KMQ_ERR_INPUT_CHANGED: its bytes may be of two files.  *out is
+   malloc'd. */
 KMQ_API KMQ_NODISCARD kmq_status kmq_read_file(const char *path, size_t max_len, uint8_t **out,
                                        size_t *out_len);
 /* The largest codebook file kmq reads (.bin is at most 1,036 bytes). */

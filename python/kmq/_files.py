@@ -323,9 +323,16 @@ def compress(path, labels=None, codebook=None, k=64, n_init="auto", max_iter=100
 
 
 def _read(path, limit):
-    """A whole file, at most limit bytes (else kmq.Error, too large)."""
+    """A whole file, at most limit bytes (else kmq.Error, too large); a
+    regular file rewritten while it was read is refused, as by the CLI."""
     with open(path, "rb") as f:
+        before = os.fstat(f.fileno())
         data = f.read(limit + 1)
+        after = os.fstat(f.fileno())
+    if stat.S_ISREG(before.st_mode) and len(data) <= limit and (
+            (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns)
+            or len(data) != before.st_size):
+        raise _lib.Error(14, _lib.strerror(14), path)  # KMQ_ERR_INPUT_CHANGED
     if len(data) > limit:
         raise _lib.Error(3, f"{_lib.strerror(3)} (more than {limit} bytes)", path)
     return data

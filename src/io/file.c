@@ -81,6 +81,17 @@ kmq_status kmq_read_fd(int fd, size_t max_len, uint8_t **out, size_t *out_len)
             return KMQ_ERR_TOO_LARGE;
         }
     }
+    /* A regular file rewritten while it was read (cp over it) may have
+       given the start of one file and the end of another. */
+    struct stat now;
+    if (S_ISREG(st.st_mode) &&
+        (fstat(fd, &now) != 0 || now.st_size != st.st_size || (uint64_t)len != (uint64_t)st.st_size ||
+         now.st_mtim.tv_sec != st.st_mtim.tv_sec || now.st_mtim.tv_nsec != st.st_mtim.tv_nsec)) {
+        free(buf);
+        if (fd != STDIN_FILENO)
+            close(fd);
+        return KMQ_ERR_INPUT_CHANGED;
+    }
     if (fd != STDIN_FILENO)
         close(fd);
     *out = buf;

@@ -103,3 +103,39 @@ wait_opened() {
     assert_output "kmq: big.png: changed while being read"
     [ ! -e out.png ] && no_temp_files .
 }
+
+@test "an input rewritten while it is read whole (in memory): 'changed while being read', no outputs" {
+    command -v strace >/dev/null || skip "strace not installed"
+    "$GENIMG" a.png 64 48 3 demo 1
+    "$GENIMG" b.png 64 48 3 smooth 2
+    cp a.png big.png
+    # the first read of big.png returns 1 s late; it is copied over meanwhile
+    strace_kmq -f -o /dev/null -P big.png -e trace=read -e inject=read:delay_exit=1000000:when=1 \
+        "$KMQ" compress -q -k 4 --stream=never big.png --labels x.png --codebook x.bin 2>err &
+    local pid=$! rc=0
+    sleep 0.5
+    cp b.png big.png
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 1 ] || { echo "exit $rc: $(cat err)"; false; }
+    run grep -v '^strace: ' err # strace's own note on -P
+    assert_output "kmq: big.png: changed while being read"
+    [ ! -e x.png ] && [ ! -e x.bin ] && no_temp_files .
+}
+
+@test "a label PNG rewritten while decompress reads it whole: 'changed while being read', no output" {
+    command -v strace >/dev/null || skip "strace not installed"
+    "$GENIMG" a.png 64 48 3 demo 1
+    run -0 "$KMQ" compress -q -k 8 a.png --labels l.png --codebook l.bin
+    run -0 "$KMQ" compress -q -k 8 --seed 3 a.png --labels m.png --codebook m.bin
+    cp l.png big.png
+    strace_kmq -f -o /dev/null -P big.png -e trace=read -e inject=read:delay_exit=1000000:when=1 \
+        "$KMQ" decompress -q --stream=never big.png l.bin -o out.png 2>err &
+    local pid=$! rc=0
+    sleep 0.5
+    cp m.png big.png
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 1 ] || { echo "exit $rc: $(cat err)"; false; }
+    run grep -v '^strace: ' err
+    assert_output "kmq: big.png: changed while being read"
+    [ ! -e out.png ] && no_temp_files .
+}

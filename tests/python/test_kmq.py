@@ -700,6 +700,30 @@ def test_decompress_grey_and_png8_and_read_codebook(tmp_path):
     assert np.array_equal(kmq.decompress(tmp_path / "c8.png"), codebook[labels])
 
 
+def test_a_file_rewritten_while_read_is_refused(tmp_path, monkeypatch):
+    # issue 23: as the CLI, a file whose size or time changed during the read
+    a = save_png(tmp_path / "a.png", rgb_image(20, 20, 1))
+    kmq.compress(a, k=4)
+    real = os.fstat
+    calls = []
+
+    class Later:
+        def __init__(self, st):
+            self.st_mode, self.st_size = st.st_mode, st.st_size
+            self.st_mtime_ns = st.st_mtime_ns + 1
+
+    def fstat(fd):
+        calls.append(fd)
+        st = real(fd)
+        return Later(st) if len(calls) % 2 == 0 else st
+
+    monkeypatch.setattr(kmq._files.os, "fstat", fstat)
+    with pytest.raises(kmq.Error, match=r"a\.labels\.png: changed while being read"):
+        kmq.decompress(tmp_path / "a.labels.png", tmp_path / "a.codebook.bin")
+    monkeypatch.setattr(kmq._files.os, "fstat", real)
+    assert kmq.decompress(tmp_path / "a.labels.png", tmp_path / "a.codebook.bin").shape == (20, 20, 3)
+
+
 def test_decompress_refuses_a_damaged_binding(tmp_path):
     # issue 23: a kmCb with a bad inner CRC (the kmCp's own CRC made right)
     # is refused, not read as "no binding"; ignore_binding=True decodes it
