@@ -14,6 +14,37 @@ wait_opened() {
     done
 }
 
+# cut_while_running SIZE KMQ-ARGS...: kmq run on big.png (stderr to err),
+# big.png cut to SIZE bytes once kmq has it open; exit 1 is expected.
+cut_while_running() {
+    local size=$1 pid rc=0
+    shift
+    "$KMQ" "$@" 2>err &
+    pid=$!
+    wait_opened "$pid" big.png
+    truncate -s "$size" big.png
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 1 ] || { echo "exit $rc: $(cat err)"; false; }
+}
+
+# copy_during_read FILE KMQ-ARGS...: kmq run on big.png under strace, its
+# first read of big.png returned 1 s late while FILE is copied over it;
+# exit 1 with the message expected.
+copy_during_read() {
+    command -v strace >/dev/null || skip "strace not installed"
+    local file=$1 pid rc=0
+    shift
+    strace_kmq -f -o /dev/null -P big.png -e trace=read -e inject=read:delay_exit=1000000:when=1 \
+        "$KMQ" "$@" 2>err &
+    pid=$!
+    sleep 0.5
+    cp "$file" big.png
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 1 ] || { echo "exit $rc: $(cat err)"; false; }
+    run grep -v '^strace: ' err # strace's own note on -P
+    assert_output "kmq: big.png: changed while being read"
+}
+
 @test "a streamed input rewritten or truncated at random moments: the message, or the bytes of one of the two files (100 runs)" {
     "$GENIMG" a.png 2400 1600 1 smooth 1
     "$GENIMG" b.png 2400 1600 1 smooth 2
@@ -62,80 +93,43 @@ wait_opened() {
 @test "a streamed input cut short while being read is named, with the cause (not the output's name)" {
     "$GENIMG" a.png 2400 1600 1 smooth 1
     cp a.png big.png
-    "$KMQ" compress -q -k 4 --stream big.png --labels x.png --codebook x.bin 2>err &
-    local pid=$!
-    wait_opened "$pid" big.png
-    truncate -s 1000 big.png
-    local rc=0
-    wait "$pid" || rc=$?
-    [ "$rc" -eq 1 ] || { echo "exit $rc: $(cat err)"; false; }
+    cut_while_running 1000 compress -q -k 4 --stream big.png --labels x.png --codebook x.bin
     run cat err
     assert_output "kmq: big.png: changed while being read"
-    [ ! -e x.png ] && [ ! -e x.bin ]
+    [ ! -e x.png ] && [ ! -e x.bin ] && no_temp_files .
 }
 
 @test "--json names a changed input's failure" {
     "$GENIMG" a.png 2400 1600 1 smooth 1
     cp a.png big.png
-    "$KMQ" compress -q -k 4 --stream --json big.png --labels x.png --codebook x.bin >out 2>/dev/null &
-    local pid=$!
-    wait_opened "$pid" big.png
-    truncate -s 1000 big.png
-    local rc=0
-    wait "$pid" || rc=$?
-    [ "$rc" -eq 1 ] || { echo "exit $rc: $(cat err)"; false; }
+    cut_while_running 1000 compress -q -k 4 --stream --json big.png --labels x.png --codebook x.bin >out
     run cat out
-    assert_output --partial '"changed while being read"'
+    assert_output '{"input": "big.png", "status": "error", "error": "changed while being read"}'
 }
 
 @test "a label PNG cut short while decompress --stream reads it: 'changed while being read', no output" {
     "$GENIMG" a.png 2400 1600 3 smooth 1
     run -0 "$KMQ" compress -q -k 64 --stream=never a.png --labels l.png --codebook l.bin
     cp l.png big.png
-    "$KMQ" decompress -q --stream big.png l.bin -o out.png 2>err &
-    local pid=$!
-    wait_opened "$pid" big.png
-    truncate -s 5000 big.png
-    local rc=0
-    wait "$pid" || rc=$?
-    [ "$rc" -eq 1 ] || { echo "exit $rc: $(cat err)"; false; }
+    cut_while_running 5000 decompress -q --stream big.png l.bin -o out.png
     run cat err
     assert_output "kmq: big.png: changed while being read"
     [ ! -e out.png ] && no_temp_files .
 }
 
 @test "an input rewritten while it is read whole (in memory): 'changed while being read', no outputs" {
-    command -v strace >/dev/null || skip "strace not installed"
     "$GENIMG" a.png 64 48 3 demo 1
     "$GENIMG" b.png 64 48 3 smooth 2
     cp a.png big.png
-    # the first read of big.png returns 1 s late; it is copied over meanwhile
-    strace_kmq -f -o /dev/null -P big.png -e trace=read -e inject=read:delay_exit=1000000:when=1 \
-        "$KMQ" compress -q -k 4 --stream=never big.png --labels x.png --codebook x.bin 2>err &
-    local pid=$! rc=0
-    sleep 0.5
-    cp b.png big.png
-    wait "$pid" || rc=$?
-    [ "$rc" -eq 1 ] || { echo "exit $rc: $(cat err)"; false; }
-    run grep -v '^strace: ' err # strace's own note on -P
-    assert_output "kmq: big.png: changed while being read"
+    copy_during_read b.png compress -q -k 4 --stream=never big.png --labels x.png --codebook x.bin
     [ ! -e x.png ] && [ ! -e x.bin ] && no_temp_files .
 }
 
 @test "a label PNG rewritten while decompress reads it whole: 'changed while being read', no output" {
-    command -v strace >/dev/null || skip "strace not installed"
     "$GENIMG" a.png 64 48 3 demo 1
     run -0 "$KMQ" compress -q -k 8 a.png --labels l.png --codebook l.bin
     run -0 "$KMQ" compress -q -k 8 --seed 3 a.png --labels m.png --codebook m.bin
     cp l.png big.png
-    strace_kmq -f -o /dev/null -P big.png -e trace=read -e inject=read:delay_exit=1000000:when=1 \
-        "$KMQ" decompress -q --stream=never big.png l.bin -o out.png 2>err &
-    local pid=$! rc=0
-    sleep 0.5
-    cp m.png big.png
-    wait "$pid" || rc=$?
-    [ "$rc" -eq 1 ] || { echo "exit $rc: $(cat err)"; false; }
-    run grep -v '^strace: ' err
-    assert_output "kmq: big.png: changed while being read"
+    copy_during_read m.png decompress -q --stream=never big.png l.bin -o out.png
     [ ! -e out.png ] && no_temp_files .
 }
