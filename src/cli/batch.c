@@ -54,14 +54,38 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* One outcome decided while gathering, counted as a file's would be. */
+static void count(batch_tally *t, int status)
+{
+    const batch_result r = {.status = status};
+    batch_count(t, &r);
+}
+
+/* What a walk does not read: anything but a regular file, such as a FIFO,
+   which would block until a writer comes, or a device, which may never
+   end.  Named as an argument, they are read: then they were meant. */
+static const char *special_kind(mode_t mode)
+{
+    return S_ISFIFO(mode)   ? "a FIFO"
+           : S_ISSOCK(mode) ? "a socket"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+                            : NULL;
+}
+
 /* Every input under dir (symbolic links to folders are not followed), in
-   name order; rel is the path below the folder argument. */
-static int walk(const batch_inputs *in, batch_list *l, const char *dir, const char *rel)
+   name order; rel is the path below the folder argument.  An entry with an
+   input's name that cannot be read is a failure (a symbolic link to
+   nothing, a folder that cannot be opened), one that is not a file is
+   skipped; both are counted in t. */
+static int walk(const batch_inputs *in, batch_list *l, const char *dir, const char *rel,
+                batch_tally *t)
 {
     DIR *d = opendir(dir);
     if (!d) {
-        cli_error("%s: %s", dir, strerror(errno));
-        return 1;
+        in->failed(in->ctx, dir, strerror(errno));
+        count(t, EXIT_FAIL);
+        return 0;
     }
     char **names = NULL;
     size_t n = 0, cap = 0;
@@ -93,16 +117,27 @@ static int walk(const batch_inputs *in, batch_list *l, const char *dir, const ch
             struct stat lst, st;
             int have = lstat(path, &lst) == 0;
             int target = stat(path, &st) == 0; /* follows a link to a file */
+            const int err = errno; /* of stat, when it failed */
+            const char *kind = target ? special_kind(st.st_mode) : NULL;
             if (have && S_ISDIR(lst.st_mode)) {
                 if (!(in->skip_dir && lst.st_dev == in->skip_dir->st_dev &&
                       lst.st_ino == in->skip_dir->st_ino)) /* last run's outputs */
-                    rc |= walk(in, l, path, sub);
-            }
-            else if (target && S_ISREG(st.st_mode) && in->is_input(in->ctx, names[i]))
+                    rc |= walk(in, l, path, sub, t);
+            } else if (!have || !in->is_input(in->ctx, names[i])) {
+                /* gone since readdir, or not an image's name */
+            } else if (target && S_ISREG(st.st_mode)) {
                 rc |= batch_add(l, path, sub) != 0;
-            else if (have && S_ISLNK(lst.st_mode) && !target && in->is_input(in->ctx, names[i]) &&
-                     !in->quiet)
-                cli_error("%s: skipped: a symbolic link to nothing", path);
+            } else if (kind) {
+                in->not_read(in->ctx, path, kind);
+                count(t, FILE_SKIPPED);
+            } else if (S_ISLNK(lst.st_mode) && !target) {
+                char why[256];
+                snprintf(why, sizeof why, err == ENOENT ? "a symbolic link to nothing"
+                                                        : "a symbolic link that cannot be followed: %s",
+                         strerror(err));
+                in->failed(in->ctx, path, why);
+                count(t, EXIT_FAIL);
+            }
         }
         free(path), free(sub), free(names[i]);
     }
@@ -111,18 +146,20 @@ static int walk(const batch_inputs *in, batch_list *l, const char *dir, const ch
 }
 
 int batch_gather(const batch_inputs *in, char *const *args, int nargs, batch_list *l,
-                 size_t *skipped)
+                 batch_tally *t)
 {
-    int failed = 0;
     for (int i = 0; i < nargs; i++) {
         const char *arg = args[i];
         struct stat st;
         const char *own = in->own_output(in->ctx, arg);
         if (in->recursive && stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
-            failed |= walk(in, l, arg, "");
+            if (walk(in, l, arg, "", t) != 0) {
+                cli_error("out of memory");
+                return 1;
+            }
         } else if (own) { /* `kmq compress *.png` run twice */
             in->skipped(in->ctx, arg, own);
-            (*skipped)++;
+            count(t, FILE_SKIPPED);
         } else {
             const char *slash = strrchr(arg, '/');
             if (batch_add(l, arg, slash ? slash + 1 : arg) != 0) {
@@ -131,7 +168,7 @@ int batch_gather(const batch_inputs *in, char *const *args, int nargs, batch_lis
             }
         }
     }
-    return failed;
+    return 0;
 }
 
 /* ---- clashes ---- */

@@ -30,10 +30,10 @@ void batch_free(batch_list *l);
    .png8.png, .decompressed.png, .swatch.png), or NULL. */
 const char *batch_kmq_output(const char *name);
 
-/* How a command's arguments become its inputs. */
+/* How a command's arguments become its inputs.  The command says what is
+   left out and why (messages, JSON); batch_gather counts it. */
 typedef struct {
     int recursive; /* folder arguments are walked (-r) */
-    int quiet;
     /* Whether a walk takes the file `name` (the last part of the path). */
     int (*is_input)(void *ctx, const char *name);
     /* For a file given by name: the output suffix that makes it one of
@@ -41,16 +41,24 @@ typedef struct {
     const char *(*own_output)(void *ctx, const char *path);
     /* Reports a file skipped by own_output. */
     void (*skipped)(void *ctx, const char *path, const char *suffix);
+    /* Reports an input's name found by a walk that is not a file but
+       `kind` ("a FIFO", "a character device", ...): skipped, not read. */
+    void (*not_read)(void *ctx, const char *path, const char *kind);
+    /* Reports what a walk could not read (`why`: a sentence): a failure. */
+    void (*failed)(void *ctx, const char *path, const char *why);
     void *ctx;
     const struct stat *skip_dir; /* a folder not to walk into, or NULL */
 } batch_inputs;
 
+struct batch_tally;
 /* Appends the files of args[0..nargs-1] to l: a folder's images (with
    -r; hidden names and links to folders are not followed; name order), a
-   file as it is.  *skipped counts the own outputs left out.  Returns 1 if
-   a folder could not be read or memory ran out (reported), else 0. */
+   file as it is.  What is left out is reported and counted in t: own
+   outputs and, in a walk, FIFOs, sockets and devices as skipped; links to
+   nothing and folders that cannot be opened as failed.  Returns 1 if
+   memory ran out (reported), else 0. */
 int batch_gather(const batch_inputs *in, char *const *args, int nargs, batch_list *l,
-                 size_t *skipped);
+                 struct batch_tally *t);
 
 /* Up to BATCH_MAX_OUTPUTS output names for file f, malloc'd, into paths;
    returns how many, or -1 when out of memory (paths freed). */
@@ -80,7 +88,7 @@ typedef struct {
 } batch_result;
 
 /* What the files of a run came to. */
-typedef struct {
+typedef struct batch_tally {
     size_t ok, failed, skipped, larger, low;
     uint64_t bytes_in, bytes_out;
     int usage; /* a file's options did not fit it (EXIT_USAGE) */

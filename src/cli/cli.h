@@ -94,26 +94,41 @@ void progress_clear(void);
 #define CLI_STREAM_ABOVE (1ull << 25)
 /* The pixels of the PNG at path by its IHDR (0: not a PNG, or unreadable). */
 uint64_t png_pixels(const char *path);
+/* Temporary copies (of standard input and pipes, of output to a pipe)
+   are unnamed files in $TMPDIR, else /tmp. */
+/* A new one, open for reading and writing; -1 with errno set. */
+int stream_temp_fd(void);
+/* Why one could not be made or written (err: the errno of the failing
+   call): "cannot make a temporary copy in DIR (...): <strerror>", into buf. */
+const char *stream_temp_reason(int err, char *buf, size_t size);
+
 typedef struct {
-    outfile *f;   /* the output */
-    FILE *spool;  /* when f is a pipe: everything goes here first (tmpfile()) */
+    outfile *f;       /* the output */
+    FILE *spool;      /* when f is a pipe: everything goes here first */
     size_t written;
-    int failed;   /* a write or patch failed: an I/O error is the output's */
+    int failed;       /* a write or patch failed: an I/O error is the output's */
+    int spool_errno;  /* the errno of the spool's failed call, 0 if none */
 } stream_out;
 /* A sink writing into so->f (or so->spool). */
 kmq_sink stream_sink(stream_out *so);
-/* The spool, if any, copied into so->f. */
+/* Makes so->spool (a temporary file); KMQ_ERR_IO with so->spool_errno set
+   if it cannot be had. */
+kmq_status stream_spool_output(stream_out *so);
+/* The spool, if any, copied into so->f.  A failure of the spool itself,
+   here or in the sink, sets so->spool_errno (a failure of so->f does not). */
 kmq_status stream_unspool(stream_out *so);
-/* Standard input ("-") or a pipe copied into an unnamed temporary file in
-   $TMPDIR (or /tmp) so that it can be read more than once: at most cap
-   bytes, or stream_cap when it starts like a PNG, TIFF or PNM.  Returns the
-   descriptor to close when done (its /proc name into name), or one of
-   these with errno set: */
+/* Standard input ("-") or a pipe copied into a temporary file so that it
+   can be read more than once: at most cap bytes, or stream_cap when it
+   starts like a PNG, TIFF or PNM.  Returns the descriptor to close when
+   done (its /proc name into name), or one of these with *err set to the
+   errno of the call that failed: */
 enum { SPOOL_INPUT = -1, SPOOL_TEMP = -2, SPOOL_TOO_LARGE = -3 };
 int stream_spool_input(const char *input, uint64_t cap, uint64_t stream_cap, char *name,
-                       size_t size);
-/* Reports a failed stream_spool_input. */
-void stream_spool_failed(const char *input, int rc);
+                       size_t size, int *err);
+/* What went wrong with stream_spool_input (for a message or JSON), using
+   buf; and the one-line report of it. */
+const char *stream_spool_reason(int rc, int err, char *buf, size_t size);
+void stream_spool_failed(const char *input, int rc, int err);
 int is_regular(const char *path);
 
 int cmd_compress(int argc, char **argv);

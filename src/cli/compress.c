@@ -50,6 +50,27 @@ static void skipped(void *ctx, const char *path, const char *suffix)
         json_skipped(path, "a kmq output", NULL, 0);
 }
 
+static void not_read(void *ctx, const char *path, const char *kind)
+{
+    const compress_opts *o = ctx;
+    if (!o->quiet)
+        cli_error("%s: skipped: %s, not read by a folder walk (reading it could block forever; "
+                  "name it to read it)", path, kind);
+    if (o->json) {
+        char reason[96];
+        snprintf(reason, sizeof reason, "%s, not read by a folder walk", kind);
+        json_skipped(path, reason, NULL, 0);
+    }
+}
+
+static void walk_failed(void *ctx, const char *path, const char *why)
+{
+    const compress_opts *o = ctx;
+    cli_error("%s: %s", path, why);
+    if (o->json)
+        json_failure(path, why);
+}
+
 static void run_one(void *ctx, size_t i, batch_result *r)
 {
     const run_ctx *c = ctx;
@@ -76,11 +97,11 @@ int cmd_compress(int argc, char **argv)
     double t0 = now_seconds();
 
     o.out_dir_exists = o.out_dir && stat(o.out_dir, &o.out_dir_st) == 0;
-    const batch_inputs in = {o.recursive, o.quiet, is_input, own_output, skipped, &o,
+    const batch_inputs in = {o.recursive, is_input, own_output, skipped, not_read, walk_failed, &o,
                              o.out_dir_exists ? &o.out_dir_st : NULL};
     batch_list files = {0};
     batch_tally t = {0};
-    int list_failed = batch_gather(&in, o.inputs, o.ninputs, &files, &t.skipped);
+    int list_failed = batch_gather(&in, o.inputs, o.ninputs, &files, &t);
 
     /* Threads: the cores shared out between the files done at once. */
     const long cores = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;

@@ -50,6 +50,19 @@ static int fail(job *j, kmq_status s)
     return EXIT_FAIL;
 }
 
+/* The temporary copy of the output `path` (a pipe) could not be made or
+   written: err, the errno of the call that failed, says why. */
+static int fail_spool(job *j, const char *path, int err)
+{
+    char why[4200];
+    stream_temp_reason(err, why, sizeof why);
+    progress_clear();
+    cli_error("%s: %s", cli_out_name(path), why);
+    if (j->o->json)
+        json_failure(j->input, why);
+    return EXIT_FAIL;
+}
+
 /* --skip-existing: 1 if the label PNG at `labels` names the codebook at
    `codebook` (or names none: written by kmq 0.1.0 or another tool); 0 if
    it names another, or its binding is damaged (*damaged set). */
@@ -400,13 +413,15 @@ static int stream(job *j)
            image of the in-memory limit can take unless it can be streamed. */
         const uint64_t mem = o->max_pixels ? o->max_pixels : KMQ_DEFAULT_MAX_PIXELS;
         const uint64_t big = o->max_stream_pixels ? o->max_stream_pixels : KMQ_DEFAULT_MAX_STREAM_PIXELS;
+        int err;
         const int fd = stream_spool_input(j->input, mem * 8 + (1u << 20), big * 8 + (1u << 20),
-                                          j->spooled, sizeof j->spooled);
+                                          j->spooled, sizeof j->spooled, &err);
         if (fd < 0) {
+            char why[4200];
             progress_clear();
-            stream_spool_failed(j->input, fd);
+            stream_spool_failed(j->input, fd, err);
             if (o->json)
-                json_failure(j->input, "could not read the input");
+                json_failure(j->input, stream_spool_reason(fd, err, why, sizeof why));
             return EXIT_FAIL;
         }
         j->spool_fd = fd;
@@ -434,8 +449,8 @@ static int stream(job *j)
     }
     if (s == KMQ_OK) {
         so.f = f[0];
-        if (!outfile_seekable(f[0]) && !(so.spool = tmpfile()))
-            s = KMQ_ERR_IO;
+        if (!outfile_seekable(f[0]))
+            s = stream_spool_output(&so);
     }
     if (s == KMQ_OK) {
         j->failed = j->input;
@@ -473,6 +488,8 @@ static int stream(job *j)
     if (s != KMQ_OK || rc != GO_ON) {
         for (int i = 0; i < j->nout; i++)
             outfile_abort(f[i]);
+        if (s == KMQ_ERR_IO && so.spool_errno)
+            return fail_spool(j, j->paths[0], so.spool_errno);
         return s != KMQ_OK ? fail(j, s) : rc;
     }
     int failed;

@@ -110,6 +110,7 @@ static int decompress_streamed(const decompress_job *dj)
     stream_out so = {0};
     kmq_sink sink = stream_sink(&so);
     kmq_status s;
+    char tmp_why[4200];
     if ((s = kmq_read_file(dj->cpath, KMQ_MAX_CODEBOOK_FILE, &cbuf, &clen)) != KMQ_OK ||
         (s = cli_decode_codebook(dj->cpath, cbuf, clen, &cb)) != KMQ_OK) {
         cli_report(dj->cpath, s, NULL);
@@ -142,21 +143,27 @@ static int decompress_streamed(const decompress_job *dj)
         cli_report_out(dj->opath, s, NULL);
         goto done;
     }
-    if (!outfile_seekable(f) && !(so.spool = tmpfile())) {
-        cli_report_out(dj->opath, KMQ_ERR_IO, NULL);
+    so.f = f;
+    if (!outfile_seekable(f) && stream_spool_output(&so) != KMQ_OK) {
+        cli_error("%s: %s", cli_out_name(dj->opath),
+                  stream_temp_reason(so.spool_errno, tmp_why, sizeof tmp_why));
         goto done;
     }
-    so.f = f;
     uint64_t bad = 0;
     s = kmq_stream_decompress(lpath, dj->max_pixels, &cb, dj->strip ? NULL : &meta, &sink, &bad,
                               &why, &warning);
-    e = errno;
     if (s != KMQ_ERR_NOMEM && !so.failed &&
         (fstat(lfd, &after) != 0 || after.st_size != before.st_size ||
          after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec))
         s = KMQ_ERR_INPUT_CHANGED, why = NULL; /* what was read may be of two files */
     if (s == KMQ_OK)
         s = stream_unspool(&so);
+    e = errno; /* of the call that failed, decoding or copying out */
+    if (s == KMQ_ERR_IO && so.spool_errno) {
+        cli_error("%s: %s", cli_out_name(dj->opath),
+                  stream_temp_reason(so.spool_errno, tmp_why, sizeof tmp_why));
+        goto done;
+    }
     if (s == KMQ_ERR_LABEL_RANGE) {
         const uint64_t w = hlen >= 24 ? (uint64_t)head[16] << 24 | head[17] << 16 | head[18] << 8 |
                                             head[19]
@@ -294,8 +301,9 @@ int cmd_decompress(int argc, char **argv)
         (!strcmp(lpath, "-") || is_pipe(lpath) || (stream > 0 && !is_regular(lpath)))) {
         const uint64_t mem = 2 * (max_pixels ? max_pixels : KMQ_DEFAULT_MAX_PIXELS) + (1u << 20);
         const uint64_t big = 2 * (max_stream ? max_stream : KMQ_DEFAULT_MAX_STREAM_PIXELS) + (1u << 20);
-        if ((spool_fd = stream_spool_input(lpath, mem, big, spooled, sizeof spooled)) < 0) {
-            stream_spool_failed(lpath, spool_fd);
+        int err;
+        if ((spool_fd = stream_spool_input(lpath, mem, big, spooled, sizeof spooled, &err)) < 0) {
+            stream_spool_failed(lpath, spool_fd, err);
             goto done;
         }
         lsrc = spooled;

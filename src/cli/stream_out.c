@@ -13,11 +13,19 @@
 #include <unistd.h>
 
 
+/* A failed call on the spool: its errno kept for the report, which comes
+   after the library has unwound (and may have changed errno). */
+static kmq_status spool_error(stream_out *so)
+{
+    so->spool_errno = errno ? errno : EIO;
+    return KMQ_ERR_IO;
+}
+
 static kmq_status out_write(void *ctx, const uint8_t *buf, size_t len)
 {
     stream_out *so = ctx;
     so->written += len;
-    kmq_status s = so->spool ? fwrite(buf, 1, len, so->spool) == len ? KMQ_OK : KMQ_ERR_IO
+    kmq_status s = so->spool ? fwrite(buf, 1, len, so->spool) == len ? KMQ_OK : spool_error(so)
                              : outfile_write(so->f, buf, len);
     so->failed |= s != KMQ_OK;
     return s;
@@ -31,8 +39,19 @@ static kmq_status out_patch(void *ctx, uint64_t offset, const uint8_t *buf, size
         s = outfile_patch(so->f, offset, buf, len);
     else if (fseeko(so->spool, (off_t)offset, SEEK_SET) != 0 ||
              fwrite(buf, 1, len, so->spool) != len || fseeko(so->spool, 0, SEEK_END) != 0)
-        s = KMQ_ERR_IO;
+        s = spool_error(so);
     so->failed |= s != KMQ_OK;
+    return s;
+}
+
+kmq_status stream_spool_output(stream_out *so)
+{
+    const int fd = stream_temp_fd();
+    if (fd >= 0 && (so->spool = fdopen(fd, "w+b")))
+        return KMQ_OK;
+    const kmq_status s = spool_error(so);
+    if (fd >= 0)
+        close(fd);
     return s;
 }
 
@@ -43,11 +62,13 @@ kmq_status stream_unspool(stream_out *so)
         return KMQ_OK;
     uint8_t buf[1 << 16];
     size_t n;
-    kmq_status s = fflush(so->spool) == 0 && fseeko(so->spool, 0, SEEK_SET) == 0 ? KMQ_OK : KMQ_ERR_IO;
+    if (fflush(so->spool) != 0 || fseeko(so->spool, 0, SEEK_SET) != 0)
+        return spool_error(so);
+    kmq_status s = KMQ_OK;
     while (s == KMQ_OK && (n = fread(buf, 1, sizeof buf, so->spool)) > 0)
         s = outfile_write(so->f, buf, n);
     if (s == KMQ_OK && ferror(so->spool))
-        s = KMQ_ERR_IO;
+        s = spool_error(so);
     so->failed |= s != KMQ_OK;
     return s;
 }
@@ -69,18 +90,73 @@ static int streamable(int fd)
            (head[0] == 'P' && head[1] >= '1' && head[1] <= '7');
 }
 
-int stream_spool_input(const char *input, uint64_t cap, uint64_t stream_cap, char *name,
-                       size_t size)
+/* The folder of temporary files: $TMPDIR, else /tmp (*from_env says which). */
+static const char *temp_dir(int *from_env)
 {
     const char *dir = getenv("TMPDIR");
-    if (!dir || !*dir)
-        dir = "/tmp";
+    *from_env = dir && *dir;
+    return *from_env ? dir : "/tmp";
+}
+
+int stream_temp_fd(void)
+{
+    int env;
+    const char *dir = temp_dir(&env);
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+        return fd;
+    /* A file system without unnamed files (EOPNOTSUPP; EISDIR before Linux
+       3.11): a named one, unlinked at once, as tmpfile() does. */
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/.kmq-spool-XXXXXX", dir) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if ((fd = mkostemp(path, O_CLOEXEC)) >= 0)
+        unlink(path);
+    return fd;
+}
+
+const char *stream_temp_reason(int err, char *buf, size_t size)
+{
+    int env;
+    const char *dir = temp_dir(&env);
+    snprintf(buf, size, "cannot make a temporary copy in %s (%s): %s", dir,
+             env ? "TMPDIR" : "set TMPDIR to use another folder", strerror(err));
+    return buf;
+}
+
+/* write() all of buf: a short write (a full disk takes what fits) is
+   followed by another, whose failure sets errno to the cause. */
+static int write_all(int fd, const uint8_t *buf, size_t n)
+{
+    while (n) {
+        const ssize_t k = write(fd, buf, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (!k)
+                errno = EIO;
+            return -1;
+        }
+        buf += k, n -= (size_t)k;
+    }
+    return 0;
+}
+
+int stream_spool_input(const char *input, uint64_t cap, uint64_t stream_cap, char *name,
+                       size_t size, int *err)
+{
     const int in = strcmp(input, "-") ? open(input, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-    if (in < 0)
+    if (in < 0) {
+        *err = errno;
         return SPOOL_INPUT;
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600), rc = SPOOL_TEMP;
+    }
+    int fd = stream_temp_fd(), rc = SPOOL_TEMP;
     uint8_t buf[1 << 16];
     uint64_t total = 0;
+    if (fd < 0)
+        *err = errno;
     while (fd >= 0) {
         ssize_t n = read(in, buf, sizeof buf);
         if (n < 0 && errno == EINTR)
@@ -90,6 +166,7 @@ int stream_spool_input(const char *input, uint64_t cap, uint64_t stream_cap, cha
             break;
         }
         if (n < 0) {
+            *err = errno;
             rc = SPOOL_INPUT;
             break;
         }
@@ -100,15 +177,15 @@ int stream_spool_input(const char *input, uint64_t cap, uint64_t stream_cap, cha
             rc = SPOOL_TOO_LARGE;
             break;
         }
-        if (write(fd, buf, (size_t)n) != n) /* a short write to a file is a full disk */
+        if (write_all(fd, buf, (size_t)n) != 0) {
+            *err = errno;
             break;
+        }
     }
-    int e = errno;
     if (in != STDIN_FILENO)
         close(in);
     if (rc < 0 && fd >= 0)
         close(fd);
-    errno = e;
     if (rc >= 0)
         snprintf(name, size, "/proc/self/fd/%d", fd);
     return rc;
@@ -134,16 +211,17 @@ uint64_t png_pixels(const char *path)
     return w * h;
 }
 
-void stream_spool_failed(const char *input, int rc)
+const char *stream_spool_reason(int rc, int err, char *buf, size_t size)
 {
-    if (rc == SPOOL_TOO_LARGE) {
-        cli_report(input, KMQ_ERR_TOO_LARGE,
-                   "too large: more data than an image within the pixel limit can hold");
-    } else if (rc == SPOOL_TEMP) {
-        const char *dir = getenv("TMPDIR");
-        cli_error("%s: cannot make a temporary copy in %s (set TMPDIR): %s", cli_in_name(input),
-                  dir && *dir ? dir : "/tmp", strerror(errno));
-    } else {
-        cli_report(input, KMQ_ERR_IO, NULL);
-    }
+    if (rc == SPOOL_TOO_LARGE)
+        return "too large: more data than an image within the pixel limit can hold";
+    if (rc == SPOOL_TEMP)
+        return stream_temp_reason(err, buf, size);
+    return strerror(err);
+}
+
+void stream_spool_failed(const char *input, int rc, int err)
+{
+    char buf[4200];
+    cli_error("%s: %s", cli_in_name(input), stream_spool_reason(rc, err, buf, sizeof buf));
 }

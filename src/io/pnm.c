@@ -43,9 +43,12 @@ static kmq_status corrupt(const char *text, const char **why)
     return KMQ_ERR_IMAGE_CORRUPT;
 }
 
+/* The magic number may be followed by a comment with no space between
+   ("P6#comment"): netpbm reads that, and the header parsers skip it. */
 int kmq_is_pnm(const uint8_t *buf, size_t len)
 {
-    return len >= 3 && buf[0] == 'P' && buf[1] >= '1' && buf[1] <= '7' && space(buf[2]);
+    return len >= 3 && buf[0] == 'P' && buf[1] >= '1' && buf[1] <= '7' &&
+           (space(buf[2]) || buf[2] == '#');
 }
 
 /* ---- the header ---- */

@@ -243,3 +243,82 @@ make_mixed() {
     [[ "$(tail -1 <<<"$stderr")" == "kmq: 5 files: 1 compressed, 0 skipped, 4 failed; "* ]] || { echo "$stderr"; false; }
     no_temp_files d
 }
+
+# A folder whose image names are not all files: two good images, a link to
+# nothing, a link loop, a FIFO and a link to a device (neither of which a
+# walk may open: a FIFO with no writer blocks, /dev/zero never ends), and a
+# FIFO without an image's name, which is none of kmq's business.
+make_odd_tree() {
+    mkdir -p d
+    "$GENIMG" d/a.png 16 16 3 demo 1
+    "$GENIMG" d/b.png 16 16 3 demo 2
+    ln -s nowhere.png d/dangling.png
+    ln -s loop.png d/loop.png
+    mkfifo d/f.ppm d/fifo
+    ln -s /dev/zero d/zero.pgm
+}
+
+@test "-r: a link to nothing fails, a FIFO or device is skipped unread; each said, in --json, and counted" {
+    make_odd_tree
+    # timeout: opening the FIFO would block for ever
+    run -1 --separate-stderr timeout 60 "$KMQ" compress -k 4 --json -r d
+    [ "$(grep -c . <<<"$output")" -eq 6 ] || { echo "$output"; false; }
+    /usr/bin/python3 - "$output" <<'PY'
+import json, sys
+objs = {o["input"]: o for o in map(json.loads, sys.argv[1].splitlines())}
+assert objs["d/dangling.png"] == {"input": "d/dangling.png", "status": "error",
+                                  "error": "a symbolic link to nothing"}, objs
+assert objs["d/loop.png"] == {"input": "d/loop.png", "status": "error",
+    "error": "a symbolic link that cannot be followed: Too many levels of symbolic links"}, objs
+assert objs["d/f.ppm"] == {"input": "d/f.ppm", "status": "skipped",
+                           "reason": "a FIFO, not read by a folder walk"}, objs
+assert objs["d/zero.pgm"] == {"input": "d/zero.pgm", "status": "skipped",
+                              "reason": "a character device, not read by a folder walk"}, objs
+assert objs["d/a.png"]["status"] == objs["d/b.png"]["status"] == "ok", objs
+PY
+    grep -qx 'kmq: d/dangling.png: a symbolic link to nothing' <<<"$stderr"
+    grep -qx 'kmq: d/loop.png: a symbolic link that cannot be followed: Too many levels of symbolic links' <<<"$stderr"
+    grep -qx 'kmq: d/f.ppm: skipped: a FIFO, not read by a folder walk (reading it could block forever; name it to read it)' <<<"$stderr"
+    grep -qx 'kmq: d/zero.pgm: skipped: a character device, not read by a folder walk (reading it could block forever; name it to read it)' <<<"$stderr"
+    ! grep -q 'd/fifo' <<<"$stderr"
+    [[ "$(tail -1 <<<"$stderr")" == "kmq: 6 files: 2 compressed, 2 skipped, 2 failed; "* ]] || { echo "$stderr"; false; }
+    [ -s d/a.labels.png ] && [ -s d/b.labels.png ] && [ ! -e d/f.labels.png ] && [ ! -e d/dangling.labels.png ]
+    # -j 2 counts the same; -q keeps the failures and silences the skips
+    run -1 --separate-stderr timeout 60 "$KMQ" compress -f -q -k 4 -j 2 -r d
+    [ "$stderr" = $'kmq: d/dangling.png: a symbolic link to nothing\nkmq: d/loop.png: a symbolic link that cannot be followed: Too many levels of symbolic links' ] || { echo "$stderr"; false; }
+    run -1 --separate-stderr timeout 60 "$KMQ" compress -f -k 4 -j 2 -r d
+    [[ "$(tail -1 <<<"$stderr")" == "kmq: 6 files: 2 compressed, 2 skipped, 2 failed; "* ]] || { echo "$stderr"; false; }
+    # the links gone, what is skipped is no failure: exit 0
+    rm d/dangling.png d/loop.png
+    run -0 --separate-stderr timeout 60 "$KMQ" compress -f -k 4 -r d
+    [[ "$(tail -1 <<<"$stderr")" == "kmq: 4 files: 2 compressed, 2 skipped, 0 failed; "* ]] || { echo "$stderr"; false; }
+}
+
+@test "a link to nothing named directly fails as a missing file; a FIFO named directly is read" {
+    make_odd_tree
+    run -1 --separate-stderr "$KMQ" compress -k 4 --json d/dangling.png d/a.png
+    grep -qx '{"input": "d/dangling.png", "status": "error", "error": "No such file or directory"}' <<<"$output"
+    [[ "$(tail -1 <<<"$stderr")" == "kmq: 2 files: 1 compressed, 0 skipped, 1 failed; "* ]] || { echo "$stderr"; false; }
+    cat d/b.png >d/f.ppm &
+    run -0 timeout 60 "$KMQ" compress -q -f -k 4 d/f.ppm --labels f.png --codebook f.bin
+    wait
+    [ -s f.png ] && [ -s f.bin ]
+}
+
+@test "-r: a folder that cannot be opened is a failure: said, in --json, counted, exit 1" {
+    command -v strace >/dev/null || skip "strace not installed"
+    mkdir -p d/sub
+    "$GENIMG" d/a.png 16 16 3 demo 1
+    "$GENIMG" d/sub/b.png 16 16 3 demo 2
+    # the opendir() of d/sub fails as an unreadable folder would (root reads
+    # every folder, so chmod cannot show it)
+    strace_kmq -o tr.txt -e trace=openat "$KMQ" compress -q -k 4 -r d
+    n=$(grep -n 'openat(AT_FDCWD, "d/sub",' tr.txt | head -1 | cut -d: -f1)
+    [ -n "$n" ]
+    run -1 --separate-stderr strace_kmq -o /dev/null -e trace=openat -e inject=openat:error=EACCES:when=$n \
+        "$KMQ" compress -f -k 4 --json -r d
+    [ "$(grep -c . <<<"$output")" -eq 2 ] || { echo "$output"; false; }
+    grep -qx '{"input": "d/sub", "status": "error", "error": "Permission denied"}' <<<"$output"
+    grep -qx 'kmq: d/sub: Permission denied' <<<"$stderr"
+    [[ "$(tail -1 <<<"$stderr")" == "kmq: 2 files: 1 compressed, 0 skipped, 1 failed; "* ]] || { echo "$stderr"; false; }
+}

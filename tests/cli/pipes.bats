@@ -364,12 +364,13 @@ assert d['status'] == 'ok'" <<<"$output"
     [ "$stderr" = "kmq: g.png and other.png differ in size: 32x32 vs 16x16" ]
 }
 
-@test "a dangling symlink in a folder is reported, the rest is done" {
+@test "a dangling symlink in a folder is reported as a failed file, the rest is done" {
     mkdir d
     "$GENIMG" d/a.png 16 16 3 smooth
     ln -s nowhere.png d/b.png
-    run -0 --separate-stderr "$KMQ" compress -k 4 -r d
-    [[ "$stderr" == *"kmq: d/b.png: skipped: a symbolic link to nothing"* ]] || { echo "$stderr"; false; }
+    run -1 --separate-stderr "$KMQ" compress -k 4 -r d
+    [[ "$stderr" == *"kmq: d/b.png: a symbolic link to nothing"* ]] || { echo "$stderr"; false; }
+    [[ "$(tail -1 <<<"$stderr")" == "kmq: 2 files: 1 compressed, 0 skipped, 1 failed; "* ]] || { echo "$stderr"; false; }
     [ -f d/a.labels.png ]
 }
 

@@ -96,8 +96,114 @@ PY
     run -1 --separate-stderr bash -c "cat big.png | '$KMQ' compress --max-pixels 1000 --max-stream-pixels 1000 -k 8 - --labels q.png --codebook q.bin"
     [ "$stderr" = "kmq: standard input: too large: more data than an image within the pixel limit can hold" ]
     run -1 --separate-stderr bash -c "cat big.png | TMPDIR=/nonexistent '$KMQ' compress -k 8 - --labels q.png --codebook q.bin"
-    [ "$stderr" = "kmq: standard input: cannot make a temporary copy in /nonexistent (set TMPDIR): No such file or directory" ]
+    [ "$stderr" = "kmq: standard input: cannot make a temporary copy in /nonexistent (TMPDIR): No such file or directory" ]
     [ ! -e q.png ] && [ ! -e q.bin ]
+}
+
+# The temporary copies on a full disk.  A write that fills it is short
+# (what fits); only the next write says why, and the message must carry
+# that errno, not whatever errno held before (it said "Invalid argument").
+# RLIMIT_FSIZE (ulimit -f, with SIGXFSZ ignored: EFBIG) needs no root and
+# caps only the temporary file, the outputs being pipes or small; a small
+# tmpfs (root only) gives the real ENOSPC.
+
+# spool_fails ERRTEXT TMPDIR-TEXT PREFIX...: every temporary copy (of
+# standard input for compress and decompress, of output to a pipe) fails
+# with one line, exit 1, nothing written; PREFIX runs the command.
+spool_fails() {
+    local cause=$1 dir=$2
+    shift 2
+    local run_kmq="$* '$KMQ'"
+    run -1 --separate-stderr bash -c "$run_kmq compress -k 8 --stream - --labels q.png --codebook q.bin <big.png"
+    [ "$stderr" = "kmq: standard input: cannot make a temporary copy in $dir: $cause" ] || { echo "$stderr"; false; }
+    [ ! -e q.png ] && [ ! -e q.bin ]
+    run -1 --separate-stderr bash -c "$run_kmq compress -q --json -k 8 --stream - --labels q.png --codebook q.bin <big.png"
+    [ "$output" = "{\"input\": \"-\", \"status\": \"error\", \"error\": \"cannot make a temporary copy in $dir: $cause\"}" ] || { echo "$output"; false; }
+    run -1 --separate-stderr bash -c "$run_kmq decompress --stream - l.bin -o q.png <l.png"
+    [ "$stderr" = "kmq: standard input: cannot make a temporary copy in $dir: $cause" ] || { echo "$stderr"; false; }
+    [ ! -e q.png ]
+    # output to a pipe is held in a temporary file (its lengths are patched in)
+    run -1 --separate-stderr bash -c "set -o pipefail; $run_kmq decompress --stream l.png l.bin -o - | wc -c >n.txt"
+    [ "$stderr" = "kmq: standard output: cannot make a temporary copy in $dir: $cause" ] || { echo "$stderr"; false; }
+    [ "$(cat n.txt)" = 0 ]
+    run -1 --separate-stderr bash -c "set -o pipefail; $run_kmq compress -q -k 256 --stream big.png --labels /dev/stdout --codebook q.bin | wc -c >n.txt"
+    [ "$stderr" = "kmq: /dev/stdout: cannot make a temporary copy in $dir: $cause" ] || { echo "$stderr"; false; }
+    [ "$(cat n.txt)" = 0 ] && [ ! -e q.bin ]
+}
+
+# noise: every file (image, labels at k = 256, decoded image) over 150 KB
+spool_inputs() {
+    "$GENIMG" big.png 400 400 3 noise 1
+    "$KMQ" compress -q -k 256 big.png --labels l.png --codebook l.bin
+    [ "$(stat -c %s big.png)" -gt 150000 ] && [ "$(stat -c %s l.png)" -gt 150000 ]
+}
+
+@test "temporary copies past the file size limit (ulimit -f): the true cause, and where, in one line; no output" {
+    spool_inputs
+    mkdir t
+    # 100 KiB: the second 64 KiB write is cut short, the third fails
+    spool_fails "File too large" "$PWD/t (TMPDIR)" "trap '' XFSZ; ulimit -f 100; TMPDIR='$PWD/t'"
+    spool_fails "File too large" "/tmp (set TMPDIR to use another folder)" "trap '' XFSZ; ulimit -f 100; unset TMPDIR;"
+    # within the limit, the same command works
+    run -0 bash -c "trap '' XFSZ; ulimit -f 2000; TMPDIR='$PWD/t' '$KMQ' compress -q -k 8 --stream - --labels q.png --codebook q.bin <big.png"
+    [ -s q.png ] && [ -z "$(ls -A t)" ]
+}
+
+# tmpfile_call: which openat() of kmq's, in the trace tr.txt, made the
+# temporary file: strace's inject=...:when= counts them.
+tmpfile_call() {
+    grep -n O_TMPFILE tr.txt | head -1 | cut -d: -f1 | grep .
+}
+
+@test "a file system without unnamed files (O_TMPFILE refused): a named temporary file, removed at once" {
+    command -v strace >/dev/null || skip "strace not installed"
+    spool_inputs
+    mkdir t
+    export TMPDIR=$PWD/t
+    refuse=(-e trace=openat,unlink -e inject=openat:error=EOPNOTSUPP:when)
+    # a copy of standard input
+    "$KMQ" compress -q -k 8 big.png --labels want.png --codebook want.bin
+    strace_kmq -o tr.txt -e trace=openat "$KMQ" compress -q -k 8 --stream - --labels q.png --codebook q.bin <big.png
+    n=$(tmpfile_call)
+    strace_kmq -o tr.txt "${refuse[@]}"=$n "$KMQ" compress -q -f -k 8 --stream - --labels q.png --codebook q.bin <big.png
+    grep -q 'O_TMPFILE.*EOPNOTSUPP (Operation not supported) (INJECTED)' tr.txt
+    grep -q '^unlink(".*/t/\.kmq-spool-' tr.txt
+    cmp q.png want.png && cmp q.bin want.bin
+    # a copy of the output to a pipe
+    "$KMQ" decompress -q l.png l.bin -o want.dec.png
+    strace_kmq -o tr.txt -e trace=openat "$KMQ" decompress -q --stream l.png l.bin -o - | cat >/dev/null
+    n=$(tmpfile_call)
+    strace_kmq -o tr.txt "${refuse[@]}"=$n "$KMQ" decompress -q --stream l.png l.bin -o - | cat >q.dec.png
+    grep -q 'O_TMPFILE.*EOPNOTSUPP (Operation not supported) (INJECTED)' tr.txt
+    grep -q '^unlink(".*/t/\.kmq-spool-' tr.txt
+    cmp q.dec.png want.dec.png
+    [ -z "$(ls -A t)" ]
+}
+
+@test "streamed decompress to a full output or a closed pipe, after its temporary copy: the output's own errno" {
+    spool_inputs
+    # the copy is made; copying it out fails (it said "Inappropriate ioctl for device")
+    run -1 --separate-stderr bash -c "'$KMQ' decompress --stream l.png l.bin -o - >/dev/full"
+    [ "$stderr" = "kmq: standard output: No space left on device" ] || { echo "$stderr"; false; }
+    run -1 --separate-stderr "$KMQ" decompress --stream l.png l.bin -o /dev/full
+    [ "$stderr" = "kmq: /dev/full: No space left on device" ] || { echo "$stderr"; false; }
+    # a reader that went away (SIGPIPE ignored: EPIPE) is not an error to report
+    run -1 --separate-stderr bash -c "trap '' PIPE; '$KMQ' decompress --stream l.png l.bin -o - | head -c 1 >/dev/null; exit \${PIPESTATUS[0]}"
+    [ -z "$stderr" ] || { echo "$stderr"; false; }
+}
+
+@test "temporary copies on a full file system (small tmpfs as TMPDIR): No space left on device, in one line" {
+    [ "$(id -u)" = 0 ] || skip "mounting a tmpfs needs root"
+    spool_inputs
+    mkdir small
+    mount -t tmpfs -o size=100k tmpfs small 2>/dev/null || skip "cannot mount a tmpfs here"
+    spool_fails "No space left on device" "$PWD/small (TMPDIR)" "TMPDIR='$PWD/small'"
+    [ -z "$(ls -A small)" ]
+}
+
+teardown() {
+    # the tmpfs above, whether its test passed or not
+    if mountpoint -q "$BATS_TEST_TMPDIR/small" 2>/dev/null; then umount "$BATS_TEST_TMPDIR/small"; fi
 }
 
 @test "--stream from standard input and a FIFO (spooled), and to a pipe: the same bytes" {

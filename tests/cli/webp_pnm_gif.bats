@@ -198,6 +198,50 @@ PY
     "$IMGCMP" raw b.plain.pbm | cmp - b.want
 }
 
+@test "PNM: a comment right after the magic number (P1-P7, as netpbm reads it), whole and --stream" {
+    need_py
+    command -v pamtopng >/dev/null || skip "netpbm not installed"
+    $PY - <<'PY'
+import numpy as np
+rng = np.random.default_rng(23)
+h, w = 7, 13
+bits = rng.integers(0, 2, (h, w))
+grey = rng.integers(0, 256, (h, w))
+rgb = rng.integers(0, 256, (h, w, 3))
+rgba = rng.integers(0, 256, (h, w, 4))
+def plain(a):
+    return "\n".join(" ".join(str(v) for v in row) for row in a.reshape(h, -1)).encode() + b"\n"
+head = b"#c\n%d %d\n" % (w, h)
+files = {
+    "p1.pbm": b"P1" + head + plain(bits),
+    "p2.pgm": b"P2" + head + b"255\n" + plain(grey),
+    "p3.ppm": b"P3" + head + b"255\n" + plain(rgb),
+    "p4.pbm": b"P4" + head + np.packbits(bits, axis=1).tobytes(),
+    "p5.pgm": b"P5" + head + b"255\n" + grey.astype(np.uint8).tobytes(),
+    "p6.ppm": b"P6" + head + b"255\n" + rgb.astype(np.uint8).tobytes(),
+    "p7.pam": b"P7#c\nWIDTH %d\nHEIGHT %d\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\nENDHDR\n" % (w, h)
+              + rgba.astype(np.uint8).tobytes(),
+}
+for name, data in files.items():
+    open(name, "wb").write(data)
+PY
+    for f in p1.pbm p2.pgm p3.ppm p4.pbm p5.pgm p6.ppm p7.pam; do
+        head -c 4 $f | grep -q '^P[1-7]#c$' || { echo "$f: $(head -c 4 $f)"; false; }
+        pamtopng $f >$f.png # netpbm's reading of it, as a PNG
+        "$IMGCMP" raw $f.png >want.raw
+        "$IMGCMP" raw $f | cmp - want.raw || { echo "$f decodes otherwise than netpbm reads it"; false; }
+        run -0 "$KMQ" compress -q -f -k 16 --labels a.png --codebook a.bin $f.png
+        for s in never always; do
+            run -0 "$KMQ" compress -q -f --json --stream=$s -k 16 --labels b.png --codebook b.bin $f
+            [[ "$output" == *"\"streamed\": $([ $s = always ] && echo true || echo false)"* ]] || { echo "$f: $output"; false; }
+            cmp a.png b.png && cmp a.bin b.bin
+        done
+        # from a pipe: copied, then streamed
+        run -0 bash -c "'$KMQ' compress -q -f --stream -k 16 --labels c.png --codebook c.bin - <$f"
+        cmp a.png c.png && cmp a.bin c.bin
+    done
+}
+
 @test "netpbm pipeline: pngtopnm x.png | kmq compress - gives what compressing x.png gives" {
     command -v pngtopnm >/dev/null || skip "netpbm not installed"
     "$GENIMG" x.png 57 41 3 smooth

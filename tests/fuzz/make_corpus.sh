@@ -112,6 +112,7 @@ open(f"{d}/pnm_p5_16.pgm", "wb").write(b"P5\n# 16-bit\n16 12\n65535\n" + (y * 40
 rows = "\n".join(" ".join(str(v) for v in r) for r in (px[..., :3].reshape(12, -1) % 101))
 open(f"{d}/pnm_p3_maxval100.ppm", "w").write(f"P3\n16 12 100\n{rows}\n")
 open(f"{d}/pnm_p4.pbm", "wb").write(b"P4 16 12\n" + np.packbits((x + y) % 3 == 0, axis=1).tobytes())
+open(f"{d}/pnm_comment_after_magic.ppm", "wb").write(b"P6#c\n2 1\n255\n" + bytes([10, 20, 30, 200, 100, 50]))
 open(f"{d}/pnm_pam_rgba.pam", "wb").write(b"P7\nWIDTH 16\nHEIGHT 12\nDEPTH 4\nMAXVAL 255\n"
                                           b"TUPLTYPE RGB_ALPHA\nENDHDR\n" + px.tobytes())
 q = im.convert("RGB").quantize(16)

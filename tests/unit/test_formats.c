@@ -38,6 +38,8 @@ Test(pnm, magic)
     cr_assert(kmq_is_pnm((const uint8_t *)"P6\n", 3));
     cr_assert(kmq_is_pnm((const uint8_t *)"P7\n", 3));
     cr_assert(!kmq_is_pnm((const uint8_t *)"P8\n", 3));
+    cr_assert(kmq_is_pnm((const uint8_t *)"P6#", 3)); /* a comment right after it */
+    cr_assert(kmq_is_pnm((const uint8_t *)"P1#", 3));
     cr_assert(!kmq_is_pnm((const uint8_t *)"P6x", 3));
     cr_assert(!kmq_is_pnm((const uint8_t *)"P6", 2));
 }
@@ -57,6 +59,17 @@ Test(pnm, comments_and_whitespace_anywhere_in_the_header)
     kmq_image_free(&img);
     /* a comment right after maxval ends the header at its newline */
     cr_assert_eq(pnm("P5 3 2 255#c\n", px, 6, 0, &img, &why), KMQ_OK, "%s", why);
+    cr_assert(!memcmp(img.pixels, px, 6));
+    kmq_image_free(&img);
+    /* and one right after the magic number, with no space (netpbm reads it) */
+    cr_assert_eq(pnm("P5#c\n3 2\n255\n", px, 6, 0, &img, &why), KMQ_OK, "%s", why);
+    cr_assert_eq(img.width, 3);
+    cr_assert(!memcmp(img.pixels, px, 6));
+    kmq_image_free(&img);
+    cr_assert_eq(pnm("P7#c\nWIDTH 3\nHEIGHT 2\nDEPTH 1\nMAXVAL 255\nENDHDR\n", px, 6, 0, &img,
+                     &why),
+                 KMQ_OK, "%s", why);
+    cr_assert_eq(img.channels, 1);
     cr_assert(!memcmp(img.pixels, px, 6));
     kmq_image_free(&img);
 }
