@@ -24,7 +24,7 @@ cat "$tap.u" >>"$tap"
 
 echo "== fuzz corpus and regression files, replayed ($BUILD/fuzz_replay_*)"
 n=0
-for t in image codebook npy decompress; do
+for t in image codebook npy decompress stream; do
     n=$((n + 1))
     dirs="$ROOT/tests/fuzz/corpus/$t"
     [ -d "$ROOT/tests/fuzz/regressions/$t" ] && dirs="$dirs $ROOT/tests/fuzz/regressions/$t"
