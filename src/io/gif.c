@@ -14,7 +14,10 @@
    - An index beyond the colour table is opaque black, as kmq decodes a
      palette PNG's out-of-range index (libpng's zeroed palette).
    - Interlaced frames are put back in row order.
-   - More frames: only the first is used, with a warning in meta. */
+   - More frames: only the first is used, with a warning in meta.
+
+   Before anything is allocated, the screen must be one the file's bytes
+   could paint (paintable). */
 #include "formats.h"
 #include "stb_io.h"
 
@@ -109,6 +112,21 @@ static int has_more_frames(GifFileType *gif)
     return 0;
 }
 
+/* The most pixels n bytes of GIF can paint, over all their frames: a code
+   is at least 1.5 bytes (12 bits, the widest) and stands for at most 4096
+   pixels (the longest string a 4096-entry table holds).  The logical screen
+   costs nothing to claim -- a 39-byte file with a 1x7 frame claimed 16000 x
+   16000, and kmq filled 1 GB with background in 7 s -- so a screen larger
+   than this and than SCREEN_FREE is refused: nothing in the file could ever
+   draw on most of it.  Screens up to SCREEN_FREE pixels (4 MB of canvas)
+   are kept whatever the file, for honest small files whose small frame sits
+   on a larger screen. */
+#define SCREEN_FREE ((uint64_t)1 << 20)
+static uint64_t paintable(size_t len)
+{
+    return (uint64_t)len * 8 / 12 * 4096;
+}
+
 /* The frame's rows, de-interlaced, over the screen at (left, top). */
 static kmq_status read_frame(GifFileType *gif, uint8_t *px, int C, const ColorMapObject *map,
                              int transparent, GifPixelType *line, const char **why)
@@ -193,6 +211,14 @@ kmq_status kmq_gif_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, k
     const ColorMapObject *map = d->ColorMap ? d->ColorMap : gif->SColorMap;
     if (!map || map->ColorCount < 1) {
         s = corrupt("corrupt GIF: the first frame has no colour table", why);
+        goto done;
+    }
+    if (SW * SH > SCREEN_FREE && SW * SH > paintable(len)) {
+        static _Thread_local char msg[160];
+        snprintf(msg, sizeof msg,
+                 "corrupt GIF: a %llux%llu screen, more than %zu bytes can paint",
+                 (unsigned long long)SW, (unsigned long long)SH, len);
+        s = corrupt(msg, why);
         goto done;
     }
     const int C = transparent != NO_TRANSPARENT_COLOR ? 4 : 3;

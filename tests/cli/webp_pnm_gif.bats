@@ -402,6 +402,52 @@ PY
     [[ "$stderr" == *"larger than the pixel limit"* ]]
 }
 
+# tiny_gif OUT SW SH: a 1x7 frame at (0, 0) on an SW x SH screen, 39 bytes
+tiny_gif() {
+    $PY - "$@" <<'PY'
+import struct, sys
+out, sw, sh = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+g = b"GIF89a" + struct.pack("<HHBBB", sw, sh, 0x80, 0, 0) + bytes([0, 0, 0, 255, 255, 255])
+g += b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 7, 0)
+# LZW, code size 2: (clear, 1) seven times, end: 3-bit codes, the table never grows
+acc = n = 0
+for c in [4, 1] * 7 + [5]:
+    acc |= c << n
+    n += 3
+data = acc.to_bytes((n + 7) // 8, "little")
+open(out, "wb").write(g + b"\x02" + bytes([len(data)]) + data + b"\x00\x3b")
+PY
+}
+
+@test "GIF: a 39-byte file claiming a 16000x16000 screen is refused at once, in little memory" {
+    need_py
+    tiny_gif big.gif 16000 16000
+    [ "$(stat -c %s big.gif)" -eq 39 ]
+    # was: 1 GB of background filled in 7 s, exit 0
+    run -1 --separate-stderr /usr/bin/time -f "%e %M" "$KMQ" compress -k 2 big.gif
+    assert_equal "$(head -1 <<<"$stderr")" \
+        "kmq: big.gif: corrupt GIF: a 16000x16000 screen, more than 39 bytes can paint"
+    [ ! -e big.labels.png ] && [ ! -e big.codebook.bin ]
+    no_temp_files
+    read -r secs kb < <(tail -1 <<<"$stderr")
+    [[ "$secs" == 0.* ]] || { echo "took $secs s"; false; }
+    if [ -z "${KMQ_SANITIZE:-}" ]; then
+        [ "$kb" -lt 20000 ] || { echo "peak RSS $kb kB"; false; }
+    fi
+    # The rule: a screen is kept when it is at most 2^20 pixels, or at most
+    # what the file's bytes can paint (4096 pixels a 12-bit code: 39 bytes,
+    # 106496 pixels); the small frame on a 1024x1024 screen decodes.
+    tiny_gif ok.gif 1024 1024
+    run -0 "$KMQ" compress -q -k 2 ok.gif
+    $PY -c 'from PIL import Image; im = Image.open("ok.gif"); assert im.size == (1024, 1024)'
+    "$IMGCMP" raw ok.gif | cmp -n $((1024 * 3 * 2)) - <($PY -c '
+import sys
+sys.stdout.buffer.write(b"\xff\xff\xff" + bytes(3 * 1023) + b"\xff\xff\xff" + bytes(3 * 1023))')
+    tiny_gif over.gif 1025 1024
+    run -1 --separate-stderr "$KMQ" compress -k 2 over.gif
+    [ "$stderr" = "kmq: over.gif: corrupt GIF: a 1025x1024 screen, more than 39 bytes can paint" ]
+}
+
 @test "compress -r picks up .webp .pnm .ppm .pgm .pam .gif" {
     need_py
     mkdir -p in/sub
