@@ -120,7 +120,7 @@ static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint
             return s;
         *w = hdr.width, *h = hdr.height;
         *palette = hdr.colour_type == 3;
-        return kmq_check_size(*w, *h, max_pixels, why);
+        return kmq_png_check_size(&hdr, max_pixels, why);
     }
     if (is_jpeg(magic, got)) {
         uint32_t jw, jh;
@@ -545,7 +545,7 @@ kmq_status kmq_labels_header(const kmq_png_header *hdr, uint64_t max_pixels, con
         *why = msg;
         return KMQ_ERR_LABELS_NOT_GREY8;
     }
-    return kmq_check_size(hdr->width, hdr->height, max_pixels, why);
+    return kmq_png_check_size(hdr, max_pixels, why);
 }
 
 kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,

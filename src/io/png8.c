@@ -54,7 +54,7 @@ kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
         *why = "it is not an indexed-colour (palette) PNG";
         return KMQ_ERR_NOT_INDEXED;
     }
-    if ((s = kmq_check_size(hdr.width, hdr.height, max_pixels, why)) != KMQ_OK)
+    if ((s = kmq_png_check_size(&hdr, max_pixels, why)) != KMQ_OK)
         return s;
     spng_ctx *ctx = spng_ctx_new(0);
     if (!ctx)

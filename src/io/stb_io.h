@@ -145,6 +145,7 @@ void kmq_meta_swap_phys(kmq_metadata *m);
 typedef struct {
     uint32_t width, height;
     int bit_depth, colour_type, interlace;
+    uint64_t idat_bytes; /* the IDAT chunks' data, all together */
 } kmq_png_header;
 
 int kmq_is_png(const uint8_t *buf, size_t len);
@@ -158,6 +159,11 @@ kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_met
 /* Walks every chunk: lengths in range, CRCs correct, IHDR first, IDAT
    present, IEND last.  On failure returns the status and a static reason. */
 kmq_status kmq_png_check(const uint8_t *buf, size_t len, kmq_png_header *hdr, const char **why);
+/* kmq_check_size on the header's size, then the IDAT data against it:
+   KMQ_ERR_IMAGE_CORRUPT when even deflate's best case (1032:1) could not
+   hold the packed pixels (a truncated or hostile file), before any pixel
+   is decoded. */
+kmq_status kmq_png_check_size(const kmq_png_header *hdr, uint64_t max_pixels, const char **why);
 
 /* kmq_labels_decode's checks (src/io/image.c): of the first bytes, then of
    the PNG's header (colour type, depth, size against max_pixels). */
