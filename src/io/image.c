@@ -123,17 +123,20 @@ static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint
         return kmq_png_check_size(&hdr, max_pixels, why);
     }
     if (is_jpeg(magic, got)) {
-        uint32_t jw, jh;
-        kmq_status s = kmq_jpeg_check_reader(r, &jw, &jh, meta, why);
+        kmq_jpeg_info info;
+        kmq_status s = kmq_jpeg_check_reader(r, &info, meta, why);
         if (s != KMQ_OK)
             return s;
-        *w = jw, *h = jh;
-        /* Every 8x8 block of the first component costs at least one bit of
-           entropy data (a DC code), whatever the encoder: a file with fewer
-           bits claims more pixels than it holds, and stb would fill the rest
-           with grey instead of failing. */
-        const uint64_t blocks = (uint64_t)((jw + 7) / 8) * ((jh + 7) / 8);
-        if (blocks > file_len * 8) {
+        *w = info.width, *h = info.height;
+        /* Every 8x8 block of every component costs at least one bit of
+           entropy-coded data (its DC code), whatever the encoder (libjpeg
+           spends two on a flat image, baseline or progressive): a file with
+           fewer bits claims more pixels than it holds, and stb would fill
+           the rest with grey instead of failing -- after allocating for all
+           of them (a 524 KB cut of a 16384x16384 RGB progressive JPEG took
+           3.2 GB and 11 s, exit 0, when only the first component's blocks
+           were counted against the whole file). */
+        if (info.blocks > info.entropy_bytes * 8) {
             *why = "truncated or corrupt JPEG: too little data for the size its header claims";
             return KMQ_ERR_IMAGE_CORRUPT;
         }

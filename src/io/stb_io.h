@@ -103,10 +103,15 @@ kmq_status kmq_smallest(kmq_encode_fn encode, void *ctx, const int *candidates, 
                         uint8_t **out, size_t *out_len);
 
 /* JPEG marker checks (src/io/jpeg_check.c): every Huffman table within
-   bounds; *width and *height from the frame header; the metadata segments
-   into *meta when it is not NULL. */
-kmq_status kmq_jpeg_check_reader(kmq_reader *r, uint32_t *width, uint32_t *height,
-                                 kmq_metadata *meta, const char **why);
+   bounds; the size from the frame header, the 8x8 blocks of all its
+   components and the bytes of entropy-coded data into *info; the metadata
+   segments into *meta when it is not NULL. */
+typedef struct {
+    uint32_t width, height;
+    uint64_t blocks, entropy_bytes;
+} kmq_jpeg_info;
+kmq_status kmq_jpeg_check_reader(kmq_reader *r, kmq_jpeg_info *info, kmq_metadata *meta,
+                                 const char **why);
 
 /* Metadata (src/io/metadata.c). */
 void kmq_meta_init(kmq_metadata *m);  /* empty, orientation 1 */

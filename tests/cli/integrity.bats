@@ -250,6 +250,32 @@ PY
     run -0 "$KMQ" compress -q x.jpg # the honest one is fine
 }
 
+@test "5b: a JPEG needs a bit of entropy-coded data for every block of every component, not of the first alone" {
+    # libjpeg spends 2 bits a block on a flat image. A cut to 45 % of its
+    # data passed when only the first component's blocks were counted
+    # against the whole file's length, and stb filled the rest with grey
+    # (a 524 KB cut of a 16384x16384 RGB one: 3.2 GB, 11 s, exit 0); so did
+    # a cut to a third with 60 KB of APP15 padding.
+    /usr/bin/python3 - <<'PY'
+from PIL import Image
+Image.new("RGB", (2000, 2000), (120, 130, 140)).save("flat.jpg", quality=90, progressive=True,
+                                                      subsampling=0)
+d = open("flat.jpg", "rb").read()
+sos = d.index(b"\xff\xda")
+open("cut.jpg", "wb").write(d[:sos + int((len(d) - sos) * 0.45)] + b"\xff\xd9")
+app15 = b"\xff\xef\xff\xff" + bytes(65533)   # the longest segment
+open("padded.jpg", "wb").write(d[:2] + app15 + d[2:sos + (len(d) - sos) // 3] + b"\xff\xd9")
+PY
+    run -0 "$KMQ" compress -q -k 2 flat.jpg
+    for f in cut padded; do
+        run -1 --separate-stderr /usr/bin/time -f "%M" "$KMQ" compress -k 2 $f.jpg
+        assert_equal "$(head -1 <<<"$stderr")" \
+            "kmq: $f.jpg: truncated or corrupt JPEG: too little data for the size its header claims"
+        [ "$(tail -1 <<<"$stderr")" -lt 100000 ]
+        [ ! -e $f.labels.png ]
+    done
+}
+
 @test "10: the decoder's terse codes reach the user in kmq's words" {
     /usr/bin/python3 - <<'PY'
 import struct, zlib
