@@ -48,6 +48,33 @@ kmq_status kmq_check_size(uint64_t w, uint64_t h, uint64_t max_pixels, const cha
     return KMQ_OK;
 }
 
+/* What a file of n bytes may claim.  Real content never packs tighter than
+   about 2^15 pixels a byte in any codec kmq reads: deflate gives at most
+   1032 bytes a byte, LZW 2731 pixels, JPEG 512 pixels (a bit a block),
+   and a 4096-pixel copy in lossless WebP takes 10 extra bits.  Only images
+   of (almost) one colour go further, and they go without limit: lossless
+   WebP codes a one-colour image in 0 bits a pixel (a 34-byte file claiming
+   16383 x 16383 took 1.8 GB and 7 s), ZSTD 32768 bytes a byte, CCITT G4 a
+   bit a row (a 4 KB blank 16384 x 16384 page).  Beyond 2^24 pixels (64 MB
+   of RGBA, more than a 5K screen) such a file is refused; PNG, JPEG, BMP,
+   PNM and GIF never reach the ratio (their own checks refuse earlier). */
+#define FREE_PIXELS ((uint64_t)1 << 24)
+#define MAX_PIXELS_PER_BYTE ((uint64_t)1 << 15)
+
+kmq_status kmq_check_density(uint64_t w, uint64_t h, uint64_t file_len, const char **why)
+{
+    if (w * h <= FREE_PIXELS || w * h / MAX_PIXELS_PER_BYTE <= file_len)
+        return KMQ_OK;
+    static _Thread_local char msg[160];
+    snprintf(msg, sizeof msg,
+             "too large for its size: %llux%llu pixels from %llu bytes (kmq takes at most %llu "
+             "pixels a byte above %llu)",
+             (unsigned long long)w, (unsigned long long)h, (unsigned long long)file_len,
+             (unsigned long long)MAX_PIXELS_PER_BYTE, (unsigned long long)FREE_PIXELS);
+    *why = msg;
+    return KMQ_ERR_TOO_LARGE;
+}
+
 /* stb's failure codes ("outofdata", "bad offset", "bad huffman code") in
    kmq's words; the status they stand for. */
 static kmq_status explain(const uint8_t *magic, size_t got, const char **why)

@@ -654,7 +654,9 @@ static kmq_status open_rows(tiff_rows *t, uint64_t max_pixels, kmq_metadata *met
         s = corrupt(t, "no image size", why);
     else if ((s = kmq_check_size(w, h, max_pixels, why)) == KMQ_OK) {
         t->pub.width = w, t->pub.height = h;
-        if ((s = read_layout(t, why)) == KMQ_OK && (s = read_geometry(t, why)) == KMQ_OK)
+        /* the density after the layout: a strip past the end is corrupt */
+        if ((s = read_layout(t, why)) == KMQ_OK && (s = read_geometry(t, why)) == KMQ_OK &&
+            (s = kmq_check_density(w, h, t->in.len, why)) == KMQ_OK)
             s = read_meta(t, meta);
     }
     if (s != KMQ_OK) {

@@ -256,7 +256,7 @@ open("huge.tif", "wb").write(tiff(70000, 70000, count=1)) # over KMQ_MAX_DIMENSI
 open("claims.tif", "wb").write(tiff(9000, 9000))          # strips beyond the end
 import zlib
 z = zlib.compress(bytes(100))                             # deflate data that ends early
-open("short.tif", "wb").write(tiff(9000, 9000, data=z, compression=8, count=len(z)))
+open("short.tif", "wb").write(tiff(4000, 4000, data=z, compression=8, count=len(z)))
 open("cmyk.tif", "wb").write(tiff(4, 4, photo=5, spp=4, data=bytes(64)))
 open("float.tif", "wb").write(tiff(4, 4, bps=32, data=bytes(64)))
 PY
@@ -361,6 +361,26 @@ PY
     run -1 --separate-stderr "$KMQ" compress -k 2 --stream bad.tif
     [ "$stderr" = "$whole" ]
     [ ! -e bad.labels.png ] && [ ! -e bad.codebook.bin ]
+}
+
+@test "a tiny TIFF claiming a huge image of almost nothing (a blank G4 page) is refused before decoding" {
+    # CCITT G4 codes a blank row in a bit: 662 bytes claim 16384x2048. Any
+    # format: above 2^24 pixels, at most 2^15 pixels a byte (src/io/image.c).
+    run -0 "$PY" -c '
+from PIL import Image
+Image.new("1", (16384, 2048), 1).save("strips.tif", compression="group4")
+Image.new("1", (4096, 4096), 1).save("ok_strips.tif", compression="group4")'
+    tiffcp -c g4 -r 2048 strips.tif blank.tif # one strip
+    tiffcp -c g4 -r 4096 ok_strips.tif ok.tif
+    [ "$(stat -c %s blank.tif)" -lt 1000 ]
+    for args in "" "--stream" "--stream=never"; do
+        run -1 --separate-stderr "$KMQ" compress -k 2 $args blank.tif
+        [[ "$stderr" == "kmq: blank.tif: too large for its size: 16384x2048 pixels from "*" bytes (kmq takes at most 32768 pixels a byte above 16777216)" ]] ||
+            { echo "$args: $stderr"; false; }
+        [ ! -e blank.labels.png ]
+    done
+    run -0 "$KMQ" compress -q -k 2 strips.tif # the same page in PIL's strips: 2 KB
+    run -0 "$KMQ" compress -q -k 2 ok.tif     # 2^24 pixels: any size
 }
 
 @test "compress -r picks up .tif and .tiff files" {

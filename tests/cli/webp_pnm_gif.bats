@@ -328,6 +328,44 @@ PY
     [ -z "$stderr" ]
 }
 
+# flat_webp OUT W H: a lossless WebP of one colour, 34 bytes whatever its size
+# (each of its five prefix codes holds one symbol: no bits per pixel)
+flat_webp() {
+    $PY - "$@" <<'PY'
+import struct, sys
+out, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+bits = []
+def put(v, n):
+    bits.extend((v >> i) & 1 for i in range(n))
+put(0x2F, 8), put(w - 1, 14), put(h - 1, 14), put(0, 1), put(0, 3)
+put(0, 3)                                  # no transform, no colour cache, no meta codes
+for sym in (200, 10, 30, 255, 0):          # green, red, blue, alpha, distance
+    put(1, 1), put(0, 1), put(1, 1), put(sym, 8)
+data = bytes(sum(b << j for j, b in enumerate(bits[i:i + 8])) for i in range(0, len(bits), 8))
+chunk = b"VP8L" + struct.pack("<I", len(data)) + data + b"\0" * (len(data) & 1)
+open(out, "wb").write(b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk)
+PY
+}
+
+@test "WebP: a 34-byte lossless file of one colour claiming 16383x16383 is refused at once; up to 2^24 pixels it decodes" {
+    need_py
+    flat_webp big.webp 16383 16383
+    [ "$(stat -c %s big.webp)" -eq 34 ]
+    # was: 1.8 GB and 7 s, exit 0 (libwebp decodes it: no bits a pixel)
+    run -1 --separate-stderr /usr/bin/time -f "%e %M" "$KMQ" compress -k 2 big.webp
+    assert_equal "$(head -1 <<<"$stderr")" "kmq: big.webp: too large for its size: 16383x16383 pixels from 34 bytes (kmq takes at most 32768 pixels a byte above 16777216)"
+    read -r secs kb < <(tail -1 <<<"$stderr")
+    [[ "$secs" == 0.* ]] || { echo "took $secs s"; false; }
+    [ -n "${KMQ_SANITIZE:-}" ] || [ "$kb" -lt 20000 ] || { echo "peak RSS $kb kB"; false; }
+    [ ! -e big.labels.png ] && [ ! -e big.codebook.bin ]
+    flat_webp ok.webp 4096 4096 # 2^24 pixels
+    run -0 "$KMQ" compress -q -k 2 ok.webp
+    $PY -c 'from PIL import Image; im = Image.open("ok.webp"); assert im.size == (4096, 4096) and im.getpixel((7, 9)) == (10, 200, 30), im.getpixel((7, 9))'
+    flat_webp over.webp 4097 4096
+    run -1 --separate-stderr "$KMQ" compress -k 2 over.webp
+    [[ "$stderr" == "kmq: over.webp: too large for its size: 4097x4096 pixels from 34 bytes"* ]]
+}
+
 @test "animated WebP is refused with one clear line" {
     need_py
     $PY - <<'PY'
