@@ -515,7 +515,7 @@ for at in range(start + 1, len(d) - 2):
         if r.returncode == 0:
             assert pil is not None and r.stdout == pil, (at, bit, pil is None)
         else:
-            why = r.stderr.decode().strip().split(": ", 2)[-1]
+            why = r.stderr.decode().splitlines()[0].split(": ", 2)[-1]
             refused[why] = refused.get(why, 0) + 1
             if "damaged LZW" in why:
                 open("damaged.gif", "wb").write(b)
