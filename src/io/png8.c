@@ -88,7 +88,9 @@ kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
     spng_ctx_free(ctx);
     if (err) {
         free(raw);
-        *why = err == SPNG_EMEM ? NULL : spng_strerror(err);
+        static _Thread_local char msg[160]; /* as the row reader says it */
+        snprintf(msg, sizeof msg, "corrupt PNG: %s", spng_strerror(err));
+        *why = err == SPNG_EMEM ? NULL : msg;
         return spng_status(err);
     }
     /* Unpack the indices (SPNG_FMT_PNG keeps the file's bit depth). */

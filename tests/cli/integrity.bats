@@ -285,11 +285,20 @@ ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
 good = zlib.compress(b"".join(b"\0" + bytes(24) for _ in range(8)))
 open("zlib.png", "wb").write(b"\x89PNG\r\n\x1a\n" + ihdr + chunk(b"IDAT", b"\x00\x01garbage!") + chunk(b"IEND", b""))
 open("short.png", "wb").write(b"\x89PNG\r\n\x1a\n" + ihdr + chunk(b"IDAT", good[: len(good) // 2]) + chunk(b"IEND", b""))
+rows = b"".join(b"\0" + bytes((x * 7 + y) % 4 for x in range(64)) for y in range(64))
+open("palette.png", "wb").write(b"\x89PNG\r\n\x1a\n"
+    + chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 3, 0, 0, 0)) + chunk(b"PLTE", bytes(range(12)))
+    + chunk(b"IDAT", zlib.compress(rows, 9)[:-20]) + chunk(b"IEND", b""))
 PY
     run -1 --separate-stderr "$KMQ" compress zlib.png
     [ "$stderr" = "kmq: zlib.png: corrupt PNG (the decoder stopped at: bad zlib header)" ] || { echo "$stderr"; false; }
     run -1 --separate-stderr "$KMQ" compress short.png
     [[ "$stderr" == "kmq: short.png: corrupt PNG: "* ]] || { echo "$stderr"; false; }
+    # a palette PNG (libspng) says it as the row reader does (was libspng's bare words)
+    for args in "" "--stream"; do
+        run -1 --separate-stderr "$KMQ" compress $args palette.png
+        [ "$stderr" = "kmq: palette.png: corrupt PNG: IDAT stream too short" ] || { echo "$args: $stderr"; false; }
+    done
 }
 
 @test "3: a -j worker killed as the OOM killer would: that file fails, the run goes on and ends" {
