@@ -289,8 +289,10 @@ KMQ_API void kmq_image_free(kmq_image *img);
  * in memory, keeping its channel count (palette images come out as RGB or
  * RGBA; 16-bit samples keep their high byte, v >> 8, in every format) and turning it to its EXIF orientation (see kmq_image_decode_ex).
  * For PNG, the chunk structure and every chunk CRC are checked first.  Images over max_pixels (0 = KMQ_DEFAULT_MAX_PIXELS) are refused
- * with KMQ_ERR_TOO_LARGE before their pixels are decoded.  On a decoder
- * failure, *why (if not NULL) receives a static description.
+ * with KMQ_ERR_TOO_LARGE before their pixels are decoded, as are images
+ * over 2^24 pixels from fewer than one byte per 2^15 of them (a few bytes
+ * of WebP or TIFF can claim any size: see README, Hostile input).  On a
+ * decoder failure, *why (if not NULL) receives a static description.
  */
 KMQ_API KMQ_NODISCARD kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
                                           kmq_image *img, const char **why);

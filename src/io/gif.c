@@ -14,7 +14,13 @@
    - An index beyond the colour table is opaque black, as kmq decodes a
      palette PNG's out-of-range index (libpng's zeroed palette).
    - Interlaced frames are put back in row order.
-   - More frames: only the first is used, with a warning in meta. */
+   - More frames: only the first is used, with a warning in meta.
+
+   Before anything is allocated, the first frame's LZW codes are walked
+   (lzw_check): they must give all its pixels and use no code before it is
+   defined (giflib decodes such a code to whatever its table held, where
+   other readers stop: a damaged file would decode silently wrong), and the
+   screen must be one the file's bytes could paint (paintable). */
 #include "formats.h"
 #include "stb_io.h"
 
@@ -109,6 +115,85 @@ static int has_more_frames(GifFileType *gif)
     return 0;
 }
 
+/* The most pixels n bytes of GIF can paint, over all their frames: a code
+   is at least 1.5 bytes (12 bits, the widest) and stands for at most 4096
+   pixels (the longest string a 4096-entry table holds).  The logical screen
+   costs nothing to claim -- a 39-byte file with a 1x7 frame claimed 16000 x
+   16000, and kmq filled 1 GB with background in 7 s -- so a screen larger
+   than this and than SCREEN_FREE is refused: nothing in the file could ever
+   draw on most of it.  Screens up to SCREEN_FREE pixels (4 MB of canvas)
+   are kept whatever the file, for honest small files whose small frame sits
+   on a larger screen. */
+#define SCREEN_FREE ((uint64_t)1 << 20)
+static uint64_t paintable(size_t len)
+{
+    return (uint64_t)len * 8 / 12 * 4096;
+}
+
+enum { LZW_OK, LZW_TRUNCATED, LZW_ENDS_EARLY, LZW_UNDEFINED };
+
+/* Walks the LZW codes of a frame of `pixels` pixels without decoding them:
+   p is its code size byte, `left` the bytes from there to the end of the
+   file.  Stops once the codes have given `pixels` pixels (giflib reads no
+   further code either).  Code widths follow giflib: the width grows when
+   the next free entry needs another bit, up to 12 bits; a full table stays
+   as it is until a clear code ("deferred clear").  LZW_UNDEFINED: a code
+   beyond the next free entry, or a string code right after a clear: giflib
+   5 decodes it anyway, to whatever its table held. */
+static int lzw_check(const uint8_t *p, size_t left, uint64_t pixels)
+{
+    enum { NONE = -1, MAX_CODES = 4096 };
+    if (!left)
+        return LZW_TRUNCATED;
+    const unsigned min_bits = *p++;
+    left--;
+    if (min_bits > 8) /* refused by giflib when it read the descriptor */
+        return LZW_UNDEFINED;
+    const int clear = 1 << min_bits, end = clear + 1;
+    uint16_t length[MAX_CODES]; /* pixels each entry stands for */
+    for (int c = 0; c < clear; c++)
+        length[c] = 1;
+    unsigned width = min_bits + 1, have = 0, block = 0;
+    uint32_t bits = 0;
+    int next = clear + 2, prev = NONE;
+    uint64_t done = 0;
+    while (done < pixels) {
+        while (have < width) { /* bytes come in blocks of 1..255 after a length byte */
+            if (!block) {
+                if (!left)
+                    return LZW_TRUNCATED;
+                block = *p++, left--;
+                if (!block)
+                    return LZW_ENDS_EARLY;
+            }
+            if (!left)
+                return LZW_TRUNCATED;
+            bits |= (uint32_t)*p++ << have;
+            left--, block--, have += 8;
+        }
+        const int code = (int)(bits & ((1u << width) - 1));
+        bits >>= width, have -= width;
+        if (code == clear) {
+            width = min_bits + 1, next = clear + 2, prev = NONE;
+            continue;
+        }
+        if (code == end)
+            return LZW_ENDS_EARLY;
+        if (code > next || (code >= clear && prev == NONE))
+            return LZW_UNDEFINED;
+        /* a defined entry, or the one being defined (its string is the
+           previous one plus that string's first pixel) */
+        const unsigned n = code < next ? length[code] : length[prev] + 1u;
+        if (prev != NONE && next < MAX_CODES)
+            length[next++] = (uint16_t)(length[prev] + 1);
+        prev = code;
+        done += n;
+        if (next >= 1 << width && width < 12)
+            width++;
+    }
+    return LZW_OK;
+}
+
 /* The frame's rows, de-interlaced, over the screen at (left, top). */
 static kmq_status read_frame(GifFileType *gif, uint8_t *px, int C, const ColorMapObject *map,
                              int transparent, GifPixelType *line, const char **why)
@@ -193,6 +278,25 @@ kmq_status kmq_gif_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, k
     const ColorMapObject *map = d->ColorMap ? d->ColorMap : gif->SColorMap;
     if (!map || map->ColorCount < 1) {
         s = corrupt("corrupt GIF: the first frame has no colour table", why);
+        goto done;
+    }
+    if (SW * SH > SCREEN_FREE && SW * SH > paintable(len)) {
+        static _Thread_local char msg[160];
+        snprintf(msg, sizeof msg,
+                 "corrupt GIF: a %llux%llu screen, more than %zu bytes can paint",
+                 (unsigned long long)SW, (unsigned long long)SH, len);
+        s = corrupt(msg, why);
+        goto done;
+    }
+    /* DGifGetImageDesc has read the LZW code size byte */
+    switch (lzw_check(m.p - 1, m.left + 1, (uint64_t)d->Width * (uint64_t)d->Height)) {
+    case LZW_OK: break;
+    case LZW_TRUNCATED: s = corrupt("corrupt GIF: truncated: the data ends early", why); goto done;
+    case LZW_ENDS_EARLY:
+        s = corrupt("corrupt GIF: the LZW data ends before the frame's last pixel", why);
+        goto done;
+    default:
+        s = corrupt("corrupt GIF: damaged LZW data (a code used before it is defined)", why);
         goto done;
     }
     const int C = transparent != NO_TRANSPARENT_COLOR ? 4 : 3;

@@ -48,6 +48,33 @@ kmq_status kmq_check_size(uint64_t w, uint64_t h, uint64_t max_pixels, const cha
     return KMQ_OK;
 }
 
+/* What a file of n bytes may claim.  Real content never packs tighter than
+   about 2^15 pixels a byte in any codec kmq reads: deflate gives at most
+   1032 bytes a byte, LZW 2731 pixels, JPEG 512 pixels (a bit a block),
+   and a 4096-pixel copy in lossless WebP takes 10 extra bits.  Only images
+   of (almost) one colour go further, and they go without limit: lossless
+   WebP codes a one-colour image in 0 bits a pixel (a 34-byte file claiming
+   16383 x 16383 took 1.8 GB and 7 s), ZSTD 32768 bytes a byte, CCITT G4 a
+   bit a row (a 4 KB blank 16384 x 16384 page).  Beyond 2^24 pixels (64 MB
+   of RGBA, more than a 5K screen) such a file is refused; PNG, JPEG, BMP,
+   PNM and GIF never reach the ratio (their own checks refuse earlier). */
+#define FREE_PIXELS ((uint64_t)1 << 24)
+#define MAX_PIXELS_PER_BYTE ((uint64_t)1 << 15)
+
+kmq_status kmq_check_density(uint64_t w, uint64_t h, uint64_t file_len, const char **why)
+{
+    if (w * h <= FREE_PIXELS || w * h / MAX_PIXELS_PER_BYTE <= file_len)
+        return KMQ_OK;
+    static _Thread_local char msg[160];
+    snprintf(msg, sizeof msg,
+             "too large for its size: %llux%llu pixels from %llu bytes (kmq takes at most %llu "
+             "pixels a byte above %llu)",
+             (unsigned long long)w, (unsigned long long)h, (unsigned long long)file_len,
+             (unsigned long long)MAX_PIXELS_PER_BYTE, (unsigned long long)FREE_PIXELS);
+    *why = msg;
+    return KMQ_ERR_TOO_LARGE;
+}
+
 /* stb's failure codes ("outofdata", "bad offset", "bad huffman code") in
    kmq's words; the status they stand for. */
 static kmq_status explain(const uint8_t *magic, size_t got, const char **why)
@@ -120,20 +147,23 @@ static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint
             return s;
         *w = hdr.width, *h = hdr.height;
         *palette = hdr.colour_type == 3;
-        return kmq_check_size(*w, *h, max_pixels, why);
+        return kmq_png_check_size(&hdr, max_pixels, why);
     }
     if (is_jpeg(magic, got)) {
-        uint32_t jw, jh;
-        kmq_status s = kmq_jpeg_check_reader(r, &jw, &jh, meta, why);
+        kmq_jpeg_info info;
+        kmq_status s = kmq_jpeg_check_reader(r, &info, meta, why);
         if (s != KMQ_OK)
             return s;
-        *w = jw, *h = jh;
-        /* Every 8x8 block of the first component costs at least one bit of
-           entropy data (a DC code), whatever the encoder: a file with fewer
-           bits claims more pixels than it holds, and stb would fill the rest
-           with grey instead of failing. */
-        const uint64_t blocks = (uint64_t)((jw + 7) / 8) * ((jh + 7) / 8);
-        if (blocks > file_len * 8) {
+        *w = info.width, *h = info.height;
+        /* Every 8x8 block of every component costs at least one bit of
+           entropy-coded data (its DC code), whatever the encoder (libjpeg
+           spends two on a flat image, baseline or progressive): a file with
+           fewer bits claims more pixels than it holds, and stb would fill
+           the rest with grey instead of failing -- after allocating for all
+           of them (a 524 KB cut of a 16384x16384 RGB progressive JPEG took
+           3.2 GB and 11 s, exit 0, when only the first component's blocks
+           were counted against the whole file). */
+        if (info.blocks > info.entropy_bytes * 8) {
             *why = "truncated or corrupt JPEG: too little data for the size its header claims";
             return KMQ_ERR_IMAGE_CORRUPT;
         }
@@ -556,7 +586,7 @@ kmq_status kmq_labels_header(const kmq_png_header *hdr, uint64_t max_pixels, con
         *why = msg;
         return KMQ_ERR_LABELS_NOT_GREY8;
     }
-    return kmq_check_size(hdr->width, hdr->height, max_pixels, why);
+    return kmq_png_check_size(hdr, max_pixels, why);
 }
 
 kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,

@@ -55,7 +55,7 @@ typedef struct {
     int huffman[2][4]; /* [DC, AC][table id] defined */
     int quant[4];
     int have_frame, progressive, ncomp;
-    int comp_id[4], comp_tq[4];
+    int comp_id[4], comp_tq[4], comp_h[4], comp_v[4];
 } jpeg_state;
 
 /* DHT: tables of 1 + 16 + n bytes, n <= 256. */
@@ -107,26 +107,42 @@ static const char *read_dqt(byte_src *b, long *left, jpeg_state *st)
 
 /* SOF: precision, height, width, then Nf components (id, sampling, Tq). */
 static const char *read_frame(byte_src *b, long *left, int marker, jpeg_state *st,
-                              uint32_t *width, uint32_t *height)
+                              kmq_jpeg_info *info)
 {
     next(b); /* precision */
     int h1 = next(b), h0 = next(b), w1 = next(b), w0 = next(b), nf = next(b);
     if (nf < 0 || *left < 6 + 3L * nf)
         return "corrupt JPEG (frame header)";
-    *height = (uint32_t)(h1 << 8 | h0);
-    *width = (uint32_t)(w1 << 8 | w0);
+    info->height = (uint32_t)(h1 << 8 | h0);
+    info->width = (uint32_t)(w1 << 8 | w0);
     *left -= 6 + 3L * nf;
     st->have_frame = 1;
     st->progressive = marker == 0xC2;
     st->ncomp = nf < 4 ? nf : 4; /* stb takes at most 4 */
     for (int i = 0; i < nf; i++) {
-        int id = next(b);
-        next(b); /* sampling factors */
-        int tq = next(b);
+        int id = next(b), hv = next(b), tq = next(b);
         if (i < 4)
-            st->comp_id[i] = id, st->comp_tq[i] = tq;
+            st->comp_id[i] = id, st->comp_tq[i] = tq, st->comp_h[i] = hv >> 4, st->comp_v[i] = hv & 15;
     }
     return NULL;
+}
+
+/* The 8x8 blocks of every component (sampled as its factors say): the
+   fewest a scan can code. */
+static uint64_t count_blocks(const jpeg_state *st, uint64_t w, uint64_t h)
+{
+    int hmax = 1, vmax = 1;
+    for (int c = 0; c < st->ncomp; c++) {
+        hmax = st->comp_h[c] > hmax ? st->comp_h[c] : hmax;
+        vmax = st->comp_v[c] > vmax ? st->comp_v[c] : vmax;
+    }
+    uint64_t blocks = 0;
+    for (int c = 0; c < st->ncomp; c++) {
+        const uint64_t cw = (w * (uint64_t)st->comp_h[c] + (uint64_t)hmax - 1) / (uint64_t)hmax;
+        const uint64_t ch = (h * (uint64_t)st->comp_v[c] + (uint64_t)vmax - 1) / (uint64_t)vmax;
+        blocks += (cw + 7) / 8 * ((ch + 7) / 8);
+    }
+    return blocks;
 }
 
 /* SOS: Ns components (id, Td << 4 | Ta), then Ss, Se, Ah << 4 | Al.  A
@@ -182,11 +198,11 @@ static kmq_status read_app(byte_src *b, long *left, int marker, kmq_metadata *me
     return n == 0 ? KMQ_OK : kmq_meta_jpeg_segment(meta, icc, marker, seg, (size_t)n);
 }
 
-static kmq_status check(byte_src *b, uint32_t *width, uint32_t *height, kmq_metadata *meta,
+static kmq_status check(byte_src *b, kmq_jpeg_info *info, kmq_metadata *meta,
                         kmq_jpeg_icc *icc, const char **why);
 
-kmq_status kmq_jpeg_check_reader(kmq_reader *r, uint32_t *width, uint32_t *height,
-                                 kmq_metadata *meta, const char **why)
+kmq_status kmq_jpeg_check_reader(kmq_reader *r, kmq_jpeg_info *info, kmq_metadata *meta,
+                                 const char **why)
 {
     byte_src *b = malloc(sizeof *b);
     kmq_jpeg_icc icc;
@@ -194,7 +210,7 @@ kmq_status kmq_jpeg_check_reader(kmq_reader *r, uint32_t *width, uint32_t *heigh
     if (!b)
         return KMQ_ERR_NOMEM;
     b->r = r;
-    kmq_status s = check(b, width, height, meta, &icc, why);
+    kmq_status s = check(b, info, meta, &icc, why);
     if (s == KMQ_OK && meta)
         s = kmq_meta_jpeg_finish(meta, &icc);
     kmq_jpeg_icc_free(&icc);
@@ -202,12 +218,12 @@ kmq_status kmq_jpeg_check_reader(kmq_reader *r, uint32_t *width, uint32_t *heigh
     return s;
 }
 
-static kmq_status check(byte_src *b, uint32_t *width, uint32_t *height, kmq_metadata *meta,
+static kmq_status check(byte_src *b, kmq_jpeg_info *info, kmq_metadata *meta,
                         kmq_jpeg_icc *icc, const char **why)
 {
     b->pos = b->len = 0;
     b->error = b->eof = 0;
-    *width = *height = 0;
+    memset(info, 0, sizeof *info);
     if (next(b) != 0xFF || next(b) != 0xD8)
         return b->error ? KMQ_ERR_IO : fail(why, "corrupt JPEG (no start of image)");
     jpeg_state st;
@@ -244,7 +260,7 @@ static kmq_status check(byte_src *b, uint32_t *width, uint32_t *height, kmq_meta
         else if (m == 0xDA)
             bad = read_scan(b, &left, &st);
         else if (!st.have_frame && m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC)
-            bad = read_frame(b, &left, m, &st, width, height);
+            bad = read_frame(b, &left, m, &st, info);
         else if (meta && m >= 0xE0 && m <= 0xE2) {
             kmq_status s = read_app(b, &left, m, meta, icc);
             if (s != KMQ_OK)
@@ -263,10 +279,11 @@ static kmq_status check(byte_src *b, uint32_t *width, uint32_t *height, kmq_meta
                0x00 nor a restart marker. */
             for (;;) {
                 while (c >= 0 && c != 0xFF)
-                    c = next(b);
+                    c = next(b), info->entropy_bytes++;
                 if (c < 0)
                     break;
                 int d = next(b);
+                info->entropy_bytes++;
                 while (d == 0xFF)
                     d = next(b);
                 if (d < 0) {
@@ -289,5 +306,6 @@ static kmq_status check(byte_src *b, uint32_t *width, uint32_t *height, kmq_meta
     /* A truncated file is stb's to judge (it decodes what is there). */
     if (!st.have_frame)
         return fail(why, "corrupt JPEG (no frame header)");
+    info->blocks = count_blocks(&st, info->width, info->height);
     return KMQ_OK;
 }

@@ -54,7 +54,7 @@ kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
         *why = "it is not an indexed-colour (palette) PNG";
         return KMQ_ERR_NOT_INDEXED;
     }
-    if ((s = kmq_check_size(hdr.width, hdr.height, max_pixels, why)) != KMQ_OK)
+    if ((s = kmq_png_check_size(&hdr, max_pixels, why)) != KMQ_OK)
         return s;
     spng_ctx *ctx = spng_ctx_new(0);
     if (!ctx)
@@ -88,7 +88,9 @@ kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
     spng_ctx_free(ctx);
     if (err) {
         free(raw);
-        *why = err == SPNG_EMEM ? NULL : spng_strerror(err);
+        static _Thread_local char msg[160]; /* as the row reader says it */
+        snprintf(msg, sizeof msg, "corrupt PNG: %s", spng_strerror(err));
+        *why = err == SPNG_EMEM ? NULL : msg;
         return spng_status(err);
     }
     /* Unpack the indices (SPNG_FMT_PNG keeps the file's bit depth). */

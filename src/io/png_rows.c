@@ -260,7 +260,7 @@ kmq_status kmq_png_rows_open(int fd, uint64_t file_len, uint64_t max_pixels, kmq
     kmq_status s = kmq_png_check_reader_meta(&reader, &hdr, meta, why);
     if (s != KMQ_OK)
         return s;
-    if ((s = kmq_check_size(hdr.width, hdr.height, max_pixels, why)) != KMQ_OK)
+    if ((s = kmq_png_check_size(&hdr, max_pixels, why)) != KMQ_OK)
         return s;
     return open_checked(fd, file_len, &hdr, 0, r, why);
 }

@@ -103,10 +103,15 @@ kmq_status kmq_smallest(kmq_encode_fn encode, void *ctx, const int *candidates, 
                         uint8_t **out, size_t *out_len);
 
 /* JPEG marker checks (src/io/jpeg_check.c): every Huffman table within
-   bounds; *width and *height from the frame header; the metadata segments
-   into *meta when it is not NULL. */
-kmq_status kmq_jpeg_check_reader(kmq_reader *r, uint32_t *width, uint32_t *height,
-                                 kmq_metadata *meta, const char **why);
+   bounds; the size from the frame header, the 8x8 blocks of all its
+   components and the bytes of entropy-coded data into *info; the metadata
+   segments into *meta when it is not NULL. */
+typedef struct {
+    uint32_t width, height;
+    uint64_t blocks, entropy_bytes;
+} kmq_jpeg_info;
+kmq_status kmq_jpeg_check_reader(kmq_reader *r, kmq_jpeg_info *info, kmq_metadata *meta,
+                                 const char **why);
 
 /* Metadata (src/io/metadata.c). */
 void kmq_meta_init(kmq_metadata *m);  /* empty, orientation 1 */
@@ -145,6 +150,7 @@ void kmq_meta_swap_phys(kmq_metadata *m);
 typedef struct {
     uint32_t width, height;
     int bit_depth, colour_type, interlace;
+    uint64_t idat_bytes; /* the IDAT chunks' data, all together */
 } kmq_png_header;
 
 int kmq_is_png(const uint8_t *buf, size_t len);
@@ -158,6 +164,11 @@ kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_met
 /* Walks every chunk: lengths in range, CRCs correct, IHDR first, IDAT
    present, IEND last.  On failure returns the status and a static reason. */
 kmq_status kmq_png_check(const uint8_t *buf, size_t len, kmq_png_header *hdr, const char **why);
+/* kmq_check_size on the header's size, then the IDAT data against it:
+   KMQ_ERR_IMAGE_CORRUPT when even deflate's best case (1032:1) could not
+   hold the packed pixels (a truncated or hostile file), before any pixel
+   is decoded. */
+kmq_status kmq_png_check_size(const kmq_png_header *hdr, uint64_t max_pixels, const char **why);
 
 /* kmq_labels_decode's checks (src/io/image.c): of the first bytes, then of
    the PNG's header (colour type, depth, size against max_pixels). */

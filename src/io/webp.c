@@ -98,6 +98,8 @@ kmq_status kmq_webp_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, 
         return KMQ_ERR_IMAGE_CORRUPT;
     }
     kmq_status s = kmq_check_size(w, h, max_pixels, why);
+    if (s == KMQ_OK)
+        s = kmq_check_density(w, h, len, why);
     if (s != KMQ_OK)
         return s;
     const int C = f->has_alpha ? 4 : 3;

@@ -250,6 +250,32 @@ PY
     run -0 "$KMQ" compress -q x.jpg # the honest one is fine
 }
 
+@test "5b: a JPEG needs a bit of entropy-coded data for every block of every component, not of the first alone" {
+    # libjpeg spends 2 bits a block on a flat image. A cut to 45 % of its
+    # data passed when only the first component's blocks were counted
+    # against the whole file's length, and stb filled the rest with grey
+    # (a 524 KB cut of a 16384x16384 RGB one: 3.2 GB, 11 s, exit 0); so did
+    # a cut to a third with 60 KB of APP15 padding.
+    /usr/bin/python3 - <<'PY'
+from PIL import Image
+Image.new("RGB", (2000, 2000), (120, 130, 140)).save("flat.jpg", quality=90, progressive=True,
+                                                      subsampling=0)
+d = open("flat.jpg", "rb").read()
+sos = d.index(b"\xff\xda")
+open("cut.jpg", "wb").write(d[:sos + int((len(d) - sos) * 0.45)] + b"\xff\xd9")
+app15 = b"\xff\xef\xff\xff" + bytes(65533)   # the longest segment
+open("padded.jpg", "wb").write(d[:2] + app15 + d[2:sos + (len(d) - sos) // 3] + b"\xff\xd9")
+PY
+    run -0 "$KMQ" compress -q -k 2 flat.jpg
+    for f in cut padded; do
+        run -1 --separate-stderr /usr/bin/time -f "%M" "$KMQ" compress -k 2 $f.jpg
+        assert_equal "$(head -1 <<<"$stderr")" \
+            "kmq: $f.jpg: truncated or corrupt JPEG: too little data for the size its header claims"
+        [ "$(tail -1 <<<"$stderr")" -lt 100000 ]
+        [ ! -e $f.labels.png ]
+    done
+}
+
 @test "10: the decoder's terse codes reach the user in kmq's words" {
     /usr/bin/python3 - <<'PY'
 import struct, zlib
@@ -259,11 +285,20 @@ ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
 good = zlib.compress(b"".join(b"\0" + bytes(24) for _ in range(8)))
 open("zlib.png", "wb").write(b"\x89PNG\r\n\x1a\n" + ihdr + chunk(b"IDAT", b"\x00\x01garbage!") + chunk(b"IEND", b""))
 open("short.png", "wb").write(b"\x89PNG\r\n\x1a\n" + ihdr + chunk(b"IDAT", good[: len(good) // 2]) + chunk(b"IEND", b""))
+rows = b"".join(b"\0" + bytes((x * 7 + y) % 4 for x in range(64)) for y in range(64))
+open("palette.png", "wb").write(b"\x89PNG\r\n\x1a\n"
+    + chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 3, 0, 0, 0)) + chunk(b"PLTE", bytes(range(12)))
+    + chunk(b"IDAT", zlib.compress(rows, 9)[:-20]) + chunk(b"IEND", b""))
 PY
     run -1 --separate-stderr "$KMQ" compress zlib.png
     [ "$stderr" = "kmq: zlib.png: corrupt PNG (the decoder stopped at: bad zlib header)" ] || { echo "$stderr"; false; }
     run -1 --separate-stderr "$KMQ" compress short.png
     [[ "$stderr" == "kmq: short.png: corrupt PNG: "* ]] || { echo "$stderr"; false; }
+    # a palette PNG (libspng) says it as the row reader does (was libspng's bare words)
+    for args in "" "--stream"; do
+        run -1 --separate-stderr "$KMQ" compress $args palette.png
+        [ "$stderr" = "kmq: palette.png: corrupt PNG: IDAT stream too short" ] || { echo "$args: $stderr"; false; }
+    done
 }
 
 @test "3: a -j worker killed as the OOM killer would: that file fails, the run goes on and ends" {

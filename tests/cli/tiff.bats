@@ -256,7 +256,7 @@ open("huge.tif", "wb").write(tiff(70000, 70000, count=1)) # over KMQ_MAX_DIMENSI
 open("claims.tif", "wb").write(tiff(9000, 9000))          # strips beyond the end
 import zlib
 z = zlib.compress(bytes(100))                             # deflate data that ends early
-open("short.tif", "wb").write(tiff(9000, 9000, data=z, compression=8, count=len(z)))
+open("short.tif", "wb").write(tiff(4000, 4000, data=z, compression=8, count=len(z)))
 open("cmyk.tif", "wb").write(tiff(4, 4, photo=5, spp=4, data=bytes(64)))
 open("float.tif", "wb").write(tiff(4, 4, bps=32, data=bytes(64)))
 PY
@@ -273,6 +273,114 @@ PY
         *) [[ "$stderr" == *"corrupt TIFF"* ]] || { echo "$f: $stderr"; false; } ;;
         esac
     done
+}
+
+@test "damage libtiff papers over (CCITT, PackBits, JPEG) is refused, the same way whole and streamed" {
+    # libtiff's codecs report a bad code word, a line of the wrong length, a
+    # PackBits run past the row or libjpeg's corrupt data, then return the
+    # strip with pixels made up: kmq took those as good. Every flip of the
+    # strip bytes now gives: libtiff reported damage (tiffinfo -D says so on
+    # stderr) and kmq refuses it, whole and with --stream, with one line;
+    # or nothing was reported, and kmq decodes PIL's pixels.
+    run -0 "$PY" - "$KMQ" "$IMGCMP" <<'PY'
+import io, subprocess, sys
+import numpy as np
+from PIL import Image
+kmq, imgcmp = sys.argv[1], sys.argv[2]
+h, w = 64, 80
+y, x = np.mgrid[0:h, 0:w]
+Image.fromarray((((x // 7) + (y // 5)) % 2 * 255).astype(np.uint8)).convert("1").save(
+    "g4.tif", compression="group4")
+rgb = np.stack([x * 3, y * 4, (x * y) % 256], -1).astype(np.uint8)
+Image.fromarray(rgb).quantize(16).save("pb.tif", compression="packbits")
+Image.fromarray(rgb).save("jpeg.tif", compression="jpeg")
+seen = {}
+for name in ("g4", "pb", "jpeg"):
+    d = open(f"{name}.tif", "rb").read()
+    tags = Image.open(f"{name}.tif").tag_v2
+    at, n = tags[273][0], tags[279][0]
+    refused = 0
+    for pos in range(at, at + n, max(1, n // 30)):
+        for bit in (0x01, 0xFF):
+            b = bytearray(d)
+            b[pos] ^= bit
+            open("f.tif", "wb").write(b)
+            reported = subprocess.run(["tiffinfo", "-D", "f.tif"], capture_output=True).stderr.strip()
+            whole = subprocess.run([kmq, "compress", "-f", "-q", "-k", "4", "--stream=never",
+                                    "--labels", "w.png", "--codebook", "w.bin", "f.tif"],
+                                   capture_output=True, text=True)
+            band = subprocess.run([kmq, "compress", "-f", "-q", "-k", "4", "--stream",
+                                   "--labels", "s.png", "--codebook", "s.bin", "f.tif"],
+                                  capture_output=True, text=True)
+            where = (name, pos, bit, reported[:80], whole.stderr)
+            assert (whole.returncode, whole.stderr) == (band.returncode, band.stderr), where
+            if reported:
+                assert whole.returncode == 1, where
+                assert whole.stderr.startswith("kmq: f.tif: corrupt TIFF: "), where
+                assert whole.stderr.count("\n") == 1, where
+                refused += 1
+                why = whole.stderr.split(": ", 3)[3].split(" at ")[0].split(":")[0].strip()
+                seen[why] = seen.get(why, 0) + 1
+            else:
+                assert whole.returncode == 0, where
+                assert open("w.png", "rb").read() == open("s.png", "rb").read(), where
+                got = subprocess.run([imgcmp, "raw", "f.tif"], capture_output=True).stdout
+                assert got == np.asarray(Image.open(io.BytesIO(bytes(b))).convert("RGB")
+                                         if name != "g4" else Image.open(io.BytesIO(bytes(b))).convert("L")).tobytes(), where
+    assert refused > 10, (name, refused)
+print(seen)
+for why in ("Bad code word", "Line length mismatch", "Discarding",
+            "Corrupt JPEG data"):
+    assert any(k.startswith(why) for k in seen), (why, seen)
+PY
+    echo "$output"
+}
+
+@test "damage in a strip read a row at a time (one 4.5 MB G4 strip) is refused as in small strips" {
+    run -0 "$PY" - <<'PY'
+import subprocess
+import numpy as np
+from PIL import Image
+h = w = 6000
+y, x = np.mgrid[0:h, 0:w]
+im = Image.fromarray(((x // 50 + y // 70) % 2 * 255).astype(np.uint8)).convert("1")
+im.save("strips.tif", compression="group4")
+subprocess.run(["tiffcp", "-c", "g4", "-r", str(h), "strips.tif", "big.tif"], check=True)
+d = bytearray(open("big.tif", "rb").read())   # one strip, read by TIFFReadScanline
+tags = Image.open("big.tif").tag_v2
+at, n = tags[273][0], tags[279][0]
+assert len(tags[273]) == 1 and n > 1000, (tags[273], n)
+d[at + n // 2] ^= 0xFF
+open("bad.tif", "wb").write(d)
+PY
+    run -0 "$KMQ" compress -q -k 2 big.tif
+    [ -n "$(tiffinfo -D bad.tif 2>&1 >/dev/null)" ]
+    run -1 --separate-stderr "$KMQ" compress -k 2 --stream=never bad.tif
+    [[ "$stderr" == "kmq: bad.tif: corrupt TIFF: "* ]] && [ "$(grep -c . <<<"$stderr")" -eq 1 ] || { echo "$stderr"; false; }
+    whole=$stderr
+    run -1 --separate-stderr "$KMQ" compress -k 2 --stream bad.tif
+    [ "$stderr" = "$whole" ]
+    [ ! -e bad.labels.png ] && [ ! -e bad.codebook.bin ]
+}
+
+@test "a tiny TIFF claiming a huge image of almost nothing (a blank G4 page) is refused before decoding" {
+    # CCITT G4 codes a blank row in a bit: 662 bytes claim 16384x2048. Any
+    # format: above 2^24 pixels, at most 2^15 pixels a byte (src/io/image.c).
+    run -0 "$PY" -c '
+from PIL import Image
+Image.new("1", (16384, 2048), 1).save("strips.tif", compression="group4")
+Image.new("1", (4096, 4096), 1).save("ok_strips.tif", compression="group4")'
+    tiffcp -c g4 -r 2048 strips.tif blank.tif # one strip
+    tiffcp -c g4 -r 4096 ok_strips.tif ok.tif
+    [ "$(stat -c %s blank.tif)" -lt 1000 ]
+    for args in "" "--stream" "--stream=never"; do
+        run -1 --separate-stderr "$KMQ" compress -k 2 $args blank.tif
+        [[ "$stderr" == "kmq: blank.tif: too large for its size: 16384x2048 pixels from "*" bytes (kmq takes at most 32768 pixels a byte above 16777216)" ]] ||
+            { echo "$args: $stderr"; false; }
+        [ ! -e blank.labels.png ]
+    done
+    run -0 "$KMQ" compress -q -k 2 strips.tif # the same page in PIL's strips: 2 KB
+    run -0 "$KMQ" compress -q -k 2 ok.tif     # 2^24 pixels: any size
 }
 
 @test "compress -r picks up .tif and .tiff files" {

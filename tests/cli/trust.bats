@@ -32,14 +32,16 @@ PY
         [[ "$stderr" == "kmq: $f: "*"larger than the pixel limit"* ]] || { echo "$stderr"; false; }
         [ ! -e "${f%.png}.labels.png" ]
         # By default an image this large is streamed (in memory bounded by its
-        # width): 100000 is past PNG's dimension cap; 60000x60000 fits and is
-        # read until its data runs out, still within the 300 MB.
+        # width): 100000 is past PNG's dimension cap; 60000x60000 fits, and
+        # one row of IDAT cannot hold it (deflate gives at most 1032 bytes a
+        # byte): refused before any row is read.
         run -1 --separate-stderr bash -c "$limit exec '$KMQ' compress $f"
         [ "$(wc -l <<<"$stderr")" -eq 1 ]
         if [ $f = huge.png ]; then
             [[ "$stderr" == "kmq: $f: "*"larger than the pixel limit"* ]] || { echo "$stderr"; false; }
         else
-            [ "$stderr" = "kmq: $f: corrupt PNG: IDAT stream too short" ] || { echo "$stderr"; false; }
+            [ "$stderr" = "kmq: $f: truncated PNG: too little image data for the size its header claims" ] ||
+                { echo "$stderr"; false; }
         fi
         [ ! -e "${f%.png}.labels.png" ] && [ ! -e "${f%.png}.codebook.bin" ]
     done
@@ -68,6 +70,51 @@ PY
     # the same image without the excess decodes
     craft_png fine.png 32 32 0
     run -0 "$KMQ" compress -q fine.png
+}
+
+@test "a PNG whose IDAT cannot hold its size even at deflate's best (1032:1) is refused before decoding, on every path" {
+    # 16384x16384 RGBA with one row of data: 142 bytes. stb took 2.1 GB and
+    # 7 s to find the data short (--stream=never), 2.1 GB when interlaced
+    # (never streamed); now every path refuses it from the chunk walk.
+    craft_png one_row.png 16384 16384
+    /usr/bin/python3 - <<'PY'
+import struct, zlib
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+def png(name, ct, interlace, row, plte=b""):
+    open(name, "wb").write(b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 16384, 16384, 8, ct, 0, 0, interlace))
+        + (chunk(b"PLTE", plte) if plte else b"") + chunk(b"IDAT", zlib.compress(row, 9)) + chunk(b"IEND", b""))
+png("interlaced.png", 6, 1, b"\0" + b"\x80" * 4 * 2048)
+png("palette.png", 3, 0, b"\0" + b"\x01" * 16384, bytes(range(6)))
+# all zeros at zlib's best: 1030 bytes a byte, the most an encoder gets
+png("zeros.png", 0, 0, bytes(16385 * 2048))
+PY
+    want="truncated PNG: too little image data for the size its header claims"
+    for args in "one_row.png" "--stream=never one_row.png" "interlaced.png" "palette.png" \
+                "--stream=never palette.png" "--format png8 -o p8.png interlaced.png"; do
+        run -1 --separate-stderr /usr/bin/time -f "%e %M" "$KMQ" compress -k 2 $args
+        f=${args##* }
+        assert_equal "$(head -1 <<<"$stderr")" "kmq: $f: $want"
+        read -r secs kb < <(tail -1 <<<"$stderr")
+        [[ "$secs" == 0.* ]] || { echo "$args: $secs s"; false; }
+        [ -n "${KMQ_SANITIZE:-}" ] || [ "$kb" -lt 50000 ] || { echo "$args: $kb kB"; false; }
+        [ ! -e "${f%.png}.labels.png" ] && [ ! -e p8.png ]
+    done
+    # decompress reads label PNGs through the same check
+    run -1 --separate-stderr "$KMQ" decompress palette.png
+    [[ "$stderr" == *"$want"* ]] || { echo "$stderr"; false; }
+    # an honest file at zlib's best ratio (2048 rows of zeros claimed as
+    # 16384: too short) and the same zeros claimed as 2048 rows (fine)
+    run -1 --separate-stderr "$KMQ" compress -k 2 zeros.png
+    assert_equal "$stderr" "kmq: zeros.png: $want"
+    /usr/bin/python3 -c '
+import struct, zlib
+d = bytearray(open("zeros.png", "rb").read())
+d[20:24] = struct.pack(">I", 2048)
+d[29:33] = struct.pack(">I", zlib.crc32(bytes(d[12:29])))
+open("zeros2048.png", "wb").write(d)'
+    run -0 "$KMQ" compress -q -k 2 zeros2048.png
 }
 
 @test "stb 2.27's JPEG Huffman overflow (fuzzing find) is refused before stb sees it" {

@@ -372,6 +372,44 @@ PY
     [ -z "$stderr" ]
 }
 
+# flat_webp OUT W H: a lossless WebP of one colour, 34 bytes whatever its size
+# (each of its five prefix codes holds one symbol: no bits per pixel)
+flat_webp() {
+    $PY - "$@" <<'PY'
+import struct, sys
+out, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+bits = []
+def put(v, n):
+    bits.extend((v >> i) & 1 for i in range(n))
+put(0x2F, 8), put(w - 1, 14), put(h - 1, 14), put(0, 1), put(0, 3)
+put(0, 3)                                  # no transform, no colour cache, no meta codes
+for sym in (200, 10, 30, 255, 0):          # green, red, blue, alpha, distance
+    put(1, 1), put(0, 1), put(1, 1), put(sym, 8)
+data = bytes(sum(b << j for j, b in enumerate(bits[i:i + 8])) for i in range(0, len(bits), 8))
+chunk = b"VP8L" + struct.pack("<I", len(data)) + data + b"\0" * (len(data) & 1)
+open(out, "wb").write(b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk)
+PY
+}
+
+@test "WebP: a 34-byte lossless file of one colour claiming 16383x16383 is refused at once; up to 2^24 pixels it decodes" {
+    need_py
+    flat_webp big.webp 16383 16383
+    [ "$(stat -c %s big.webp)" -eq 34 ]
+    # was: 1.8 GB and 7 s, exit 0 (libwebp decodes it: no bits a pixel)
+    run -1 --separate-stderr /usr/bin/time -f "%e %M" "$KMQ" compress -k 2 big.webp
+    assert_equal "$(head -1 <<<"$stderr")" "kmq: big.webp: too large for its size: 16383x16383 pixels from 34 bytes (kmq takes at most 32768 pixels a byte above 16777216)"
+    read -r secs kb < <(tail -1 <<<"$stderr")
+    [[ "$secs" == 0.* ]] || { echo "took $secs s"; false; }
+    [ -n "${KMQ_SANITIZE:-}" ] || [ "$kb" -lt 20000 ] || { echo "peak RSS $kb kB"; false; }
+    [ ! -e big.labels.png ] && [ ! -e big.codebook.bin ]
+    flat_webp ok.webp 4096 4096 # 2^24 pixels
+    run -0 "$KMQ" compress -q -k 2 ok.webp
+    $PY -c 'from PIL import Image; im = Image.open("ok.webp"); assert im.size == (4096, 4096) and im.getpixel((7, 9)) == (10, 200, 30), im.getpixel((7, 9))'
+    flat_webp over.webp 4097 4096
+    run -1 --separate-stderr "$KMQ" compress -k 2 over.webp
+    [[ "$stderr" == "kmq: over.webp: too large for its size: 4097x4096 pixels from 34 bytes"* ]]
+}
+
 @test "animated WebP is refused with one clear line" {
     need_py
     $PY - <<'PY'
@@ -444,6 +482,141 @@ PY
     [[ "$stderr" == *"larger than the pixel limit"* ]]
     run -1 --separate-stderr "$KMQ" compress -k 4 --max-pixels 100 ok.gif
     [[ "$stderr" == *"larger than the pixel limit"* ]]
+}
+
+# tiny_gif OUT SW SH: a 1x7 frame at (0, 0) on an SW x SH screen, 39 bytes
+tiny_gif() {
+    $PY - "$@" <<'PY'
+import struct, sys
+out, sw, sh = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+g = b"GIF89a" + struct.pack("<HHBBB", sw, sh, 0x80, 0, 0) + bytes([0, 0, 0, 255, 255, 255])
+g += b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 7, 0)
+# LZW, code size 2: (clear, 1) seven times, end: 3-bit codes, the table never grows
+acc = n = 0
+for c in [4, 1] * 7 + [5]:
+    acc |= c << n
+    n += 3
+data = acc.to_bytes((n + 7) // 8, "little")
+open(out, "wb").write(g + b"\x02" + bytes([len(data)]) + data + b"\x00\x3b")
+PY
+}
+
+@test "GIF: a 39-byte file claiming a 16000x16000 screen is refused at once, in little memory" {
+    need_py
+    tiny_gif big.gif 16000 16000
+    [ "$(stat -c %s big.gif)" -eq 39 ]
+    # was: 1 GB of background filled in 7 s, exit 0
+    run -1 --separate-stderr /usr/bin/time -f "%e %M" "$KMQ" compress -k 2 big.gif
+    assert_equal "$(head -1 <<<"$stderr")" \
+        "kmq: big.gif: corrupt GIF: a 16000x16000 screen, more than 39 bytes can paint"
+    [ ! -e big.labels.png ] && [ ! -e big.codebook.bin ]
+    no_temp_files
+    read -r secs kb < <(tail -1 <<<"$stderr")
+    [[ "$secs" == 0.* ]] || { echo "took $secs s"; false; }
+    if [ -z "${KMQ_SANITIZE:-}" ]; then
+        [ "$kb" -lt 20000 ] || { echo "peak RSS $kb kB"; false; }
+    fi
+    # The rule: a screen is kept when it is at most 2^20 pixels, or at most
+    # what the file's bytes can paint (4096 pixels a 12-bit code: 39 bytes,
+    # 106496 pixels); the small frame on a 1024x1024 screen decodes.
+    tiny_gif ok.gif 1024 1024
+    run -0 "$KMQ" compress -q -k 2 ok.gif
+    $PY -c 'from PIL import Image; im = Image.open("ok.gif"); assert im.size == (1024, 1024)'
+    "$IMGCMP" raw ok.gif | cmp -n $((1024 * 3 * 2)) - <($PY -c '
+import sys
+sys.stdout.buffer.write(b"\xff\xff\xff" + bytes(3 * 1023) + b"\xff\xff\xff" + bytes(3 * 1023))')
+    tiny_gif over.gif 1025 1024
+    run -1 --separate-stderr "$KMQ" compress -k 2 over.gif
+    [ "$stderr" = "kmq: over.gif: corrupt GIF: a 1025x1024 screen, more than 39 bytes can paint" ]
+}
+
+@test "GIF: damaged LZW data is refused, never decoded to other pixels than PIL's" {
+    need_py
+    smooth src.png 40 30 3
+    # Every byte of the LZW data flipped in turn (two ways): kmq refuses the
+    # file or decodes PIL's pixels. giflib 5 decodes a code its table does
+    # not hold yet to whatever the table held (PIL: "broken data stream"):
+    # before kmq checked the codes itself, 40 of these 614 files came out as
+    # other pixels, exit 0.
+    $PY - "$IMGCMP" <<'PY'
+import io, subprocess, sys
+import numpy as np
+from PIL import Image
+Image.open("src.png").quantize(16).save("ok.gif")
+d = open("ok.gif", "rb").read()
+start = d.index(b"\x2c", 13) + 11            # the image descriptor, then the code size
+refused = {}
+for at in range(start + 1, len(d) - 2):
+    for bit in (0x01, 0x80):
+        b = bytearray(d)
+        b[at] ^= bit
+        open("f.gif", "wb").write(b)
+        r = subprocess.run([sys.argv[1], "raw", "f.gif"], capture_output=True)
+        try:
+            pil = np.asarray(Image.open(io.BytesIO(bytes(b))).convert("RGB")).tobytes()
+        except OSError:
+            pil = None
+        if r.returncode == 0:
+            assert pil is not None and r.stdout == pil, (at, bit, pil is None)
+        else:
+            why = r.stderr.decode().splitlines()[0].split(": ", 2)[-1]
+            refused[why] = refused.get(why, 0) + 1
+            if "damaged LZW" in why:
+                open("damaged.gif", "wb").write(b)
+print(refused)
+assert refused.get("corrupt GIF: damaged LZW data (a code used before it is defined)", 0) > 20
+PY
+    run -1 --separate-stderr "$KMQ" compress -k 4 damaged.gif
+    [ "$stderr" = "kmq: damaged.gif: corrupt GIF: damaged LZW data (a code used before it is defined)" ]
+    [ ! -e damaged.labels.png ] && [ ! -e damaged.codebook.bin ]
+}
+
+@test "GIF: a table that fills up and is never cleared (deferred clear) decodes as PIL does" {
+    need_py
+    # kmq walks the codes before decoding them: a full table is kept until a
+    # clear code, as giflib and PIL keep it. The encoder here never clears.
+    $PY - <<'PY'
+import struct
+import numpy as np
+from PIL import Image
+rng = np.random.default_rng(6)
+w, h, rows = 400, 300, 80
+px = np.zeros((h, w), np.uint8)
+px[:rows] = rng.integers(0, 4, (rows, w))
+flat = px.flatten()
+chunk = flat[1000:1017]
+flat[rows * w:] = np.tile(chunk, h * w // len(chunk) + 1)[: (h - rows) * w]
+table = {(i,): i for i in range(4)}
+nxt, width, codes, s = 6, 3, [(4, 3)], (int(flat[0]),)
+full_reuse = 0
+for p in flat[1:]:
+    sp = s + (int(p),)
+    if sp in table:
+        s = sp
+        continue
+    codes.append((table[s], width))
+    full_reuse += nxt == 4096
+    if nxt < 4096:
+        table[sp] = nxt
+        nxt += 1
+        if nxt > 1 << width and width < 12:
+            width += 1
+    s = (int(p),)
+codes += [(table[s], width), (5, width)]
+acc = n = 0
+for c, wd in codes:
+    acc |= c << n
+    n += wd
+data = acc.to_bytes((n + 7) // 8, "little")
+blocks = b"".join(bytes([len(data[i:i + 255])]) + data[i:i + 255] for i in range(0, len(data), 255))
+pal = bytes([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
+open("dc.gif", "wb").write(b"GIF89a" + struct.pack("<HHBBB", w, h, 0x81, 0, 0) + pal + b"\x2c"
+                           + struct.pack("<HHHHB", 0, 0, w, h, 0) + b"\x02" + blocks + b"\x00;")
+assert full_reuse > 1000, full_reuse
+assert (np.asarray(Image.open("dc.gif")).flatten() == flat).all()
+PY
+    run -0 "$KMQ" compress -q -k 4 dc.gif
+    raw_equals_pil dc.gif RGB
 }
 
 @test "compress -r picks up .webp .pnm .ppm .pgm .pam .gif" {

@@ -16,13 +16,14 @@ static int load(const char *path, kmq_image *img)
     size_t len;
     const char *why = NULL;
     kmq_status s = kmq_read_file(path, 0, &buf, &len);
-    if (s == KMQ_OK)
+    if (s == KMQ_OK) {
         s = kmq_image_decode(buf, len, 0, img, &why);
+        free(buf);
+    }
     if (s != KMQ_OK) {
         fprintf(stderr, "imgcmp: %s: %s\n", path, why ? why : kmq_strerror(s));
         return 0;
     }
-    free(buf);
     return 1;
 }
 

@@ -438,6 +438,44 @@ Test(gif, second_frame_warns)
     kmq_metadata_free(&meta);
 }
 
+/* The frame's LZW codes are walked before anything is allocated: a code
+   the table does not hold yet is damage (giflib 5 would decode it to table
+   leftovers), an end code before the last pixel is refused as such. */
+Test(gif, damaged_lzw)
+{
+    uint8_t g[128];
+    kmq_image img;
+    kmq_metadata meta;
+    const char *why;
+    const size_t n = make_gif(g, 4, -1, 0, 0, 0);
+    const size_t data = n - 5; /* the 3 data bytes: clear, 0, 1, 1 (3 bits), 3, end (4 bits) */
+    /* 3-bit codes clear, 0, 7, 1, end: 7 comes when entry 6 is the next */
+    uint8_t bad[128];
+    memcpy(bad, g, n);
+    bad[data - 1] = 2, bad[data] = 0xC4, bad[data + 1] = 0x53, bad[data + 2] = 0, bad[data + 3] = 0x3B;
+    cr_assert_eq(gif(bad, n - 1, &img, &meta, &why), KMQ_ERR_IMAGE_CORRUPT);
+    cr_assert_str_eq(why, "corrupt GIF: damaged LZW data (a code used before it is defined)");
+    cr_assert_null(img.pixels);
+    kmq_metadata_free(&meta);
+    /* clear, 6: a string code right after a clear, with nothing to extend */
+    bad[data] = 0x34, bad[data + 1] = 0x50; /* 4, 6, 0, 0, end */
+    cr_assert_eq(gif(bad, n - 1, &img, &meta, &why), KMQ_ERR_IMAGE_CORRUPT);
+    cr_assert(starts(why, "corrupt GIF: damaged LZW"), "%s", why);
+    kmq_metadata_free(&meta);
+    /* clear, 0, 1, end: two pixels of four */
+    bad[data] = 0x44, bad[data + 1] = 0x0A;
+    cr_assert_eq(gif(bad, n - 1, &img, &meta, &why), KMQ_ERR_IMAGE_CORRUPT);
+    cr_assert_str_eq(why, "corrupt GIF: the LZW data ends before the frame's last pixel");
+    kmq_metadata_free(&meta);
+    /* clear, 0, 6, 1: 6 is the entry being defined (0 0), which is fine */
+    bad[data] = 0x84, bad[data + 1] = 0x53;
+    cr_assert_eq(gif(bad, n - 1, &img, &meta, &why), KMQ_OK, "%s", why);
+    cr_assert(!memcmp(img.pixels, "\xff\0\0\xff\0\0", 6)); /* red red / red green */
+    cr_assert(!memcmp(img.pixels + 6 * 3, "\xff\0\0\0\xff\0", 6));
+    kmq_image_free(&img);
+    kmq_metadata_free(&meta);
+}
+
 /* ---- WebP ---- */
 
 Test(webp, corrupt_bytes)
