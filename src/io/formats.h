@@ -28,10 +28,11 @@
    KMQ_DEFAULT_MAX_PIXELS) pixels (src/io/image.c). */
 kmq_status kmq_check_size(uint64_t w, uint64_t h, uint64_t max_pixels, const char **why);
 
-/* KMQ_ERR_TOO_LARGE for an image of more than 2^24 pixels from fewer than
-   one byte per 2^15 of them (src/io/image.c): for the formats whose codecs
-   have no such floor themselves (WebP, TIFF). */
-kmq_status kmq_check_density(uint64_t w, uint64_t h, uint64_t file_len, const char **why);
+/* KMQ_ERR_TOO_LARGE for an image of more than 512 MiB decoded (w * h *
+   channels) from fewer than one byte per 2^15 of its pixels (src/io/image.c):
+   for the formats whose codecs code one colour in next to nothing. */
+kmq_status kmq_check_density(uint64_t w, uint64_t h, int channels, uint64_t file_len,
+                             const char **why);
 
 /* Magic numbers: 1 when buf (len bytes, at least the first 16 of the file
    when it has them) starts like the format. */

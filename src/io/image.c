@@ -55,22 +55,24 @@ kmq_status kmq_check_size(uint64_t w, uint64_t h, uint64_t max_pixels, const cha
    of (almost) one colour go further, and they go without limit: lossless
    WebP codes a one-colour image in 0 bits a pixel (a 34-byte file claiming
    16383 x 16383 took 1.8 GB and 7 s), ZSTD 32768 bytes a byte, CCITT G4 a
-   bit a row (a 4 KB blank 16384 x 16384 page).  Beyond 2^24 pixels (64 MB
-   of RGBA, more than a 5K screen) such a file is refused; PNG, JPEG, BMP,
-   PNM and GIF never reach the ratio (their own checks refuse earlier). */
-#define FREE_PIXELS ((uint64_t)1 << 24)
+   bit a row.  Such a file is refused only when its pixels would take more
+   than 512 MiB decoded: a blank G4 page scanned at 1200 dpi (an A3 one is
+   277 MB of grey) is an honest file, and decodes; PNG, JPEG, BMP, PNM and
+   GIF never reach the ratio (their own checks refuse earlier). */
+#define FREE_BYTES ((uint64_t)1 << 29)
 #define MAX_PIXELS_PER_BYTE ((uint64_t)1 << 15)
 
-kmq_status kmq_check_density(uint64_t w, uint64_t h, uint64_t file_len, const char **why)
+kmq_status kmq_check_density(uint64_t w, uint64_t h, int channels, uint64_t file_len,
+                             const char **why)
 {
-    if (w * h <= FREE_PIXELS || w * h / MAX_PIXELS_PER_BYTE <= file_len)
+    if (w * h * (uint64_t)channels <= FREE_BYTES || w * h / MAX_PIXELS_PER_BYTE <= file_len)
         return KMQ_OK;
-    static _Thread_local char msg[160];
+    static _Thread_local char msg[200];
     snprintf(msg, sizeof msg,
              "too large for its size: %llux%llu pixels from %llu bytes (kmq takes at most %llu "
-             "pixels a byte above %llu)",
+             "pixels a byte for images above 512 MiB decoded)",
              (unsigned long long)w, (unsigned long long)h, (unsigned long long)file_len,
-             (unsigned long long)MAX_PIXELS_PER_BYTE, (unsigned long long)FREE_PIXELS);
+             (unsigned long long)MAX_PIXELS_PER_BYTE);
     *why = msg;
     return KMQ_ERR_TOO_LARGE;
 }

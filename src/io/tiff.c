@@ -656,7 +656,7 @@ static kmq_status open_rows(tiff_rows *t, uint64_t max_pixels, kmq_metadata *met
         t->pub.width = w, t->pub.height = h;
         /* the density after the layout: a strip past the end is corrupt */
         if ((s = read_layout(t, why)) == KMQ_OK && (s = read_geometry(t, why)) == KMQ_OK &&
-            (s = kmq_check_density(w, h, t->in.len, why)) == KMQ_OK)
+            (s = kmq_check_density(w, h, t->pub.channels, t->in.len, why)) == KMQ_OK)
             s = read_meta(t, meta);
     }
     if (s != KMQ_OK) {

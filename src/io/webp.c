@@ -97,12 +97,12 @@ kmq_status kmq_webp_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, 
         *why = "corrupt WebP: zero width or height";
         return KMQ_ERR_IMAGE_CORRUPT;
     }
+    const int C = f->has_alpha ? 4 : 3;
     kmq_status s = kmq_check_size(w, h, max_pixels, why);
     if (s == KMQ_OK)
-        s = kmq_check_density(w, h, len, why);
+        s = kmq_check_density(w, h, C, len, why);
     if (s != KMQ_OK)
         return s;
-    const int C = f->has_alpha ? 4 : 3;
     const size_t stride = (size_t)w * C, size = stride * (size_t)h;
     uint8_t *out = malloc(size);
     if (!out)
