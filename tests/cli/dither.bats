@@ -1,0 +1,63 @@
+#!/usr/bin/env bats
+# --dither (issue 24): error diffusion where it hides banding, none where
+# the palette already matches, the same bytes every run and thread count.
+load helpers
+
+# column_error IMAGE DECODED: the mean absolute error of the column means
+# of the first channel (how well bands of a horizontal gradient are hidden)
+column_error() {
+    /usr/bin/python3 - "$1" "$2" <<'PY'
+import sys
+import numpy as np
+from PIL import Image
+a = np.asarray(Image.open(sys.argv[1]).convert("RGB"), dtype=float)[:, :, 0]
+b = np.asarray(Image.open(sys.argv[2]).convert("RGB"), dtype=float)[:, :, 0]
+print(f"{np.abs(a.mean(axis=0) - b.mean(axis=0)).mean():.3f}")
+PY
+}
+
+@test "a gradient: dithering hides the bands (column means follow the gradient)" {
+    /usr/bin/python3 -c '
+import numpy as np
+from PIL import Image
+x = np.linspace(0, 255, 256)
+g = np.tile(x, (64, 1))
+Image.fromarray(np.dstack([g, g * 0.5 + 60, 255 - g]).astype(np.uint8)).save("grad.png")'
+    run -0 "$KMQ" compress -q -k 4 --format png8 grad.png -o plain.png
+    run -0 "$KMQ" compress -q -k 4 --format png8 --dither grad.png -o dith.png
+    plain=$(column_error grad.png plain.png)
+    dith=$(column_error grad.png dith.png)
+    echo "column error: plain $plain, dithered $dith"
+    awk -v p="$plain" -v d="$dith" 'BEGIN { exit !(d < p / 2) }'
+}
+
+@test "flat colours the palette matches are left alone: no noise, the undithered bytes" {
+    /usr/bin/python3 -c '
+import numpy as np
+from PIL import Image
+a = np.zeros((60, 80, 3), np.uint8)
+a[:, :20] = (200, 30, 30); a[:, 20:40] = (30, 200, 30); a[:, 40:60] = (30, 30, 200); a[20:40, 10:70] = (240, 240, 240)
+Image.fromarray(a).save("logo.png")'
+    # five colours (with the black background), k = 5
+    run -0 "$KMQ" compress -q -k 5 --format png8 logo.png -o plain.png
+    run -0 "$KMQ" compress -q -k 5 --format png8 --dither logo.png -o dith.png
+    cmp plain.png dith.png
+    [ "$(maxerr_of logo.png dith.png)" = 0 ]
+}
+
+@test "a smooth noisy image: dithering costs little PSNR (plain Floyd-Steinberg cost 2 dB) and is the same every run and thread count" {
+    "$GENIMG" n.png 320 240 3 smooth 5
+    run -0 --separate-stderr "$KMQ" compress -k 16 --format png8 n.png -o plain.png
+    run -0 --separate-stderr "$KMQ" compress -t 1 -k 16 --format png8 --dither n.png -o d1.png
+    run -0 --separate-stderr "$KMQ" compress -t 2 -k 16 --format png8 --dither n.png -o d2.png
+    run -0 --separate-stderr "$KMQ" compress -k 16 --format png8 --dither n.png -o d3.png
+    cmp d1.png d2.png && cmp d1.png d3.png
+    p=$(psnr_of n.png plain.png)
+    d=$(psnr_of n.png d1.png)
+    echo "plain $p dB, dithered $d dB"
+    awk -v p="$p" -v d="$d" 'BEGIN { exit !(d < p && d > p - 1) }'
+    # another seed: another palette, dithered as deterministically
+    run -0 "$KMQ" compress -q -k 16 --seed 9 --format png8 --dither n.png -o s1.png
+    run -0 "$KMQ" compress -q -t 1 -k 16 --seed 9 --format png8 --dither n.png -o s2.png
+    cmp s1.png s2.png
+}
