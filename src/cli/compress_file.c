@@ -186,6 +186,58 @@ static int quality_verdict(job *j)
     return GO_ON;
 }
 
+/* One k-means and dithering at params->k into cb, labels and st. */
+static kmq_status quantize_dithered(const job *j, const kmq_params *params, size_t npixels,
+                                    kmq_codebook *cb, uint8_t *labels, kmq_stats *st)
+{
+    kmq_status s = kmq_quantize(j->img.pixels, npixels, j->img.channels, params, cb, labels, st);
+    if (s == KMQ_OK && (s = kmq_dither(j->img.pixels, j->img.width, j->img.height,
+                                       j->img.channels, cb, labels, st)) != KMQ_OK)
+        kmq_codebook_free(cb);
+    return s;
+}
+
+/* --quality with --dither: dithering costs PSNR, so the k that reaches the
+   target undithered (j's result, dithered, fell short) may not; the
+   smallest k whose dithered result reaches it is found by bisection over
+   (that k, 256], each step a k-means and a dithering.  Out of reach: the
+   result at k = 256. */
+static kmq_status quality_dithered(job *j, const kmq_params *base, size_t npixels)
+{
+    const double target = j->o->quality;
+    int lo = j->st.k, hi = KMQ_MAX_K + 1; /* lo falls short; hi reaches (or is past 256) */
+    uint8_t *labels = malloc(npixels);
+    if (!labels)
+        return KMQ_ERR_NOMEM;
+    kmq_status s = KMQ_OK;
+    while (hi - lo > 1 && s == KMQ_OK) {
+        /* the top first: if 256 falls short, nothing below reaches */
+        const int k = hi == KMQ_MAX_K + 1 && lo < KMQ_MAX_K ? KMQ_MAX_K : (lo + hi) / 2;
+        kmq_params p = *base;
+        p.k = k;
+        kmq_codebook cb;
+        kmq_stats st;
+        if ((s = quantize_dithered(j, &p, npixels, &cb, labels, &st)) != KMQ_OK)
+            break;
+        const int reached = st.psnr >= target;
+        if (reached || k == KMQ_MAX_K) { /* the best so far: kept */
+            kmq_codebook_free(&j->cb);
+            j->cb = cb, j->st = st;
+            memcpy(j->labels, labels, npixels);
+        } else {
+            kmq_codebook_free(&cb);
+        }
+        if (reached)
+            hi = k;
+        else if (k == KMQ_MAX_K)
+            break; /* out of reach: k = 256 is kept */
+        else
+            lo = k;
+    }
+    free(labels);
+    return s;
+}
+
 /* k-means (for -k, or the smallest k that reaches --quality), then
    --dither; the image itself is no longer needed after. */
 static int quantize(job *j)
@@ -210,6 +262,9 @@ static int quantize(job *j)
         return fail(j, s);
     if (o->dither && (s = kmq_dither(j->img.pixels, j->img.width, j->img.height, j->img.channels,
                                      &j->cb, j->labels, &j->st)) != KMQ_OK)
+        return fail(j, s);
+    if (o->dither && o->quality > 0 && j->st.psnr < o->quality &&
+        (s = quality_dithered(j, &params, npixels)) != KMQ_OK)
         return fail(j, s);
     int rc = quality_verdict(j);
     if (rc != GO_ON)

@@ -236,22 +236,32 @@ load helpers
     run -2 "$KMQ" compress --quality abc x.png
 }
 
-@test "6: --quality with --dither is judged on the dithered result" {
+@test "6: --quality with --dither is judged on the dithered result, and reached by a larger k where needed (24)" {
     "$GENIMG" x.png 64 48 3 smooth
     run -0 --separate-stderr "$KMQ" compress -f --json --quality 30 x.png
-    plain=$(/usr/bin/python3 -c "import json,sys; print(json.loads(sys.argv[1])['psnr'])" "$output")
+    read -r plain kplain < <(/usr/bin/python3 -c "import json,sys; d = json.loads(sys.argv[1]); print(d['psnr'], d['k'])" "$output")
+    run -0 --separate-stderr "$KMQ" compress -f --json -k "$kplain" --dither x.png
+    same_k=$(/usr/bin/python3 -c "import json,sys; print(json.loads(sys.argv[1])['psnr'])" "$output")
+    # the k that reaches 30 dB undithered falls short dithered ...
+    /usr/bin/python3 -c "import sys; assert float(sys.argv[1]) >= 30 > float(sys.argv[2])" "$plain" "$same_k"
+    # ... so --dither --quality takes a larger k, whose dithered result reaches it (was: "out of reach")
     run -0 --separate-stderr "$KMQ" compress -f --json --dither --quality 30 x.png
-    read -r reached dithered < <(/usr/bin/python3 -c "
+    read -r reached dithered k < <(/usr/bin/python3 -c "
 import json,sys
 d = json.loads(sys.argv[1])
-print(str(d['quality_reached']).lower(), d['psnr'])" "$output")
-    echo "undithered $plain dB, dithered $dithered dB, reached $reached"
-    # the same k dithered lands below the target the undithered run reached
-    /usr/bin/python3 -c "import sys; assert float(sys.argv[1]) >= 30 > float(sys.argv[2])" "$plain" "$dithered"
-    [ "$reached" = false ]
-    [[ "$stderr" == *"warning: 30 dB is out of reach with --dither"* ]] || { echo "$stderr"; false; }
-    run -99 --separate-stderr "$KMQ" compress -f --dither --quality 30-30 x.png
+print(str(d['quality_reached']).lower(), d['psnr'], d['k'])" "$output")
+    echo "undithered k=$kplain $plain dB; dithered k=$k $dithered dB"
+    [ "$reached" = true ] && [ "$k" -gt "$kplain" ]
+    /usr/bin/python3 -c "import sys; assert float(sys.argv[1]) >= 30" "$dithered"
+    [[ "$stderr" != *"out of reach"* ]] || { echo "$stderr"; false; }
+    # the PSNR reported is the written file's
+    run -0 "$KMQ" decompress -q -f x.labels.png x.codebook.bin -o d.png
+    awk -v a="$dithered" -v b="$(psnr_of x.png d.png)" 'BEGIN { exit !((a - b)^2 < 1e-4) }'
+    # beyond any k: the minimum refuses, nothing written
+    rm -f x.labels.png x.codebook.bin
+    run -99 --separate-stderr "$KMQ" compress -f --dither --quality 90-90 x.png
     [[ "$stderr" == *"quality too low"* ]]
+    [ ! -e x.labels.png ]
 }
 
 @test "6: --skip-if-larger writes nothing and exits 98; in a batch the others are done" {
