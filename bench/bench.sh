@@ -28,6 +28,12 @@
 # --python   the Python row alone (also part of --full).
 # --threads  k-means phase with 1 and 2 threads.
 # --no-table skip the peer table (e.g. --no-table --scaling).
+# --eye      what people see (issue 24): tiger and kodim01-08 at k = 16, 64,
+#            256, kmq's PNG8 undithered and --dither against pngquant's
+#            default (which dithers) and --nofs, by butteraugli (Debian's
+#            butteraugli, lower is better), SSIM (scikit-image), PSNR, bytes
+#            and time (bench/what_people_see.py; make bench-deps installs
+#            them).  About three minutes.
 # --no-alpha skip the transparency section (run by default when pngquant is
 #            there): generated RGBA/grey+alpha images (tests/tools/
 #            alpha_images.py) and PngSuite's alpha files at k = 8, 16, 64,
@@ -38,7 +44,7 @@
 # PSNR is measured by tests/tools/imgcmp on the decoded outputs (all RGB
 # channels), bytes are what each tool writes (kmq: labels + codebook).
 set -u
-FULL=0 PYTHON=0 SCALING=0 HUGE=0 THREADS=0 TABLE=1 ALPHA=1 BUILD=build
+FULL=0 PYTHON=0 SCALING=0 HUGE=0 THREADS=0 TABLE=1 ALPHA=1 EYE=0 BUILD=build
 for a in "$@"; do
     case $a in
     --full) FULL=1 PYTHON=1 ;;
@@ -48,7 +54,8 @@ for a in "$@"; do
     --no-table) TABLE=0 ;;
     --huge) HUGE=1 ;;
     --no-alpha) ALPHA=0 ;;
-    -h | --help) sed -n '2,38p' "$0"; exit 0 ;;
+    --eye) EYE=1 ;;
+    -h | --help) sed -n '2,44p' "$0"; exit 0 ;;
     *) BUILD=$a ;;
     esac
 done
@@ -349,4 +356,17 @@ if [ "$SCALING" = 1 ]; then
     done
     awk '$1 * $2 == 4000000 { a = $3 / 4 } $1 * $2 == 400000000 { b = $3 / 400 }
         END { if (a && b) printf "time per megapixel, 400 MP / 4 MP: %.3f / %.3f s = %.2fx\n", b, a, b / a }' "$W/scaling"
+fi
+
+if [ "$EYE" = 1 ]; then
+    echo
+    if ! command -v butteraugli >/dev/null || ! command -v pngquant >/dev/null ||
+        ! "$PY" -c 'import skimage, PIL, numpy' 2>/dev/null; then
+        echo "what people see: skipped (needs butteraugli, pngquant and python3-skimage: make bench-deps)"
+    else
+        echo "what people see: PNG8 by butteraugli (lower is better), SSIM, PSNR, bytes, time;"
+        echo "kmq-plain: no dithering; kmq: --dither; pngquant: its default (dithers); pngquant-nofs"
+        "$PY" "$ROOT/bench/what_people_see.py" "$KMQ" "$W/eye" "$DATA/seed/tiger.png" "$DATA"/kodak/kodim0[1-8].png \
+            --k 16,64,256 --tools kmq-plain,kmq,pngquant,pngquant-nofs --kmq-opts=--dither --summary
+    fi
 fi
