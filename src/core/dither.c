@@ -42,41 +42,69 @@ static int translucent(const uint8_t *pixels, size_t npixels, int C)
    (gradients, where banding shows), less where the image itself varies
    (texture and edges hide banding, and dithering there only adds grain).
    The measure is the local second difference, which is small on a
-   gradient however steep, large on noise and at edges. */
-static float *strength_map(const float *pts, int W, int H, int C)
+   gradient however steep, large on noise and at edges; the largest in a
+   3x3 neighbourhood counts (next to an edge is the edge).  Computed a row
+   at a time over a window of rows, so memory stays bounded by the width. */
+typedef struct {
+    const uint8_t *pixels;
+    int W, H, C, alpha;
+    float *points;  /* 5 rows: y-2 .. y+2, as where their error is measured */
+    float *texture; /* 3 rows: y-1 .. y+1 */
+    int loaded;     /* rows below this are in points */
+} strength;
+
+static const float *points_row(strength *m, int y)
 {
-    float *m = malloc((size_t)W * H * sizeof *m), *t = malloc((size_t)W * H * sizeof *t);
-    if (!m || !t) {
-        free(m), free(t);
-        return NULL;
-    }
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-            const size_t i = (size_t)y * W + x;
-            const float *p = pts + i * C;
-            const float *l = x ? p - C : p, *r = x + 1 < W ? p + C : p;
-            const float *u = y ? p - (size_t)W * C : p, *d = y + 1 < H ? p + (size_t)W * C : p;
-            float v = 0;
-            for (int c = 0; c < C; c++) {
-                const float h2 = fabsf(l[c] + r[c] - 2 * p[c]), v2 = fabsf(u[c] + d[c] - 2 * p[c]);
-                v += h2 + v2;
+    y = y < 0 ? 0 : y >= m->H ? m->H - 1 : y;
+    float *out = m->points + (size_t)(y % 5) * m->W * m->C;
+    for (; m->loaded <= y; m->loaded++) {
+        float *o = m->points + (size_t)(m->loaded % 5) * m->W * m->C;
+        const uint8_t *px = m->pixels + (size_t)m->loaded * m->W * m->C;
+        for (int i = 0; i < m->W; i++) {
+            if (!m->alpha) {
+                for (int c = 0; c < m->C; c++)
+                    o[i * m->C + c] = px[(size_t)i * m->C + c];
+                continue;
             }
-            t[i] = v;
+            double p[KMQ_MAX_CHANNELS];
+            kmq_alpha_point(px + (size_t)i * m->C, m->C, p);
+            for (int c = 0; c < m->C; c++)
+                o[i * m->C + c] = (float)p[c];
         }
-    /* the largest in a 3x3 neighbourhood: next to an edge counts as the edge */
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-            float v = 0;
-            for (int dy = -1; dy <= 1; dy++)
-                for (int dx = -1; dx <= 1; dx++) {
-                    const int yy = y + dy, xx = x + dx;
-                    if (yy >= 0 && yy < H && xx >= 0 && xx < W && t[(size_t)yy * W + xx] > v)
-                        v = t[(size_t)yy * W + xx];
-                }
-            m[(size_t)y * W + x] = v < TEXTURE ? 1 - v / TEXTURE : 0;
-        }
-    free(t);
-    return m;
+    }
+    return out;
+}
+
+static void texture_row(strength *m, int y, float *t)
+{
+    const int W = m->W, C = m->C;
+    const float *up = points_row(m, y - 1), *row = points_row(m, y), *down = points_row(m, y + 1);
+    for (int x = 0; x < W; x++) {
+        const float *p = row + (size_t)x * C, *l = x ? p - C : p, *r = x + 1 < W ? p + C : p;
+        const float *u = up + (size_t)x * C, *d = down + (size_t)x * C;
+        float v = 0;
+        for (int c = 0; c < C; c++)
+            v += fabsf(l[c] + r[c] - 2 * p[c]) + fabsf(u[c] + d[c] - 2 * p[c]);
+        t[x] = v;
+    }
+}
+
+/* Row y's strengths into out (rows must be asked for in order). */
+static void strength_row(strength *m, int y, float *out)
+{
+    const int W = m->W;
+    float *t[3];
+    for (int d = -1; d <= 1; d++) {
+        const int yy = y + d < 0 ? 0 : y + d >= m->H ? m->H - 1 : y + d;
+        texture_row(m, yy, t[d + 1] = m->texture + (size_t)(d + 1) * W);
+    }
+    for (int x = 0; x < W; x++) {
+        float v = 0;
+        for (int d = 0; d < 3; d++)
+            for (int xx = x ? x - 1 : 0; xx <= x + 1 && xx < W; xx++)
+                v = t[d][xx] > v ? t[d][xx] : v;
+        out[x] = v < TEXTURE ? 1 - v / TEXTURE : 0;
+    }
 }
 
 /* Each entry's others, nearest first: an entry farther from the guess g
@@ -191,29 +219,20 @@ kmq_status kmq_dither(const uint8_t *pixels, int width, int height, int channels
                 bd = d, clear = j;
         }
     }
-    /* the pixels where their error is measured */
-    float *pts = malloc(npixels * C * sizeof *pts);
-    if (!pts) {
-        free(nb);
-        return KMQ_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < npixels; i++) {
-        double p[KMQ_MAX_CHANNELS];
-        if (alpha)
-            kmq_alpha_point(pixels + i * C, C, p);
-        for (int c = 0; c < C; c++)
-            pts[i * C + c] = alpha ? (float)p[c] : pixels[i * C + c];
-    }
-    float *map = strength_map(pts, width, height, C);
+    strength m = {pixels, width, height, C, alpha, malloc((size_t)5 * width * C * sizeof(float)),
+                  malloc((size_t)3 * width * sizeof(float)), 0};
+    float *map = malloc((size_t)width * sizeof *map), *here = malloc((size_t)C * width * sizeof *here);
     const size_t row = ((size_t)width + 2) * C;
     float *err = calloc(2 * row, sizeof *err); /* this row and the next, one pixel of margin */
-    if (!err || !map) {
-        free(err), free(map), free(pts), free(nb);
+    if (!err || !map || !here || !m.points || !m.texture) {
+        free(err), free(map), free(here), free(m.points), free(m.texture), free(nb);
         return KMQ_ERR_NOMEM;
     }
     for (int y = 0; y < height; y++) {
         float *cur = err + (size_t)(y & 1) * row + C, *next = err + (size_t)((y + 1) & 1) * row + C;
         memset(next - C, 0, row * sizeof *next);
+        strength_row(&m, y, map);
+        memcpy(here, points_row(&m, y), (size_t)C * width * sizeof *here);
         const int back = y & 1; /* serpentine: every other row right to left */
         const int step = back ? -1 : 1;
         for (int n = 0; n < width; n++) {
@@ -224,7 +243,7 @@ kmq_status kmq_dither(const uint8_t *pixels, int width, int height, int channels
                 labels[i] = (uint8_t)clear;
                 continue;
             }
-            const float *p = pts + i * C;
+            const float *p = here + (size_t)x * C;
             float want[KMQ_MAX_CHANNELS];
             for (int c = 0; c < C; c++) {
                 float v = p[c] + cur[x * C + c];
@@ -243,7 +262,7 @@ kmq_status kmq_dither(const uint8_t *pixels, int width, int height, int channels
                 qq += q[c] * q[c];
             }
             /* the strength, less the dead zone */
-            const float f = qq > DEAD_ZONE * DEAD_ZONE ? map[i] * (1 - DEAD_ZONE / sqrtf(qq)) : 0;
+            const float f = qq > DEAD_ZONE * DEAD_ZONE ? map[x] * (1 - DEAD_ZONE / sqrtf(qq)) : 0;
             for (int c = 0; c < C; c++)
                 q[c] *= f;
             for (int c = 0; c < C; c++) {
@@ -254,7 +273,7 @@ kmq_status kmq_dither(const uint8_t *pixels, int width, int height, int channels
             }
         }
     }
-    free(err), free(map), free(pts), free(nb);
+    free(err), free(map), free(here), free(m.points), free(m.texture), free(nb);
     if (stats) {
         /* The error of the result, measured as kmq_compare does. */
         kmq_image a = {width, height, C, (uint8_t *)pixels};
