@@ -475,3 +475,15 @@ assert d['status'] == 'ok'" <<<"$output"
     "$KMQ" compress -q -k 4 --format png8 -o new.png p.png
     [ "$(stat -c %a new.png)" = 644 ]
 }
+
+@test "24: pngquant's 0-100 --quality is explained in dB, not a bare exit 99" {
+    "$GENIMG" n.png 120 90 3 noisy 3
+    run -99 --separate-stderr "$KMQ" compress --quality 65-80 --format png8 n.png -o out.png
+    [[ "$stderr" == "kmq: n.png: quality too low: k=256 gives "*" dB, below the --quality minimum of 65 dB; nothing written (--quality is in dB of PSNR, not pngquant's 0-100 scale: pngquant's --quality 65-80 gives about 35.5-37.9 dB on photos)" ]] || { echo "$stderr"; false; }
+    [ ! -e out.png ]
+    run -0 --separate-stderr "$KMQ" compress --quality 90 --format png8 n.png -o out.png
+    [[ "$stderr" == *"warning: 90 dB is out of reach: k=256 gives "*" dB (--quality is in dB of PSNR, not pngquant's 0-100 scale: pngquant's --quality 90 gives about 39.3 dB on photos)"* ]] || { echo "$stderr"; false; }
+    # a target in dB's own range: no such note
+    run -99 --separate-stderr "$KMQ" compress --quality 45-50 --format png8 n.png -o out2.png
+    [[ "$stderr" != *"pngquant"* ]] || { echo "$stderr"; false; }
+}
