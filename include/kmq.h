@@ -502,6 +502,13 @@ typedef struct {
                          of a colour channel over black or white, rounded) */
 } kmq_diff;
 KMQ_API KMQ_NODISCARD kmq_status kmq_compare(const kmq_image *a, const kmq_image *b, kmq_diff *d);
+/* The structural similarity of a and b (same size and channels), 1 for
+   identical images, as scikit-image's structural_similarity(a, b,
+   channel_axis=2, data_range=255) computes it: 7x7 uniform windows, the
+   mean over every window and colour channel.  With alpha, the colours
+   composited over mid grey.  NaN when the image is smaller than 7x7.
+   Memory: a few rows. */
+KMQ_API KMQ_NODISCARD kmq_status kmq_ssim(const kmq_image *a, const kmq_image *b, double *ssim);
 
 /* A swatch of the codebook: a grid of `columns` squares of `cell` pixels per
    row, one per colour, as stored or by brightness (Rec. 601); cells past the

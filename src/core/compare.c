@@ -5,6 +5,8 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int64_t abs64(int64_t v)
 {
@@ -65,5 +67,83 @@ kmq_status kmq_compare(const kmq_image *a, const kmq_image *b, kmq_diff *d)
     d->psnr_black = kmq_psnr(samples ? over_black / (double)samples : 0);
     d->psnr_white = kmq_psnr(samples ? over_white / (double)samples : 0);
     d->max_abs = max_abs;
+    return KMQ_OK;
+}
+
+/* One sample of channel c as compared: with alpha, the colour composited
+   over mid grey (alpha itself is not a channel of the picture). */
+static double sample(const kmq_image *img, size_t i, int c, int alpha)
+{
+    const uint8_t *p = img->pixels + i * (size_t)img->channels;
+    if (!alpha)
+        return p[c];
+    const double a = p[img->channels - 1];
+    return (p[c] * a + 128.0 * (255 - a)) / 255.0;
+}
+
+/* Row y's samples of channel c (sign 1) or their removal (-1) into the
+   column sums of x, y, x^2, y^2 and xy. */
+static void add_row(double *sums, int W, const kmq_image *a, const kmq_image *b, int y, int c,
+                    int alpha, int sign)
+{
+    double *sx = sums, *sy = sx + W, *sxx = sy + W, *syy = sxx + W, *sxy = syy + W;
+    for (int x = 0; x < W; x++) {
+        const size_t i = (size_t)y * W + x;
+        const double u = sample(a, i, c, alpha), v = sample(b, i, c, alpha);
+        sx[x] += sign * u, sy[x] += sign * v;
+        sxx[x] += sign * u * u, syy[x] += sign * v * v, sxy[x] += sign * u * v;
+    }
+}
+
+/* The SSIM of Wang et al. as scikit-image computes it by default
+   (structural_similarity with data_range=255): a 7x7 uniform window, sample
+   (co)variances, K1 = 0.01, K2 = 0.03, the mean over every window inside
+   the image and over the colour channels.  The window sums slide a row and
+   a column at a time: memory is five rows of sums, not five images. */
+kmq_status kmq_ssim(const kmq_image *a, const kmq_image *b, double *ssim)
+{
+    enum { WIN = 7, N = WIN * WIN };
+    if (!a || !b || !ssim || !a->pixels || !b->pixels)
+        return KMQ_ERR_ARG;
+    if (a->width != b->width || a->height != b->height || a->channels != b->channels)
+        return KMQ_ERR_SIZE_MISMATCH;
+    *ssim = NAN;
+    const int W = a->width, H = a->height, C = a->channels, alpha = kmq_has_alpha(C);
+    const int colours = alpha ? C - 1 : C;
+    if (W < WIN || H < WIN)
+        return KMQ_OK; /* no window fits: undefined */
+    double *sums = calloc((size_t)5 * W, sizeof *sums);
+    if (!sums)
+        return KMQ_ERR_NOMEM;
+    const double c1 = (0.01 * 255) * (0.01 * 255), c2 = (0.03 * 255) * (0.03 * 255);
+    const double norm = (double)N / (N - 1);
+    double total = 0;
+    for (int c = 0; c < colours; c++) {
+        double *sx = sums, *sy = sx + W, *sxx = sy + W, *syy = sxx + W, *sxy = syy + W;
+        memset(sums, 0, (size_t)5 * W * sizeof *sums);
+        for (int y = 0; y < H; y++) {
+            add_row(sums, W, a, b, y, c, alpha, 1); /* the window's new row in */
+            if (y >= WIN)
+                add_row(sums, W, a, b, y - WIN, c, alpha, -1); /* and its oldest out */
+            if (y < WIN - 1)
+                continue;
+            double hx = 0, hy = 0, hxx = 0, hyy = 0, hxy = 0;
+            for (int x = 0; x < W; x++) {
+                hx += sx[x], hy += sy[x], hxx += sxx[x], hyy += syy[x], hxy += sxy[x];
+                if (x >= WIN)
+                    hx -= sx[x - WIN], hy -= sy[x - WIN], hxx -= sxx[x - WIN],
+                        hyy -= syy[x - WIN], hxy -= sxy[x - WIN];
+                if (x < WIN - 1)
+                    continue;
+                const double ux = hx / N, uy = hy / N;
+                const double vx = norm * (hxx / N - ux * ux), vy = norm * (hyy / N - uy * uy);
+                const double vxy = norm * (hxy / N - ux * uy);
+                total += (2 * ux * uy + c1) * (2 * vxy + c2) /
+                         ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+            }
+        }
+    }
+    free(sums);
+    *ssim = total / ((double)(W - WIN + 1) * (H - WIN + 1) * colours);
     return KMQ_OK;
 }
