@@ -61,3 +61,19 @@ Image.fromarray(a).save("logo.png")'
     run -0 "$KMQ" compress -q -t 1 -k 16 --seed 9 --format png8 --dither n.png -o s2.png
     cmp s1.png s2.png
 }
+
+@test "no speckles of another hue: a translucent purple disc in an orange glow keeps its colours" {
+    /usr/bin/python3 "$ROOT/tests/tools/alpha_images.py" . glow
+    run -0 "$KMQ" compress -q -k 16 --format png8 --dither glow.png -o d.png
+    # as seen over mid grey, no pixel is more than 70 levels off (was: 102, orange dots)
+    /usr/bin/python3 - <<'PY'
+import numpy as np
+from PIL import Image
+def seen(p):
+    x = np.asarray(Image.open(p).convert("RGBA"), float)
+    a = x[..., 3:] / 255
+    return x[..., :3] * a + 128 * (1 - a)
+e = np.sqrt(((seen("glow.png") - seen("d.png")) ** 2).sum(2))
+assert e.max() < 70, (e.max(), int((e > 70).sum()))
+PY
+}
