@@ -185,7 +185,7 @@ $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/tests/tools/other_formats.o $(BUILD)/s
 DEB_PACKAGES = gcc make pkg-config libc6-dev libgomp1 libstb-dev libdeflate-dev libspng-dev zlib1g-dev libtiff-dev libwebp-dev libgif-dev \
                libcriterion-dev bats bats-assert bats-support python3-numpy python3-pil \
                python3-opencv python3-pytest imagemagick pngcheck strace valgrind clang libclang-rt-14-dev \
-               parallel groff-base netpbm libtiff-tools webp
+               parallel groff-base netpbm libtiff-tools webp python3-skimage
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
