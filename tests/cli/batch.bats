@@ -112,7 +112,7 @@ PY
     run -0 "$KMQ" compress -q -k 6 a.png
     run -0 "$KMQ" decompress -q a.labels.png a.codebook.bin
     run -0 "$KMQ" compare a.png a.decompressed.png
-    read -r _ mse _ psnr _ _ _ _ max <<<"$output"
+    read -r _ mse _ psnr _ _ _ _ max _ <<<"$output"
     read -r _ mse2 _ psnr2 _ max2 <<<"$("$IMGCMP" a.png a.decompressed.png)"
     awk -v a="$psnr" -v b="$psnr2" -v c="$mse" -v d="$mse2" 'BEGIN { exit !((a - b)^2 < 1e-6 && (c - d)^2 < 1e-6) }'
     [ "$max" = "$max2" ]
