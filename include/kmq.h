@@ -241,6 +241,13 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_quantize_quality(const uint8_t *pixels, siz
  */
 KMQ_API KMQ_NODISCARD kmq_status kmq_dither(const uint8_t *pixels, int width, int height, int channels,
                                     const kmq_codebook *cb, uint8_t *labels, kmq_stats *stats);
+/* kmq_dither with the error passed on scaled by strength, 0..1 (1 is
+   kmq_dither; 0 passes none on: the nearest entry of every pixel), as
+   pngquant's --floyd=S.  KMQ_ERR_ARG outside 0..1. */
+KMQ_API KMQ_NODISCARD kmq_status kmq_dither_strength(const uint8_t *pixels, int width, int height,
+                                                     int channels, const kmq_codebook *cb,
+                                                     double strength, uint8_t *labels,
+                                                     kmq_stats *stats);
 
 
 /*

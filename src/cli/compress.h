@@ -17,6 +17,7 @@ typedef struct {
     const char *labels_path, *codebook_path, *output_path, *out_dir;
     const char *ext; /* png8 name suffix (--ext), NULL: .png8.png */
     int png8, level, exhaustive, packed, recursive, skip_existing, jobs, json, dither;
+    double dither_strength; /* --dither=S / --floyd=S, 0..1 (1 without S) */
     int strip, no_orient, skip_if_larger;
     double quality;     /* target PSNR in dB (--quality's MAX), 0 = use k */
     double quality_min; /* below this PSNR nothing is written (exit 99); 0 = no floor */

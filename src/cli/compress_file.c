@@ -229,8 +229,9 @@ static kmq_status quantize_dithered(const job *j, const kmq_params *params, size
                                     kmq_codebook *cb, uint8_t *labels, kmq_stats *st)
 {
     kmq_status s = kmq_quantize(j->img.pixels, npixels, j->img.channels, params, cb, labels, st);
-    if (s == KMQ_OK && (s = kmq_dither(j->img.pixels, j->img.width, j->img.height,
-                                       j->img.channels, cb, labels, st)) != KMQ_OK)
+    if (s == KMQ_OK && (s = kmq_dither_strength(j->img.pixels, j->img.width, j->img.height,
+                                                j->img.channels, cb, j->o->dither_strength,
+                                                labels, st)) != KMQ_OK)
         kmq_codebook_free(cb);
     return s;
 }
@@ -298,8 +299,9 @@ static int quantize(job *j)
     progress_clear();
     if (s != KMQ_OK)
         return fail(j, s);
-    if (o->dither && (s = kmq_dither(j->img.pixels, j->img.width, j->img.height, j->img.channels,
-                                     &j->cb, j->labels, &j->st)) != KMQ_OK)
+    if (o->dither && (s = kmq_dither_strength(j->img.pixels, j->img.width, j->img.height,
+                                              j->img.channels, &j->cb, o->dither_strength,
+                                              j->labels, &j->st)) != KMQ_OK)
         return fail(j, s);
     if (o->dither && o->quality > 0 && j->st.psnr < o->quality &&
         (s = quality_dithered(j, &params, npixels)) != KMQ_OK)

@@ -21,10 +21,12 @@ void help_compress(FILE *out)
           "                      written and the exit status is 99 (pngquant's)\n"
           "      --skip-if-larger  write nothing (exit status 98) when the outputs would\n"
           "                      be larger than the input\n"
-          "      --dither        error diffusion when labelling pixels, where it hides\n"
+          "      --dither[=S]    error diffusion when labelling pixels, where it hides\n"
           "                      banding (smooth areas), not on texture, edges or\n"
-          "                      colours the palette matches; --quality then picks\n"
-          "                      the k whose dithered result reaches it\n"
+          "                      colours the palette matches; S, 0..1, scales it\n"
+          "                      (default 1); --quality then picks the k whose\n"
+          "                      dithered result reaches it.  pngquant's spellings:\n"
+          "                      --floyd[=S] is --dither[=S], --nofs turns it off\n"
           "      --init METHOD   kmeans++ (default) or random\n"
           "      --n-init N      restarts, the lowest error wins (default auto: 3 below\n"
           "                      k = 32, 1 from there, 3 with --init random)\n"
@@ -102,7 +104,7 @@ int compress_parse_args(int argc, char **argv, compress_opts *o)
     enum {
         OPT_INIT = 256, OPT_NINIT, OPT_MAXITER, OPT_TOL, OPT_SEED, OPT_LABELS, OPT_CODEBOOK,
         OPT_FORMAT, OPT_LEVEL, OPT_MAXPIXELS, OPT_STREAM, OPT_MAXSTREAM, OPT_OUTDIR, OPT_SKIP, OPT_JSON, OPT_QUALITY,
-        OPT_DITHER, OPT_PACKED, OPT_STRIP, OPT_NO_ORIENT, OPT_SKIP_LARGER, OPT_EXT
+        OPT_DITHER, OPT_NOFS, OPT_PACKED, OPT_STRIP, OPT_NO_ORIENT, OPT_SKIP_LARGER, OPT_EXT
     };
     static const struct option longopts[] = {
         {"colors", required_argument, NULL, 'k'},
@@ -128,7 +130,9 @@ int compress_parse_args(int argc, char **argv, compress_opts *o)
         {"jobs", required_argument, NULL, 'j'},
         {"json", no_argument, NULL, OPT_JSON},
         {"quality", required_argument, NULL, OPT_QUALITY},
-        {"dither", no_argument, NULL, OPT_DITHER},
+        {"dither", optional_argument, NULL, OPT_DITHER},
+        {"floyd", optional_argument, NULL, OPT_DITHER},
+        {"nofs", no_argument, NULL, OPT_NOFS},
         {"packed-labels", no_argument, NULL, OPT_PACKED},
         {"strip", no_argument, NULL, OPT_STRIP},
         {"no-orient", no_argument, NULL, OPT_NO_ORIENT},
@@ -169,7 +173,14 @@ int compress_parse_args(int argc, char **argv, compress_opts *o)
                                  optarg);
             o->ext = optarg;
             break;
-        case OPT_DITHER: o->dither = 1; break;
+        case OPT_DITHER:
+            o->dither = 1, o->dither_strength = 1;
+            if (optarg && (!parse_double(optarg, &o->dither_strength) ||
+                           !(o->dither_strength >= 0 && o->dither_strength <= 1)))
+                return cli_usage("compress", "--dither (--floyd) takes a strength from 0 to 1, "
+                                 "not '%s'", optarg);
+            break;
+        case OPT_NOFS: o->dither = 0; break;
         case OPT_PACKED: o->packed = 1; break;
         case OPT_STRIP: o->strip = 1; break;
         case OPT_NO_ORIENT: o->no_orient = 1; break;

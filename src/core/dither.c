@@ -194,9 +194,17 @@ static int far_off(const float *p, const float *points, int C, int plain, int be
 kmq_status kmq_dither(const uint8_t *pixels, int width, int height, int channels,
                       const kmq_codebook *cb, uint8_t *labels, kmq_stats *stats)
 {
+    return kmq_dither_strength(pixels, width, height, channels, cb, 1.0, labels, stats);
+}
+
+kmq_status kmq_dither_strength(const uint8_t *pixels, int width, int height, int channels,
+                               const kmq_codebook *cb, double amount, uint8_t *labels,
+                               kmq_stats *stats)
+{
     if (kmq_codebook_check(cb) != KMQ_OK || !pixels || !labels || width < 1 || height < 1 ||
-        channels != cb->channels)
+        channels != cb->channels || !(amount >= 0 && amount <= 1))
         return KMQ_ERR_ARG;
+    const float level = (float)amount;
     const int C = channels, k = cb->k;
     const size_t npixels = (size_t)width * height;
     /* Opaque images: the entries' own values, as before alpha was known. */
@@ -285,7 +293,7 @@ kmq_status kmq_dither(const uint8_t *pixels, int width, int height, int channels
                 qq += q[c] * q[c];
             }
             /* the strength, less the dead zone */
-            const float f = qq > DEAD_ZONE * DEAD_ZONE ? map[x] * (1 - DEAD_ZONE / sqrtf(qq)) : 0;
+            const float f = qq > DEAD_ZONE * DEAD_ZONE ? level * map[x] * (1 - DEAD_ZONE / sqrtf(qq)) : 0;
             for (int c = 0; c < C; c++)
                 q[c] *= f;
             for (int c = 0; c < C; c++) {

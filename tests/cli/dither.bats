@@ -77,3 +77,26 @@ e = np.sqrt(((seen("glow.png") - seen("d.png")) ** 2).sum(2))
 assert e.max() < 70, (e.max(), int((e > 70).sum()))
 PY
 }
+
+@test "--dither=S and pngquant's --floyd=S scale it (0: none, 1: --dither); --nofs turns it off; a bad S is a usage error" {
+    "$GENIMG" in.png 160 120 3 smooth 2
+    o="-q -f -k 16 --format png8 in.png"
+    "$KMQ" compress $o -o plain.png
+    "$KMQ" compress $o -o full.png --dither
+    "$KMQ" compress $o -o d0.png --dither=0
+    "$KMQ" compress $o -o d1.png --dither=1
+    "$KMQ" compress $o -o half.png --dither=0.5
+    "$KMQ" compress $o -o floyd.png --floyd=0.5
+    "$KMQ" compress $o -o floyd1.png --floyd
+    "$KMQ" compress $o -o nofs.png --dither --nofs
+    cmp d0.png plain.png && cmp d1.png full.png && cmp floyd.png half.png && cmp floyd1.png full.png
+    cmp nofs.png plain.png
+    ! cmp -s half.png full.png && ! cmp -s half.png plain.png
+    # half the strength, between the two in PSNR
+    p=$(psnr_of in.png plain.png) h=$(psnr_of in.png half.png) f=$(psnr_of in.png full.png)
+    awk -v p="$p" -v h="$h" -v f="$f" 'BEGIN { exit !(p > h && h > f) }'
+    for bad in 2 -1 abc ""; do
+        run -2 --separate-stderr "$KMQ" compress --dither="$bad" in.png
+        [[ "$stderr" == "kmq compress: --dither (--floyd) takes a strength from 0 to 1, not '$bad'"* ]] || { echo "$bad: $stderr"; false; }
+    done
+}

@@ -44,6 +44,14 @@ Test(api, caller_allocated_images_work_with_every_function_that_takes_one)
         kmq_codebook cb;
         uint8_t *labels = malloc(40 * 30);
         cr_assert_eq(kmq_quantize(a.pixels, 40 * 30, C, &p, &cb, labels, NULL), KMQ_OK);
+        /* strength 0 passes no error on: the plain labels stay */
+        uint8_t *plain = malloc(40 * 30);
+        memcpy(plain, labels, 40 * 30);
+        cr_assert_eq(kmq_dither_strength(a.pixels, 40, 30, C, &cb, 0, labels, NULL), KMQ_OK);
+        cr_assert(!memcmp(plain, labels, 40 * 30));
+        cr_assert_eq(kmq_dither_strength(a.pixels, 40, 30, C, &cb, 1.5, labels, NULL), KMQ_ERR_ARG);
+        cr_assert_eq(kmq_dither_strength(a.pixels, 40, 30, C, &cb, -0.1, labels, NULL), KMQ_ERR_ARG);
+        free(plain);
         cr_assert_eq(kmq_dither(a.pixels, 40, 30, C, &cb, labels, NULL), KMQ_OK);
         uint8_t *png;
         size_t len;
