@@ -12,6 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int kmq_file_changed(int fd, const struct stat *then)
+{
+    struct stat now;
+    return fstat(fd, &now) != 0 || now.st_size != then->st_size ||
+           now.st_mtim.tv_sec != then->st_mtim.tv_sec || now.st_mtim.tv_nsec != then->st_mtim.tv_nsec;
+}
+
 kmq_status kmq_read_file(const char *path, size_t max_len, uint8_t **out, size_t *out_len)
 {
     if (!path || !out || !out_len)
@@ -83,10 +90,7 @@ kmq_status kmq_read_fd(int fd, size_t max_len, uint8_t **out, size_t *out_len)
     }
     /* A regular file rewritten while it was read (cp over it) may have
        given the start of one file and the end of another. */
-    struct stat now;
-    if (S_ISREG(st.st_mode) &&
-        (fstat(fd, &now) != 0 || now.st_size != st.st_size || (uint64_t)len != (uint64_t)st.st_size ||
-         now.st_mtim.tv_sec != st.st_mtim.tv_sec || now.st_mtim.tv_nsec != st.st_mtim.tv_nsec)) {
+    if (S_ISREG(st.st_mode) && ((uint64_t)len != (uint64_t)st.st_size || kmq_file_changed(fd, &st))) {
         free(buf);
         if (fd != STDIN_FILENO)
             close(fd);

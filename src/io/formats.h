@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 /* KMQ_ERR_TOO_LARGE ("image is larger than the pixel limit") for a width or
    height over KMQ_MAX_DIMENSION or more than max_pixels (0 =
@@ -64,14 +65,10 @@ struct kmq_rows {
     /* Frees r (the descriptor it was opened on stays open). */
     void (*close)(kmq_rows *r);
     int fd; /* kmq_rows_open's own descriptor, closed by kmq_rows_close */
-    /* The file's size and modification time when it was opened: a file
-       read more than once must be the same file each time. */
-    int64_t size;
-    int64_t mtime_sec, mtime_nsec;
+    struct stat opened; /* fstat of fd when opened: kmq_rows_changed */
 };
 
-/* 1 if the file under r is no longer as it was opened (its size or
-   modification time differ, or it cannot be checked). */
+/* 1 if the file under r is no longer as it was opened (kmq_file_changed). */
 int kmq_rows_changed(const kmq_rows *r);
 
 /* Opens a row reader on fd (a regular file of file_len bytes, positioned

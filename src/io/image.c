@@ -531,10 +531,7 @@ kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *
     /* The file is read more than once (its magic, the structure check, the
        pixels): if it was rewritten meanwhile, what came out may be of two
        files, and any failure may be that. */
-    struct stat now;
-    if (s != KMQ_ERR_NOMEM &&
-        (fstat(fd, &now) != 0 || now.st_size != st.st_size ||
-         now.st_mtim.tv_sec != st.st_mtim.tv_sec || now.st_mtim.tv_nsec != st.st_mtim.tv_nsec)) {
+    if (s != KMQ_ERR_NOMEM && kmq_file_changed(fd, &st)) {
         kmq_image_free(img);
         *why = NULL;
         s = KMQ_ERR_INPUT_CHANGED;

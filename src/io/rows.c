@@ -69,8 +69,7 @@ kmq_status kmq_rows_open(const char *path, uint64_t max_pixels, kmq_rows **rows,
         return s;
     }
     (*rows)->fd = fd;
-    (*rows)->size = (int64_t)st.st_size;
-    (*rows)->mtime_sec = (int64_t)st.st_mtim.tv_sec, (*rows)->mtime_nsec = st.st_mtim.tv_nsec;
+    (*rows)->opened = st;
     if (!meta)
         kmq_metadata_free(&own);
     return KMQ_OK;
@@ -78,11 +77,7 @@ kmq_status kmq_rows_open(const char *path, uint64_t max_pixels, kmq_rows **rows,
 
 int kmq_rows_changed(const kmq_rows *r)
 {
-    struct stat st;
-    if (fstat(r->fd, &st) != 0)
-        return 1;
-    return (int64_t)st.st_size != r->size || (int64_t)st.st_mtim.tv_sec != r->mtime_sec ||
-           (int64_t)st.st_mtim.tv_nsec != r->mtime_nsec;
+    return kmq_file_changed(r->fd, &r->opened);
 }
 
 void kmq_rows_size(const kmq_rows *r, int *width, int *height, int *channels)

@@ -178,6 +178,11 @@ kmq_status kmq_labels_header(const kmq_png_header *hdr, uint64_t max_pixels, con
 
 /* kmq_read_file on an open descriptor, which it closes (unless stdin). */
 kmq_status kmq_read_fd(int fd, size_t max_len, uint8_t **out, size_t *out_len);
+/* 1 if the file open at fd is no longer as `then` (an fstat of it) saw
+   it: its size or modification time differ, or it cannot be checked.  A
+   file read more than once must be the same file each time. */
+struct stat;
+int kmq_file_changed(int fd, const struct stat *then);
 
 /* A BMP's header (the first `got` bytes, at least 154 when the file has
    them) checked against the file's length: size, depth, compression, and
