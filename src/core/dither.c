@@ -217,23 +217,15 @@ kmq_status kmq_dither_strength(const uint8_t *pixels, int width, int height, int
         for (int c = 0; c < C; c++)
             points[j * C + c] = alpha ? (float)p[c] : cb->entries[(size_t)j * C + c];
     }
-    /* reach[j]: a colour nearer to entry j than this (squared) has j as its
-       nearest entry (half the distance to j's nearest other entry). */
-    for (int j = 0; j < k; j++) {
-        float bd = INFINITY;
-        for (int o = 0; o < k; o++) {
-            float d = 0;
-            for (int c = 0; c < C; c++)
-                d += (points[j * C + c] - points[o * C + c]) * (points[j * C + c] - points[o * C + c]);
-            if (o != j && d < bd)
-                bd = d;
-        }
-        reach[j] = bd / 4;
-    }
     neighbours *nb = malloc(sizeof *nb);
     if (!nb)
         return KMQ_ERR_NOMEM;
     find_neighbours(nb, points, k, C);
+    /* reach[j]: a colour nearer to entry j than this (squared) has j as its
+       nearest entry (half the distance to j's nearest other entry, a hair
+       less so that rounding in the square root never widens it). */
+    for (int j = 0; j < k; j++)
+        reach[j] = k > 1 ? nb->dist[j][0] * nb->dist[j][0] / 4 * (1 - 1e-6f) : INFINITY;
     int clear = 0; /* the entry for fully transparent pixels */
     if (alpha) {
         const uint8_t zero[KMQ_MAX_CHANNELS] = {0};
@@ -249,18 +241,18 @@ kmq_status kmq_dither_strength(const uint8_t *pixels, int width, int height, int
     }
     strength m = {pixels, width, height, C, alpha, malloc((size_t)5 * width * C * sizeof(float)),
                   malloc((size_t)3 * width * sizeof(float)), 0};
-    float *map = malloc((size_t)width * sizeof *map), *here = malloc((size_t)C * width * sizeof *here);
+    float *map = malloc((size_t)width * sizeof *map);
     const size_t row = ((size_t)width + 2) * C;
     float *err = calloc(2 * row, sizeof *err); /* this row and the next, one pixel of margin */
-    if (!err || !map || !here || !m.points || !m.texture) {
-        free(err), free(map), free(here), free(m.points), free(m.texture), free(nb);
+    if (!err || !map || !m.points || !m.texture) {
+        free(err), free(map), free(m.points), free(m.texture), free(nb);
         return KMQ_ERR_NOMEM;
     }
     for (int y = 0; y < height; y++) {
         float *cur = err + (size_t)(y & 1) * row + C, *next = err + (size_t)((y + 1) & 1) * row + C;
         memset(next - C, 0, row * sizeof *next);
-        strength_row(&m, y, map);
-        memcpy(here, points_row(&m, y), (size_t)C * width * sizeof *here);
+        strength_row(&m, y, map); /* rows y-2..y+2 are in the window now */
+        const float *here = points_row(&m, y);
         const int back = y & 1; /* serpentine: every other row right to left */
         const int step = back ? -1 : 1;
         for (int n = 0; n < width; n++) {
@@ -304,7 +296,7 @@ kmq_status kmq_dither_strength(const uint8_t *pixels, int width, int height, int
             }
         }
     }
-    free(err), free(map), free(here), free(m.points), free(m.texture), free(nb);
+    free(err), free(map), free(m.points), free(m.texture), free(nb);
     if (stats) {
         /* The error of the result, measured as kmq_compare does. */
         kmq_image a = {width, height, C, (uint8_t *)pixels};
