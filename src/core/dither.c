@@ -5,12 +5,9 @@
  * (serpentine: no diagonal worms).  How much it passes on is decided per
  * pixel, measured on tiger and kodim01-08 against pngquant's default
  * (bench/what_people_see.py; the figures are in README):
- * - strength: full on smooth areas, where a gradient would show bands; less
- *   where the image itself varies (texture and edges hide banding, and
- *   noise there only adds grain and bytes).  The measure is the largest
- *   local second difference in a 3x3 neighbourhood, which is small on a
- *   gradient however steep and large on texture and at edges; strength
- *   falls linearly to 0 at TEXTURE.
+ * - strength: the smoothness of texture.c, full on smooth areas, where a
+ *   gradient would show bands; less where the image itself varies (texture
+ *   and edges hide banding, and noise there only adds grain and bytes).
  * - no speckles: an entry far farther from the pixel than its plain one
  *   is not taken (far_off).
  * - a dead zone: an error under DEAD_ZONE (a colour distance) is kept, not
@@ -29,85 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int translucent(const uint8_t *pixels, size_t npixels, int C)
-{
-    for (size_t i = 0; kmq_has_alpha(C) && i < npixels; i++)
-        if (pixels[i * C + C - 1] != 255)
-            return 1;
-    return 0;
-}
-
-#define TEXTURE 250.0f  /* sum of |second differences| over the channels */
 #define DEAD_ZONE 2.0f
-
-/* How much of its error each pixel passes on, 0..1: full on smooth areas
-   (gradients, where banding shows), less where the image itself varies
-   (texture and edges hide banding, and dithering there only adds grain).
-   The measure is the local second difference, which is small on a
-   gradient however steep, large on noise and at edges; the largest in a
-   3x3 neighbourhood counts (next to an edge is the edge).  Computed a row
-   at a time over a window of rows, so memory stays bounded by the width. */
-typedef struct {
-    const uint8_t *pixels;
-    int W, H, C, alpha;
-    float *points;  /* 5 rows: y-2 .. y+2, as where their error is measured */
-    float *texture; /* 3 rows: y-1 .. y+1 */
-    int loaded;     /* rows below this are in points */
-} strength;
-
-static const float *points_row(strength *m, int y)
-{
-    y = y < 0 ? 0 : y >= m->H ? m->H - 1 : y;
-    float *out = m->points + (size_t)(y % 5) * m->W * m->C;
-    for (; m->loaded <= y; m->loaded++) {
-        float *o = m->points + (size_t)(m->loaded % 5) * m->W * m->C;
-        const uint8_t *px = m->pixels + (size_t)m->loaded * m->W * m->C;
-        for (int i = 0; i < m->W; i++) {
-            if (!m->alpha) {
-                for (int c = 0; c < m->C; c++)
-                    o[i * m->C + c] = px[(size_t)i * m->C + c];
-                continue;
-            }
-            double p[KMQ_MAX_CHANNELS];
-            kmq_alpha_point(px + (size_t)i * m->C, m->C, p);
-            for (int c = 0; c < m->C; c++)
-                o[i * m->C + c] = (float)p[c];
-        }
-    }
-    return out;
-}
-
-static void texture_row(strength *m, int y, float *t)
-{
-    const int W = m->W, C = m->C;
-    const float *up = points_row(m, y - 1), *row = points_row(m, y), *down = points_row(m, y + 1);
-    for (int x = 0; x < W; x++) {
-        const float *p = row + (size_t)x * C, *l = x ? p - C : p, *r = x + 1 < W ? p + C : p;
-        const float *u = up + (size_t)x * C, *d = down + (size_t)x * C;
-        float v = 0;
-        for (int c = 0; c < C; c++)
-            v += fabsf(l[c] + r[c] - 2 * p[c]) + fabsf(u[c] + d[c] - 2 * p[c]);
-        t[x] = v;
-    }
-}
-
-/* Row y's strengths into out (rows must be asked for in order). */
-static void strength_row(strength *m, int y, float *out)
-{
-    const int W = m->W;
-    float *t[3];
-    for (int d = -1; d <= 1; d++) {
-        const int yy = y + d < 0 ? 0 : y + d >= m->H ? m->H - 1 : y + d;
-        texture_row(m, yy, t[d + 1] = m->texture + (size_t)(d + 1) * W);
-    }
-    for (int x = 0; x < W; x++) {
-        float v = 0;
-        for (int d = 0; d < 3; d++)
-            for (int xx = x ? x - 1 : 0; xx <= x + 1 && xx < W; xx++)
-                v = t[d][xx] > v ? t[d][xx] : v;
-        out[x] = v < TEXTURE ? 1 - v / TEXTURE : 0;
-    }
-}
 
 /* Each entry's others, nearest first: an entry farther from the guess g
    than |want - g| + |want - best| cannot be nearer to want than best
@@ -208,7 +127,7 @@ kmq_status kmq_dither_strength(const uint8_t *pixels, int width, int height, int
     const int C = channels, k = cb->k;
     const size_t npixels = (size_t)width * height;
     /* Opaque images: the entries' own values, as before alpha was known. */
-    const int alpha = translucent(pixels, npixels, C);
+    const int alpha = kmq_translucent(pixels, npixels, C);
     float points[KMQ_MAX_K * KMQ_MAX_CHANNELS], reach[KMQ_MAX_K];
     for (int j = 0; j < k; j++) {
         double p[KMQ_MAX_CHANNELS];
@@ -239,20 +158,23 @@ kmq_status kmq_dither_strength(const uint8_t *pixels, int width, int height, int
                 bd = d, clear = j;
         }
     }
-    strength m = {pixels, width, height, C, alpha, malloc((size_t)5 * width * C * sizeof(float)),
-                  malloc((size_t)3 * width * sizeof(float)), 0};
+    kmq_texture m;
+    if (kmq_texture_open(&m, pixels, width, height, C, alpha) != KMQ_OK) {
+        free(nb);
+        return KMQ_ERR_NOMEM;
+    }
     float *map = malloc((size_t)width * sizeof *map);
     const size_t row = ((size_t)width + 2) * C;
     float *err = calloc(2 * row, sizeof *err); /* this row and the next, one pixel of margin */
-    if (!err || !map || !m.points || !m.texture) {
-        free(err), free(map), free(m.points), free(m.texture), free(nb);
+    if (!err || !map) {
+        free(err), free(map), kmq_texture_close(&m), free(nb);
         return KMQ_ERR_NOMEM;
     }
     for (int y = 0; y < height; y++) {
         float *cur = err + (size_t)(y & 1) * row + C, *next = err + (size_t)((y + 1) & 1) * row + C;
         memset(next - C, 0, row * sizeof *next);
-        strength_row(&m, y, map); /* rows y-2..y+2 are in the window now */
-        const float *here = points_row(&m, y);
+        kmq_texture_row(&m, y, map);
+        const float *here = kmq_texture_points(&m, y);
         const int back = y & 1; /* serpentine: every other row right to left */
         const int step = back ? -1 : 1;
         for (int n = 0; n < width; n++) {
@@ -296,7 +218,7 @@ kmq_status kmq_dither_strength(const uint8_t *pixels, int width, int height, int
             }
         }
     }
-    free(err), free(map), free(m.points), free(m.texture), free(nb);
+    free(err), free(map), kmq_texture_close(&m), free(nb);
     if (stats) {
         /* The error of the result, measured as kmq_compare does. */
         kmq_image a = {width, height, C, (uint8_t *)pixels};

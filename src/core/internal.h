@@ -96,6 +96,26 @@ static inline void kmq_alpha_error(const uint8_t *x, const uint8_t *y, int chann
 uint32_t kmq_alpha_to_space(uint32_t key, int channels);
 /* The point of a straight pixel there, unrounded (channels doubles). */
 void kmq_alpha_point(const uint8_t *px, int channels, double *p);
+
+/* ---- texture: where the image itself varies (texture.c) ---- */
+typedef struct {
+    const uint8_t *pixels;
+    int W, H, C, alpha; /* alpha: measured on alpha.c's points, else the values */
+    float *points;      /* 5 rows: y-2 .. y+2 */
+    float *texture;     /* second differences of 3 rows, row r in slot r % 3 */
+    int held[3];        /* the row in each slot, -1 for none */
+    int loaded;         /* rows below this are in points */
+} kmq_texture;
+/* 1 if any pixel has alpha below 255 (channels 2 and 4). */
+int kmq_translucent(const uint8_t *pixels, size_t npixels, int channels);
+kmq_status kmq_texture_open(kmq_texture *m, const uint8_t *pixels, int width, int height,
+                            int channels, int alpha);
+void kmq_texture_close(kmq_texture *m);
+/* Row y's smoothness, 0..1, into out (rows asked for in order); after it,
+   rows y-2 .. y+2 are in the window. */
+void kmq_texture_row(kmq_texture *m, int y, float *out);
+/* Row y's pixels as measured (y within 2 of the last row asked for). */
+const float *kmq_texture_points(kmq_texture *m, int y);
 /* The squared error over black and over white (channel units, summed over
    pixels and colour channels) of h's colours labelled colour_labels with
    straight entries. */
