@@ -292,6 +292,21 @@ typedef struct {
 KMQ_API void kmq_image_free(kmq_image *img);
 
 /*
+ * kmq_quantize for the eye (kmq compress --format png8 dithers with it):
+ * the same exact k-means on integer counts, but a pixel counts 1 to 4 times
+ * by how smooth its neighbourhood is (error on a gradient shows as bands,
+ * on texture it hides), and after it the colours far from their entry
+ * count up to 8 times more and Lloyd goes on from there (a small colour far
+ * from every entry pulls the nearest its way).  Lower butteraugli for a little PSNR
+ * (README, "Dithering"); stats are the plain error of the result.  Images
+ * of more than 2^30 pixels get kmq_quantize.  Deterministic, as kmq_quantize.
+ */
+KMQ_API KMQ_NODISCARD kmq_status kmq_quantize_perceptual(const kmq_image *img,
+                                                         const kmq_params *params,
+                                                         kmq_codebook *cb, uint8_t *labels,
+                                                         kmq_stats *stats);
+
+/*
  * Decodes a PNG, JPEG, BMP, TIFF, WebP, PNM or GIF (its first frame) held
  * in memory, keeping its channel count (palette images come out as RGB or
  * RGBA; 16-bit samples keep their high byte, v >> 8, in every format) and turning it to its EXIF orientation (see kmq_image_decode_ex).

@@ -147,3 +147,26 @@ kmq_status kmq_ssim(const kmq_image *a, const kmq_image *b, double *ssim)
     *ssim = total / ((double)(W - WIN + 1) * (H - WIN + 1) * colours);
     return KMQ_OK;
 }
+
+kmq_status kmq_measure(const uint8_t *pixels, int width, int height, int channels,
+                       const kmq_codebook *cb, const uint8_t *labels, kmq_stats *stats)
+{
+    const size_t npixels = (size_t)width * height;
+    uint8_t *out = kmq_big_malloc(npixels * channels);
+    if (!out)
+        return KMQ_ERR_NOMEM;
+    kmq_diff d;
+    kmq_image a = {width, height, channels, (uint8_t *)pixels}, b = {width, height, channels, out};
+    kmq_status s = kmq_decode_labels(labels, npixels, cb, out, NULL);
+    if (s == KMQ_OK)
+        s = kmq_compare(&a, &b, &d);
+    free(out);
+    if (s != KMQ_OK)
+        return s;
+    stats->inertia = d.sse;
+    stats->mse = d.mse;
+    stats->psnr = d.psnr;
+    stats->psnr_black = d.psnr_black;
+    stats->psnr_white = d.psnr_white;
+    return KMQ_OK;
+}

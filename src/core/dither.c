@@ -10,6 +10,11 @@
  *   and edges hide banding, and noise there only adds grain and bytes).
  * - no speckles: an entry far farther from the pixel than its plain one
  *   is not taken (far_off).
+ * - no streaks: the error a pixel receives is at most ERR_LIMIT times the
+ *   distance from its own entry to the nearest other, the palette's spacing
+ *   there.  Where no entry is near a colour (outside the palette), error
+ *   would otherwise grow along the row until some far entry is nearest: a
+ *   line of pink across a purple disc (tests/cli/dither.bats).
  * - a dead zone: an error under DEAD_ZONE (a colour distance) is kept, not
  *   spread, and a larger one is spread less that much, so areas the palette
  *   matches stay flat (plain Floyd-Steinberg covered the whole image in an
@@ -27,6 +32,7 @@
 #include <string.h>
 
 #define DEAD_ZONE 2.0f
+#define ERR_LIMIT 2.0f /* times the spacing of the entries around the pixel's own */
 
 /* Each entry's others, nearest first: an entry farther from the guess g
    than |want - g| + |want - best| cannot be nearer to want than best
@@ -186,12 +192,18 @@ kmq_status kmq_dither_strength(const uint8_t *pixels, int width, int height, int
                 continue;
             }
             const float *p = here + (size_t)x * C;
-            float want[KMQ_MAX_CHANNELS];
+            const int plain = labels[i] < k ? labels[i] : 0; /* the guess */
+            /* the error received, limited (see ERR_LIMIT) */
+            float want[KMQ_MAX_CHANNELS], got = 0, cap = 1;
+            for (int c = 0; c < C; c++)
+                got += cur[x * C + c] * cur[x * C + c];
+            const float limit = k > 1 ? ERR_LIMIT * nb->dist[plain][0] : INFINITY;
+            if (got > limit * limit)
+                cap = limit / sqrtf(got);
             for (int c = 0; c < C; c++) {
-                float v = p[c] + cur[x * C + c];
+                float v = p[c] + cur[x * C + c] * cap;
                 want[c] = v < 0 ? 0 : v > 255 ? 255 : v;
             }
-            const int plain = labels[i] < k ? labels[i] : 0; /* the guess */
             int best = plain;
             float bd = 0;
             for (int c = 0; c < C; c++)
@@ -219,25 +231,6 @@ kmq_status kmq_dither_strength(const uint8_t *pixels, int width, int height, int
         }
     }
     free(err), free(map), kmq_texture_close(&m), free(nb);
-    if (stats) {
-        /* The error of the result, measured as kmq_compare does. */
-        kmq_image a = {width, height, C, (uint8_t *)pixels};
-        kmq_diff d;
-        uint8_t *out = malloc(npixels * C);
-        if (!out)
-            return KMQ_ERR_NOMEM;
-        kmq_status s = kmq_decode_labels(labels, npixels, cb, out, NULL);
-        kmq_image b = {width, height, C, out};
-        if (s == KMQ_OK)
-            s = kmq_compare(&a, &b, &d);
-        free(out);
-        if (s != KMQ_OK)
-            return s;
-        stats->inertia = d.sse;
-        stats->mse = d.mse;
-        stats->psnr = d.psnr;
-        stats->psnr_black = d.psnr_black;
-        stats->psnr_white = d.psnr_white;
-    }
-    return KMQ_OK;
+    /* The error of the result, measured as kmq_compare does. */
+    return stats ? kmq_measure(pixels, width, height, C, cb, labels, stats) : KMQ_OK;
 }

@@ -186,6 +186,36 @@ kmq_status kmq_histogram_build(const uint8_t *pixels, size_t npixels, int channe
     return s;
 }
 
+kmq_status kmq_histogram_build_pixel_weights(const uint8_t *pixels, const uint8_t *weights,
+                                             size_t npixels, int channels, kmq_histogram *h)
+{
+    memset(h, 0, sizeof *h);
+    if (channels < 1 || channels > KMQ_MAX_CHANNELS || npixels == 0)
+        return KMQ_ERR_ARG;
+    uint64_t total = 0;
+    for (size_t i = 0; i < npixels; i++)
+        total += weights[i];
+    if (total > UINT32_MAX)
+        return KMQ_ERR_TOO_LARGE;
+    size_t used = 0, last_slot = SIZE_MAX;
+    uint32_t last_key = 0;
+    kmq_status s = start(h, channels, npixels / 4);
+    for (size_t i = 0; i < npixels && s == KMQ_OK; i++) {
+        uint32_t key = kmq_pack(pixels + i * (size_t)channels, channels);
+        if (key == last_key && last_slot != SIZE_MAX) {
+            h->slots[last_slot] += weights[i];
+            continue;
+        }
+        last_key = key;
+        s = add(h, key, weights[i], &used, &last_slot);
+    }
+    if (s == KMQ_OK)
+        s = finish(h, used);
+    if (s != KMQ_OK)
+        kmq_histogram_free(h);
+    return s;
+}
+
 kmq_status kmq_histogram_build_weighted(const uint32_t *keys, const uint32_t *counts, size_t n,
                                         int channels, kmq_histogram *h)
 {

@@ -34,6 +34,10 @@ kmq_status kmq_histogram_build(const uint8_t *pixels, size_t npixels, int channe
    counts add up; the total must stay below 2^32). */
 kmq_status kmq_histogram_build_weighted(const uint32_t *keys, const uint32_t *counts, size_t n,
                                         int channels, kmq_histogram *h);
+/* The same with pixel i counted weights[i] times (each 1..255; their sum
+   must stay below 2^32, else KMQ_ERR_TOO_LARGE). */
+kmq_status kmq_histogram_build_pixel_weights(const uint8_t *pixels, const uint8_t *weights,
+                                             size_t npixels, int channels, kmq_histogram *h);
 void kmq_histogram_free(kmq_histogram *h);
 /* kmq_histogram_build in steps, for pixels that arrive in pieces: start,
    add each piece (*used counts the colours so far, from 0), finish. */
@@ -96,6 +100,11 @@ static inline void kmq_alpha_error(const uint8_t *x, const uint8_t *y, int chann
 uint32_t kmq_alpha_to_space(uint32_t key, int channels);
 /* The point of a straight pixel there, unrounded (channels doubles). */
 void kmq_alpha_point(const uint8_t *px, int channels, double *p);
+
+/* stats' inertia, MSE and PSNRs from the decoded labels, as kmq_compare
+   measures them (compare.c). */
+kmq_status kmq_measure(const uint8_t *pixels, int width, int height, int channels,
+                       const kmq_codebook *cb, const uint8_t *labels, kmq_stats *stats);
 
 /* ---- texture: where the image itself varies (texture.c) ---- */
 typedef struct {
