@@ -219,16 +219,16 @@ static int quality_verdict(job *j)
     char hint[200];
     if (!j->reached)
         cli_error("%s: warning: %g dB is out of reach%s: k=%d gives %.2f dB%s", name, o->quality,
-                  o->dither ? " with --dither" : "", j->st.k, j->st.psnr,
+                  o->dither ? " with dithering" : "", j->st.k, j->st.psnr,
                   pngquant_hint(o, hint, sizeof hint));
     return GO_ON;
 }
 
-/* One k-means and dithering at params->k into cb, labels and st. */
-static kmq_status quantize_dithered(const job *j, const kmq_params *params, size_t npixels,
-                                    kmq_codebook *cb, uint8_t *labels, kmq_stats *st)
+/* The perceptual palette and dithering at params->k into cb, labels and st. */
+static kmq_status quantize_dithered(const job *j, const kmq_params *params, kmq_codebook *cb,
+                                    uint8_t *labels, kmq_stats *st)
 {
-    kmq_status s = kmq_quantize(j->img.pixels, npixels, j->img.channels, params, cb, labels, st);
+    kmq_status s = kmq_quantize_perceptual(&j->img, params, cb, labels, st);
     if (s == KMQ_OK && (s = kmq_dither_strength(j->img.pixels, j->img.width, j->img.height,
                                                 j->img.channels, cb, j->o->dither_strength,
                                                 labels, st)) != KMQ_OK)
@@ -256,7 +256,7 @@ static kmq_status quality_dithered(job *j, const kmq_params *base, size_t npixel
         p.k = k;
         kmq_codebook cb;
         kmq_stats st;
-        if ((s = quantize_dithered(j, &p, npixels, &cb, labels, &st)) != KMQ_OK)
+        if ((s = quantize_dithered(j, &p, &cb, labels, &st)) != KMQ_OK)
             break;
         const int reached = st.psnr >= target;
         if (reached || k == KMQ_MAX_K) { /* the best so far: kept */
@@ -294,15 +294,19 @@ static int quantize(job *j)
     kmq_status s =
         o->quality > 0 ? kmq_quantize_quality(j->img.pixels, npixels, j->img.channels, &params,
                                               o->quality, &j->cb, j->labels, &j->st, &j->reached)
+        : o->dither    ? quantize_dithered(j, &params, &j->cb, j->labels, &j->st)
                        : kmq_quantize(j->img.pixels, npixels, j->img.channels, &params, &j->cb,
                                       j->labels, &j->st);
     progress_clear();
     if (s != KMQ_OK)
         return fail(j, s);
-    if (o->dither && (s = kmq_dither_strength(j->img.pixels, j->img.width, j->img.height,
-                                              j->img.channels, &j->cb, o->dither_strength,
-                                              j->labels, &j->st)) != KMQ_OK)
-        return fail(j, s);
+    /* --quality with dithering: the plain k is where the search starts */
+    if (o->dither && o->quality > 0) {
+        kmq_codebook_free(&j->cb);
+        params.k = j->st.k;
+        if ((s = quantize_dithered(j, &params, &j->cb, j->labels, &j->st)) != KMQ_OK)
+            return fail(j, s);
+    }
     if (o->dither && o->quality > 0 && j->st.psnr < o->quality &&
         (s = quality_dithered(j, &params, npixels)) != KMQ_OK)
         return fail(j, s);

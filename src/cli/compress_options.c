@@ -21,12 +21,15 @@ void help_compress(FILE *out)
           "                      written and the exit status is 99 (pngquant's)\n"
           "      --skip-if-larger  write nothing (exit status 98) when the outputs would\n"
           "                      be larger than the input\n"
-          "      --dither[=S]    error diffusion when labelling pixels, where it hides\n"
+          "      --dither[=S]    for the eye: a palette that weighs smooth areas and\n"
+          "                      rare colours more, and error diffusion where it hides\n"
           "                      banding (smooth areas), not on texture, edges or\n"
-          "                      colours the palette matches; S, 0..1, scales it\n"
-          "                      (default 1); --quality then picks the k whose\n"
-          "                      dithered result reaches it.  pngquant's spellings:\n"
-          "                      --floyd[=S] is --dither[=S], --nofs turns it off\n"
+          "                      colours the palette matches; S, 0..1, scales the\n"
+          "                      diffusion (default 0.9; 0 is off).  On by default for\n"
+          "                      png8, off for label PNGs; --quality then picks the k\n"
+          "                      whose dithered result reaches it.  pngquant's\n"
+          "                      spellings: --floyd[=S] is --dither[=S], --nofs turns\n"
+          "                      it off (plain k-means: the highest PSNR)\n"
           "      --init METHOD   kmeans++ (default) or random\n"
           "      --n-init N      restarts, the lowest error wins (default auto: 3 below\n"
           "                      k = 32, 1 from there, 3 with --init random)\n"
@@ -152,6 +155,7 @@ int compress_parse_args(int argc, char **argv, compress_opts *o)
     optind = 1;
     int c;
     long v;
+    o->dither = -1; /* unset: on for png8 (below) */
     while ((c = getopt_long(argc, argv, ":k:t:o:j:rzfqvh", longopts, NULL)) != -1) {
         switch (c) {
         case 'k':
@@ -174,7 +178,7 @@ int compress_parse_args(int argc, char **argv, compress_opts *o)
             o->ext = optarg;
             break;
         case OPT_DITHER:
-            o->dither = 1, o->dither_strength = 1;
+            o->dither = 1, o->dither_strength = DITHER_DEFAULT;
             if (optarg && (!parse_double(optarg, &o->dither_strength) ||
                            !(o->dither_strength >= 0 && o->dither_strength <= 1)))
                 return cli_usage("compress", "--dither (--floyd) takes a strength from 0 to 1, "
@@ -322,6 +326,12 @@ int compress_parse_args(int argc, char **argv, compress_opts *o)
                              KMQ_MAX_LEVEL);
         o->level = KMQ_MAX_LEVEL;
     }
+    /* pngquant's habit for what is shown (a png8 dithers, as pngquant's
+       default output does); label PNGs, the k-means compression, do not. */
+    if (o->dither < 0)
+        o->dither = o->png8, o->dither_strength = DITHER_DEFAULT;
+    if (o->dither_strength == 0)
+        o->dither = 0; /* --dither=0: plain k-means and the nearest entries */
     if (o->png8 && (o->labels_path || o->codebook_path))
         return cli_usage("compress", "--format png8 writes one file: use -o, not --labels/--codebook");
     if (o->png8 && o->packed)

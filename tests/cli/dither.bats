@@ -23,8 +23,8 @@ from PIL import Image
 x = np.linspace(0, 255, 256)
 g = np.tile(x, (64, 1))
 Image.fromarray(np.dstack([g, g * 0.5 + 60, 255 - g]).astype(np.uint8)).save("grad.png")'
-    run -0 "$KMQ" compress -q -k 4 --format png8 grad.png -o plain.png
-    run -0 "$KMQ" compress -q -k 4 --format png8 --dither grad.png -o dith.png
+    run -0 "$KMQ" compress -q -k 4 --format png8 --nofs grad.png -o plain.png
+    run -0 "$KMQ" compress -q -k 4 --format png8 grad.png -o dith.png
     plain=$(column_error grad.png plain.png)
     dith=$(column_error grad.png dith.png)
     echo "column error: plain $plain, dithered $dith"
@@ -39,19 +39,24 @@ a = np.zeros((60, 80, 3), np.uint8)
 a[:, :20] = (200, 30, 30); a[:, 20:40] = (30, 200, 30); a[:, 40:60] = (30, 30, 200); a[20:40, 10:70] = (240, 240, 240)
 Image.fromarray(a).save("logo.png")'
     # five colours (with the black background), k = 5
-    run -0 "$KMQ" compress -q -k 5 --format png8 logo.png -o plain.png
-    run -0 "$KMQ" compress -q -k 5 --format png8 --dither logo.png -o dith.png
+    run -0 "$KMQ" compress -q -k 5 --format png8 --nofs logo.png -o plain.png
+    run -0 "$KMQ" compress -q -k 5 --format png8 logo.png -o dith.png
     cmp plain.png dith.png
     [ "$(maxerr_of logo.png dith.png)" = 0 ]
 }
 
 @test "a smooth noisy image: dithering costs little PSNR (plain Floyd-Steinberg cost 2 dB) and is the same every run and thread count" {
     "$GENIMG" n.png 320 240 3 smooth 5
-    run -0 --separate-stderr "$KMQ" compress -k 16 --format png8 n.png -o plain.png
+    run -0 --separate-stderr "$KMQ" compress -k 16 --format png8 --nofs n.png -o plain.png
     run -0 --separate-stderr "$KMQ" compress -t 1 -k 16 --format png8 --dither n.png -o d1.png
     run -0 --separate-stderr "$KMQ" compress -t 2 -k 16 --format png8 --dither n.png -o d2.png
     run -0 --separate-stderr "$KMQ" compress -k 16 --format png8 --dither n.png -o d3.png
-    cmp d1.png d2.png && cmp d1.png d3.png
+    run -0 --separate-stderr "$KMQ" compress -k 16 --format png8 n.png -o d4.png
+    cmp d1.png d2.png && cmp d1.png d3.png && cmp d1.png d4.png
+    # with restarts running on threads of their own (k < 32: 3 restarts)
+    run -0 "$KMQ" compress -q -t 1 -k 8 --format png8 n.png -o r1.png
+    run -0 "$KMQ" compress -q -t 2 -k 8 --format png8 n.png -o r2.png
+    cmp r1.png r2.png
     p=$(psnr_of n.png plain.png)
     d=$(psnr_of n.png d1.png)
     echo "plain $p dB, dithered $d dB"
@@ -64,8 +69,10 @@ Image.fromarray(a).save("logo.png")'
 
 @test "no speckles of another hue: a translucent purple disc in an orange glow keeps its colours" {
     /usr/bin/python3 "$ROOT/tests/tools/alpha_images.py" . glow
-    run -0 "$KMQ" compress -q -k 16 --format png8 --dither glow.png -o d.png
-    # as seen over mid grey, no pixel is more than 70 levels off (was: 102, orange dots)
+    run -0 "$KMQ" compress -q -k 16 --format png8 glow.png -o d.png
+    # as seen over mid grey, no pixel is more than 70 levels off (was: 102,
+    # orange dots; then 75, a pink streak across the disc where the received
+    # error was not limited)
     /usr/bin/python3 - <<'PY'
 import numpy as np
 from PIL import Image
@@ -78,22 +85,30 @@ assert e.max() < 70, (e.max(), int((e > 70).sum()))
 PY
 }
 
-@test "--dither=S and pngquant's --floyd=S scale it (0: none, 1: --dither); --nofs turns it off; a bad S is a usage error" {
+@test "--dither=S and pngquant's --floyd=S scale it (0: none, default 0.9); --nofs turns it off; a bad S is a usage error" {
     "$GENIMG" in.png 160 120 3 smooth 2
     o="-q -f -k 16 --format png8 in.png"
-    "$KMQ" compress $o -o plain.png
-    "$KMQ" compress $o -o full.png --dither
+    "$KMQ" compress $o -o default.png
+    "$KMQ" compress $o -o plain.png --nofs
+    "$KMQ" compress $o -o dither.png --dither
+    "$KMQ" compress $o -o d09.png --dither=0.9
     "$KMQ" compress $o -o d0.png --dither=0
     "$KMQ" compress $o -o d1.png --dither=1
     "$KMQ" compress $o -o half.png --dither=0.5
     "$KMQ" compress $o -o floyd.png --floyd=0.5
     "$KMQ" compress $o -o floyd1.png --floyd
     "$KMQ" compress $o -o nofs.png --dither --nofs
-    cmp d0.png plain.png && cmp d1.png full.png && cmp floyd.png half.png && cmp floyd1.png full.png
-    cmp nofs.png plain.png
-    ! cmp -s half.png full.png && ! cmp -s half.png plain.png
-    # half the strength, between the two in PSNR
-    p=$(psnr_of in.png plain.png) h=$(psnr_of in.png half.png) f=$(psnr_of in.png full.png)
+    "$KMQ" compress $o -o on.png --nofs --dither
+    cmp dither.png default.png && cmp d09.png default.png && cmp floyd1.png default.png
+    cmp d0.png plain.png && cmp floyd.png half.png && cmp nofs.png plain.png && cmp on.png default.png
+    ! cmp -s half.png d1.png && ! cmp -s half.png plain.png && ! cmp -s d1.png default.png
+    # the plain k-means is kmq's label PNG's (undithered) result
+    "$KMQ" compress -q -f -k 16 in.png
+    "$KMQ" decompress -q -f in.labels.png in.codebook.bin -o labels.png
+    "$KMQ" decompress -q -f plain.png -o plain.dec.png
+    cmp labels.png plain.dec.png
+    # more strength, less PSNR (the same perceptual palette under 0.5 and 1)
+    p=$(psnr_of in.png plain.png) h=$(psnr_of in.png half.png) f=$(psnr_of in.png d1.png)
     awk -v p="$p" -v h="$h" -v f="$f" 'BEGIN { exit !(p > h && h > f) }'
     for bad in 2 -1 abc ""; do
         run -2 --separate-stderr "$KMQ" compress --dither="$bad" in.png

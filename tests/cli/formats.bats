@@ -17,8 +17,9 @@ png_colour_type() { od -An -j25 -N1 -tu1 "$1" | tr -d ' '; }
         read -r w h ch n <<<"$("$IMGCMP" info in.decompressed.png)"
         [ "$w $h $ch" = "61 47 3" ]
         [ "$n" -le "$k" ]
-        # the same pixels as the one-file output of the same run
-        run -0 "$KMQ" compress -q -f -k $k --format png8 -o one.png in.png
+        # the same pixels as the one-file output of the same run (png8
+        # dithers by default, label PNGs do not)
+        run -0 "$KMQ" compress -q -f -k $k --format png8 --nofs -o one.png in.png
         run -0 "$KMQ" decompress -q -f -o one.out.png one.png
         cmp in.decompressed.png one.out.png
     done
@@ -27,8 +28,15 @@ png_colour_type() { od -An -j25 -N1 -tu1 "$1" | tr -d ' '; }
 @test "png8: one indexed PNG whose pixels are exactly what labels + codebook decompress to, 1-4 channels" {
     for c in 1 2 3 4; do
         "$GENIMG" in$c.png 83 41 $c demo $c
+        # png8 dithers by default, label PNGs do not: the same with the
+        # same setting, either way
         run -0 "$KMQ" compress -q -k 40 in$c.png
         run -0 "$KMQ" decompress -q in$c.labels.png in$c.codebook.bin
+        run -0 "$KMQ" compress -q -k 40 --format png8 --nofs -o plain$c.png in$c.png
+        run -0 "$KMQ" decompress -q -o plainback$c.png plain$c.png
+        cmp plainback$c.png in$c.decompressed.png
+        run -0 "$KMQ" compress -q -f -k 40 --dither in$c.png
+        run -0 "$KMQ" decompress -q -f in$c.labels.png in$c.codebook.bin
         run -0 "$KMQ" compress -q -k 40 --format png8 in$c.png
         [ -f in$c.png8.png ]
         [ "$(png_colour_type in$c.png8.png)" = 3 ]
@@ -47,7 +55,7 @@ png_colour_type() { od -An -j25 -N1 -tu1 "$1" | tr -d ' '; }
     /usr/bin/python3 -c 'import PIL, numpy' 2>/dev/null || skip "python3-pil or python3-numpy not installed"
     for c in 1 2 3 4; do
         "$GENIMG" in$c.png 70 50 $c demo $((c + 7))
-        run -0 "$KMQ" compress -q -k 24 --labels l$c.png --codebook c$c.npy in$c.png
+        run -0 "$KMQ" compress -q -k 24 --dither --labels l$c.png --codebook c$c.npy in$c.png
         run -0 "$KMQ" compress -q -k 24 --format png8 -o p$c.png in$c.png
         run -0 /usr/bin/python3 - "$c" <<'PY'
 import sys

@@ -83,6 +83,7 @@ load helpers
     "$KMQ" compress -q -k 4 -f x.png --labels l.png --codebook c.bin
     [ -L l.png ] && [ -L c.bin ]
     "$KMQ" decompress -q real/l.png real/c.bin -o dec.png
+    "$KMQ" compress -q -k 4 x.png --format png8 --nofs -o want.png -f
     "$KMQ" decompress -q want.png -o want.dec.png
     cmp dec.png want.dec.png
 }
@@ -482,7 +483,7 @@ assert d['status'] == 'ok'" <<<"$output"
     [[ "$stderr" == "kmq: n.png: quality too low: k=256 gives "*" dB, below the --quality minimum of 65 dB; nothing written (--quality is in dB of PSNR, not pngquant's 0-100 scale: pngquant's --quality 65-80 gives about 35.5-37.9 dB on photos)" ]] || { echo "$stderr"; false; }
     [ ! -e out.png ]
     run -0 --separate-stderr "$KMQ" compress --quality 90 --format png8 n.png -o out.png
-    [[ "$stderr" == *"warning: 90 dB is out of reach: k=256 gives "*" dB (--quality is in dB of PSNR, not pngquant's 0-100 scale: pngquant's --quality 90 gives about 39.3 dB on photos)"* ]] || { echo "$stderr"; false; }
+    [[ "$stderr" == *"warning: 90 dB is out of reach with dithering: k=256 gives "*" dB (--quality is in dB of PSNR, not pngquant's 0-100 scale: pngquant's --quality 90 gives about 39.3 dB on photos)"* ]] || { echo "$stderr"; false; }
     # a target in dB's own range: no such note
     run -99 --separate-stderr "$KMQ" compress --quality 45-50 --format png8 n.png -o out2.png
     [[ "$stderr" != *"pngquant"* ]] || { echo "$stderr"; false; }
