@@ -28,12 +28,15 @@
 # --python   the Python row alone (also part of --full).
 # --threads  k-means phase with 1 and 2 threads.
 # --no-table skip the peer table (e.g. --no-table --scaling).
-# --eye      what people see (issue 24): tiger and kodim01-08 at k = 16, 64,
-#            256, kmq's PNG8 undithered and --dither against pngquant's
-#            default (which dithers) and --nofs, by butteraugli (Debian's
-#            butteraugli, lower is better), SSIM (scikit-image), PSNR, bytes
-#            and time (bench/what_people_see.py; make bench-deps installs
-#            them).  About three minutes.
+# --eye      what people see (issue 24): tiger, kodim01-08 and the alpha
+#            images of tests/tools/alpha_images.py (over mid grey) at k =
+#            16, 64, 256, kmq's PNG8 at its default (dithered) and --nofs
+#            against pngquant's default (which dithers) and --nofs, by
+#            butteraugli (Debian's butteraugli, lower is better), SSIM
+#            (scikit-image), PSNR, bytes and time; then the icons under
+#            pngquant's --quality 65-80 and kmq's dB for it
+#            (bench/what_people_see.py; make bench-deps installs them).
+#            About five minutes.
 # --no-alpha skip the transparency section (run by default when pngquant is
 #            there): generated RGBA/grey+alpha images (tests/tools/
 #            alpha_images.py) and PngSuite's alpha files at k = 8, 16, 64,
@@ -110,7 +113,9 @@ job() {
     [ -n "$maxit" ] && kopts+=(--max-iter "$maxit")
     for _ in $(seq "$REPS"); do
         timed "$p.kmq" "$KMQ" compress "${kopts[@]}" --labels "$p.l.png" --codebook "$p.cb" "$img"
-        timed "$p.p8" "$KMQ" compress "${kopts[@]}" --format png8 -o "$p.p8.png" "$img"
+        # plain against plain: --nofs (png8 dithers by default; the "what
+        # people see" section compares the defaults)
+        timed "$p.p8" "$KMQ" compress "${kopts[@]}" --format png8 --nofs -o "$p.p8.png" "$img"
         [ $HAVE_PQ = 1 ] && timed "$p.pq" pngquant --nofs -f -o "$p.pq.png" "$k" "$img"
         [ $HAVE_IM = 1 ] && timed "$p.im" convert "$img" +dither -colors "$k" "PNG8:$p.im.png"
     done
@@ -267,7 +272,7 @@ if [ "$ALPHA" = 1 ] && [ $HAVE_PQ = 1 ] && "$PY" -c 'import PIL, numpy' 2>/dev/n
         n=$(basename "$img" .png)
         for k in 8 16 64 256; do
             p=$W/a-$n-$k
-            "$KMQ" compress -q -f -k "$k" --format png8 -o "$p.k8.png" "$img" &&
+            "$KMQ" compress -q -f -k "$k" --format png8 --nofs -o "$p.k8.png" "$img" &&
                 "$KMQ" compress -q -f -k "$k" --labels "$p.l.png" --codebook "$p.cb" "$img" &&
                 "$KMQ" decompress -q -f -o "$p.kd.png" "$p.k8.png" || { echo "FAIL kmq $n $k"; continue; }
             pngquant --nofs -f -o "$p.pq.png" "$k" "$img" 2>/dev/null || { echo "FAIL pngquant $n $k"; continue; }
@@ -365,8 +370,14 @@ if [ "$EYE" = 1 ]; then
         echo "what people see: skipped (needs butteraugli, pngquant and python3-skimage: make bench-deps)"
     else
         echo "what people see: PNG8 by butteraugli (lower is better), SSIM, PSNR, bytes, time;"
-        echo "kmq-plain: no dithering; kmq: --dither; pngquant: its default (dithers); pngquant-nofs"
+        echo "kmq: its default (dithers, perceptual palette); kmq-plain: --nofs;"
+        echo "pngquant: its default (dithers); pngquant-nofs. Images with alpha over mid grey."
+        mkdir -p "$W/eye-alpha"
+        "$PY" "$ROOT/tests/tools/alpha_images.py" "$W/eye-alpha" >/dev/null
         "$PY" "$ROOT/bench/what_people_see.py" "$KMQ" "$W/eye" "$DATA/seed/tiger.png" "$DATA"/kodak/kodim0[1-8].png \
-            --k 16,64,256 --tools kmq-plain,kmq,pngquant,pngquant-nofs --kmq-opts=--dither --summary
+            "$W"/eye-alpha/*.png --k 16,64,256 --tools kmq-plain,kmq,pngquant,pngquant-nofs --summary
+        echo
+        echo "icons and logos under --quality: pngquant's 65-80 and kmq's dB for it"
+        "$PY" "$ROOT/bench/what_people_see.py" "$KMQ" "$W/eye" "$W"/eye-alpha/*.png --quality 65-80
     fi
 fi
