@@ -196,7 +196,7 @@ deps:
 	else echo "all Debian packages present"; fi
 
 # Peers for bench/: pngquant, ImageMagick, scikit-learn (all from Debian).
-BENCH_PACKAGES = pngquant imagemagick python3-sklearn python3-pil butteraugli python3-skimage
+BENCH_PACKAGES = pngquant imagemagick python3-sklearn python3-pil butteraugli python3-skimage parallel
 bench-deps:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_PACKAGES)"
 

@@ -37,6 +37,13 @@
 #            pngquant's --quality 65-80 and kmq's dB for it
 #            (bench/what_people_see.py; make bench-deps installs them).
 #            About five minutes.
+# --load     under load (issue 25): tiger and kodim01-08 at k = 16, 64, 256
+#            with two busy processes beside every run, kmq at its defaults
+#            and with -t 1 against pngquant --nofs; then the photos and
+#            their mirror images (18 files) at k = 64, PNG8, through
+#            parallel -j 2 kmq, kmq -j 2 and parallel -j 2 pngquant --nofs
+#            (bench/under_load.py; GNU parallel from make bench-deps).
+#            About four minutes.
 # --no-alpha skip the transparency section (run by default when pngquant is
 #            there): generated RGBA/grey+alpha images (tests/tools/
 #            alpha_images.py) and PngSuite's alpha files at k = 8, 16, 64,
@@ -47,7 +54,7 @@
 # PSNR is measured by tests/tools/imgcmp on the decoded outputs (all RGB
 # channels), bytes are what each tool writes (kmq: labels + codebook).
 set -u
-FULL=0 PYTHON=0 SCALING=0 HUGE=0 THREADS=0 TABLE=1 ALPHA=1 EYE=0 BUILD=build
+FULL=0 PYTHON=0 SCALING=0 HUGE=0 THREADS=0 TABLE=1 ALPHA=1 EYE=0 LOAD=0 BUILD=build
 for a in "$@"; do
     case $a in
     --full) FULL=1 PYTHON=1 ;;
@@ -58,7 +65,8 @@ for a in "$@"; do
     --huge) HUGE=1 ;;
     --no-alpha) ALPHA=0 ;;
     --eye) EYE=1 ;;
-    -h | --help) sed -n '2,44p' "$0"; exit 0 ;;
+    --load) LOAD=1 ;;
+    -h | --help) sed -n '2,/^set -u/p' "$0" | sed '$d'; exit 0 ;;
     *) BUILD=$a ;;
     esac
 done
@@ -379,5 +387,15 @@ if [ "$EYE" = 1 ]; then
         echo
         echo "icons and logos under --quality: pngquant's 65-80 and kmq's dB for it"
         "$PY" "$ROOT/bench/what_people_see.py" "$KMQ" "$W/eye" "$W"/eye-alpha/*.png --quality 65-80
+    fi
+fi
+
+if [ "$LOAD" = 1 ]; then
+    echo
+    if ! command -v pngquant >/dev/null || ! "$PY" -c 'import PIL' 2>/dev/null; then
+        echo "under load: skipped (needs pngquant and python3-pil: make bench-deps)"
+    else
+        echo "under load: what users running kmq beside other work, or many at once, see"
+        "$PY" "$ROOT/bench/under_load.py" "$KMQ" "$W/load" "$DATA/seed/tiger.png" "$DATA"/kodak/kodim0[1-8].png
     fi
 fi

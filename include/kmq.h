@@ -41,7 +41,7 @@
  * Threads: every function may be called from several threads at once on
  * different data.  The library keeps no mutable global state (what must
  * outlive a call inside a decoder or encoder is per thread); each call runs
- * its own OpenMP team of `threads` workers (0: all cores), and results never
+ * its own OpenMP team of `threads` workers (0: the free cores), and results never
  * depend on the thread count.
  *
  * THE CODEBOOK FILE FORMAT (.bin), version 1, all integers little-endian:
@@ -153,7 +153,7 @@ typedef struct {
                        tol * mean per-channel variance of the pixels;
                        finite, >= 0                                        (1e-4) */
     uint64_t seed;  /* same seed + input => same result                    (0)    */
-    int threads;    /* worker threads, 0 = all cores, .. KMQ_MAX_THREADS;
+    int threads;    /* worker threads, 0 = the free cores, .. KMQ_MAX_THREADS;
                        never changes results                               (0)    */
     /* Called now and then (from any thread, one call at a time) with the
        restart under way, n_init and its Lloyd iteration; NULL for none. */
@@ -446,14 +446,14 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_png_encode(const uint8_t *pixels, int width
 typedef struct {
     int level;      /* DEFLATE effort, 1 fastest .. KMQ_MAX_LEVEL smallest   */
     int exhaustive; /* encode every filter (and sample size), keep the smallest */
-    int threads;    /* 0 = all cores; never changes the bytes                 */
+    int threads;    /* 0 = the free cores; never changes the bytes            */
     int packed;     /* label PNGs: 1, 2 or 4-bit samples when k <= 2, 4, 16.
                        Smaller, but PNG readers other than kmq (PIL, OpenCV,
                        ImageMagick, browsers) scale such samples to 0..255,
                        so they no longer read the labels: off by default  */
 } kmq_png_options;
 
-/* level KMQ_DEFAULT_LEVEL, not exhaustive, all cores, 8-bit labels. */
+/* level KMQ_DEFAULT_LEVEL, not exhaustive, the free cores, 8-bit labels. */
 KMQ_API void kmq_png_options_default(kmq_png_options *o);
 
 /*

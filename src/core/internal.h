@@ -164,7 +164,7 @@ typedef struct {
 
 /* Builds the tree over h's colours, reordering h->keys and h->counts into
    tree order (the index in h keeps working: kmq_histogram_find follows);
-   the same tree on any number of threads (0 = all cores). */
+   the same tree on any number of threads (0 = the free cores). */
 kmq_status kmq_tree_build(kmq_histogram *h, kmq_tree *t, int threads);
 /* For tests: the nodes each thread's pool starts with when the tree is
    built on several threads (0: the default, about what photos need). */

@@ -33,7 +33,7 @@ uint8_t *kmq_stb_load_reader(kmq_reader *r, size_t budget, int *w, int *h, int *
 size_t kmq_stb_budget(uint64_t width, uint64_t height, size_t file_len);
 /* The decoders' results are plain malloc memory (free() releases them). */
 /* Returns a malloc'd PNG, or NULL: stb picks each row's filter; DEFLATE by
-   libdeflate at `level` (1..12) on `threads` threads (0 = all cores; the
+   libdeflate at `level` (1..12) on `threads` threads (0 = the free cores; the
    bytes do not depend on it).  Safe on several threads at once. */
 uint8_t *kmq_stb_write_png(const uint8_t *pixels, int w, int h, int channels, int level,
                            int threads, int *out_len);

@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""kmq where people run it (issue 25): next to other work, and many at once.
+
+usage: under_load.py KMQ OUTDIR IMAGE... [--k 16,64,256] [--rounds 3]
+
+1. Loaded: two busy processes (one per core of this 2-core machine) run
+   beside every command; kmq at its defaults (label PNG + codebook), kmq
+   -t 1 and pngquant --nofs
+   on each image and k, interleaved, median of the rounds.
+2. A folder: the images and their mirror images (twice as many distinct
+   files) at k = 64, PNG8 (kmq's default, dithered), through `parallel -j 2 kmq compress`,
+   `parallel -j 2 pngquant --nofs` and `kmq compress -j 2`, quiet (the two
+   jobs are the load), median of the rounds.
+Ratios are measured in this one run: the machine is shared and noisy.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+from PIL import Image, ImageOps
+
+
+def timed(cmd, **kw):
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+    return time.perf_counter() - t
+
+
+def busy(n):
+    return [subprocess.Popen(["sh", "-c", "while :; do :; done"]) for _ in range(n)]
+
+
+def stop(procs):
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("kmq")
+    ap.add_argument("outdir")
+    ap.add_argument("images", nargs="+")
+    ap.add_argument("--k", default="16,64,256")
+    ap.add_argument("--rounds", type=int, default=3)
+    a = ap.parse_args()
+    os.makedirs(a.outdir, exist_ok=True)
+    ks = [int(x) for x in a.k.split(",")]
+    out = os.path.join(a.outdir, "o.png")
+    outs = ["--labels", os.path.join(a.outdir, "o.labels.png"), "--codebook", os.path.join(a.outdir, "o.bin")]
+
+    print("loaded: two busy processes beside each run; wall s, median of", a.rounds)
+    print(f"{'image':10s} {'k':>4s} {'kmq':>7s} {'kmq -t 1':>9s} {'pngquant':>9s} {'kmq/pq':>7s} {'kmq/t1':>7s}")
+    load = busy(2)
+    worst_pq = worst_t1 = 0
+    n_pq = n_t1 = total = 0
+    try:
+        time.sleep(0.5)
+        for img in a.images:
+            name = os.path.splitext(os.path.basename(img))[0]
+            for k in ks:
+                t = {"kmq": [], "t1": [], "pq": []}
+                for _ in range(a.rounds):
+                    t["kmq"].append(timed([a.kmq, "compress", "-q", "-f", "-k", str(k), img] + outs))
+                    t["t1"].append(timed([a.kmq, "compress", "-q", "-f", "-t", "1", "-k", str(k), img] + outs))
+                    t["pq"].append(timed(["pngquant", "--nofs", "-f", "-o", out, str(k), img]))
+                m = {x: statistics.median(v) for x, v in t.items()}
+                rp, rt = m["kmq"] / m["pq"], m["kmq"] / m["t1"]
+                worst_pq, worst_t1 = max(worst_pq, rp), max(worst_t1, rt)
+                n_pq += rp <= 0.7
+                n_t1 += rt <= 1.1
+                total += 1
+                print(f"{name:10s} {k:4d} {m['kmq']:7.3f} {m['t1']:9.3f} {m['pq']:9.3f} {rp:7.2f} {rt:7.2f}", flush=True)
+    finally:
+        stop(load)
+    print(f"loaded targets: kmq <= 0.7x pngquant --nofs in {n_pq} of {total} (worst {worst_pq:.2f}x); "
+          f"kmq <= 1.1x kmq -t 1 in {n_t1} of {total} (worst {worst_t1:.2f}x)")
+
+    if not shutil.which("parallel"):
+        print("folder: skipped (needs GNU parallel: make bench-deps)")
+        return
+    folder = os.path.join(a.outdir, "folder")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    files = []
+    for img in a.images:
+        name = os.path.splitext(os.path.basename(img))[0]
+        for suffix, im in (("", Image.open(img)), ("-mirror", ImageOps.mirror(Image.open(img)))):
+            p = os.path.join(folder, name + suffix + ".png")
+            im.save(p)
+            files.append(p)
+    res = os.path.join(a.outdir, "res")
+    os.makedirs(res, exist_ok=True)
+    cmds = {
+        "parallel -j 2 kmq": ["parallel", "-j", "2", a.kmq, "compress", "-q", "-f", "-k", "64", "--format", "png8",
+                              "{}", "-o", res + "/{/.}.kmq.png", ":::"] + files,
+        "kmq -j 2": [a.kmq, "compress", "-q", "-f", "-j", "2", "-k", "64", "--format", "png8", "--out-dir", res] + files,
+        "parallel -j 2 pngquant": ["parallel", "-j", "2", "pngquant", "--nofs", "-f", "-o", res + "/{/.}.pq.png",
+                                   "64", "{}", ":::"] + files,
+    }
+    t = {x: [] for x in cmds}
+    for _ in range(a.rounds):
+        for x, c in cmds.items():
+            t[x].append(timed(c))
+    m = {x: statistics.median(v) for x, v in t.items()}
+    pq = m["parallel -j 2 pngquant"]
+    print(f"\nfolder: {len(files)} photos, k = 64, PNG8 (kmq at its default, dithered), wall s, median of {a.rounds}")
+    for x in cmds:
+        print(f"  {x:24s} {m[x]:7.3f} s  {m[x] / pq:5.2f}x parallel pngquant")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
