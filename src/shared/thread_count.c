@@ -8,15 +8,15 @@
  * (GNU parallel, xargs -P).  So a default request is the CPUs this process
  * may use (its affinity, as OpenMP counts them, and its cgroup's CPU quota)
  * less the tasks of other processes running right now (the runnable count
- * of /proc/loadavg, less this process's own running threads), at least 1,
- * looked at again when it is more than half a second old.  The thread
- * count never changes a result, only the time. */
+ * of /proc/loadavg, less this process's own running threads), at least 1
+ * and at most OpenMP's own count (OMP_NUM_THREADS's, when set), looked at
+ * again when it is more than half a second old.  The thread count never
+ * changes a result, only the time. */
 #include "thread_count.h"
 
 #include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -113,9 +113,7 @@ int kmq_threads(int requested)
 #ifdef _OPENMP
     if (requested > 0)
         return requested;
-    if (getenv("OMP_NUM_THREADS")) /* the user's word */
-        return omp_get_max_threads();
-    const int n = free_cpus(), max = omp_get_max_threads();
+    const int n = free_cpus(), max = omp_get_max_threads(); /* max: OMP_NUM_THREADS's */
     return n < max ? n : max;
 #else
     (void)requested;
