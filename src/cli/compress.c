@@ -47,7 +47,7 @@ static void skipped(void *ctx, const char *path, const char *suffix)
         cli_error("%s: skipped: a kmq output (%s); to compress it anyway, name its outputs or "
                   "rename it", path, suffix);
     if (o->json)
-        json_skipped(path, "a kmq output", NULL, 0);
+        json_skipped(path, "a kmq output", NULL, 0, 0);
 }
 
 static void not_read(void *ctx, const char *path, const char *kind)
@@ -59,7 +59,7 @@ static void not_read(void *ctx, const char *path, const char *kind)
     if (o->json) {
         char reason[96];
         snprintf(reason, sizeof reason, "%s, not read by a folder walk", kind);
-        json_skipped(path, reason, NULL, 0);
+        json_skipped(path, reason, NULL, 0, 0);
     }
 }
 

@@ -27,6 +27,7 @@ typedef struct {
     int strip, no_orient, skip_if_larger;
     double quality;     /* target PSNR in dB (--quality's MAX), 0 = use k */
     double quality_min; /* below this PSNR nothing is written (exit 99); 0 = no floor */
+    int quality_open;   /* --quality MIN-: no MAX was given (quality is the 200 dB cap) */
     uint64_t max_pixels;
     int stream;                 /* --stream: 1 always, -1 never, 0 auto (above CLI_STREAM_ABOVE) */
     uint64_t max_stream_pixels; /* 0: KMQ_DEFAULT_MAX_STREAM_PIXELS */
@@ -73,7 +74,8 @@ typedef struct {
 void report_compressed(const compress_opts *o, const compress_done *d);
 /* JSON lines for a file left alone (st, if not NULL: the result that was
    not written) and for one that failed. */
-void json_skipped(const char *input, const char *reason, const kmq_stats *st, double quality);
+void json_skipped(const char *input, const char *reason, const kmq_stats *st, double quality_min,
+                  double quality);
 void json_failure(const char *input, const char *message);
 /* The batch's summary line on standard error. */
 void report_summary(const batch_tally *t, double seconds);

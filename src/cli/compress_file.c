@@ -130,7 +130,7 @@ static int skip_done(job *j)
     }
     if (all) {
         if (o->json)
-            json_skipped(j->input, "the outputs exist (--skip-existing)", NULL, 0);
+            json_skipped(j->input, "the outputs exist (--skip-existing)", NULL, 0, 0);
         return FILE_SKIPPED;
     }
     j->own = *o;
@@ -182,7 +182,7 @@ static double pngquant_db(double q)
    the line that says so, with what those numbers mean in dB (into buf). */
 static const char *pngquant_hint(const compress_opts *o, char *buf, size_t size)
 {
-    if (!(o->quality > 50)) /* above 50 dB: next to lossless, beyond most images */
+    if (!(o->quality > 50) || o->quality_open) /* above 50 dB: next to lossless, beyond most images */
         return "";
     const double lo = o->quality_min > 0 ? o->quality_min : 0;
     if (lo > 0)
@@ -211,13 +211,14 @@ static int quality_verdict(job *j)
                   "%g dB; nothing written%s", name, j->st.k, j->st.psnr, o->quality_min,
                   pngquant_hint(o, hint, sizeof hint));
         if (o->json)
-            json_skipped(j->input, "quality below the --quality minimum", &j->st, o->quality);
+            json_skipped(j->input, "quality below the --quality minimum", &j->st, o->quality_min,
+                         o->quality);
         j->res->bytes_in = 0;
         return EXIT_QUALITY;
     }
     /* Said even with -q: the file is not what --quality asked for. */
     char hint[200];
-    if (!j->reached)
+    if (!j->reached && !o->quality_open) /* MIN- asks for the best there is: no MAX to miss */
         cli_error("%s: warning: %g dB is out of reach%s: k=%d gives %.2f dB%s", name, o->quality,
                   o->dither ? " with dithering" : "", j->st.k, j->st.psnr,
                   pngquant_hint(o, hint, sizeof hint));
@@ -372,7 +373,8 @@ static int skip_larger(job *j)
         cli_error("%s: skipped: the output%s (%zu bytes) would be larger than the input "
                   "(%zu bytes)", cli_in_name(j->input), o->png8 ? "" : "s", out_bytes, j->file_len);
     if (o->json)
-        json_skipped(j->input, "larger than the input (--skip-if-larger)", &j->st, o->quality);
+        json_skipped(j->input, "larger than the input (--skip-if-larger)", &j->st, o->quality_min,
+                     o->quality);
     j->res->bytes_in = 0; /* nothing written, nothing counted */
     return EXIT_LARGER;
 }

@@ -166,6 +166,7 @@ int compress_parse_args(int argc, char **argv, compress_opts *o)
             k_set = 1;
             break;
         case OPT_QUALITY:
+            o->quality_open = optarg[0] && optarg[strlen(optarg) - 1] == '-' && strlen(optarg) > 1;
             if (!parse_quality(optarg, &o->quality_min, &o->quality))
                 return cli_usage("compress", "--quality must be MAX or MIN-MAX, PSNRs in dB with "
                                              "0 <= MIN <= MAX <= 200 and MAX > 0, not '%s'", optarg);

@@ -48,7 +48,8 @@ static void json_result(const compress_opts *o, const compress_done *d)
     cli_flush_stdout();
 }
 
-void json_skipped(const char *input, const char *reason, const kmq_stats *st, double quality)
+void json_skipped(const char *input, const char *reason, const kmq_stats *st, double quality_min,
+                  double quality)
 {
     json_begin(input, "skipped");
     fputs(", \"reason\": ", stdout);
@@ -56,8 +57,9 @@ void json_skipped(const char *input, const char *reason, const kmq_stats *st, do
     if (st) {
         printf(", \"k\": %d, \"mse\": %.6f, \"psnr\": ", st->k, st->mse);
         json_psnr(stdout, st->psnr);
-        if (quality > 0)
-            printf(", \"quality_reached\": %s", st->psnr >= quality ? "true" : "false");
+        if (quality > 0) /* as a written file's record has them */
+            printf(", \"quality_min\": %g, \"quality_max\": %g, \"quality_reached\": %s",
+                   quality_min, quality, st->psnr >= quality ? "true" : "false");
     }
     fputs("}\n", stdout);
     cli_flush_stdout();
@@ -119,10 +121,14 @@ static void report_verbose(const compress_opts *o, const compress_done *d)
     if (d->channels == 2 || d->channels == 4)
         snprintf(over, sizeof over, " (composited over black %.3f dB, over white %.3f dB)",
                  st->psnr_black, st->psnr_white);
+    char dithered[80] = "";
+    if (o->dither)
+        snprintf(dithered, sizeof dithered, "  dithered, strength %g, perceptual palette\n",
+                 o->dither_strength);
     fprintf(stderr,
             "%s: %dx%d %s, %zu bytes, %zu distinct colours\n"
             "  k %d (%s %d), init %s, n_init %s, max_iter %d, tol %g, seed %llu\n"
-            "  iterations %d (restart %d won), inertia %.0f\n"
+            "  iterations %d (restart %d won), inertia %.0f\n%s"
             "  MSE %.4f, PSNR %.3f dB%s\n"
             "  %s = %.1f%% of the input (level %d%s)\n"
             "  time %.3f s (decode %.3f, colours %.3f, k-means %.3f, labels %.3f, encode %.3f, "
@@ -133,7 +139,7 @@ static void report_verbose(const compress_opts *o, const compress_done *d)
             o->quality > 0 ? (int)o->quality : o->params.k,
             o->params.init == KMQ_INIT_RANDOM ? "random" : "kmeans++", restarts,
             o->params.max_iter, o->params.tol, (unsigned long long)o->params.seed, st->iterations,
-            st->restart, st->inertia, st->mse, st->psnr, over, files, 100.0 * ratio, o->level,
+            st->restart, st->inertia, dithered, st->mse, st->psnr, over, files, 100.0 * ratio, o->level,
             o->exhaustive ? ", every filter" : "", d->t_end - d->t0, d->t_decode - d->t0,
             st->seconds_histogram, st->seconds_kmeans, st->seconds_labels,
             d->t_encode - d->t_kmeans, d->t_end - d->t_encode,

@@ -115,3 +115,15 @@ PY
         [[ "$stderr" == "kmq compress: --dither (--floyd) takes a strength from 0 to 1, not '$bad'"* ]] || { echo "$bad: $stderr"; false; }
     done
 }
+
+@test "-v says whether and how strongly the result was dithered" {
+    "$GENIMG" in.png 64 48 3 smooth 2
+    run -0 --separate-stderr "$KMQ" compress -v -k 8 --format png8 in.png -o a.png
+    [[ "$stderr" == *"  dithered, strength 0.9, perceptual palette"* ]] || { echo "$stderr"; false; }
+    run -0 --separate-stderr "$KMQ" compress -v -k 8 --format png8 --floyd=0.5 in.png -o b.png
+    [[ "$stderr" == *"  dithered, strength 0.5, perceptual palette"* ]] || { echo "$stderr"; false; }
+    run -0 --separate-stderr "$KMQ" compress -v -k 8 --format png8 --nofs in.png -o c.png
+    [[ "$stderr" != *"dithered"* ]] || { echo "$stderr"; false; }
+    run -0 --separate-stderr "$KMQ" compress -v -k 8 in.png
+    [[ "$stderr" != *"dithered"* ]] || { echo "$stderr"; false; }
+}

@@ -526,3 +526,17 @@ PY
     run -0 "$KMQ" compare --json s.png s2.png
     [[ "$output" == *'"ssim": null}' ]] || { echo "$output"; false; }
 }
+
+@test "24: --quality MIN- aims as high as it goes: no 'out of reach' for a MAX nobody typed" {
+    "$GENIMG" n.png 120 90 3 noisy 3
+    run -0 --separate-stderr "$KMQ" compress --quality 20- --format png8 n.png -o out.png
+    [[ "$stderr" != *"out of reach"* && "$stderr" != *"200"* ]] || { echo "$stderr"; false; }
+    [ -f out.png ]
+}
+
+@test "24: --json of a file below the --quality minimum carries quality_min and quality_max, as a written one does" {
+    "$GENIMG" n.png 120 90 3 noisy 3
+    run -99 --separate-stderr "$KMQ" compress --json --quality 65-80 --format png8 n.png -o out.png
+    [[ "$output" == *'"status": "skipped"'*'"quality_min": 65, "quality_max": 80, "quality_reached": false}' ]] || { echo "$output"; false; }
+    [ ! -e out.png ]
+}
