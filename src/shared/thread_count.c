@@ -24,6 +24,7 @@
 #include <omp.h>
 #endif
 
+#ifdef _OPENMP
 /* The cgroup (v2) CPU quota in whole CPUs, rounded up; 0 for none. */
 static int cgroup_cpus(void)
 {
@@ -83,7 +84,6 @@ static int others_running(void)
 
 static int free_cpus(void)
 {
-#ifdef _OPENMP
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     static double looked; /* when, CLOCK_MONOTONIC seconds; 0: never */
     static int cpus;
@@ -103,10 +103,8 @@ static int free_cpus(void)
     const int n = cpus;
     pthread_mutex_unlock(&lock);
     return n;
-#else
-    return 1;
-#endif
 }
+#endif
 
 int kmq_threads(int requested)
 {
