@@ -47,6 +47,15 @@ uint32_t kmq_alpha_to_space(uint32_t key, int C)
     return out;
 }
 
+void kmq_error_point(const uint8_t *px, int C, int alpha, double *p)
+{
+    if (alpha)
+        kmq_alpha_point(px, C, p);
+    else
+        for (int c = 0; c < C; c++)
+            p[c] = px[c];
+}
+
 void kmq_alpha_point(const uint8_t *e, int C, double *p)
 {
     const double b = e[C - 1];

@@ -137,10 +137,9 @@ kmq_status kmq_dither_strength(const uint8_t *pixels, int width, int height, int
     float points[KMQ_MAX_K * KMQ_MAX_CHANNELS], reach[KMQ_MAX_K];
     for (int j = 0; j < k; j++) {
         double p[KMQ_MAX_CHANNELS];
-        if (alpha)
-            kmq_alpha_point(cb->entries + (size_t)j * C, C, p);
+        kmq_error_point(cb->entries + (size_t)j * C, C, alpha, p);
         for (int c = 0; c < C; c++)
-            points[j * C + c] = alpha ? (float)p[c] : cb->entries[(size_t)j * C + c];
+            points[j * C + c] = (float)p[c];
     }
     neighbours *nb = malloc(sizeof *nb);
     if (!nb)

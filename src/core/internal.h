@@ -100,6 +100,9 @@ static inline void kmq_alpha_error(const uint8_t *x, const uint8_t *y, int chann
 uint32_t kmq_alpha_to_space(uint32_t key, int channels);
 /* The point of a straight pixel there, unrounded (channels doubles). */
 void kmq_alpha_point(const uint8_t *px, int channels, double *p);
+/* Where a pixel's error is measured: kmq_alpha_point's point for images
+   with alpha, its own values for the others. */
+void kmq_error_point(const uint8_t *px, int channels, int alpha, double *p);
 
 /* stats' inertia, MSE and PSNRs from the decoded labels, as kmq_compare
    measures them (compare.c). */

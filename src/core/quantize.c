@@ -561,16 +561,6 @@ kmq_status kmq_quantize_quality(const uint8_t *pixels, size_t npixels, int chann
    keeps PNG8 at k = 256 within 0.7x pngquant's time. */
 #define REFIT_ITER 20
 
-/* The point a colour's error is measured at (alpha.c for alpha). */
-static void error_point(const uint8_t *px, int C, int alpha, double *p)
-{
-    if (alpha)
-        kmq_alpha_point(px, C, p);
-    else
-        for (int c = 0; c < C; c++)
-            p[c] = px[c];
-}
-
 static kmq_status refit_misfits(kmq_histogram *h, const kmq_params *params, kmq_codebook *cb,
                                 uint8_t *colour_labels)
 {
@@ -580,7 +570,7 @@ static kmq_status refit_misfits(kmq_histogram *h, const kmq_params *params, kmq_
     const int alpha = kmq_has_alpha(C) && any_translucent(h);
     double start[KMQ_MAX_K * KMQ_MAX_CHANNELS];
     for (int j = 0; j < k; j++)
-        error_point(cb->entries + (size_t)j * C, C, alpha, start + (size_t)j * C);
+        kmq_error_point(cb->entries + (size_t)j * C, C, alpha, start + (size_t)j * C);
     uint32_t *counts = kmq_big_malloc(h->n * sizeof *counts);
     if (!counts)
         return KMQ_ERR_NOMEM;
@@ -590,7 +580,7 @@ static kmq_status refit_misfits(kmq_histogram *h, const kmq_params *params, kmq_
         double p[KMQ_MAX_CHANNELS], d = 0;
         for (int c = 0; c < C; c++)
             px[c] = (uint8_t)(h->keys[i] >> (8 * c));
-        error_point(px, C, alpha, p);
+        kmq_error_point(px, C, alpha, p);
         const double *e = start + (size_t)colour_labels[i] * C;
         for (int c = 0; c < C; c++)
             d += (p[c] - e[c]) * (p[c] - e[c]);

@@ -52,13 +52,8 @@ const float *kmq_texture_points(kmq_texture *m, int y)
         float *o = m->points + (size_t)(m->loaded % 5) * m->W * m->C;
         const uint8_t *px = m->pixels + (size_t)m->loaded * m->W * m->C;
         for (int i = 0; i < m->W; i++) {
-            if (!m->alpha) {
-                for (int c = 0; c < m->C; c++)
-                    o[i * m->C + c] = px[(size_t)i * m->C + c];
-                continue;
-            }
             double p[KMQ_MAX_CHANNELS];
-            kmq_alpha_point(px + (size_t)i * m->C, m->C, p);
+            kmq_error_point(px + (size_t)i * m->C, m->C, m->alpha, p);
             for (int c = 0; c < m->C; c++)
                 o[i * m->C + c] = (float)p[c];
         }
