@@ -123,7 +123,11 @@ static kmq_status load(const uint8_t *buf, size_t len, int req, size_t budget, k
                        const char **why)
 {
     int w, h, n;
-    uint8_t *p = kmq_stb_load(buf, len, budget, &w, &h, &n, req, why);
+    uint8_t *p = NULL;
+    kmq_mem_src m;
+    kmq_reader r = kmq_mem_reader(&m, buf, len);
+    if (req || !looks_like_png(buf, len) || !kmq_png_fast_load(&r, budget, &p, &w, &h, &n))
+        p = kmq_stb_load(buf, len, budget, &w, &h, &n, req, why);
     if (!p)
         return explain(buf, len < 4 ? len : 4, why);
     img->width = w;
@@ -518,9 +522,16 @@ kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *
         free(buf);
     } else if (s == KMQ_OK) {
         int w, h, n;
-        uint8_t *p = kmq_stb_load_reader(&r, kmq_stb_budget(cw, ch, (size_t)st.st_size), &w, &h,
-                                         &n, 0, why);
-        if (!p) {
+        const size_t budget = kmq_stb_budget(cw, ch, (size_t)st.st_size);
+        uint8_t *p = NULL;
+        if (looks_like_png(magic, (size_t)got) && !kmq_png_fast_load(&r, budget, &p, &w, &h, &n) &&
+            !fd_rewind(f))
+            s = KMQ_ERR_IO;
+        else if (!p)
+            p = kmq_stb_load_reader(&r, budget, &w, &h, &n, 0, why);
+        if (s != KMQ_OK) {
+            ;
+        } else if (!p) {
             s = f->error ? KMQ_ERR_IO : explain(magic, (size_t)(got < 4 ? got : 4), why);
         } else {
             img->width = w, img->height = h, img->channels = n, img->pixels = p;

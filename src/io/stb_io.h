@@ -29,6 +29,13 @@ uint8_t *kmq_stb_load(const uint8_t *buf, size_t len, size_t budget, int *w, int
 /* The same, reading through r (which must be at the start of the image). */
 uint8_t *kmq_stb_load_reader(kmq_reader *r, size_t budget, int *w, int *h, int *channels,
                              int req_channels, const char **why);
+/* The common PNG (8-bit grey, grey+alpha, RGB, RGBA; not interlaced; no
+   PLTE or tRNS) read through r without stb (src/io/png_fast.c): 1 with the
+   pixels, as stb gives them; 0 for any other file or anything unusual, which
+   the caller rewinds and gives to stb.  kmq_png_fast_off (tests) turns it off. */
+int kmq_png_fast_load(kmq_reader *r, size_t budget, uint8_t **pixels, int *w, int *h,
+                      int *channels);
+extern int kmq_png_fast_off;
 /* What decoding an image of these dimensions from file_len bytes may take. */
 size_t kmq_stb_budget(uint64_t width, uint64_t height, size_t file_len);
 /* The decoders' results are plain malloc memory (free() releases them). */
