@@ -39,7 +39,11 @@ static inline uint32_t box_near2(const kmq_node *nd, const int32_t *c, int C)
 {
     uint32_t d = 0;
     for (int i = 0; i < C; i++) {
-        int32_t t = c[i] < nd->lo[i] ? nd->lo[i] - c[i] : c[i] > nd->hi[i] ? c[i] - nd->hi[i] : 0;
+        /* lo <= hi: at most one of the two is positive (maxima, not
+           branches: which side c falls is unpredictable) */
+        int32_t a = nd->lo[i] - c[i], b = c[i] - nd->hi[i];
+        int32_t t = a > b ? a : b;
+        t = t > 0 ? t : 0;
         d += (uint32_t)(t * t);
     }
     return d;
@@ -78,7 +82,7 @@ static uint64_t gain(const seeding *s, int32_t id, const int32_t *c, const int C
     uint64_t g = 0;
     for (uint32_t i = nd->begin; i < nd->end; i++) {
         uint32_t d = dist2_key(t->key[i], c, C), m = s->min_dist[i];
-        g += (uint64_t)t->cnt[i] * (d < m ? m - d : 0);
+        g += (uint64_t)t->cnt[i] * (m - (d < m ? d : m)); /* a min, not a branch: vectorises */
     }
     return g;
 }
@@ -100,11 +104,16 @@ static void add_centre(seeding *s, int32_t id, const int32_t *c, const int C)
     }
     uint64_t pot = 0;
     uint32_t mx = 0, mn = UINT32_MAX;
-    for (uint32_t i = nd->begin; i < nd->end; i++) {
-        uint32_t d = dist2_key(t->key[i], c, C), m = s->min_dist[i];
+    /* (bounds and arrays in locals: the stores into min_dist could
+       otherwise alias them, and the loop would not vectorise) */
+    const uint32_t begin = nd->begin, end = nd->end;
+    const uint32_t *key = t->key, *cnt = t->cnt;
+    uint32_t *min_dist = s->min_dist;
+    for (uint32_t i = begin; i < end; i++) {
+        uint32_t d = dist2_key(key[i], c, C), m = min_dist[i];
         m = d < m ? d : m;
-        s->min_dist[i] = m;
-        pot += (uint64_t)t->cnt[i] * m;
+        min_dist[i] = m;
+        pot += (uint64_t)cnt[i] * m;
         mx = m > mx ? m : mx;
         mn = m < mn ? m : mn;
     }
