@@ -27,6 +27,7 @@
 /* Squared distances here are at most 4 * 255^2; double rounding error is
    below 1e-9 of that, so a difference above this margin is real. */
 #define PRUNE_MARGIN 1e-6
+#define NO_HINT 0xFFFF
 
 double kmq_tolerance(const kmq_histogram *h, double tol)
 {
@@ -88,6 +89,8 @@ typedef struct {
     uint8_t *labels;       /* per histogram colour, or NULL */
     double *dist;          /* squared distance to the label's centre, or NULL */
     uint64_t *sq_inertia;  /* integer inertia (integer centres only), or NULL */
+    uint16_t *hint;        /* per node: its z* of an earlier step (NO_HINT: none), or NULL */
+    int refresh;           /* 1: find each z* afresh and keep it in hint */
 } walk;
 
 /* Every point of the node is strictly nearer to zs than to z. */
@@ -139,8 +142,9 @@ static void filter(const walk *wk, int32_t id, const uint8_t *cand, int nc, cons
     const kmq_node *nd = &t->nodes[id];
     uint8_t kept[KMQ_MAX_K];
     if (nc > 1) {
-        /* z*: the candidate nearest to the box's middle (any candidate
-           would be correct; a near one prunes most), by |z|^2 - 2 mid.z. */
+        /* z*: the candidate nearest to the box's middle (any centre would
+           be correct; a near one prunes most), by |z|^2 - 2 mid.z; or the
+           one found for this node a few steps ago (see kmq_lloyd_progress). */
         /* (The box in doubles, loaded once: the uint8 stores into kept
            could alias nd's bytes and force reloads.) */
         double lo[KMQ_MAX_CHANNELS] = {0}, hi[KMQ_MAX_CHANNELS] = {0}, mid2[KMQ_MAX_CHANNELS] = {0};
@@ -149,15 +153,21 @@ static void filter(const walk *wk, int32_t id, const uint8_t *cand, int nc, cons
             mid2[c] = lo[c] + hi[c];
         }
         int best = cand[0];
-        double bd = INFINITY;
-        for (int i = 0; i < nc; i++) { /* branch-free: the winner is unpredictable */
-            const double *z = wk->centres + (size_t)cand[i] * C;
-            double d = wk->norm2[cand[i]];
-            for (int c = 0; c < C; c++)
-                d -= mid2[c] * z[c];
-            int nearer = d < bd;
-            best = nearer ? cand[i] : best;
-            bd = nearer ? d : bd;
+        if (wk->hint && !wk->refresh && wk->hint[id] != NO_HINT) {
+            best = wk->hint[id];
+        } else {
+            double bd = INFINITY;
+            for (int i = 0; i < nc; i++) { /* branch-free: the winner is unpredictable */
+                const double *z = wk->centres + (size_t)cand[i] * C;
+                double d = wk->norm2[cand[i]];
+                for (int c = 0; c < C; c++)
+                    d -= mid2[c] * z[c];
+                int nearer = d < bd;
+                best = nearer ? cand[i] : best;
+                bd = nearer ? d : bd;
+            }
+            if (wk->hint)
+                wk->hint[id] = (uint16_t)best;
         }
         const double *zs = wk->centres + (size_t)best * C;
         const double nzs = wk->norm2[best];
@@ -222,7 +232,8 @@ static void filter_any(const walk *wk, int32_t id, const uint8_t *cand, int nc)
 /* One assignment step over the whole tree: per-centre integer sums and
    weights into sums (k*C + k), optionally labels, distances, integer inertia. */
 static kmq_status assign(const kmq_tree *t, int k, const double *centres, int threads,
-                         uint64_t *sums, uint8_t *labels, double *dist, uint64_t *sq_inertia)
+                         uint64_t *sums, uint8_t *labels, double *dist, uint64_t *sq_inertia,
+                         uint16_t *hint, int refresh)
 {
     const int C = t->channels;
     const size_t len = (size_t)k * C + k;
@@ -237,7 +248,8 @@ static kmq_status assign(const kmq_tree *t, int k, const double *centres, int th
     memset(sums, 0, len * sizeof *sums);
     const int nt = kmq_threads(threads);
     if (nt == 1 || t->n < 4 * KMQ_CHUNK) {
-        walk wk = {t, centres, norm2, C, sums, sums + (size_t)k * C, labels, dist, sq_inertia};
+        walk wk = {t,    centres, norm2, C, sums, sums + (size_t)k * C, labels, dist, sq_inertia,
+                   hint, refresh};
         if (sq_inertia)
             *sq_inertia = 0;
         filter_any(&wk, 0, all, k);
@@ -249,7 +261,8 @@ static kmq_status assign(const kmq_tree *t, int k, const double *centres, int th
 #pragma omp parallel num_threads(nt)
     {
         uint64_t *my = acc + (size_t)kmq_thread_id() * (len + 1);
-        walk wk = {t, centres, norm2, C, my, my + (size_t)k * C, labels, dist, sq_inertia ? my + len : NULL};
+        walk wk = {t,    centres, norm2, C, my, my + (size_t)k * C, labels, dist,
+                   sq_inertia ? my + len : NULL, hint, refresh};
 #pragma omp for schedule(dynamic, 1)
         for (size_t q = 0; q < t->ntasks; q++)
             filter_any(&wk, t->tasks[q], all, k);
@@ -321,6 +334,15 @@ int kmq_lloyd_progress(const kmq_histogram *h, const kmq_tree *t, int k, double 
     double *old = malloc(kc * sizeof *old); /* the centres the last step used */
     double *dist = NULL;
     int it = 0, failed = 0;
+    /* Each node's z* is found afresh every 8th step and reused in between:
+       the centres move little from step to step, and any centre may serve
+       as z* (what is removed is farther than it from the whole box, so the
+       nearest centre never is): only how much is pruned depends on it.
+       Finding z* was a fifth of the walk.  (Without memory for the hints,
+       every step finds z* afresh.) */
+    uint16_t *hint = malloc((t->nnodes ? t->nnodes : 1) * sizeof *hint);
+    for (size_t q = 0; hint && q < t->nnodes; q++)
+        hint[q] = NO_HINT;
     if (!sums || !lab || !old) {
         failed = 1;
         goto done;
@@ -331,7 +353,7 @@ int kmq_lloyd_progress(const kmq_histogram *h, const kmq_tree *t, int k, double 
             sink->fn(sink->ctx, sink->restart, sink->restarts, it);
             pthread_mutex_unlock(sink->lock);
         }
-        if (assign(t, k, centres, threads, sums, NULL, NULL, NULL) != KMQ_OK) {
+        if (assign(t, k, centres, threads, sums, NULL, NULL, NULL, hint, (it & 7) == 1) != KMQ_OK) {
             failed = 1;
             break;
         }
@@ -345,7 +367,7 @@ int kmq_lloyd_progress(const kmq_histogram *h, const kmq_tree *t, int k, double 
                 failed = 1;
                 break;
             }
-            if (assign(t, k, centres, threads, sums, lab, dist, NULL) != KMQ_OK) {
+            if (assign(t, k, centres, threads, sums, lab, dist, NULL, NULL, 0) != KMQ_OK) {
                 failed = 1;
                 break;
             }
@@ -382,11 +404,11 @@ int kmq_lloyd_progress(const kmq_histogram *h, const kmq_tree *t, int k, double 
         if (it > max_iter)
             it = max_iter;
         /* The labels of the last assignment step, by the centres it used. */
-        if (labels && assign(t, k, old, threads, sums, labels, NULL, NULL) != KMQ_OK)
+        if (labels && assign(t, k, old, threads, sums, labels, NULL, NULL, NULL, 0) != KMQ_OK)
             failed = 1;
     }
 done:
-    free(sums), free(dist), free(old);
+    free(sums), free(dist), free(old), free(hint);
     if (lab != labels)
         free(lab);
     return failed ? -1 : it;
@@ -398,7 +420,7 @@ kmq_status kmq_assign_labels(const kmq_tree *t, int k, const double *centres, in
     uint64_t *sums = malloc(((size_t)k * t->channels + k) * sizeof *sums);
     if (!sums)
         return KMQ_ERR_NOMEM;
-    kmq_status s = assign(t, k, centres, threads, sums, labels, NULL, NULL);
+    kmq_status s = assign(t, k, centres, threads, sums, labels, NULL, NULL, NULL, 0);
     free(sums);
     return s;
 }
@@ -418,7 +440,7 @@ kmq_status kmq_finalise(const kmq_tree *t, int k, const double *centres, int thr
     uint64_t *sums = malloc(((size_t)k * C + k) * sizeof *sums);
     if (!sums)
         return KMQ_ERR_NOMEM;
-    kmq_status s = assign(t, k, rounded, threads, sums, labels, NULL, inertia);
+    kmq_status s = assign(t, k, rounded, threads, sums, labels, NULL, inertia, NULL, 0);
     free(sums);
     return s;
 }
