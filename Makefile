@@ -212,7 +212,7 @@ unit: $(BUILD)/unit_tests
 cli-test: $(BUILD)/kmq $(TOOLS)
 
 test: $(BUILD)/kmq $(BUILD)/libkmq.so $(BUILD)/examples/quantize $(BUILD)/unit_tests $(TOOLS) $(FUZZ_REPLAY)
-	$(Q)KMQ_SANITIZE=$(filter 1,$(SAN)) sh tests/run.sh $(BUILD)
+	$(Q)KMQ_SANITIZE=$(filter 1,$(SAN)) KMQ_FUZZ_TARGETS="$(FUZZ_TARGETS)" sh tests/run.sh $(BUILD)
 
 # kmq.pc and the Python module's _config.py are written for PREFIX (the
 # place the files will be used from), not DESTDIR (where they are staged).

@@ -23,8 +23,20 @@ cat "$tap.u"
 cat "$tap.u" >>"$tap"
 
 echo "== fuzz corpus and regression files, replayed ($BUILD/fuzz_replay_*)"
+# The targets are the Makefile's FUZZ_TARGETS (make test passes them), or
+# every replay program built; a corpus or regression folder that no target
+# replays fails the run, so a new target cannot be left out unnoticed.
+targets=${KMQ_FUZZ_TARGETS:-$(for f in "$BUILD"/fuzz_replay_*; do [ -x "$f" ] && echo "${f##*fuzz_replay_}"; done)}
 n=0
-for t in image codebook npy decompress stream; do
+for d in "$ROOT"/tests/fuzz/corpus/* "$ROOT"/tests/fuzz/regressions/*; do
+    [ -d "$d" ] || continue
+    case " $(echo $targets) " in
+    *" ${d##*/} "*) ;;
+    *) n=$((n + 1)); echo "not ok $n - ${d#"$ROOT"/} is replayed by no fuzz target (FUZZ_TARGETS: $(echo $targets))" ;;
+    esac
+done | tee -a "$tap"
+n=$(grep -c '^not ok .* is replayed by no fuzz target' "$tap")
+for t in $targets; do
     n=$((n + 1))
     dirs="$ROOT/tests/fuzz/corpus/$t"
     [ -d "$ROOT/tests/fuzz/regressions/$t" ] && dirs="$dirs $ROOT/tests/fuzz/regressions/$t"
