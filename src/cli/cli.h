@@ -130,6 +130,8 @@ int stream_spool_input(const char *input, uint64_t cap, uint64_t stream_cap, cha
 const char *stream_spool_reason(int rc, int err, char *buf, size_t size);
 void stream_spool_failed(const char *input, int rc, int err);
 int is_regular(const char *path);
+/* A pipe, FIFO or socket by name: it can be read only once. */
+int is_pipe(const char *path);
 
 int cmd_compress(int argc, char **argv);
 int cmd_compare(int argc, char **argv);

@@ -457,13 +457,6 @@ static int commit(job *j)
 #define STREAM_ABOVE CLI_STREAM_ABOVE
 enum { STREAMING = 100 }; /* stream_open's "go ahead" */
 
-/* A pipe or FIFO: read once, so copied before it is read. */
-static int is_fifo_like(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
-}
-
 /* Whether this input is streamed: --stream, or a PNG, TIFF or PNM above
    STREAM_ABOVE pixels.  Opens *rows and returns STREAMING if so; GO_ON for
    the in-memory path; else the file's exit status, reported. */
@@ -504,7 +497,7 @@ static int stream(job *j)
 {
     const compress_opts *o = j->o;
     const char *path = j->input;
-    if (strcmp(path, "-") && !is_regular(path) && o->stream >= 0 && !is_fifo_like(path))
+    if (strcmp(path, "-") && !is_regular(path) && o->stream >= 0 && !is_pipe(path))
         return GO_ON; /* a device or folder: the decoder says what is wrong */
     if (!strcmp(path, "-") || !is_regular(path)) {
         if (o->stream < 0)

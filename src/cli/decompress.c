@@ -47,12 +47,6 @@ void help_decompress(FILE *out)
           out);
 }
 
-static int is_pipe(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
-}
-
 /* The streamed decompress (kmq_stream_decompress): the label PNG read in
    bands, the image written as it goes. */
 typedef struct {

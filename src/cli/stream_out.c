@@ -79,6 +79,12 @@ int is_regular(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+int is_pipe(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
 /* Whether the spooled bytes so far (at fd) start like an image that can be
    streamed: PNG, TIFF or PNM. */
 static int streamable(int fd)
