@@ -26,11 +26,11 @@
 
 /* KMQ_ERR_TOO_LARGE ("image is larger than the pixel limit") for a width or
    height over KMQ_MAX_DIMENSION or more than max_pixels (0 =
-   KMQ_DEFAULT_MAX_PIXELS) pixels (src/io/image.c). */
+   KMQ_DEFAULT_MAX_PIXELS) pixels (src/io/size_check.c). */
 kmq_status kmq_check_size(uint64_t w, uint64_t h, uint64_t max_pixels, const char **why);
 
 /* KMQ_ERR_TOO_LARGE for an image of more than 512 MiB decoded (w * h *
-   channels) from fewer than one byte per 2^15 of its pixels (src/io/image.c):
+   channels) from fewer than one byte per 2^15 of its pixels (src/io/size_check.c):
    for the formats whose codecs code one colour in next to nothing. */
 kmq_status kmq_check_density(uint64_t w, uint64_t h, int channels, uint64_t file_len,
                              const char **why);

@@ -37,46 +37,6 @@ static int looks_like_png(const uint8_t *buf, size_t len)
     return len >= 4 && buf[0] == 0x89 && buf[1] == 'P' && buf[2] == 'N' && buf[3] == 'G';
 }
 
-kmq_status kmq_check_size(uint64_t w, uint64_t h, uint64_t max_pixels, const char **why)
-{
-    if (!max_pixels)
-        max_pixels = KMQ_DEFAULT_MAX_PIXELS;
-    if (w > KMQ_MAX_DIMENSION || h > KMQ_MAX_DIMENSION || w * h > max_pixels) {
-        *why = "image is larger than the pixel limit";
-        return KMQ_ERR_TOO_LARGE;
-    }
-    return KMQ_OK;
-}
-
-/* What a file of n bytes may claim.  Real content never packs tighter than
-   about 2^15 pixels a byte in any codec kmq reads: deflate gives at most
-   1032 bytes a byte, LZW 2731 pixels, JPEG 512 pixels (a bit a block),
-   and a 4096-pixel copy in lossless WebP takes 10 extra bits.  Only images
-   of (almost) one colour go further, and they go without limit: lossless
-   WebP codes a one-colour image in 0 bits a pixel (a 34-byte file claiming
-   16383 x 16383 took 1.8 GB and 7 s), ZSTD 32768 bytes a byte, CCITT G4 a
-   bit a row.  Such a file is refused only when its pixels would take more
-   than 512 MiB decoded: a blank G4 page scanned at 1200 dpi (an A3 one is
-   277 MB of grey) is an honest file, and decodes; PNG, JPEG, BMP, PNM and
-   GIF never reach the ratio (their own checks refuse earlier). */
-#define FREE_BYTES ((uint64_t)1 << 29)
-#define MAX_PIXELS_PER_BYTE ((uint64_t)1 << 15)
-
-kmq_status kmq_check_density(uint64_t w, uint64_t h, int channels, uint64_t file_len,
-                             const char **why)
-{
-    if (w * h * (uint64_t)channels <= FREE_BYTES || w * h / MAX_PIXELS_PER_BYTE <= file_len)
-        return KMQ_OK;
-    static _Thread_local char msg[200];
-    snprintf(msg, sizeof msg,
-             "too large for its size: %llux%llu pixels from %llu bytes (kmq takes at most %llu "
-             "pixels a byte for images above 512 MiB decoded)",
-             (unsigned long long)w, (unsigned long long)h, (unsigned long long)file_len,
-             (unsigned long long)MAX_PIXELS_PER_BYTE);
-    *why = msg;
-    return KMQ_ERR_TOO_LARGE;
-}
-
 /* stb's failure codes ("outofdata", "bad offset", "bad huffman code") in
    kmq's words; the status they stand for. */
 static kmq_status explain(const uint8_t *magic, size_t got, const char **why)

@@ -11,23 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const uint8_t PNG_SIG[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-
-size_t kmq_png_put_chunk(uint8_t *p, const char *type, const uint8_t *data, size_t len)
-{
-    kmq_put_be32(p, (uint32_t)len);
-    memcpy(p + 4, type, 4);
-    if (len)
-        memmove(p + 8, data, len);
-    kmq_put_be32(p + 8 + len, (uint32_t)libdeflate_crc32(0, p + 4, 4 + len));
-    return 12 + len;
-}
-
-int kmq_is_png(const uint8_t *buf, size_t len)
-{
-    return len >= 8 && memcmp(buf, PNG_SIG, 8) == 0;
-}
-
 static int valid_depth(int colour_type, int depth)
 {
     switch (colour_type) {
@@ -77,7 +60,7 @@ kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_met
     int got = read_full(r, head, 8);
     if (got < 0)
         return fail(why, NULL, KMQ_ERR_IO);
-    if (!got || memcmp(head, PNG_SIG, 8) != 0)
+    if (!got || !kmq_is_png(head, 8))
         return fail(why, "corrupt PNG signature", KMQ_ERR_PNG_STRUCTURE);
     int seen_ihdr = 0, seen_idat = 0;
     for (;;) {

@@ -108,9 +108,8 @@ static int unfilter(const uint8_t *raw, uint8_t *out, size_t stride, uint32_t h,
 int kmq_png_fast_load(kmq_reader *r, size_t budget, uint8_t **pixels, int *w, int *h,
                       int *channels)
 {
-    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     uint8_t head[8 + 8 + 13 + 4];
-    if (kmq_png_fast_off || read_exact(r, head, sizeof head) != 0 || memcmp(head, sig, 8) != 0 ||
+    if (kmq_png_fast_off || read_exact(r, head, sizeof head) != 0 || !kmq_is_png(head, 8) ||
         be32(head + 8) != 13 || memcmp(head + 12, "IHDR", 4) != 0)
         return 0;
     const uint8_t *ihdr = head + 16;
