@@ -44,6 +44,13 @@
  * its own OpenMP team of `threads` workers (0: the free cores), and results never
  * depend on the thread count.
  *
+ * Strings: a *why the library sets is its own text, never to be freed.  Some
+ * are fixed; others name a size or a chunk and are written into a buffer
+ * of the calling thread, which the next failing call on that thread
+ * overwrites.  So a *why stays valid until the next kmq call on the same
+ * thread: copy it to keep it longer.  kmq_strerror's texts and
+ * kmq_metadata's warning are fixed strings, valid for the program's life.
+ *
  * THE CODEBOOK FILE FORMAT (.bin), version 1, all integers little-endian:
  *
  *   offset  size      field
@@ -314,7 +321,8 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_quantize_perceptual(const kmq_image *img,
  * with KMQ_ERR_TOO_LARGE before their pixels are decoded, as are images
  * over 2^24 pixels from fewer than one byte per 2^15 of them (a few bytes
  * of WebP or TIFF can claim any size: see README, Hostile input).  On a
- * decoder failure, *why (if not NULL) receives a static description.
+ * decoder failure, *why (if not NULL) receives a description (see Strings
+ * at the top: valid until the next kmq call on this thread).
  */
 KMQ_API KMQ_NODISCARD kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
                                           kmq_image *img, const char **why);

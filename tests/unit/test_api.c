@@ -4,6 +4,7 @@
    thread gives. */
 #include <criterion/criterion.h>
 #include <libdeflate.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,4 +219,54 @@ Test(api, eight_threads_at_once_give_the_serial_bytes, .timeout = 600)
     cr_assert_geq(mismatches, 0, "setting up the serial results failed");
     cr_assert_eq(mismatches, 0, "%d of %d concurrent results differ from the serial ones",
                  mismatches, 8 * rounds);
+}
+
+/* kmq.h, Strings: a *why stays valid until the next kmq call on the same
+   thread; a failure on another thread leaves it as it was. */
+static uint8_t *png_with_bad_crc(const char *chunk, size_t *len)
+{
+    uint8_t px[8 * 8 * 3];
+    for (size_t i = 0; i < sizeof px; i++)
+        px[i] = (uint8_t)(i * 13);
+    uint8_t *png;
+    cr_assert_eq(kmq_png_encode(px, 8, 8, 3, &png, len), KMQ_OK);
+    for (size_t at = 8; at + 12 <= *len;) {
+        const size_t n = (size_t)png[at] << 24 | (size_t)png[at + 1] << 16 | (size_t)png[at + 2] << 8 | png[at + 3];
+        if (!memcmp(png + at + 4, chunk, 4)) {
+            png[at + 8 + n + 3] ^= 1; /* the chunk's CRC */
+            return png;
+        }
+        at += 12 + n;
+    }
+    cr_assert_fail("no %s chunk", chunk);
+    return NULL;
+}
+
+static void *fail_on_another_thread(void *arg)
+{
+    size_t len;
+    uint8_t *png = png_with_bad_crc("IHDR", &len);
+    kmq_image img;
+    const char *why = NULL;
+    cr_assert_eq(kmq_image_decode(png, len, 0, &img, &why), KMQ_ERR_PNG_CRC);
+    snprintf(arg, 64, "%s", why); /* this thread's text ends with it */
+    free(png);
+    return NULL;
+}
+
+Test(api, why_is_not_overwritten_by_another_thread)
+{
+    size_t len;
+    uint8_t *png = png_with_bad_crc("IDAT", &len);
+    kmq_image img;
+    const char *why = NULL;
+    char other[64] = "";
+    cr_assert_eq(kmq_image_decode(png, len, 0, &img, &why), KMQ_ERR_PNG_CRC);
+    cr_assert_str_eq(why, "CRC mismatch in PNG chunk IDAT");
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, fail_on_another_thread, other), 0);
+    pthread_join(t, NULL);
+    cr_assert_str_eq(other, "CRC mismatch in PNG chunk IHDR");
+    cr_assert_str_eq(why, "CRC mismatch in PNG chunk IDAT");
+    free(png);
 }
