@@ -320,7 +320,7 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_quantize_perceptual(const kmq_image *img,
  * For PNG, the chunk structure and every chunk CRC are checked first.  Images over max_pixels (0 = KMQ_DEFAULT_MAX_PIXELS) are refused
  * with KMQ_ERR_TOO_LARGE before their pixels are decoded, as are images
  * over 2^24 pixels from fewer than one byte per 2^15 of them (a few bytes
- * of WebP or TIFF can claim any size: see README, Hostile input).  On a
+ * of WebP or TIFF can claim any size: see docs/guarantees.md, Hostile input).  On a
  * decoder failure, *why (if not NULL) receives a description (see Strings
  * at the top: valid until the next kmq call on this thread).
  */

@@ -136,7 +136,7 @@ def quantize(pixels, k=64, n_init="auto", max_iter=100, init="k-means++", seed=0
     codebook[labels] is the decompressed image, of shape (H, W, C) (for a 2-D
     grey input, (H, W, 1)).  With alpha (2 or 4 channels) the error is what a
     viewer sees over black and over white, and every fully transparent pixel
-    maps to one entry of all zeros (README, Transparency).
+    maps to one entry of all zeros (docs/transparency.md).
 
     Raises ValueError for a wrong array (dtype, shape, channels) or option,
     naming it.  The GIL is released while the library works.

@@ -167,8 +167,8 @@ class KMeans:
     2 or 4 features are grey+alpha and RGBA: the last feature is alpha, and
     the error minimised (and used by predict) is what a viewer sees, the
     mean of the squared errors composited over black and over white; every
-    sample with alpha 0 goes to one centre of all zeros (README,
-    Transparency).  For those, fit ends with an exact assignment step under
+    sample with alpha 0 goes to one centre of all zeros
+    (docs/transparency.md).  For those, fit ends with an exact assignment step under
     that error (labels_ can differ from kmq.quantize's on a few pixels, with
     an error never higher), and inertia_ is still the plain squared
     Euclidean sum, which is not what was minimised.

@@ -1,5 +1,5 @@
 /* The .bin codebook: "KMQC", version, channels, k (u16 LE), entries, CRC-32.
-   The layout is specified in include/kmq.h and README.md. */
+   The layout is specified in include/kmq.h and docs/formats.md. */
 #include "kmq.h"
 #include "bytes.h"
 

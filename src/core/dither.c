@@ -4,7 +4,7 @@
  * Steinberg's 7/16, 3/16, 5/16, 1/16), every other row right to left
  * (serpentine: no diagonal worms).  How much it passes on is decided per
  * pixel, measured on tiger and kodim01-08 against pngquant's default
- * (bench/what_people_see.py; the figures are in README):
+ * (bench/what_people_see.py; the figures are in README, Dithering):
  * - strength: the smoothness of texture.c, full on smooth areas, where a
  *   gradient would show bands; less where the image itself varies (texture
  *   and edges hide banding, and noise there only adds grain and bytes).

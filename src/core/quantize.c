@@ -548,7 +548,7 @@ kmq_status kmq_quantize_quality(const uint8_t *pixels, size_t npixels, int chann
  *   MISFIT_MAX) times more (d: its distance to its entry, where the error
  *   is measured), and Lloyd goes on from the first answer.
  * Measured on tiger and kodim01-08 dithered (bench/what_people_see.py; the
- * figures are in README): with dithering, mean butteraugli at k =
+ * figures are in README, Dithering): with dithering, mean butteraugli at k =
  * 16/64/256 from 15.45/6.50/2.85 to 12.9/5.4/2.5 (pngquant: 16.2/6.4/2.9).
  * Importance weights of 2 and 5, steps of 5 and 16 and a cap of 3
  * measured worse, and so did a second k-means from scratch on the

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# README's examples run as written (issue 12): every command of every ```sh
-# block, in order, on generated stand-ins for the files they name (photo.png,
-# scan.jpg, logo.png, tiger.png, folders of images).  Transcripts ("$ kmq
+# The documents' examples run as written (issue 12): every command of every
+# ```sh block of README.md, then of docs/*.md, in order, on generated
+# stand-ins for the files they name (photo.png, scan.jpg, logo.png,
+# tiger.png, folders of images).  Transcripts ("$ kmq
 # compare ...") must print lines of the documented shape.
 load helpers
 
@@ -53,7 +54,9 @@ make_inputs() {
             echo "exit $?: $line"; cat stderr.log; false; }
         ran=$((ran + 1))
         cd "$BATS_TEST_TMPDIR"
-    done < <(/usr/bin/python3 "$ROOT/tests/tools/readme_examples.py" "$ROOT/README.md")
+    done < <(for doc in "$ROOT/README.md" "$ROOT"/docs/*.md; do
+                 /usr/bin/python3 "$ROOT/tests/tools/readme_examples.py" "$doc"
+             done)
     rm -rf "$fresh"
     echo "$ran commands ran"
     [ "$ran" -ge 20 ]

@@ -1,16 +1,17 @@
 #!/usr/bin/env bats
-# README's Library and Python sections (issue 14): their ```c and ```python
-# examples run as written, against this build's library.
+# The Library and Python documents (docs/library.md, docs/python.md; issue
+# 14): their ```c and ```python examples run as written, against this
+# build's library.
 load helpers
 
-# block LANG SECTION: the first ```LANG block under README's "## SECTION".
+# block LANG SECTION FILE: the first ```LANG block under FILE's "## SECTION".
 block() {
     awk -v lang="$1" -v section="## $2" '
         $0 == section { inside = 1; next }
         inside && /^## / { exit }
         inside && $0 == "```" lang { code = 1; next }
         code && $0 == "```" { exit }
-        code { print }' "$ROOT/README.md"
+        code { print }' "$ROOT/$3"
 }
 
 san_flags() {
@@ -18,9 +19,9 @@ san_flags() {
     return 0
 }
 
-@test "README: the Library section's C program compiles against libkmq and quantizes an image" {
-    block c Library > quantize.c
-    [ -s quantize.c ] || fail "no \`\`\`c block in README's Library section"
+@test "docs/library.md: the Library section's C program compiles against libkmq and quantizes an image" {
+    block c Library docs/library.md > quantize.c
+    [ -s quantize.c ] || fail "no \`\`\`c block in docs/library.md's Library section"
     # shellcheck disable=SC2046
     cc -std=c11 -Wall -Wextra -Werror $(san_flags) -I"$ROOT/include" quantize.c \
         -L"$BUILD" -lkmq -Wl,-rpath,"$BUILD" -o quantize
@@ -36,11 +37,11 @@ san_flags() {
     assert_output "nosuch.png: No such file or directory"
 }
 
-@test "README: the Python section's example runs as written" {
+@test "docs/python.md: the Python section's example runs as written" {
     /usr/bin/python3 -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"
     [ -z "${KMQ_SANITIZE:-}" ] || skip "the ASan-built library needs its runtime preloaded; tests/python runs it so"
-    block python Python > example.py
-    [ -s example.py ] || fail "no \`\`\`python block in README's Python section"
+    block python Python docs/python.md > example.py
+    [ -s example.py ] || fail "no \`\`\`python block in docs/python.md's Python section"
     run env KMQ_LIBRARY="$BUILD/libkmq.so.0" PYTHONPATH="$ROOT/python" PYTHONDONTWRITEBYTECODE=1 \
         /usr/bin/python3 example.py
     assert_success
