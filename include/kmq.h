@@ -86,9 +86,11 @@ extern "C" {
 #if defined(__GNUC__)
 #define KMQ_NODISCARD __attribute__((warn_unused_result))
 #define KMQ_API __attribute__((visibility("default")))
+#define KMQ_DEPRECATED(why) __attribute__((deprecated(why)))
 #else
 #define KMQ_NODISCARD
 #define KMQ_API
+#define KMQ_DEPRECATED(why)
 #endif
 
 /* The library's version, "MAJOR.MINOR.PATCH". */
@@ -263,9 +265,16 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_dither_strength(const uint8_t *pixels, int 
  * nothing is written, *bad_index (if not NULL) receives the first offending
  * pixel index and KMQ_ERR_LABEL_RANGE is returned.
  */
+KMQ_API KMQ_NODISCARD kmq_status kmq_labels_to_pixels(const uint8_t *labels, size_t npixels,
+                                                      const kmq_codebook *cb, uint8_t *out,
+                                                      size_t *bad_index);
+/* kmq_labels_to_pixels under its 0.2 name, which read too much like
+   kmq_labels_decode (a label PNG's bytes to a label image); kept, the
+   same function, until 0.4. */
 KMQ_API KMQ_NODISCARD kmq_status kmq_decode_labels(const uint8_t *labels, size_t npixels,
                                            const kmq_codebook *cb, uint8_t *out,
-                                           size_t *bad_index);
+                                           size_t *bad_index)
+    KMQ_DEPRECATED("renamed kmq_labels_to_pixels");
 
 /* ---- codebook serialisation --------------------------------------------- */
 
@@ -636,7 +645,7 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_stream_compress(kmq_rows *rows, const kmq_p
  * The streaming `kmq decompress`: reads the label PNG at labels_path a row
  * at a time (checked as kmq_labels_decode checks it; at most max_pixels,
  * 0 = KMQ_DEFAULT_MAX_STREAM_PIXELS) and writes the image to *out as
- * kmq_png_encode of kmq_decode_labels' pixels would, with meta's chunks
+ * kmq_png_encode of kmq_labels_to_pixels' pixels would, with meta's chunks
  * after the IHDR as kmq_png_add_metadata puts them (meta may be NULL; its
  * *warning too, if warning is not NULL).  A
  * label >= cb->k: KMQ_ERR_LABEL_RANGE with *bad_index (if not NULL) the

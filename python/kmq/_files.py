@@ -410,7 +410,7 @@ def decompress(labels_path, codebook_path=None, max_pixels=0, ignore_binding=Fal
         labels = np.frombuffer(ctypes.string_at(img.pixels, w * h), dtype=np.uint8)
         out = np.empty((h, w, c), dtype=np.uint8)
         bad = ctypes.c_size_t()
-        s = _lib.kmq_decode_labels(_lib.u8ptr(labels), w * h, ctypes.byref(cb), _lib.u8ptr(out),
+        s = _lib.kmq_labels_to_pixels(_lib.u8ptr(labels), w * h, ctypes.byref(cb), _lib.u8ptr(out),
                                    ctypes.byref(bad))
         if s == 11:  # KMQ_ERR_LABEL_RANGE
             i = bad.value

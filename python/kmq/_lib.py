@@ -224,8 +224,8 @@ kmq_quantize = _proto("kmq_quantize", _status, _u8p, ctypes.c_size_t, ctypes.c_i
                       P(Codebook), _u8p, P(Stats))
 kmq_palette_sort = _proto("kmq_palette_sort", _status, P(Codebook), _u8p, ctypes.c_int,
                           ctypes.c_int)
-kmq_decode_labels = _proto("kmq_decode_labels", _status, _u8p, ctypes.c_size_t, P(Codebook),
-                           _u8p, _szp)
+kmq_labels_to_pixels = _proto("kmq_labels_to_pixels", _status, _u8p, ctypes.c_size_t,
+                              P(Codebook), _u8p, _szp)
 kmq_codebook_encode_bin = _proto("kmq_codebook_encode_bin", _status, P(Codebook), _u8pp, _szp)
 kmq_codebook_encode_npy = _proto("kmq_codebook_encode_npy", _status, P(Codebook), _u8pp, _szp)
 kmq_codebook_decode_bin = _proto("kmq_codebook_decode_bin", _status, _u8p, ctypes.c_size_t,

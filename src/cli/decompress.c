@@ -352,7 +352,7 @@ int cmd_decompress(int argc, char **argv)
         goto done;
     }
     size_t bad = 0;
-    if ((s = kmq_decode_labels(labels.pixels, npixels, &cb, pixels, &bad)) != KMQ_OK) {
+    if ((s = kmq_labels_to_pixels(labels.pixels, npixels, &cb, pixels, &bad)) != KMQ_OK) {
         if (s == KMQ_ERR_LABEL_RANGE)
             cli_error("%s: pixel (%zu, %zu) has label %d, but the %s %s has only k = %d "
                       "entries (0..%d)", lpath, bad % (size_t)labels.width,

@@ -157,7 +157,7 @@ kmq_status kmq_measure(const uint8_t *pixels, int width, int height, int channel
         return KMQ_ERR_NOMEM;
     kmq_diff d;
     kmq_image a = {width, height, channels, (uint8_t *)pixels}, b = {width, height, channels, out};
-    kmq_status s = kmq_decode_labels(labels, npixels, cb, out, NULL);
+    kmq_status s = kmq_labels_to_pixels(labels, npixels, cb, out, NULL);
     if (s == KMQ_OK)
         s = kmq_compare(&a, &b, &d);
     free(out);

@@ -246,7 +246,7 @@ kmq_status kmq_stream_decompress(const char *labels_path, uint64_t max_pixels,
         size_t bad = 0;
         if ((s = rows->read(rows, labels, n, why)) != KMQ_OK)
             break;
-        s = kmq_decode_labels(labels, (size_t)n * W, cb, pixels, &bad);
+        s = kmq_labels_to_pixels(labels, (size_t)n * W, cb, pixels, &bad);
         if (s == KMQ_ERR_LABEL_RANGE && bad_index)
             *bad_index = (uint64_t)y * W + bad;
         if (s == KMQ_OK)

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (s == KMQ_OK) {
         size_t n = (size_t)labels.width * labels.height;
         uint8_t *px = malloc(n * (size_t)cb.channels);
-        if (px && kmq_decode_labels(labels.pixels, n, &cb, px, NULL) == KMQ_OK) {
+        if (px && kmq_labels_to_pixels(labels.pixels, n, &cb, px, NULL) == KMQ_OK) {
             uint8_t *png;
             size_t len;
             if (kmq_png_encode(px, labels.width, labels.height, cb.channels, &png, &len) == KMQ_OK)

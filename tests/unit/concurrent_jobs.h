@@ -48,7 +48,7 @@ static int run_job(const kmq_image *img, int variant, job_result *r)
              kmq_png8_encode(labels, img->width, img->height, &cb, &o, &r->png8, &r->png8_len) ==
                  KMQ_OK &&
              kmq_codebook_encode_bin(&cb, &r->bin, &r->bin_len) == KMQ_OK &&
-             kmq_decode_labels(labels, n, &cb, decoded, NULL) == KMQ_OK &&
+             kmq_labels_to_pixels(labels, n, &cb, decoded, NULL) == KMQ_OK &&
              kmq_png_encode(decoded, img->width, img->height, img->channels, &r->png,
                             &r->png_len) == KMQ_OK &&
              /* and a decode, whose allocation budget is per thread */

@@ -85,7 +85,7 @@ Test(alpha, transparent_pixels_share_one_clear_entry)
                 cr_assert_eq(labels[i], clear, "a transparent pixel is not on the clear entry");
             else if (labels[i] == clear) /* only the faintest rim may become clear */
                 cr_assert_lt(px[i * C + C - 1], 64, "alpha %d made clear", px[i * C + C - 1]);
-        cr_assert_eq(kmq_decode_labels(labels, n, &cb, out, NULL), KMQ_OK);
+        cr_assert_eq(kmq_labels_to_pixels(labels, n, &cb, out, NULL), KMQ_OK);
         kmq_codebook_free(&cb);
         free(px), free(labels), free(out);
     }
@@ -103,7 +103,7 @@ Test(alpha, reported_error_is_the_composite_error_of_the_decoded_image)
             kmq_codebook cb;
             kmq_stats st;
             quantize(px, n, C, k, 0, &cb, labels, &st);
-            cr_assert_eq(kmq_decode_labels(labels, n, &cb, out, NULL), KMQ_OK);
+            cr_assert_eq(kmq_labels_to_pixels(labels, n, &cb, out, NULL), KMQ_OK);
             double b, wh;
             composite_mse(px, out, n, C, &b, &wh);
             cr_assert_float_eq(st.mse, (b + wh) / 2, 1e-9 * (1 + st.mse), "C %d k %d: %g vs %g", C,
@@ -231,7 +231,7 @@ Test(alpha, few_visible_colours_are_lossless_whatever_the_hidden_rgb)
     cr_assert_eq(cb.k, 6);
     cr_assert_eq(st.distinct, 6);
     cr_assert(isinf(st.psnr));
-    cr_assert_eq(kmq_decode_labels(labels, n, &cb, out, NULL), KMQ_OK);
+    cr_assert_eq(kmq_labels_to_pixels(labels, n, &cb, out, NULL), KMQ_OK);
     for (size_t i = 1; i < n; i += 2)
         cr_assert(!memcmp(out + i * 4, px + i * 4, 4));
     for (size_t i = 0; i < n; i += 2)
@@ -249,7 +249,7 @@ Test(alpha, dither_keeps_transparent_pixels_clear)
     kmq_stats st;
     quantize(px, n, C, 8, 0, &cb, labels, &st);
     cr_assert_eq(kmq_dither(px, w, h, C, &cb, labels, &st), KMQ_OK);
-    cr_assert_eq(kmq_decode_labels(labels, n, &cb, out, NULL), KMQ_OK);
+    cr_assert_eq(kmq_labels_to_pixels(labels, n, &cb, out, NULL), KMQ_OK);
     for (size_t i = 0; i < n; i++)
         if (px[i * C + 3] == 0)
             cr_assert(!memcmp(out + i * C, "\0\0\0\0", 4), "speckle at pixel %zu", i);

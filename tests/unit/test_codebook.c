@@ -212,12 +212,31 @@ Test(codebook, decode_labels_checks_range_before_writing)
     kmq_codebook cb = {2, 1, (uint8_t[]){7, 9}};
     uint8_t labels[] = {0, 1, 1, 2, 0}, out[5] = {0};
     size_t bad = 0;
-    cr_assert_eq(kmq_decode_labels(labels, 5, &cb, out, &bad), KMQ_ERR_LABEL_RANGE);
+    cr_assert_eq(kmq_labels_to_pixels(labels, 5, &cb, out, &bad), KMQ_ERR_LABEL_RANGE);
     cr_assert_eq(bad, 3);
     const uint8_t zero[5] = {0};
     cr_assert(!memcmp(out, zero, 5), "nothing is written on error");
     labels[3] = 0;
-    cr_assert_eq(kmq_decode_labels(labels, 5, &cb, out, &bad), KMQ_OK);
+    cr_assert_eq(kmq_labels_to_pixels(labels, 5, &cb, out, &bad), KMQ_OK);
     const uint8_t want[] = {7, 9, 9, 7, 7};
     cr_assert(!memcmp(out, want, 5));
+}
+
+/* kmq_decode_labels, kmq_labels_to_pixels' 0.2 name, still works (until
+   0.4): the same bytes, the same refusal. */
+#if defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+Test(codebook, old_name_of_labels_to_pixels_still_works)
+{
+    uint8_t entries[6] = {10, 20, 30, 40, 50, 60};
+    kmq_codebook cb = {2, 3, entries};
+    const uint8_t labels[4] = {1, 0, 1, 1}, bad_labels[2] = {0, 2};
+    uint8_t a[12], b[12];
+    size_t bad = 0;
+    cr_assert_eq(kmq_labels_to_pixels(labels, 4, &cb, a, NULL), KMQ_OK);
+    cr_assert_eq(kmq_decode_labels(labels, 4, &cb, b, NULL), KMQ_OK);
+    cr_assert(!memcmp(a, b, sizeof a));
+    cr_assert_eq(kmq_decode_labels(bad_labels, 2, &cb, b, &bad), KMQ_ERR_LABEL_RANGE);
+    cr_assert_eq(bad, 1);
 }

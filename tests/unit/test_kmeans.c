@@ -208,7 +208,7 @@ Test(kmeans, fewer_colours_than_k_is_lossless)
         cr_assert_leq(cb.k, (int)pow(3, C));
         cr_assert_eq(cb.channels, C);
         cr_assert_eq(st.mse, 0);
-        cr_assert_eq(kmq_decode_labels(labels, n, &cb, out, NULL), KMQ_OK);
+        cr_assert_eq(kmq_labels_to_pixels(labels, n, &cb, out, NULL), KMQ_OK);
         /* lossless, except that every fully transparent pixel becomes 0 */
         for (size_t i = 0; i < n; i++) {
             const int clear = (C == 2 || C == 4) && px[i * C + C - 1] == 0;
@@ -231,7 +231,7 @@ Test(kmeans, exactly_k_colours_is_lossless)
     uint8_t labels[4], out[12];
     cr_assert_eq(kmq_quantize(px, 4, 3, &p, &cb, labels, NULL), KMQ_OK);
     cr_assert_eq(cb.k, 3);
-    cr_assert_eq(kmq_decode_labels(labels, 4, &cb, out, NULL), KMQ_OK);
+    cr_assert_eq(kmq_labels_to_pixels(labels, 4, &cb, out, NULL), KMQ_OK);
     cr_assert(!memcmp(px, out, sizeof px));
     kmq_codebook_free(&cb);
 }

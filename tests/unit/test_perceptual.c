@@ -62,7 +62,7 @@ Test(perceptual, same_bytes_on_any_thread_count_and_stats_are_the_plain_error)
                 cr_assert_eq(cb.k, k);
                 /* the stats are what a decode of the result measures */
                 uint8_t *out = malloc(n * C);
-                cr_assert_eq(kmq_decode_labels(labels, n, &cb, out, NULL), KMQ_OK);
+                cr_assert_eq(kmq_labels_to_pixels(labels, n, &cb, out, NULL), KMQ_OK);
                 kmq_image back = {img.width, img.height, C, out};
                 kmq_diff d;
                 cr_assert_eq(kmq_compare(&img, &back, &d), KMQ_OK);

@@ -93,11 +93,11 @@ Test(png8, palette_sort_permutes_and_keeps_pixels)
             *after = malloc((size_t)w * h * C);
     kmq_codebook cb;
     fill(lab, w * h, k, &cb, C);
-    cr_assert_eq(kmq_decode_labels(lab, (size_t)w * h, &cb, before, NULL), KMQ_OK);
+    cr_assert_eq(kmq_labels_to_pixels(lab, (size_t)w * h, &cb, before, NULL), KMQ_OK);
     uint8_t copy[40 * 3];
     memcpy(copy, cb.entries, sizeof copy);
     cr_assert_eq(kmq_palette_sort(&cb, lab, w, h), KMQ_OK);
-    cr_assert_eq(kmq_decode_labels(lab, (size_t)w * h, &cb, after, NULL), KMQ_OK);
+    cr_assert_eq(kmq_labels_to_pixels(lab, (size_t)w * h, &cb, after, NULL), KMQ_OK);
     cr_assert(!memcmp(before, after, (size_t)w * h * C), "same pixels");
     int seen[40] = {0}; /* the entries are a permutation of the old ones */
     for (int j = 0; j < k; j++)
