@@ -144,6 +144,29 @@ load helpers
     done
 }
 
+@test "README documents every option each command's --help lists, and no option --help does not know" {
+    # --help is the reference; README's section for each command (its table,
+    # or its prose) must name every option there, and every option README
+    # names must be one --help mentions.  (-h/--help: README's "kmq --help".)
+    for c in compress decompress compare palette; do
+        help=$("$KMQ" help $c)
+        listed=$(grep -E '^ +-' <<<"$help" | sed -E 's/^ +//; s/  .*//' |
+                 grep -oE -- '(^|[ ,])--?[a-zA-Z][a-z-]*' | grep -oE -- '--?[a-zA-Z][a-z-]*' |
+                 grep -vx -- '-h\|--help' | sort -u)
+        documented=$(awk -v s="### kmq $c " 'index($0, s) == 1 {on = 1; next} /^##/ {on = 0} on' \
+                         "$ROOT/README.md" | grep -oE -- '`--?[a-zA-Z][a-z-]*[` =[]' |
+                     sed -E 's/^`//; s/.$//' | sort -u)
+        [ -n "$listed" ] && [ -n "$documented" ] || fail "no options found for $c"
+        for o in $(comm -23 <(echo "$listed") <(echo "$documented")); do
+            fail "README's kmq $c section does not name $o, which kmq help $c lists"
+        done
+        for o in $(comm -13 <(echo "$listed") <(echo "$documented")); do
+            grep -qE -- "(^|[^a-z-])$o([^a-z-]|\$)" <<<"$help" ||
+                fail "README names $o for kmq $c, which kmq help $c does not know"
+        done
+    done
+}
+
 @test "help for every command: kmq help CMD and CMD --help agree" {
     for c in compress decompress compare palette; do
         run -0 "$KMQ" help $c
