@@ -484,18 +484,18 @@ kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *
         int w, h, n;
         const size_t budget = kmq_stb_budget(cw, ch, (size_t)st.st_size);
         uint8_t *p = NULL;
-        if (looks_like_png(magic, (size_t)got) && !kmq_png_fast_load(&r, budget, &p, &w, &h, &n) &&
-            !fd_rewind(f))
+        /* The common PNG without stb (png_fast.c); what it leaves, from the
+           start again, by stb. */
+        int fast = 0;
+        if (looks_like_png(magic, (size_t)got) &&
+            !(fast = kmq_png_fast_load(&r, budget, &p, &w, &h, &n)) && !fd_rewind(f))
             s = KMQ_ERR_IO;
-        else if (!p)
+        if (s == KMQ_OK && !fast)
             p = kmq_stb_load_reader(&r, budget, &w, &h, &n, 0, why);
-        if (s != KMQ_OK) {
-            ;
-        } else if (!p) {
+        if (s == KMQ_OK && !p)
             s = f->error ? KMQ_ERR_IO : explain(magic, (size_t)(got < 4 ? got : 4), why);
-        } else {
+        else if (p)
             img->width = w, img->height = h, img->channels = n, img->pixels = p;
-        }
     }
     if (s == KMQ_ERR_IO && f->error)
         errno = f->error;

@@ -21,8 +21,7 @@ static int valid_depth(int colour_type, int depth)
     }
 }
 
-/* Reads exactly n bytes: 1, or 0 at a clean or short end, -1 on an error. */
-static int read_full(kmq_reader *r, uint8_t *buf, size_t n)
+int kmq_read_full(kmq_reader *r, uint8_t *buf, size_t n)
 {
     size_t got = 0;
     while (got < n) {
@@ -57,14 +56,14 @@ kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_met
 {
     uint64_t idat_bytes = 0;
     uint8_t head[12], buf[65536];
-    int got = read_full(r, head, 8);
+    int got = kmq_read_full(r, head, 8);
     if (got < 0)
         return fail(why, NULL, KMQ_ERR_IO);
     if (!got || !kmq_is_png(head, 8))
         return fail(why, "corrupt PNG signature", KMQ_ERR_PNG_STRUCTURE);
     int seen_ihdr = 0, seen_idat = 0;
     for (;;) {
-        got = read_full(r, head, 8);
+        got = kmq_read_full(r, head, 8);
         if (got < 0)
             return fail(why, NULL, KMQ_ERR_IO);
         if (!got) /* the file ended before IEND */
@@ -91,7 +90,7 @@ kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_met
         }
         for (uint32_t left = clen; left > 0;) {
             size_t n = left < sizeof buf ? left : sizeof buf;
-            if ((got = read_full(r, buf, n)) <= 0) {
+            if ((got = kmq_read_full(r, buf, n)) <= 0) {
                 free(keep);
                 return got < 0 ? fail(why, NULL, KMQ_ERR_IO)
                                : fail(why, "truncated PNG chunk", KMQ_ERR_PNG_STRUCTURE);
@@ -104,7 +103,7 @@ kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_met
             left -= (uint32_t)n;
         }
         uint8_t stored[4];
-        if ((got = read_full(r, stored, 4)) <= 0) {
+        if ((got = kmq_read_full(r, stored, 4)) <= 0) {
             free(keep);
             return got < 0 ? fail(why, NULL, KMQ_ERR_IO)
                            : fail(why, "truncated PNG chunk", KMQ_ERR_PNG_STRUCTURE);

@@ -10,6 +10,7 @@
  * caller rewinds and decodes as before, so every verdict and message on a
  * damaged file stays stb's.  Like stb, chunk CRCs are not checked. */
 #include "big_alloc.h"
+#include "bytes.h"
 #include "stb_io.h"
 
 #include <libdeflate.h>
@@ -19,32 +20,16 @@
 int kmq_png_fast_off;
 unsigned long kmq_png_fast_count; /* files it decoded (tests) */
 
-static int read_exact(kmq_reader *r, uint8_t *buf, size_t n)
-{
-    while (n) {
-        long k = r->read(r->ctx, buf, n);
-        if (k <= 0)
-            return -1;
-        buf += k, n -= (size_t)k;
-    }
-    return 0;
-}
-
 static int skip(kmq_reader *r, size_t n)
 {
     uint8_t buf[4096];
     while (n) {
         size_t k = n < sizeof buf ? n : sizeof buf;
-        if (read_exact(r, buf, k) != 0)
+        if (kmq_read_full(r, buf, k) != 1)
             return -1;
         n -= k;
     }
     return 0;
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* Undoes the row filters of h rows of `stride` bytes (each after its filter
@@ -109,11 +94,11 @@ int kmq_png_fast_load(kmq_reader *r, size_t budget, uint8_t **pixels, int *w, in
                       int *channels)
 {
     uint8_t head[8 + 8 + 13 + 4];
-    if (kmq_png_fast_off || read_exact(r, head, sizeof head) != 0 || !kmq_is_png(head, 8) ||
-        be32(head + 8) != 13 || memcmp(head + 12, "IHDR", 4) != 0)
+    if (kmq_png_fast_off || kmq_read_full(r, head, sizeof head) != 1 || !kmq_is_png(head, 8) ||
+        kmq_get_be32(head + 8) != 13 || memcmp(head + 12, "IHDR", 4) != 0)
         return 0;
     const uint8_t *ihdr = head + 16;
-    const uint32_t width = be32(ihdr), height = be32(ihdr + 4);
+    const uint32_t width = kmq_get_be32(ihdr), height = kmq_get_be32(ihdr + 4);
     const int bits = ihdr[8], ct = ihdr[9];
     static const int samples[7] = {1, 0, 3, 0, 2, 0, 4};
     if (width == 0 || height == 0 || width > KMQ_MAX_DIMENSION || height > KMQ_MAX_DIMENSION ||
@@ -130,9 +115,9 @@ int kmq_png_fast_load(kmq_reader *r, size_t budget, uint8_t **pixels, int *w, in
     int ok = 0, seen_idat = 0;
     for (;;) {
         uint8_t ch[8];
-        if (read_exact(r, ch, 8) != 0)
+        if (kmq_read_full(r, ch, 8) != 1)
             goto done;
-        const uint32_t len = be32(ch);
+        const uint32_t len = kmq_get_be32(ch);
         const uint8_t *type = ch + 4;
         if (len > 0x7FFFFFFFu)
             goto done;
@@ -147,7 +132,7 @@ int kmq_png_fast_load(kmq_reader *r, size_t budget, uint8_t **pixels, int *w, in
                     goto done;
                 idat = p, cap = c;
             }
-            if (read_exact(r, idat + n, len) != 0 || skip(r, 4) != 0)
+            if (kmq_read_full(r, idat + n, len) != 1 || skip(r, 4) != 0)
                 goto done;
             n += len;
             seen_idat = 1;

@@ -20,6 +20,9 @@ typedef struct {
     size_t left;
 } kmq_mem_src;
 kmq_reader kmq_mem_reader(kmq_mem_src *m, const uint8_t *buf, size_t len);
+/* Reads exactly n bytes from r: 1, or 0 at a clean or short end, -1 on an
+   error (src/io/png_chunks.c). */
+int kmq_read_full(kmq_reader *r, uint8_t *buf, size_t n);
 
 /* Decodes with stb_image; its allocations may not exceed `budget` bytes
    (see kmq_stb_budget), or it fails with *why = KMQ_WHY_BUDGET. */
