@@ -13,7 +13,6 @@ usage: under_load.py KMQ OUTDIR IMAGE... [--k 16,64,256] [--rounds 3]
    jobs are the load), median of the rounds.
 Ratios are measured in this one run: the machine is shared and noisy.
 """
-import argparse
 import os
 import shutil
 import statistics
@@ -23,11 +22,7 @@ import time
 
 from PIL import Image, ImageOps
 
-
-def timed(cmd, **kw):
-    t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
-    return time.perf_counter() - t
+import runs  # bench/runs.py: the arguments and timer the bench scripts share
 
 
 def busy(n):
@@ -41,11 +36,7 @@ def stop(procs):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("kmq")
-    ap.add_argument("outdir")
-    ap.add_argument("images", nargs="+")
-    ap.add_argument("--k", default="16,64,256")
+    ap = runs.parser()
     ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
@@ -69,10 +60,10 @@ def main():
             for k in ks:
                 t = {"kmq": [], "t1": [], "pq": [], "t1b": []}
                 for _ in range(a.rounds):
-                    t["kmq"].append(timed([a.kmq, "compress", "-q", "-f", "-k", str(k), img] + outs))
-                    t["t1"].append(timed([a.kmq, "compress", "-q", "-f", "-t", "1", "-k", str(k), img] + outs))
-                    t["pq"].append(timed(["pngquant", "--nofs", "-f", "-o", out, str(k), img]))
-                    t["t1b"].append(timed([a.kmq, "compress", "-q", "-f", "-t", "1", "-k", str(k), img] + outs))
+                    t["kmq"].append(runs.timed([a.kmq, "compress", "-q", "-f", "-k", str(k), img] + outs))
+                    t["t1"].append(runs.timed([a.kmq, "compress", "-q", "-f", "-t", "1", "-k", str(k), img] + outs))
+                    t["pq"].append(runs.timed(["pngquant", "--nofs", "-f", "-o", out, str(k), img]))
+                    t["t1b"].append(runs.timed([a.kmq, "compress", "-q", "-f", "-t", "1", "-k", str(k), img] + outs))
                 m = {x: statistics.median(v) for x, v in t.items()}
                 rp, rt = m["kmq"] / m["pq"], m["kmq"] / m["t1"]
                 worst_pq, worst_t1 = max(worst_pq, rp), max(worst_t1, rt)
@@ -118,7 +109,7 @@ def main():
     t = {x: [] for x in cmds}
     for _ in range(a.rounds):
         for x, c in cmds.items():
-            t[x].append(timed(c))
+            t[x].append(runs.timed(c))
     m = {x: statistics.median(v) for x, v in t.items()}
     pq = m["parallel -j 2 pngquant"]
     print(f"\nfolder: {len(files)} photos, k = 64, PNG8 (kmq at its default, dithered), wall s, median of {a.rounds}")

@@ -11,15 +11,15 @@ SSIM and butteraugli alike).  --quality runs pngquant at its 0-100 range
 and kmq at the dB range kmq's hint gives for it (kmq compress says it when
 pngquant's numbers are typed), and compares what each chose.
 """
-import argparse
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 from PIL import Image
 from skimage.metrics import structural_similarity
+
+import runs  # bench/runs.py: the arguments and timer the bench scripts share
 
 
 def load_rgb(path):
@@ -59,18 +59,8 @@ def metrics(ref_path, out_path):
     return psnr, ssim
 
 
-def timed(cmd):
-    t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("kmq")
-    ap.add_argument("outdir")
-    ap.add_argument("images", nargs="+")
-    ap.add_argument("--k", default="16,64,256")
+    ap = runs.parser()
     ap.add_argument("--kmq-opts", default="")
     ap.add_argument("--tools", default="kmq,pngquant")
     ap.add_argument("--quality", help="pngquant's MIN-MAX (0-100): compare the k each chooses")
@@ -99,7 +89,7 @@ def main():
                     cmd = ["pngquant", "--nofs", "-f", "-o", out, str(k), img]
                 else:
                     sys.exit(f"unknown tool {tool}")
-                t = timed(cmd)
+                t = runs.timed(cmd)
                 p, s = metrics(img, out)
                 b = butteraugli(img, out)
                 rows.setdefault((k, tool), []).append((p, s, b, os.path.getsize(out), t, name))
