@@ -61,24 +61,33 @@ FUZZ_DIR  = build/fuzz
 
 # Each layer sees the public header, its own headers and those below it,
 # nothing else, so a wrong-way include fails to compile:
-#   src/shared (thread counts)  <-  src/core, src/io  <-  src/cli (kmq.h only)
-LAYER_shared = -Isrc/shared
-LAYER_core   = -Isrc/core -Isrc/shared
-LAYER_io     = -Isrc/io -Isrc/shared
-LAYER_cli    = -Isrc/cli
-LAYER_tests  = -Isrc/core -Isrc/io -Isrc/shared -Isrc/cli
-$(foreach l,shared core io cli,$(eval $$(BUILD)/src/$(l)/%.o $$(FUZZ_DIR)/src/$(l)/%.o: LAYER = $$(LAYER_$(l))))
+#   src/shared (thread counts, bytes)
+#     <- src/core (k-means, codebooks)
+#     <- src/png (chunks, DEFLATE, writers) <- src/meta (colour metadata, binding)
+#        <- src/formats (decoders, row readers) <- src/pipeline (compress, decompress)
+#     <- src/cli (kmq.h only)
+# core and the I/O layers (png .. pipeline) see each other only through kmq.h.
+LIB_LAYERS      = shared core png meta formats pipeline
+LAYER_shared    = -Isrc/shared
+LAYER_core      = -Isrc/core -Isrc/shared
+LAYER_png       = -Isrc/png -Isrc/shared
+LAYER_meta      = -Isrc/meta $(LAYER_png)
+LAYER_formats   = -Isrc/formats $(LAYER_meta)
+LAYER_pipeline  = -Isrc/pipeline $(LAYER_formats)
+LAYER_cli       = -Isrc/cli
+LAYER_tests     = -Isrc/core $(LAYER_pipeline) -Isrc/cli
+$(foreach l,$(LIB_LAYERS) cli,$(eval $$(BUILD)/src/$(l)/%.o $$(FUZZ_DIR)/src/$(l)/%.o: LAYER = $$(LAYER_$(l))))
 $(BUILD)/tests/%.o $(FUZZ_DIR)/tests/%.o: LAYER = $(LAYER_tests)
 # The library's objects go into libkmq.so too: position-independent, and
 # only kmq.h's functions (KMQ_API) are exported.
-$(BUILD)/src/shared/%.o $(BUILD)/src/core/%.o $(BUILD)/src/io/%.o: PIC = -fPIC -fvisibility=hidden
+$(foreach l,$(LIB_LAYERS),$(BUILD)/src/$(l)/%.o): PIC = -fPIC -fvisibility=hidden
 
 ALL_CPPFLAGS = -Iinclude $(LAYER) -D_GNU_SOURCE $(STB_CFLAGS) $(DEFLATE_CFLAGS) $(SPNG_CFLAGS) $(TIFF_CFLAGS) $(WEBP_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = -std=c11 $(OPENMP) $(if $(OPENMP),,-Wno-unknown-pragmas) $(WARN) $(PIC) $(CFLAGS) $(SANFLAGS) $(NOSAN)
 ALL_LDFLAGS  = $(OPENMP) $(SANFLAGS) $(LDFLAGS)
 LIBS         = $(DEFLATE_LIBS) $(SPNG_LIBS) $(TIFF_LIBS) $(WEBP_LIBS) -lgif -lz -lm
 
-LIB_SRC  = $(wildcard src/shared/*.c) $(wildcard src/core/*.c) $(wildcard src/io/*.c)
+LIB_SRC  = $(foreach l,$(LIB_LAYERS),$(wildcard src/$(l)/*.c))
 CLI_SRC  = $(wildcard src/cli/*.c)
 UNIT_SRC = $(wildcard tests/unit/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -115,8 +124,9 @@ $(BUILD)/%.o: %.c
 # is empty (legal PNG): memcpy(NULL, p, 0), undefined in C11 but defined by
 # C2y (N3322) and a no-op in glibc; the file is a regression file.
 STB_NOSAN = -fno-sanitize=shift,nonnull-attribute
-$(BUILD)/src/io/stb_impl.o: NOSAN = $(if $(SANFLAGS),$(STB_NOSAN))
-$(FUZZ_DIR)/src/io/stb_impl.o: FUZZ_NOSAN = $(STB_NOSAN)
+STB_UNITS = src/formats/stb_read.o src/png/stb_write.o
+$(STB_UNITS:%=$(BUILD)/%): NOSAN = $(if $(SANFLAGS),$(STB_NOSAN))
+$(STB_UNITS:%=$(FUZZ_DIR)/%): FUZZ_NOSAN = $(STB_NOSAN)
 
 # Test-only JPEG writer: see the comment at the top of the file.
 $(BUILD)/tests/tools/other_formats.o: NOSAN = $(if $(SANFLAGS),-fno-sanitize=shift)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# TIFF input (src/io/tiff.c): files written by PIL, ImageMagick, OpenCV and
+# TIFF input (src/formats/tiff.c): files written by PIL, ImageMagick, OpenCV and
 # libtiff's tools decode to exactly the pixels of a PNG of the same image.
 load helpers
 
@@ -366,7 +366,7 @@ PY
 @test "a tiny TIFF claiming a huge image of almost nothing (a blank G4 page) is refused before decoding; an honest blank page decodes" {
     # CCITT G4 codes a blank row in a bit: a few KB claim 32768x16400 (over 512 MiB
     # of grey). Any format: above 512 MiB decoded, at most 2^15 pixels a byte
-    # (src/io/image.c).
+    # (src/formats/decode.c).
     run -0 "$PY" -c '
 from PIL import Image
 Image.new("1", (32768, 16400), 1).save("strips.tif", compression="group4")

@@ -66,7 +66,7 @@ for i, part in enumerate((icc[:half], icc[half:]), 1):
     segs += b"\xff\xe2" + struct.pack(">H", len(body) + 2) + body
 open(f"{d}/meta_icc_split.jpg", "wb").write(j[:2] + segs + j[2:])
 PY
-# TIFF (src/io/tiff.c): strips and tiles, 8 and 16 bits, each photometric
+# TIFF (src/formats/tiff.c): strips and tiles, 8 and 16 bits, each photometric
 # and codec kmq reads, orientation + ICC, two pages; each well under 4 KB.
 /usr/bin/python3 - "$C/image" <<'PY'
 import sys

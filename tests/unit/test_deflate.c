@@ -1,4 +1,4 @@
-/* Chunked parallel DEFLATE (src/io/deflate.c): one valid zlib stream, the
+/* Chunked parallel DEFLATE (src/png/deflate.c): one valid zlib stream, the
    same bytes on any thread count. */
 #include <criterion/criterion.h>
 #include <libdeflate.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "stb_io.h"
+#include "formats.h"
 
 /* Data of several kinds: random bytes, a few repeated words, runs. */
 static uint8_t *make_data(size_t len, int kind, uint32_t seed)

@@ -1,4 +1,4 @@
-/* The WebP, PNM and GIF decoders (src/io/webp.c, pnm.c, gif.c) on
+/* The WebP, PNM and GIF decoders (src/formats/webp.c, pnm.c, gif.c) on
    hand-built inputs: header edge cases, caps, the PNM row reader. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "formats.h"
-#include "stb_io.h"
 
 /* Decodes buf[0..len) with a PNM header followed by data bytes. */
 static kmq_status pnm(const char *header, const uint8_t *data, size_t n, uint64_t max_pixels,

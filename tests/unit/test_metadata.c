@@ -7,7 +7,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "stb_io.h"
+#include "formats.h"
 
 static void put16(uint8_t *p, int le, unsigned v)
 {

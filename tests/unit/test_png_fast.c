@@ -1,4 +1,4 @@
-/* The PNG path that inflates with libdeflate (src/io/png_fast.c) against
+/* The PNG path that inflates with libdeflate (src/formats/png_fast.c) against
    stb's: the same verdict and the same pixels, from memory and from files,
    on generated images of every 8-bit colour type and row filter, on the PNG
    suite and on photographs (../shared/data), and on damaged files. */

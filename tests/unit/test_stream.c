@@ -10,7 +10,7 @@
 #include <zlib.h>
 
 #include "bytes.h"
-#include "stb_io.h"
+#include "formats.h"
 
 typedef struct {
     uint8_t *p;

@@ -1,4 +1,4 @@
-/* TIFF input (src/io/tiff.c): the row reader over a descriptor gives the
+/* TIFF input (src/formats/tiff.c): the row reader over a descriptor gives the
    pixels kmq_tiff_decode gives from memory, band by band, and again after
    rewind; limits and corrupt files fail cleanly.  The files are written
    here with libtiff. */
@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "formats.h"
-#include "stb_io.h"
 
 /* Writes a w x h image of spp samples of bps bits (contiguous), tiled
    (16 x 16) or in strips of 3 rows, LZW-compressed, to a temporary file;

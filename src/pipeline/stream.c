@@ -4,8 +4,7 @@
  * which labels touch (the palette order) and the filter trial's sample;
  * (3) labels again, in palette order, into the PNG writer.  Every step
  * computes what the in-memory one does, so the bytes are the same. */
-#include "formats.h"
-#include "stb_io.h"
+#include "pipeline.h"
 
 #include <libdeflate.h>
 

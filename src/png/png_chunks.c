@@ -4,8 +4,7 @@
    The check reads through a kmq_reader, so it works on a buffer or streams
    a file in constant memory. */
 #include "bytes.h"
-#include "formats.h"
-#include "stb_io.h"
+#include "png_io.h"
 
 #include <libdeflate.h>
 #include <stdlib.h>
@@ -43,16 +42,11 @@ static kmq_status fail(const char **why, const char *msg, kmq_status s)
 
 kmq_status kmq_png_check_reader(kmq_reader *r, kmq_png_header *hdr, const char **why)
 {
-    return kmq_png_check_reader_meta(r, hdr, NULL, why);
+    return kmq_png_check_reader_visit(r, hdr, NULL, why);
 }
 
-/* How much of a chunk kmq reads as metadata: an iCCP's compressed profile
-   (a little over the inflated cap would be deflate's worst case), EXIF. */
-#define MAX_ICCP_CHUNK (KMQ_MAX_ICC_PROFILE + (KMQ_MAX_ICC_PROFILE >> 8) + 1024)
-#define MAX_EXIF_CHUNK (1u << 20)
-
-kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_metadata *meta,
-                                     const char **why)
+kmq_status kmq_png_check_reader_visit(kmq_reader *r, kmq_png_header *hdr,
+                                      const kmq_png_chunk_visitor *visitor, const char **why)
 {
     uint64_t idat_bytes = 0;
     uint8_t head[12], buf[65536];
@@ -78,14 +72,14 @@ kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_met
                 return fail(why, "invalid PNG chunk type", KMQ_ERR_PNG_STRUCTURE);
         uint32_t crc = libdeflate_crc32(0, type, 4);
         uint8_t ihdr[13] = {0};
-        /* A metadata chunk before the image data is kept whole. */
-        const int exif = !memcmp(type, "eXIf", 4);
+        /* A chunk before the image data that the visitor wants is kept whole. */
         uint8_t *keep = NULL;
-        if (meta && seen_ihdr && !seen_idat && (exif || kmq_meta_kind(type) >= 0)) {
-            if (clen > (exif ? MAX_EXIF_CHUNK : MAX_ICCP_CHUNK))
-                kmq_meta_warn(meta, exif ? "EXIF data larger than 1 MiB ignored"
-                                         : "ICC profile larger than 8 MiB dropped");
-            else if (!(keep = malloc(clen ? clen : 1)))
+        if (visitor && seen_ihdr && !seen_idat) {
+            int wanted = 0;
+            kmq_status ws = visitor->want(visitor->ctx, type, clen, &wanted);
+            if (ws != KMQ_OK)
+                return fail(why, NULL, ws);
+            if (wanted && !(keep = malloc(clen ? clen : 1)))
                 return fail(why, NULL, KMQ_ERR_NOMEM);
         }
         for (uint32_t left = clen; left > 0;) {
@@ -109,7 +103,8 @@ kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_met
                            : fail(why, "truncated PNG chunk", KMQ_ERR_PNG_STRUCTURE);
         }
         if (keep) {
-            kmq_status ks = crc == kmq_get_be32(stored) ? kmq_png_chunk_meta(meta, type, keep, clen) : KMQ_OK;
+            kmq_status ks = crc == kmq_get_be32(stored) ? visitor->take(visitor->ctx, type, keep, clen)
+                                                     : KMQ_OK;
             free(keep);
             if (ks != KMQ_OK)
                 return fail(why, NULL, ks);
@@ -146,27 +141,6 @@ kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_met
             return KMQ_OK; /* bytes after IEND are ignored, as libpng does */
         }
     }
-}
-
-/* Deflate's best case is a 258-byte match coded in 2 bits (a 1-bit length
-   code and a 1-bit distance code): 1032 bytes out of a byte in.  IDAT data
-   of n bytes thus holds at most 1032 n bytes of rows, and an image whose
-   pixels alone (packed, without the filter bytes) need more is truncated,
-   whatever the decoder: a 142-byte PNG claiming 16384 x 16384 RGBA made
-   stb take 2.1 GB and 7 s before it found the data short, an 88-byte
-   interlaced one 2.1 GB on the default path. */
-kmq_status kmq_png_check_size(const kmq_png_header *h, uint64_t max_pixels, const char **why)
-{
-    kmq_status s = kmq_check_size(h->width, h->height, max_pixels, why);
-    if (s != KMQ_OK)
-        return s;
-    static const int channels[7] = {1, 0, 3, 1, 2, 0, 4};
-    const uint64_t bits = (uint64_t)h->width * h->height * (uint64_t)channels[h->colour_type] *
-                          (uint64_t)h->bit_depth;
-    if (bits / 8 > h->idat_bytes * 1032)
-        return fail(why, "truncated PNG: too little image data for the size its header claims",
-                    KMQ_ERR_IMAGE_CORRUPT);
-    return KMQ_OK;
 }
 
 static long mem_read(void *ctx, uint8_t *buf, size_t n)

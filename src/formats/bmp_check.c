@@ -2,7 +2,7 @@
    pixel data instead of failing (a 54-byte file claiming 15000x15000 pixels
    decoded to 1 GB of zeros and "succeeded"), and refuses a V4/V5 header whose
    pixels do not start right after it ("bad offset"). */
-#include "stb_io.h"
+#include "formats.h"
 #include "bytes.h"
 
 #include <string.h>

@@ -1,12 +1,6 @@
-/* One-file output: an indexed PNG whose palette is the codebook and whose
- * pixels are the labels, written as label PNGs are (libdeflate on every
- * core: 3x quicker than libspng's zlib, which wrote them before) and read
- * with libspng.  Grey codebooks become grey palette entries; a codebook with
- * alpha adds a tRNS chunk.  Reading it back gives the labels and the codebook
- * again, so `decompress` of a PNG8 is the same remap as labels + codebook. */
+/* PNG8 read back (kmq_png8_decode): any indexed-colour PNG, by libspng,
+   as its labels and its palette (the codebook). */
 #include "formats.h"
-#include "stb_io.h"
-#include "labels.h"
 
 #include <spng.h>
 #include <stdlib.h>
@@ -15,20 +9,6 @@
 static kmq_status spng_status(int err)
 {
     return err == SPNG_EMEM ? KMQ_ERR_NOMEM : KMQ_ERR_IMAGE_CORRUPT;
-}
-
-kmq_status kmq_png8_encode(const uint8_t *labels, int width, int height, const kmq_codebook *cb,
-                           const kmq_png_options *o, uint8_t **out, size_t *out_len)
-{
-    *out = NULL;
-    if (kmq_codebook_check(cb) != KMQ_OK || !labels || !o || width < 1 || height < 1 ||
-        o->level < 1 || o->level > KMQ_MAX_LEVEL || o->threads < 0 || o->threads > KMQ_MAX_THREADS)
-        return KMQ_ERR_ARG;
-    const size_t n = (size_t)width * height;
-    if (kmq_first_bad_label(labels, n, cb->k) < n)
-        return KMQ_ERR_LABEL_RANGE;
-    return kmq_png_encode_labels(labels, width, height, kmq_label_bits(cb->k), cb, o, out,
-                                 out_len);
 }
 
 int kmq_is_indexed_png(const uint8_t *buf, size_t len)
@@ -134,30 +114,4 @@ kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
     labels->channels = 1;
     labels->pixels = idx;
     return KMQ_OK;
-}
-
-kmq_status kmq_png_encode_spng(const uint8_t *pixels, int width, int height, int channels,
-                               uint8_t **out, size_t *out_len)
-{
-    static const uint8_t colour_type[5] = {0, SPNG_COLOR_TYPE_GRAYSCALE,
-                                           SPNG_COLOR_TYPE_GRAYSCALE_ALPHA, SPNG_COLOR_TYPE_TRUECOLOR,
-                                           SPNG_COLOR_TYPE_TRUECOLOR_ALPHA};
-    *out = NULL;
-    spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
-    if (!ctx)
-        return KMQ_ERR_NOMEM;
-    struct spng_ihdr ihdr = {(uint32_t)width, (uint32_t)height, 8, colour_type[channels], 0, 0, 0};
-    int err = spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
-    if (!err)
-        err = spng_set_ihdr(ctx, &ihdr);
-    if (!err)
-        err = spng_encode_image(ctx, pixels, (size_t)width * height * channels, SPNG_FMT_PNG,
-                                SPNG_ENCODE_FINALIZE);
-    if (!err) {
-        *out = spng_get_png_buffer(ctx, out_len, &err); /* ours to free() */
-        if (!*out && !err)
-            err = SPNG_EMEM;
-    }
-    spng_ctx_free(ctx);
-    return err ? spng_status(err) : KMQ_OK;
 }

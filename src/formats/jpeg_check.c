@@ -11,7 +11,7 @@
  * progressive JPEG, each scan's tables must be defined before it, and the
  * frame header gives the size for the pixel cap.  Anything else is left to
  * stb.  Reads through a kmq_reader: constant memory for files. */
-#include "stb_io.h"
+#include "formats.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -25,7 +25,6 @@
  * arrive, so a small file claiming a large image fails before the memory
  * for it is taken. */
 #include "formats.h"
-#include "stb_io.h"
 
 #include <tiffio.h>
 

@@ -6,7 +6,6 @@
  * PLTE are opaque black.  Interlaced PNGs arrive pass by pass, not row by
  * row: they are refused here (the in-memory path reads them). */
 #include "formats.h"
-#include "stb_io.h"
 
 #include <errno.h>
 #include <spng.h>

@@ -5,7 +5,6 @@
    first frame needs libwebpdemux (or a compositor of our own), and a frame
    decoded alone would silently differ from what viewers show. */
 #include "formats.h"
-#include "stb_io.h"
 
 #include <webp/decode.h>
 

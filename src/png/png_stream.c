@@ -7,7 +7,7 @@
  * Memory: a few parts and a row or two, whatever the height.  IDAT lengths
  * are known only at their end: they are patched in (kmq_sink.patch). */
 #include "bytes.h"
-#include "stb_io.h"
+#include "png_io.h"
 #include "thread_count.h"
 
 #include <libdeflate.h>

@@ -15,7 +15,7 @@
  * up to ~500 more for the forced block end (zlib's dictionary would save
  * the first half; libdeflate has none). */
 #include "thread_count.h"
-#include "stb_io.h"
+#include "png_io.h"
 
 #include <libdeflate.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "kmq.h"
 #include "big_alloc.h"
-#include "stb_io.h"
+#include "formats.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -18,7 +18,7 @@
  * filters work on bytes for depths below 8 anyway). */
 #include "bytes.h"
 #include "labels.h"
-#include "stb_io.h"
+#include "png_io.h"
 #include "thread_count.h"
 
 #include <libdeflate.h>

@@ -22,7 +22,6 @@
    other readers stop: a damaged file would decode silently wrong), and the
    screen must be one the file's bytes could paint (paintable). */
 #include "formats.h"
-#include "stb_io.h"
 
 #include <gif_lib.h>
 

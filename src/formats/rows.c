@@ -1,7 +1,6 @@
 /* kmq_rows: a file read top to bottom in bands, by the format's own row
    reader (PNG: png_rows.c, TIFF: tiff.c, PNM: pnm.c). */
 #include "formats.h"
-#include "stb_io.h"
 
 #include <errno.h>
 #include <fcntl.h>

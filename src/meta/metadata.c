@@ -7,8 +7,8 @@
  * must say its own size, the EXIF reader looks at IFD0 only (no offsets are
  * followed, so there is no loop to fall into), and what fails is dropped
  * with a warning rather than refusing the image. */
-#include "stb_io.h"
 #include "bytes.h"
+#include "meta.h"
 
 #include <libdeflate.h>
 #include <unistd.h>
@@ -614,4 +614,42 @@ kmq_status kmq_png_chunk_meta(kmq_metadata *m, const uint8_t *type, const uint8_
         return KMQ_OK;
     }
     return kmq_meta_add_chunk(m, type, data, len);
+}
+
+/* How much of a chunk kmq reads as metadata: an iCCP's compressed profile
+   (a little over the inflated cap would be deflate's worst case), EXIF. */
+#define MAX_ICCP_CHUNK (KMQ_MAX_ICC_PROFILE + (KMQ_MAX_ICC_PROFILE >> 8) + 1024)
+#define MAX_EXIF_CHUNK (1u << 20)
+
+static kmq_status want_chunk(void *ctx, const uint8_t *type, uint32_t len, int *keep)
+{
+    kmq_metadata *m = ctx;
+    const int exif = !memcmp(type, "eXIf", 4);
+    *keep = 0;
+    if (!exif && kmq_meta_kind(type) < 0)
+        return KMQ_OK;
+    if (len > (exif ? MAX_EXIF_CHUNK : MAX_ICCP_CHUNK))
+        kmq_meta_warn(m, exif ? "EXIF data larger than 1 MiB ignored"
+                              : "ICC profile larger than 8 MiB dropped");
+    else
+        *keep = 1;
+    return KMQ_OK;
+}
+
+static kmq_status take_chunk(void *ctx, const uint8_t *type, const uint8_t *data, size_t len)
+{
+    return kmq_png_chunk_meta(ctx, type, data, len);
+}
+
+kmq_png_chunk_visitor kmq_meta_png_visitor(kmq_metadata *m)
+{
+    const kmq_png_chunk_visitor v = {want_chunk, take_chunk, m};
+    return v;
+}
+
+kmq_status kmq_png_check_reader_meta(kmq_reader *r, kmq_png_header *hdr, kmq_metadata *meta,
+                                     const char **why)
+{
+    const kmq_png_chunk_visitor v = kmq_meta_png_visitor(meta);
+    return kmq_png_check_reader_visit(r, hdr, meta ? &v : NULL, why);
 }

@@ -11,7 +11,7 @@
  * damaged file stays stb's.  Like stb, chunk CRCs are not checked. */
 #include "big_alloc.h"
 #include "bytes.h"
-#include "stb_io.h"
+#include "formats.h"
 
 #include <libdeflate.h>
 #include <stdlib.h>

@@ -2,7 +2,6 @@
    stb: container validation, a pixel cap, and label-image rules. */
 #include "big_alloc.h"
 #include "formats.h"
-#include "stb_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,22 +18,6 @@ void kmq_image_free(kmq_image *img)
         return;
     free(img->pixels);
     memset(img, 0, sizeof *img);
-}
-
-static int is_jpeg(const uint8_t *buf, size_t len)
-{
-    return len >= 3 && buf[0] == 0xFF && buf[1] == 0xD8 && buf[2] == 0xFF;
-}
-
-static int is_bmp(const uint8_t *buf, size_t len)
-{
-    return len >= 2 && buf[0] == 'B' && buf[1] == 'M';
-}
-
-static int looks_like_png(const uint8_t *buf, size_t len)
-{
-    /* Also catches PNGs whose signature was mangled by a text-mode transfer. */
-    return len >= 4 && buf[0] == 0x89 && buf[1] == 'P' && buf[2] == 'N' && buf[3] == 'G';
 }
 
 /* stb's failure codes ("outofdata", "bad offset", "bad huffman code") in
@@ -65,7 +48,7 @@ static kmq_status explain(const uint8_t *magic, size_t got, const char **why)
         *why = "too large to decode whole (PNG, TIFF and PNM of any size can be streamed)";
         return KMQ_ERR_TOO_LARGE;
     }
-    const char *format = looks_like_png(magic, got) ? "PNG" : is_jpeg(magic, got) ? "JPEG" : "BMP";
+    const char *format = kmq_looks_like_png(magic, got) ? "PNG" : kmq_is_jpeg(magic, got) ? "JPEG" : "BMP";
     const char *text = NULL;
     for (size_t i = 0; i < sizeof known / sizeof *known && !text; i++)
         if (!strcmp(*why, known[i].code))
@@ -79,14 +62,14 @@ static kmq_status explain(const uint8_t *magic, size_t got, const char **why)
     return KMQ_ERR_IMAGE_CORRUPT;
 }
 
-static kmq_status load(const uint8_t *buf, size_t len, int req, size_t budget, kmq_image *img,
-                       const char **why)
+kmq_status kmq_load_whole(const uint8_t *buf, size_t len, int req, size_t budget, kmq_image *img,
+                          const char **why)
 {
     int w, h, n;
     uint8_t *p = NULL;
     kmq_mem_src m;
     kmq_reader r = kmq_mem_reader(&m, buf, len);
-    if (req || !looks_like_png(buf, len) || !kmq_png_fast_load(&r, budget, &p, &w, &h, &n))
+    if (req || !kmq_looks_like_png(buf, len) || !kmq_png_fast_load(&r, budget, &p, &w, &h, &n))
         p = kmq_stb_load(buf, len, budget, &w, &h, &n, req, why);
     if (!p)
         return explain(buf, len < 4 ? len : 4, why);
@@ -106,7 +89,7 @@ static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint
 {
     *palette = 0;
     memset(bmp, 0, sizeof *bmp);
-    if (looks_like_png(magic, got)) {
+    if (kmq_looks_like_png(magic, got)) {
         kmq_png_header hdr;
         kmq_status s = kmq_png_check_reader_meta(r, &hdr, meta, why);
         if (s != KMQ_OK)
@@ -115,7 +98,7 @@ static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint
         *palette = hdr.colour_type == 3;
         return kmq_png_check_size(&hdr, max_pixels, why);
     }
-    if (is_jpeg(magic, got)) {
+    if (kmq_is_jpeg(magic, got)) {
         kmq_jpeg_info info;
         kmq_status s = kmq_jpeg_check_reader(r, &info, meta, why);
         if (s != KMQ_OK)
@@ -135,7 +118,7 @@ static kmq_status precheck(kmq_reader *r, const uint8_t *magic, size_t got, uint
         }
         return kmq_check_size(*w, *h, max_pixels, why);
     }
-    if (is_bmp(magic, got)) {
+    if (kmq_is_bmp(magic, got)) {
         uint8_t head[160];
         size_t have = 0;
         long n;
@@ -252,7 +235,7 @@ static kmq_status load_palette(const uint8_t *buf, size_t len, uint64_t max_pixe
     return KMQ_OK;
 }
 
-/* The formats decoded outside stb (src/io/formats.h): the decoder for
+/* The formats decoded outside stb (formats.h): the decoder for
    buf's magic number, or NULL. */
 typedef kmq_status (*other_decoder)(const uint8_t *, size_t, uint64_t, kmq_image *,
                                     kmq_metadata *, const char **);
@@ -301,12 +284,12 @@ kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_
         else {
             memcpy(copy, buf, len);
             if ((s = kmq_bmp_close_gap(copy, &clen, &bmp)) == KMQ_OK)
-                s = load(copy, clen, 0, kmq_stb_budget(w, h, clen), img, why);
+                s = kmq_load_whole(copy, clen, 0, kmq_stb_budget(w, h, clen), img, why);
             free(copy);
         }
     } else if (s == KMQ_OK) {
         s = palette ? load_palette(buf, len, o->max_pixels, img, why)
-                    : load(buf, len, 0, kmq_stb_budget(w, h, len), img, why);
+                    : kmq_load_whole(buf, len, 0, kmq_stb_budget(w, h, len), img, why);
     }
     return finish(s, o, img, &collected, meta);
 }
@@ -478,7 +461,7 @@ kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *
         else if (palette)
             s = load_palette(buf, len, max_pixels, img, why);
         else if ((s = kmq_bmp_close_gap(buf, &len, &bmp)) == KMQ_OK)
-            s = load(buf, len, 0, kmq_stb_budget(cw, ch, len), img, why);
+            s = kmq_load_whole(buf, len, 0, kmq_stb_budget(cw, ch, len), img, why);
         free(buf);
     } else if (s == KMQ_OK) {
         int w, h, n;
@@ -487,7 +470,7 @@ kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *
         /* The common PNG without stb (png_fast.c); what it leaves, from the
            start again, by stb. */
         int fast = 0;
-        if (looks_like_png(magic, (size_t)got) &&
+        if (kmq_looks_like_png(magic, (size_t)got) &&
             !(fast = kmq_png_fast_load(&r, budget, &p, &w, &h, &n)) && !fd_rewind(f))
             s = KMQ_ERR_IO;
         if (s == KMQ_OK && !fast)
@@ -513,103 +496,4 @@ kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *
     s = finish(s, o, img, &collected, meta);
     errno = e;
     return s;
-}
-
-static const char *colour_type_name(int ct)
-{
-    switch (ct) {
-    case 2: return "RGB";
-    case 3: return "palette";
-    case 4: return "grey+alpha";
-    case 6: return "RGBA";
-    default: return "greyscale";
-    }
-}
-
-kmq_status kmq_labels_magic(const uint8_t *buf, size_t len, const char **why)
-{
-    if (is_jpeg(buf, len)) {
-        *why = "it is a JPEG (label images must be greyscale PNG; JPEG destroys labels)";
-        return KMQ_ERR_LABELS_NOT_GREY8;
-    }
-    if (!looks_like_png(buf, len)) {
-        *why = "it is not a PNG (label images must be greyscale PNG)";
-        return KMQ_ERR_LABELS_NOT_GREY8;
-    }
-    return KMQ_OK;
-}
-
-kmq_status kmq_labels_header(const kmq_png_header *hdr, uint64_t max_pixels, const char **why)
-{
-    if (hdr->colour_type != 0) {
-        static _Thread_local char msg[128];
-        snprintf(msg, sizeof msg,
-                 "it is a %s PNG, not greyscale (was the label image re-saved?)",
-                 colour_type_name(hdr->colour_type));
-        *why = msg;
-        return KMQ_ERR_LABELS_NOT_GREY8;
-    }
-    if (hdr->bit_depth > 8) {
-        static _Thread_local char msg[128];
-        snprintf(msg, sizeof msg, "it is a %d-bit greyscale PNG, not 1, 2, 4 or 8-bit",
-                 hdr->bit_depth);
-        *why = msg;
-        return KMQ_ERR_LABELS_NOT_GREY8;
-    }
-    return kmq_png_check_size(hdr, max_pixels, why);
-}
-
-kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
-                             const char **why)
-{
-    const char *dummy;
-    if (!why)
-        why = &dummy;
-    *why = NULL;
-    memset(img, 0, sizeof *img);
-    kmq_status s = kmq_labels_magic(buf, len, why);
-    if (s != KMQ_OK)
-        return s;
-    kmq_png_header hdr;
-    if ((s = kmq_png_check(buf, len, &hdr, why)) != KMQ_OK ||
-        (s = kmq_labels_header(&hdr, max_pixels, why)) != KMQ_OK)
-        return s;
-    if ((s = load(buf, len, 1, kmq_stb_budget(hdr.width, hdr.height, len), img, why)) != KMQ_OK ||
-        hdr.bit_depth == 8)
-        return s;
-    /* stb scales 1, 2 and 4-bit grey to 0..255 (v * 255 / (2^bits - 1)):
-       undo it to get the indices back. */
-    const unsigned scale = 255u / ((1u << hdr.bit_depth) - 1);
-    const size_t n = (size_t)img->width * img->height;
-    for (size_t i = 0; i < n; i++)
-        img->pixels[i] = (uint8_t)(img->pixels[i] / scale);
-    return KMQ_OK;
-}
-
-static kmq_status encode(const uint8_t *pixels, int width, int height, int channels, int level,
-                         uint8_t **out, size_t *out_len)
-{
-    *out = NULL;
-    if (!pixels || width < 1 || height < 1 || channels < 1 || channels > KMQ_MAX_CHANNELS)
-        return KMQ_ERR_ARG;
-    /* stb_image_write sizes its buffers with int arithmetic: beyond that,
-       libspng writes the image (every image the decoders allow fits). */
-    if (((uint64_t)width * channels + 1) * (uint64_t)height > INT_MAX / 2)
-        return width <= KMQ_MAX_DIMENSION && height <= KMQ_MAX_DIMENSION
-                   ? kmq_png_encode_spng(pixels, width, height, channels, out, out_len)
-                   : KMQ_ERR_TOO_LARGE;
-    int n = 0;
-    uint8_t *p = kmq_stb_write_png(pixels, width, height, channels, level, 0, &n);
-    if (!p)
-        return KMQ_ERR_NOMEM;
-    *out = p;
-    *out_len = (size_t)n;
-    return KMQ_OK;
-}
-
-kmq_status kmq_png_encode(const uint8_t *pixels, int width, int height, int channels,
-                          uint8_t **out, size_t *out_len)
-{
-    /* Photographic output: stb's per-row filter choice pays off. */
-    return encode(pixels, width, height, channels, 6, out, out_len);
 }

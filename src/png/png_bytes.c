@@ -2,7 +2,7 @@
    CRC.  At the bottom of the PNG files: the chunk checker, the metadata
    (which writes chunks into label PNGs) and the encoders all use it. */
 #include "bytes.h"
-#include "stb_io.h"
+#include "png_io.h"
 
 #include <libdeflate.h>
 #include <string.h>
