@@ -559,6 +559,73 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_swatch_size(const kmq_codebook *cb, int cel
 KMQ_API KMQ_NODISCARD kmq_status kmq_swatch_draw(const kmq_codebook *cb, int by_brightness, int cell,
                                          int columns, uint8_t *pixels);
 
+/* ---- the whole job: compress -------------------------------------------
+ *
+ * What `kmq compress` does to an image in memory, for any caller (the CLI
+ * and the Python module use these): k-means (for params.k, or the smallest
+ * k that reaches `quality`), dithering, the palette order, then the label
+ * PNG (with the metadata and the codebook's binding) and the codebook file,
+ * or one PNG8.  The bytes are those of the CLI.  Files are the caller's:
+ * kmq_files_write writes a pair atomically.
+ */
+typedef enum { KMQ_OUTPUT_LABELS = 0, KMQ_OUTPUT_PNG8 = 1 } kmq_output;
+typedef enum { KMQ_CODEBOOK_BIN = 0, KMQ_CODEBOOK_NPY = 1 } kmq_codebook_format;
+
+typedef struct {
+    size_t size;            /* sizeof(kmq_compress_options), set by the default */
+    kmq_params params;      /* the k-means (its own defaults)                      */
+    kmq_png_options png;    /* how the PNG is written (its own defaults)           */
+    kmq_output output;      /* label PNG + codebook, or one PNG8        (labels)   */
+    kmq_codebook_format codebook_format; /* the codebook's bytes: .bin or .npy (bin) */
+    double quality;         /* > 0: the smallest k whose result reaches this PSNR
+                               in dB, as kmq_quantize_quality (params.k ignored) (0) */
+    int dither;             /* the perceptual palette, then Floyd-Steinberg     (0) */
+    double dither_strength; /* the error passed on, 0..1, as kmq_dither_strength (1) */
+} kmq_compress_options;
+KMQ_API void kmq_compress_options_default(kmq_compress_options *o);
+
+/* The k-means result: labels (width * height, malloc'd) and codebook;
+   reached is 0 when quality was asked for and is out of reach (the result
+   then is the best there is). */
+typedef struct {
+    int width, height, channels;
+    kmq_codebook codebook;
+    uint8_t *labels;
+    kmq_stats stats;
+    int reached;
+} kmq_quantized;
+KMQ_API void kmq_quantized_free(kmq_quantized *q);
+
+/* The outputs' bytes (malloc'd): the label PNG or PNG8, and the codebook
+   file (KMQ_OUTPUT_LABELS only, else NULL).  warning: metadata the PNG8
+   could not carry (static text) or NULL.  On failure, failed says whose:
+   0 the image output, 1 the codebook, -1 neither. */
+typedef struct {
+    uint8_t *image;
+    size_t image_len;
+    uint8_t *codebook;
+    size_t codebook_len;
+    const char *warning;
+    int failed;
+} kmq_compressed;
+KMQ_API void kmq_compressed_free(kmq_compressed *c);
+
+/* Step one: the k-means (and dithering) of img into *q.  img may be freed
+   after it. */
+KMQ_API KMQ_NODISCARD kmq_status kmq_compress_quantize(const kmq_image *img,
+                                                       const kmq_compress_options *o,
+                                                       kmq_quantized *q);
+/* Step two: *q's codebook put in palette order (its labels with it), and
+   the outputs encoded; meta (from kmq_image_decode_ex; NULL: none) travels
+   in the PNG. */
+KMQ_API KMQ_NODISCARD kmq_status kmq_compress_encode(kmq_quantized *q, const kmq_metadata *meta,
+                                                     const kmq_compress_options *o,
+                                                     kmq_compressed *out);
+/* Both steps; *q keeps the result (stats, codebook), freed on failure. */
+KMQ_API KMQ_NODISCARD kmq_status kmq_compress(const kmq_image *img, const kmq_metadata *meta,
+                                              const kmq_compress_options *o, kmq_quantized *q,
+                                              kmq_compressed *out);
+
 /* ---- streaming: images larger than memory -------------------------------
  *
  * An image too large to decode whole is read twice or three times, a band

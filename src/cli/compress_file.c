@@ -26,11 +26,10 @@ typedef struct {
     batch_result *res;
     kmq_image img;
     kmq_metadata meta;
-    kmq_codebook cb;
-    kmq_stats st;
+    kmq_quantized q; /* the k-means result (streamed: codebook and stats) */
     int reached;
     int width, height, channels;
-    uint8_t *labels, *bufs[2];
+    uint8_t *bufs[2];
     size_t file_len, lens[2];
     const char *why, *failed; /* the failure: in which file, and why */
     int streamed;             /* the image was read in bands (stream()) */
@@ -203,15 +202,15 @@ static int quality_verdict(job *j)
     if (!(o->quality > 0))
         return GO_ON;
     const char *name = cli_in_name(j->input);
-    j->reached = j->st.psnr >= o->quality;
-    if (j->st.psnr < o->quality_min) {
+    j->reached = j->q.stats.psnr >= o->quality;
+    if (j->q.stats.psnr < o->quality_min) {
         progress_clear();
         char hint[200];
         cli_error("%s: quality too low: k=%d gives %.2f dB, below the --quality minimum of "
-                  "%g dB; nothing written%s", name, j->st.k, j->st.psnr, o->quality_min,
+                  "%g dB; nothing written%s", name, j->q.stats.k, j->q.stats.psnr, o->quality_min,
                   pngquant_hint(o, hint, sizeof hint));
         if (o->json)
-            json_skipped(j->input, "quality below the --quality minimum", &j->st, o->quality_min,
+            json_skipped(j->input, "quality below the --quality minimum", &j->q.stats, o->quality_min,
                          o->quality);
         j->res->bytes_in = 0;
         return EXIT_QUALITY;
@@ -220,97 +219,46 @@ static int quality_verdict(job *j)
     char hint[200];
     if (!j->reached && !o->quality_open) /* MIN- asks for the best there is: no MAX to miss */
         cli_error("%s: warning: %g dB is out of reach%s: k=%d gives %.2f dB%s", name, o->quality,
-                  o->dither ? " with dithering" : "", j->st.k, j->st.psnr,
+                  o->dither ? " with dithering" : "", j->q.stats.k, j->q.stats.psnr,
                   pngquant_hint(o, hint, sizeof hint));
     return GO_ON;
 }
 
-/* The perceptual palette and dithering at params->k into cb, labels and st. */
-static kmq_status quantize_dithered(const job *j, const kmq_params *params, kmq_codebook *cb,
-                                    uint8_t *labels, kmq_stats *st)
+/* The library's options for this file (kmq_compress_options). */
+static kmq_compress_options library_options(const job *j)
 {
-    kmq_status s = kmq_quantize_perceptual(&j->img, params, cb, labels, st);
-    if (s == KMQ_OK && (s = kmq_dither_strength(j->img.pixels, j->img.width, j->img.height,
-                                                j->img.channels, cb, j->o->dither_strength,
-                                                labels, st)) != KMQ_OK)
-        kmq_codebook_free(cb);
-    return s;
-}
-
-/* --quality with --dither: dithering costs PSNR, so the k that reaches the
-   target undithered (j's result, dithered, fell short) may not; the
-   smallest k whose dithered result reaches it is found by bisection over
-   (that k, 256], each step a k-means and a dithering.  Out of reach: the
-   result at k = 256. */
-static kmq_status quality_dithered(job *j, const kmq_params *base, size_t npixels)
-{
-    const double target = j->o->quality;
-    int lo = j->st.k, hi = KMQ_MAX_K + 1; /* lo falls short; hi reaches (or is past 256) */
-    uint8_t *labels = malloc(npixels);
-    if (!labels)
-        return KMQ_ERR_NOMEM;
-    kmq_status s = KMQ_OK;
-    while (hi - lo > 1 && s == KMQ_OK) {
-        /* the top first: if 256 falls short, nothing below reaches */
-        const int k = hi == KMQ_MAX_K + 1 && lo < KMQ_MAX_K ? KMQ_MAX_K : (lo + hi) / 2;
-        kmq_params p = *base;
-        p.k = k;
-        kmq_codebook cb;
-        kmq_stats st;
-        if ((s = quantize_dithered(j, &p, &cb, labels, &st)) != KMQ_OK)
-            break;
-        const int reached = st.psnr >= target;
-        if (reached || k == KMQ_MAX_K) { /* the best so far: kept */
-            kmq_codebook_free(&j->cb);
-            j->cb = cb, j->st = st;
-            memcpy(j->labels, labels, npixels);
-        } else {
-            kmq_codebook_free(&cb);
-        }
-        if (reached)
-            hi = k;
-        else if (k == KMQ_MAX_K)
-            break; /* out of reach: k = 256 is kept */
-        else
-            lo = k;
-    }
-    free(labels);
-    return s;
+    const compress_opts *o = j->o;
+    kmq_compress_options c;
+    kmq_compress_options_default(&c);
+    c.params = o->params;
+    c.params.progress = progress_kmeans;
+    c.params.progress_ctx = (void *)j->input;
+    c.png.level = o->level;
+    c.png.exhaustive = o->exhaustive;
+    c.png.threads = o->params.threads;
+    c.png.packed = o->packed;
+    c.output = o->png8 ? KMQ_OUTPUT_PNG8 : KMQ_OUTPUT_LABELS;
+    c.codebook_format = !o->png8 && ends_with_ci(j->paths[1], ".npy") ? KMQ_CODEBOOK_NPY
+                                                                        : KMQ_CODEBOOK_BIN;
+    c.quality = o->quality > 0 ? o->quality : 0;
+    c.dither = o->dither;
+    if (o->dither)
+        c.dither_strength = o->dither_strength;
+    return c;
 }
 
 /* k-means (for -k, or the smallest k that reaches --quality), then
    --dither; the image itself is no longer needed after. */
 static int quantize(job *j)
 {
-    const compress_opts *o = j->o;
     if (j->streamed)
         return GO_ON;
-    size_t npixels = (size_t)j->img.width * (size_t)j->img.height;
-    if (!(j->labels = malloc(npixels)))
-        return fail(j, KMQ_ERR_NOMEM);
-    kmq_params params = o->params;
-    params.progress = progress_kmeans;
-    params.progress_ctx = (void *)j->input;
-    j->reached = 1;
-    kmq_status s =
-        o->quality > 0 ? kmq_quantize_quality(j->img.pixels, npixels, j->img.channels, &params,
-                                              o->quality, &j->cb, j->labels, &j->st, &j->reached)
-        : o->dither    ? quantize_dithered(j, &params, &j->cb, j->labels, &j->st)
-                       : kmq_quantize(j->img.pixels, npixels, j->img.channels, &params, &j->cb,
-                                      j->labels, &j->st);
+    const kmq_compress_options c = library_options(j);
+    kmq_status s = kmq_compress_quantize(&j->img, &c, &j->q);
     progress_clear();
     if (s != KMQ_OK)
         return fail(j, s);
-    /* --quality with dithering: the plain k is where the search starts */
-    if (o->dither && o->quality > 0) {
-        kmq_codebook_free(&j->cb);
-        params.k = j->st.k;
-        if ((s = quantize_dithered(j, &params, &j->cb, j->labels, &j->st)) != KMQ_OK)
-            return fail(j, s);
-    }
-    if (o->dither && o->quality > 0 && j->st.psnr < o->quality &&
-        (s = quality_dithered(j, &params, npixels)) != KMQ_OK)
-        return fail(j, s);
+    j->reached = j->q.reached;
     int rc = quality_verdict(j);
     if (rc != GO_ON)
         return rc;
@@ -323,41 +271,18 @@ static int quantize(job *j)
 /* The bytes of every output, in memory. */
 static int encode(job *j)
 {
-    const compress_opts *o = j->o;
-    kmq_status s;
-    if ((s = kmq_palette_sort(&j->cb, j->labels, j->width, j->height)) != KMQ_OK)
+    const kmq_compress_options c = library_options(j);
+    kmq_compressed out;
+    kmq_status s = kmq_compress_encode(&j->q, &j->meta, &c, &out);
+    if (s != KMQ_OK) {
+        if (out.failed >= 0)
+            j->failed = j->paths[out.failed];
         return fail(j, s);
-    j->failed = j->paths[0];
-    const kmq_png_options png = {o->level, o->exhaustive, o->params.threads, o->packed};
-    uint8_t **out = &j->bufs[0];
-    size_t *out_len = &j->lens[0];
-    s = o->png8 ? kmq_png8_encode(j->labels, j->width, j->height, &j->cb, &png, out, out_len)
-                : kmq_labels_encode(j->labels, j->width, j->height, j->cb.k, &png, out, out_len);
-    if (s != KMQ_OK)
-        return fail(j, s);
-    /* The colour space and pixel size travel along; a label PNG also names
-       its codebook, so that a pair from two runs is never taken for one. */
-    if (j->meta.chunks_len || !o->png8) {
-        uint8_t *with;
-        size_t with_len;
-        const char *warning = NULL;
-        s = o->png8 ? kmq_png_add_metadata(*out, *out_len, &j->meta, &with, &with_len, &warning)
-                    : kmq_labels_add_metadata(*out, *out_len, &j->meta, &j->cb, &with, &with_len);
-        if (s != KMQ_OK)
-            return fail(j, s);
-        if (warning && !o->quiet)
-            cli_error("%s: warning: %s", cli_in_name(j->input), warning);
-        free(*out);
-        *out = with, *out_len = with_len;
     }
-    if (!o->png8) {
-        j->failed = j->paths[1];
-        s = ends_with_ci(j->paths[1], ".npy")
-                ? kmq_codebook_encode_npy(&j->cb, &j->bufs[1], &j->lens[1])
-                : kmq_codebook_encode_bin(&j->cb, &j->bufs[1], &j->lens[1]);
-        if (s != KMQ_OK)
-            return fail(j, s);
-    }
+    if (out.warning && !j->o->quiet)
+        cli_error("%s: warning: %s", cli_in_name(j->input), out.warning);
+    j->bufs[0] = out.image, j->lens[0] = out.image_len;
+    j->bufs[1] = out.codebook, j->lens[1] = out.codebook_len;
     j->t_encode = now_seconds();
     return GO_ON;
 }
@@ -373,7 +298,7 @@ static int skip_larger(job *j)
         cli_error("%s: skipped: the output%s (%zu bytes) would be larger than the input "
                   "(%zu bytes)", cli_in_name(j->input), o->png8 ? "" : "s", out_bytes, j->file_len);
     if (o->json)
-        json_skipped(j->input, "larger than the input (--skip-if-larger)", &j->st, o->quality_min,
+        json_skipped(j->input, "larger than the input (--skip-if-larger)", &j->q.stats, o->quality_min,
                      o->quality);
     j->res->bytes_in = 0; /* nothing written, nothing counted */
     return EXIT_LARGER;
@@ -383,7 +308,7 @@ static int skip_larger(job *j)
 static int report_done(job *j)
 {
     const compress_done d = {j->input, j->paths, j->lens, j->width, j->height, j->channels,
-                             j->file_len, &j->st, &j->meta, j->reached, j->streamed, j->t0,
+                             j->file_len, &j->q.stats, &j->meta, j->reached, j->streamed, j->t0,
                              j->t_decode, j->t_kmeans, j->t_encode, now_seconds()};
     report_compressed(j->o, &d);
     return EXIT_OK;
@@ -548,13 +473,10 @@ static int stream(job *j)
     }
     if (s == KMQ_OK) {
         j->failed = j->input;
-        kmq_params params = o->params;
-        params.progress = progress_kmeans;
-        params.progress_ctx = (void *)j->input;
-        const kmq_png_options png = {o->level, 0, o->params.threads, o->packed};
+        const kmq_compress_options c = library_options(j); /* never exhaustive here */
         j->reached = 1;
-        s = kmq_stream_compress(rows, &params, o->quality, &png, &j->meta, &sink, &j->cb, &j->st,
-                                &j->reached, &j->why);
+        s = kmq_stream_compress(rows, &c.params, o->quality, &c.png, &j->meta, &sink,
+                                &j->q.codebook, &j->q.stats, &j->reached, &j->why);
         progress_clear();
         if (so.failed)
             j->failed = j->paths[0];
@@ -566,8 +488,9 @@ static int stream(job *j)
         rc = GO_ON;
         j->t_kmeans = j->t_encode = now_seconds();
         j->failed = j->paths[1];
-        s = ends_with_ci(j->paths[1], ".npy") ? kmq_codebook_encode_npy(&j->cb, &j->bufs[1], &j->lens[1])
-                                              : kmq_codebook_encode_bin(&j->cb, &j->bufs[1], &j->lens[1]);
+        s = library_options(j).codebook_format == KMQ_CODEBOOK_NPY
+                ? kmq_codebook_encode_npy(&j->q.codebook, &j->bufs[1], &j->lens[1])
+                : kmq_codebook_encode_bin(&j->q.codebook, &j->bufs[1], &j->lens[1]);
         j->lens[0] = so.written;
         if (s == KMQ_OK && (rc = skip_larger(j)) == GO_ON) {
             j->failed = j->paths[0];
@@ -610,10 +533,10 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
     int rc = GO_ON;
     for (size_t i = 0; rc == GO_ON && i < sizeof stages / sizeof *stages; i++)
         rc = stages[i](&j);
-    free(j.labels), free(j.bufs[0]), free(j.bufs[1]);
+    free(j.bufs[0]), free(j.bufs[1]);
     kmq_metadata_free(&j.meta);
     kmq_image_free(&j.img);
-    kmq_codebook_free(&j.cb);
+    kmq_quantized_free(&j.q);
     if (j.spool_fd >= 0)
         close(j.spool_fd);
     return rc;
