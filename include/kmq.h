@@ -135,7 +135,8 @@ typedef enum {
     KMQ_ERR_NPY_HEADER = 32,    /* malformed .npy header dictionary */
     KMQ_ERR_NPY_DTYPE = 33,     /* .npy dtype is not uint8 */
     KMQ_ERR_NPY_SHAPE = 34,     /* shape is not (k, C) with k 1..256, C 1..4 */
-    KMQ_ERR_NPY_DATA = 35       /* data length does not match the shape */
+    KMQ_ERR_NPY_DATA = 35,      /* data length does not match the shape */
+    KMQ_ERR_NOT_A_PAIR = 36     /* a label PNG bound to another codebook than the one given */
 } kmq_status;
 
 /* A static, human-readable description of a status code. */
@@ -297,6 +298,15 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_codebook_encode_npy(const kmq_codebook *cb,
 KMQ_API KMQ_NODISCARD kmq_status kmq_codebook_decode_npy(const uint8_t *buf, size_t len,
                                                  kmq_codebook *cb);
 
+/* A codebook file's two forms. */
+typedef enum { KMQ_CODEBOOK_BIN = 0, KMQ_CODEBOOK_NPY = 1 } kmq_codebook_format;
+/* A codebook file of either form, told by its content (the .npy or KMQC
+   magic); bytes with neither are decoded as by_name says (what the file's
+   name ends in), which picks the error reported. */
+KMQ_API KMQ_NODISCARD kmq_status kmq_codebook_decode(const uint8_t *buf, size_t len,
+                                                     kmq_codebook_format by_name,
+                                                     kmq_codebook *cb);
+
 /* ---- images (PNG, JPEG, BMP, TIFF, WebP, PNM, GIF in memory) ------------ */
 typedef struct {
     int width, height;
@@ -442,6 +452,14 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_labels_read_binding(const uint8_t *png, siz
 KMQ_API KMQ_NODISCARD kmq_status kmq_labels_read_binding_fd(int fd, kmq_binding *b);
 /* 1 if cb is the codebook b names (or b names none); 0 for a damaged one. */
 KMQ_API int kmq_binding_matches(const kmq_binding *b, const kmq_codebook *cb);
+/* Reads the binding and holds it to cb: KMQ_OK when it names cb or names
+   none; KMQ_ERR_NOT_A_PAIR when it names another codebook, *why (if not
+   NULL) saying which and which this one is; KMQ_ERR_BINDING when it is
+   damaged; KMQ_ERR_PNG_STRUCTURE when png is no PNG. */
+KMQ_API KMQ_NODISCARD kmq_status kmq_labels_check_binding(const uint8_t *png, size_t len,
+                                                          const kmq_codebook *cb, const char **why);
+KMQ_API KMQ_NODISCARD kmq_status kmq_labels_check_binding_fd(int fd, const kmq_codebook *cb,
+                                                             const char **why);
 
 /*
  * Decodes a label image: it must be a PNG of colour type 0 (greyscale) and
@@ -569,7 +587,6 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_swatch_draw(const kmq_codebook *cb, int by_
  * kmq_files_write writes a pair atomically.
  */
 typedef enum { KMQ_OUTPUT_LABELS = 0, KMQ_OUTPUT_PNG8 = 1 } kmq_output;
-typedef enum { KMQ_CODEBOOK_BIN = 0, KMQ_CODEBOOK_NPY = 1 } kmq_codebook_format;
 
 typedef struct {
     size_t size;            /* sizeof(kmq_compress_options), set by the default */
@@ -625,6 +642,51 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_compress_encode(kmq_quantized *q, const kmq
 KMQ_API KMQ_NODISCARD kmq_status kmq_compress(const kmq_image *img, const kmq_metadata *meta,
                                               const kmq_compress_options *o, kmq_quantized *q,
                                               kmq_compressed *out);
+
+/* ---- the whole job: decompress -------------------------------------------
+ *
+ * What `kmq decompress` does in memory: a label PNG and its codebook file
+ * (or one PNG8, codebook NULL) checked -- the label image, the codebook,
+ * the binding between them, every label below k -- and mapped back to
+ * pixels.  The CLI and the Python module use it.
+ */
+typedef struct {
+    size_t size;           /* sizeof(kmq_decompress_options), set by the default   */
+    uint64_t max_pixels;   /* the label image's cap, 0 = KMQ_DEFAULT_MAX_PIXELS (0) */
+    kmq_codebook_format codebook_format; /* a codebook with neither magic is
+                              decoded as this (the file name's ending)      (bin) */
+    int ignore_binding;    /* decode a pair whose binding names another codebook
+                              or is damaged (recorded in binding)             (0) */
+    int metadata;          /* read the colour metadata the PNG carries      (1) */
+} kmq_decompress_options;
+KMQ_API void kmq_decompress_options_default(kmq_decompress_options *o);
+
+/* What came out: the pixels (channels as the codebook's); the codebook
+   used (the PNG8's palette, or the file's); the metadata (with
+   o->metadata).  binding: KMQ_ERR_NOT_A_PAIR or KMQ_ERR_BINDING when
+   ignore_binding let such a pair through, else KMQ_OK.  On failure, failed
+   says whose input was wrong (0 the label image or PNG8, 1 the codebook),
+   and for KMQ_ERR_LABEL_RANGE bad_index and bad_label the first pixel with
+   a label >= k and its label; the image's size (not its pixels) and the
+   codebook stay, for the message.  Free
+   with kmq_decompressed_free after any call. */
+typedef struct {
+    kmq_image image;
+    kmq_codebook codebook;
+    kmq_metadata meta;
+    kmq_status binding;
+    int failed;
+    uint64_t bad_index;
+    int bad_label;
+} kmq_decompressed;
+KMQ_API void kmq_decompressed_free(kmq_decompressed *d);
+
+/* *why (if not NULL): the decoder's reason, or which codebook the labels
+   name (KMQ_ERR_NOT_A_PAIR). */
+KMQ_API KMQ_NODISCARD kmq_status kmq_decompress(const uint8_t *labels, size_t labels_len,
+                                                const uint8_t *codebook, size_t codebook_len,
+                                                const kmq_decompress_options *o,
+                                                kmq_decompressed *d, const char **why);
 
 /* ---- streaming: images larger than memory -------------------------------
  *

@@ -60,18 +60,16 @@ typedef struct {
    refused, not decoded to wrong colours; label PNGs that name none still
    decode.  s and b: kmq_labels_read_binding's.  0 if the pair may be
    decoded, else 1, reported. */
-static int refuse_binding(const char *lpath, const char *cpath, kmq_status s, const kmq_binding *b,
-                          const kmq_codebook *cb, int ignore, int quiet)
+static int refuse_binding(const char *lpath, const char *cpath, kmq_status s, const char *why,
+                          int ignore, int quiet)
 {
-    if (s == KMQ_ERR_PNG_STRUCTURE)
-        return 0; /* not a PNG: the decoder says what it is */
-    if (s != KMQ_OK && s != KMQ_ERR_BINDING) {
+    if (s == KMQ_OK || s == KMQ_ERR_PNG_STRUCTURE)
+        return 0; /* matched, or not a PNG: the decoder says what it is */
+    const int damaged = s == KMQ_ERR_BINDING;
+    if (!damaged && s != KMQ_ERR_NOT_A_PAIR) {
         cli_report(lpath, s, NULL);
         return 1;
     }
-    const int damaged = s == KMQ_ERR_BINDING;
-    if (!damaged && kmq_binding_matches(b, cb))
-        return 0;
     if (ignore) {
         if (!quiet)
             cli_error("%s: warning: %s; decoded with %s anyway (--ignore-binding)", lpath,
@@ -83,10 +81,7 @@ static int refuse_binding(const char *lpath, const char *cpath, kmq_status s, co
         cli_error("%s: %s (--ignore-binding decodes it with %s anyway)", lpath, kmq_strerror(s),
                   cpath);
     else
-        cli_error("%s and %s are not a pair: the labels were written with another codebook "
-                  "(k=%d, %s, id %08x; this one: k=%d, %s, id %08x)", lpath, cpath, b->k,
-                  channels_name(b->channels), (unsigned)b->id, cb->k, channels_name(cb->channels),
-                  (unsigned)kmq_codebook_id(cb));
+        cli_error("%s and %s are not a pair: %s", lpath, cpath, why);
     return 1;
 }
 
@@ -119,9 +114,8 @@ static int decompress_streamed(const decompress_job *dj)
     }
     snprintf(lname, sizeof lname, "/proc/self/fd/%d", lfd);
     lpath = lname;
-    kmq_binding b;
-    if (refuse_binding(dj->lpath, dj->cpath, kmq_labels_read_binding_fd(lfd, &b), &b, &cb,
-                       dj->ignore_binding, dj->quiet))
+    s = kmq_labels_check_binding_fd(lfd, &cb, &why);
+    if (refuse_binding(dj->lpath, dj->cpath, s, why, dj->ignore_binding, dj->quiet))
         goto done;
     /* The chunks before the pixels: the colour metadata (kmCp, after the
        IHDR), within the first few megabytes. */
@@ -264,11 +258,9 @@ int cmd_decompress(int argc, char **argv)
     char *opath = out_opt ? strdup(out_opt)
                   : !strcmp(lpath, "-") ? strdup("-")
                   : derive_path(lpath, cpath ? ".labels" : ".png8", ".decompressed.png");
-    uint8_t *lbuf = NULL, *cbuf = NULL, *pixels = NULL, *png = NULL;
+    uint8_t *lbuf = NULL, *cbuf = NULL, *png = NULL;
     size_t llen = 0, clen = 0, png_len = 0;
-    kmq_image labels = {0};
-    kmq_codebook cb = {0};
-    kmq_metadata meta = {0};
+    kmq_decompressed d = {0};
     kmq_status s;
     const char *why = NULL;
     int spool_fd = -1;
@@ -314,70 +306,50 @@ int cmd_decompress(int argc, char **argv)
         cli_report(lpath, s, NULL);
         goto done;
     }
-    if (!cpath) {
-        /* A PNG8 is labels and codebook in one file. */
-        if ((s = kmq_png8_decode(lbuf, llen, max_pixels, &labels, &cb, &why)) != KMQ_OK) {
-            cli_report(lpath, s, s == KMQ_ERR_NOT_INDEXED
-                                     ? "it is not an indexed-colour (palette) PNG; a label image "
-                                       "needs its CODEBOOK as second argument"
-                                     : why);
-            goto done;
-        }
-    } else {
-        if ((s = kmq_read_file(cpath, KMQ_MAX_CODEBOOK_FILE, &cbuf, &clen)) != KMQ_OK) {
-            cli_report(cpath, s, NULL);
-            goto done;
-        }
-        if ((s = kmq_labels_decode(lbuf, llen, max_pixels, &labels, &why)) != KMQ_OK) {
-            cli_report(lpath, s, why);
-            goto done;
-        }
-        if ((s = cli_decode_codebook(cpath, cbuf, clen, &cb)) != KMQ_OK) {
-            cli_report(cpath, s, NULL);
-            goto done;
-        }
-        kmq_binding b;
-        if (refuse_binding(lpath, cpath, kmq_labels_read_binding(lbuf, llen, &b), &b, &cb,
-                           ignore_binding, quiet))
-            goto done;
+    if (cpath && (s = kmq_read_file(cpath, KMQ_MAX_CODEBOOK_FILE, &cbuf, &clen)) != KMQ_OK) {
+        cli_report(cpath, s, NULL);
+        goto done;
+    }
+    kmq_decompress_options dopt;
+    kmq_decompress_options_default(&dopt);
+    dopt.max_pixels = max_pixels;
+    dopt.codebook_format = cpath && ends_with_ci(cpath, ".npy") ? KMQ_CODEBOOK_NPY : KMQ_CODEBOOK_BIN;
+    dopt.ignore_binding = ignore_binding;
+    dopt.metadata = !strip;
+    s = kmq_decompress(lbuf, llen, cbuf, clen, &dopt, &d, &why);
+    if (d.binding != KMQ_OK && refuse_binding(lpath, cpath, d.binding, why, ignore_binding, quiet))
+        goto done;
+    if (s == KMQ_ERR_LABEL_RANGE) {
+        cli_error("%s: pixel (%zu, %zu) has label %d, but the %s %s has only k = %d "
+                  "entries (0..%d)", lpath, (size_t)d.bad_index % (size_t)d.image.width,
+                  (size_t)d.bad_index / (size_t)d.image.width, d.bad_label,
+                  cpath ? "codebook" : "palette", cpath ? cpath : "of the PNG", d.codebook.k,
+                  d.codebook.k - 1);
+        goto done;
+    }
+    if (s != KMQ_OK) {
+        if (!cpath && s == KMQ_ERR_NOT_INDEXED)
+            why = "it is not an indexed-colour (palette) PNG; a label image needs its CODEBOOK "
+                  "as second argument";
+        cli_report(d.failed ? cpath : lpath, s, d.failed ? NULL : why);
+        goto done;
     }
     if (!force && output_exists(opath)) { /* checked once the inputs are known good */
         cli_report_out(opath, KMQ_ERR_EXISTS, NULL);
         goto done;
     }
-    size_t npixels = (size_t)labels.width * labels.height;
-    size_t bytes;
-    if (__builtin_mul_overflow(npixels, (size_t)cb.channels, &bytes) || !(pixels = malloc(bytes))) {
-        cli_report(lpath, KMQ_ERR_NOMEM, NULL);
-        goto done;
-    }
-    size_t bad = 0;
-    if ((s = kmq_labels_to_pixels(labels.pixels, npixels, &cb, pixels, &bad)) != KMQ_OK) {
-        if (s == KMQ_ERR_LABEL_RANGE)
-            cli_error("%s: pixel (%zu, %zu) has label %d, but the %s %s has only k = %d "
-                      "entries (0..%d)", lpath, bad % (size_t)labels.width,
-                      bad / (size_t)labels.width, labels.pixels[bad],
-                      cpath ? "codebook" : "palette", cpath ? cpath : "of the PNG", cb.k, cb.k - 1);
-        else
-            cli_report(lpath, s, NULL);
-        goto done;
-    }
-    if ((s = kmq_png_encode(pixels, labels.width, labels.height, cb.channels, &png, &png_len)) != KMQ_OK) {
+    if ((s = kmq_png_encode(d.image.pixels, d.image.width, d.image.height, d.image.channels, &png,
+                            &png_len)) != KMQ_OK) {
         cli_report_out(opath, s, NULL);
         goto done;
     }
-    /* The original's colour space and pixel size, from the label PNG's kmCp
-       chunk or the PNG8's own chunks. */
+    /* The original's colour space and pixel size travel on. */
     if (!strip) {
-        if ((s = kmq_png_read_metadata(lbuf, llen, &meta)) != KMQ_OK) {
-            cli_report(lpath, s, NULL);
-            goto done;
-        }
         const char *warning = NULL;
-        if (meta.chunks_len) {
+        if (d.meta.chunks_len) {
             uint8_t *with;
             size_t with_len;
-            if ((s = kmq_png_add_metadata(png, png_len, &meta, &with, &with_len, &warning)) != KMQ_OK) {
+            if ((s = kmq_png_add_metadata(png, png_len, &d.meta, &with, &with_len, &warning)) != KMQ_OK) {
                 cli_report_out(opath, s, NULL);
                 goto done;
             }
@@ -385,7 +357,7 @@ int cmd_decompress(int argc, char **argv)
             png = with, png_len = with_len;
         }
         if (!warning)
-            warning = meta.warning;
+            warning = d.meta.warning;
         if (warning && !quiet)
             cli_error("%s: warning: %s", lpath, warning);
     }
@@ -395,7 +367,8 @@ int cmd_decompress(int argc, char **argv)
     }
     if (verbose)
         fprintf(stderr, "%s: %dx%d %s, k %d, %zu + %zu bytes -> %s: %zu bytes, %.3f s\n", lpath,
-                labels.width, labels.height, channels_name(cb.channels), cb.k, llen, clen, opath,
+                d.image.width, d.image.height, channels_name(d.codebook.channels), d.codebook.k,
+                llen, clen, opath,
                 png_len, now_seconds() - t0);
     else if (!quiet)
         cli_line("%s -> %s", lpath, cli_out_name(opath));
@@ -403,9 +376,7 @@ int cmd_decompress(int argc, char **argv)
 done:
     if (spool_fd >= 0)
         close(spool_fd);
-    free(opath), free(lbuf), free(cbuf), free(pixels), free(png);
-    kmq_image_free(&labels);
-    kmq_codebook_free(&cb);
-    kmq_metadata_free(&meta);
+    free(opath), free(lbuf), free(cbuf), free(png);
+    kmq_decompressed_free(&d);
     return rc;
 }

@@ -244,13 +244,8 @@ int parse_max_pixels(const char *cmd, const char *option, const char *s, uint64_
 
 kmq_status cli_decode_codebook(const char *path, const uint8_t *buf, size_t len, kmq_codebook *cb)
 {
-    /* Trust the content over the name; the name picks the error message. */
-    if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6))
-        return kmq_codebook_decode_npy(buf, len, cb);
-    if (len >= 4 && !memcmp(buf, "KMQC", 4))
-        return kmq_codebook_decode_bin(buf, len, cb);
-    return ends_with_ci(path, ".npy") ? kmq_codebook_decode_npy(buf, len, cb)
-                                      : kmq_codebook_decode_bin(buf, len, cb);
+    return kmq_codebook_decode(buf, len, ends_with_ci(path, ".npy") ? KMQ_CODEBOOK_NPY
+                                                                    : KMQ_CODEBOOK_BIN, cb);
 }
 
 /* Length of the valid UTF-8 sequence at p (1..4), 0 if it is not one:

@@ -33,6 +33,7 @@ const char *kmq_strerror(kmq_status status)
     case KMQ_ERR_NPY_DTYPE: return ".npy dtype is not uint8";
     case KMQ_ERR_NPY_SHAPE: return ".npy shape is not (k, channels) with k 1..256 and channels 1..4";
     case KMQ_ERR_NPY_DATA: return ".npy data length does not match its shape";
+    case KMQ_ERR_NOT_A_PAIR: return "labels and codebook are not a pair: the labels were written with another codebook";
     }
     return "unknown error";
 }
