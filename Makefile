@@ -152,7 +152,7 @@ $(BUILD)/kmq: $(CLI_OBJ) $(BUILD)/libkmq.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/genimg: $(BUILD)/tests/tools/genimg.o $(BUILD)/tests/tools/other_formats.o $(BUILD)/src/cli/outfile.o $(BUILD)/libkmq.a
+$(BUILD)/genimg: $(BUILD)/tests/tools/genimg.o $(BUILD)/tests/tools/other_formats.o $(BUILD)/src/cli/signals.o $(BUILD)/libkmq.a
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tsan_threads: $(BUILD)/tests/tools/tsan_threads.o $(BUILD)/libkmq.a
@@ -187,7 +187,7 @@ $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 	$(Q)sh tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_TIME) $(FUZZ_TARGETS)
 
-$(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/tests/tools/other_formats.o $(BUILD)/src/cli/outfile.o $(BUILD)/libkmq.a
+$(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/tests/tools/other_formats.o $(BUILD)/src/cli/signals.o $(BUILD)/libkmq.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(LIBS) -lpthread
 

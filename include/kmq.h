@@ -799,6 +799,73 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_read_file(const char *path, size_t max_len,
 /* The largest codebook file kmq reads (.bin is at most 1,036 bytes). */
 #define KMQ_MAX_CODEBOOK_FILE (1u << 20)
 
+/*
+ * Output files, written atomically: kmq_outfile_open creates a temporary
+ * file beside `path` (same folder, so the rename cannot cross file systems),
+ * kmq_outfile_write appends to it, kmq_outfile_commit flushes, closes and
+ * renames it to `path`, kmq_outfile_abort removes it.  Commit and abort
+ * free the handle.  Without `overwrite`, an existing `path` is left alone
+ * and KMQ_ERR_EXISTS returned (checked at open and again, atomically, at
+ * commit).  System-call failures return KMQ_ERR_IO with errno set; the
+ * temporary file is then already removed.  Any number may be open at once,
+ * on any threads.
+ *
+ * Which file is written: "-" is standard output.  A symbolic link is
+ * followed: its target is replaced (the temporary file goes in the target's
+ * folder) and the link stays a link; a dangling link creates its target.  A
+ * name that is not a regular file -- a character device such as /dev/null, a
+ * FIFO, a socket, or a descriptor named through /proc or /dev/fd
+ * (/dev/stdout, /proc/self/fd/1) -- is written directly, never renamed over,
+ * and needs no `overwrite`.  A replaced file keeps its permissions (and
+ * its owner and group, where the process may set them).
+ *
+ * The library installs no signal handler and keeps no list of temporary
+ * files.  A program that removes them when it is interrupted passes a
+ * guard: listed and unlisted hear of each temporary file made and gone
+ * (listed may refuse it with non-zero: the open fails, KMQ_ERR_IO, ENOMEM),
+ * each inside hold .. release, which also brackets a pair's renames;
+ * sections nest.  guard may be NULL.
+ */
+typedef struct {
+    void (*hold)(void *ctx);
+    void (*release)(void *ctx);
+    int (*listed)(void *ctx, const char *temp);
+    void (*unlisted)(void *ctx, const char *temp);
+    void *ctx;
+} kmq_temp_guard;
+typedef struct kmq_outfile kmq_outfile;
+KMQ_API KMQ_NODISCARD kmq_status kmq_outfile_open(const char *path, int overwrite,
+                                                  const kmq_temp_guard *guard, kmq_outfile **out);
+KMQ_API KMQ_NODISCARD kmq_status kmq_outfile_write(kmq_outfile *f, const uint8_t *data, size_t len);
+/* Overwrites len bytes written before, at offset from the start (a
+   streamed PNG's chunk lengths); KMQ_ERR_IO (ESPIPE) on a pipe.
+   kmq_outfile_seekable says beforehand whether it can. */
+KMQ_API KMQ_NODISCARD kmq_status kmq_outfile_patch(kmq_outfile *f, uint64_t offset,
+                                                   const uint8_t *data, size_t len);
+KMQ_API int kmq_outfile_seekable(const kmq_outfile *f);
+KMQ_API KMQ_NODISCARD kmq_status kmq_outfile_commit(kmq_outfile *f);
+KMQ_API void kmq_outfile_abort(kmq_outfile *f);
+/* Commits n (at most KMQ_MAX_PAIR) files together: all are flushed first,
+   then, inside the guard's hold, each is given its name; if one fails, the
+   names already given are undone -- a replaced file comes back (it was kept
+   as a hard link), a new one is removed -- so the old files survive intact
+   or every new one is in place.  *failed is the index of the file that
+   failed (-1: none).  Frees every handle. */
+#define KMQ_MAX_PAIR 4
+KMQ_API KMQ_NODISCARD kmq_status kmq_outfile_commit_all(kmq_outfile **f, int n, int *failed);
+/* Open, write and commit n files (a label PNG and its codebook) together;
+   *failed as above. */
+KMQ_API KMQ_NODISCARD kmq_status kmq_files_write(int n, const char *const *paths,
+                                                 const uint8_t *const *data, const size_t *lens,
+                                                 int overwrite, const kmq_temp_guard *guard,
+                                                 int *failed);
+/* 1 if writing `path` would replace an existing file (the rules above: a
+   device, FIFO, descriptor or "-" is not replaced; a link to a file is). */
+KMQ_API int kmq_output_exists(const char *path);
+/* The file writing `path` would write: its symbolic links followed to the
+   last name (which need not exist); malloc'd, NULL when out of memory. */
+KMQ_API char *kmq_output_target(const char *path);
+
 #ifdef __cplusplus
 }
 #endif

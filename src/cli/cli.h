@@ -3,7 +3,7 @@
 #define KMQ_CLI_H
 
 #include "kmq.h"
-#include "outfile.h"
+#include "signals.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -70,6 +70,10 @@ int cli_is_stdout(const char *path);
 int cli_is_terminal(const char *path);
 /* Exit status 2 and one line if `path` is a terminal: cmd writes a PNG. */
 int cli_refuse_tty_output(const char *cmd, const char *path);
+/* One output file, written atomically (kmq_files_write) under the CLI's
+   signal cleanup. */
+KMQ_NODISCARD kmq_status cli_write_file(const char *path, const uint8_t *data, size_t len,
+                                        int overwrite);
 
 /* s as a JSON string literal.  File names are bytes: valid UTF-8 is kept,
    control characters are escaped, and each byte that is not part of valid
@@ -103,7 +107,7 @@ int stream_temp_fd(void);
 const char *stream_temp_reason(int err, char *buf, size_t size);
 
 typedef struct {
-    outfile *f;       /* the output */
+    kmq_outfile *f;       /* the output */
     FILE *spool;      /* when f is a pipe: everything goes here first */
     size_t written;
     int failed;       /* a write or patch failed: an I/O error is the output's */

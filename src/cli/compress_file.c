@@ -116,7 +116,7 @@ static int skip_done(job *j)
         return GO_ON;
     int all = 1;
     for (int i = 0; i < j->nout; i++)
-        all &= output_exists(j->paths[i]);
+        all &= kmq_output_exists(j->paths[i]);
     int damaged;
     if (all && j->nout == 2 && !is_a_pair(j->paths[0], j->paths[1], &damaged)) {
         all = 0; /* left by an interrupted run, or two runs at once: redo it */
@@ -149,7 +149,7 @@ static int decode(job *j)
     /* A bad input is named as such; existing outputs are refused before the
        k-means, not after it. */
     for (int i = 0; i < j->nout; i++)
-        if (!o->force && output_exists(j->paths[i])) {
+        if (!o->force && kmq_output_exists(j->paths[i])) {
             j->failed = j->paths[i];
             return fail(j, KMQ_ERR_EXISTS);
         }
@@ -335,29 +335,20 @@ static int make_parents(const char *path)
 }
 
 /* Writes every output to a temporary file, then commits them together
-   (outfile_commit_all): with -f the old pair survives intact or the new
-   pair is complete, also on SIGINT/SIGTERM/SIGHUP and on write errors. */
+   (kmq_files_write): with -f the old pair survives intact or the new pair
+   is complete, also on SIGINT/SIGTERM/SIGHUP and on write errors. */
 static int write_outputs(const job *j)
 {
-    outfile *f[2] = {NULL, NULL};
-    kmq_status s;
-    int i;
-    for (i = 0; i < j->nout; i++)
-        if ((s = outfile_open(j->paths[i], j->o->force, &f[i])) != KMQ_OK)
-            goto fail;
-    for (i = 0; i < j->nout; i++)
-        if ((s = outfile_write(f[i], j->bufs[i], j->lens[i])) != KMQ_OK)
-            goto fail;
-    if ((s = outfile_commit_all(f, j->nout, &i)) != KMQ_OK) {
-        cli_report_out(j->paths[i < 0 ? 0 : i], s, NULL);
+    const char *paths[2] = {j->paths[0], j->paths[1]};
+    const uint8_t *data[2] = {j->bufs[0], j->bufs[1]};
+    int failed;
+    kmq_status s = kmq_files_write(j->nout, paths, data, j->lens, j->o->force, cli_temp_guard(),
+                                   &failed);
+    if (s != KMQ_OK) {
+        cli_report_out(j->paths[failed < 0 ? 0 : failed], s, NULL);
         return EXIT_FAIL;
     }
     return EXIT_OK;
-fail:
-    cli_report_out(j->paths[i], s, NULL);
-    for (int k = 0; k < j->nout; k++)
-        outfile_abort(f[k]);
-    return EXIT_FAIL;
 }
 
 static int commit(job *j)
@@ -455,7 +446,7 @@ static int stream(job *j)
     j->streamed = 1;
     j->res->bytes_in = j->file_len;
     j->t_decode = now_seconds();
-    outfile *f[2] = {NULL, NULL};
+    kmq_outfile *f[2] = {NULL, NULL};
     stream_out so = {0};
     kmq_sink sink = stream_sink(&so);
     kmq_status s = KMQ_OK;
@@ -464,11 +455,11 @@ static int stream(job *j)
         if (o->out_dir && make_parents(j->paths[i]) != 0)
             s = KMQ_ERR_IO;
         else
-            s = outfile_open(j->paths[i], o->force, &f[i]);
+            s = kmq_outfile_open(j->paths[i], o->force, cli_temp_guard(), &f[i]);
     }
     if (s == KMQ_OK) {
         so.f = f[0];
-        if (!outfile_seekable(f[0]))
+        if (!kmq_outfile_seekable(f[0]))
             s = stream_spool_output(&so);
     }
     if (s == KMQ_OK) {
@@ -496,7 +487,7 @@ static int stream(job *j)
             j->failed = j->paths[0];
             if ((s = stream_unspool(&so)) == KMQ_OK) {
                 j->failed = j->paths[1];
-                s = outfile_write(f[1], j->bufs[1], j->lens[1]);
+                s = kmq_outfile_write(f[1], j->bufs[1], j->lens[1]);
             }
         }
     }
@@ -504,13 +495,13 @@ static int stream(job *j)
         fclose(so.spool);
     if (s != KMQ_OK || rc != GO_ON) {
         for (int i = 0; i < j->nout; i++)
-            outfile_abort(f[i]);
+            kmq_outfile_abort(f[i]);
         if (s == KMQ_ERR_IO && so.spool_errno)
             return fail_spool(j, j->paths[0], so.spool_errno);
         return s != KMQ_OK ? fail(j, s) : rc;
     }
     int failed;
-    if ((s = outfile_commit_all(f, j->nout, &failed)) != KMQ_OK) {
+    if ((s = kmq_outfile_commit_all(f, j->nout, &failed)) != KMQ_OK) {
         cli_report_out(j->paths[failed < 0 ? 0 : failed], s, NULL);
         if (o->json)
             json_failure(j->input, "could not write the outputs");

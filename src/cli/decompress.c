@@ -95,7 +95,7 @@ static int decompress_streamed(const decompress_job *dj)
     size_t clen = 0, hlen = 0;
     kmq_codebook cb = {0};
     kmq_metadata meta = {0};
-    outfile *f = NULL;
+    kmq_outfile *f = NULL;
     stream_out so = {0};
     kmq_sink sink = stream_sink(&so);
     kmq_status s;
@@ -127,12 +127,12 @@ static int decompress_streamed(const decompress_job *dj)
         cli_report(dj->lpath, s, NULL);
         goto done;
     }
-    if ((s = outfile_open(dj->opath, dj->force, &f)) != KMQ_OK) {
+    if ((s = kmq_outfile_open(dj->opath, dj->force, cli_temp_guard(), &f)) != KMQ_OK) {
         cli_report_out(dj->opath, s, NULL);
         goto done;
     }
     so.f = f;
-    if (!outfile_seekable(f) && stream_spool_output(&so) != KMQ_OK) {
+    if (!kmq_outfile_seekable(f) && stream_spool_output(&so) != KMQ_OK) {
         cli_error("%s: %s", cli_out_name(dj->opath),
                   stream_temp_reason(so.spool_errno, tmp_why, sizeof tmp_why));
         goto done;
@@ -173,7 +173,7 @@ static int decompress_streamed(const decompress_job *dj)
         warning = meta.warning;
     if (warning && !dj->quiet)
         cli_error("%s: warning: %s", dj->lpath, warning);
-    if ((s = outfile_commit(f)) != KMQ_OK) {
+    if ((s = kmq_outfile_commit(f)) != KMQ_OK) {
         f = NULL;
         cli_report_out(dj->opath, s, NULL);
         goto done;
@@ -188,7 +188,7 @@ static int decompress_streamed(const decompress_job *dj)
     rc = EXIT_OK;
 done:
     if (f)
-        outfile_abort(f);
+        kmq_outfile_abort(f);
     if (so.spool)
         fclose(so.spool);
     if (lfd >= 0)
@@ -334,7 +334,7 @@ int cmd_decompress(int argc, char **argv)
         cli_report(d.failed ? cpath : lpath, s, d.failed ? NULL : why);
         goto done;
     }
-    if (!force && output_exists(opath)) { /* checked once the inputs are known good */
+    if (!force && kmq_output_exists(opath)) { /* checked once the inputs are known good */
         cli_report_out(opath, KMQ_ERR_EXISTS, NULL);
         goto done;
     }
@@ -361,7 +361,7 @@ int cmd_decompress(int argc, char **argv)
         if (warning && !quiet)
             cli_error("%s: warning: %s", lpath, warning);
     }
-    if ((s = write_file_atomic(opath, png, png_len, force)) != KMQ_OK) {
+    if ((s = cli_write_file(opath, png, png_len, force)) != KMQ_OK) {
         cli_report_out(opath, s, NULL);
         goto done;
     }

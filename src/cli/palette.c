@@ -107,7 +107,7 @@ int cmd_palette(int argc, char **argv)
         cli_report(cpath, s, why);
         goto done;
     }
-    if (!force && output_exists(opath)) { /* checked once the input is known good */
+    if (!force && kmq_output_exists(opath)) { /* checked once the input is known good */
         cli_report_out(opath, KMQ_ERR_EXISTS, NULL);
         goto done;
     }
@@ -121,7 +121,7 @@ int cmd_palette(int argc, char **argv)
         cli_report_out(opath, pixels ? s : KMQ_ERR_NOMEM, NULL);
         goto done;
     }
-    if ((s = write_file_atomic(opath, png, png_len, force)) != KMQ_OK) {
+    if ((s = cli_write_file(opath, png, png_len, force)) != KMQ_OK) {
         cli_report_out(opath, s, NULL);
         goto done;
     }

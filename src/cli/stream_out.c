@@ -26,7 +26,7 @@ static kmq_status out_write(void *ctx, const uint8_t *buf, size_t len)
     stream_out *so = ctx;
     so->written += len;
     kmq_status s = so->spool ? fwrite(buf, 1, len, so->spool) == len ? KMQ_OK : spool_error(so)
-                             : outfile_write(so->f, buf, len);
+                             : kmq_outfile_write(so->f, buf, len);
     so->failed |= s != KMQ_OK;
     return s;
 }
@@ -36,7 +36,7 @@ static kmq_status out_patch(void *ctx, uint64_t offset, const uint8_t *buf, size
     stream_out *so = ctx;
     kmq_status s = KMQ_OK;
     if (!so->spool)
-        s = outfile_patch(so->f, offset, buf, len);
+        s = kmq_outfile_patch(so->f, offset, buf, len);
     else if (fseeko(so->spool, (off_t)offset, SEEK_SET) != 0 ||
              fwrite(buf, 1, len, so->spool) != len || fseeko(so->spool, 0, SEEK_END) != 0)
         s = spool_error(so);
@@ -66,7 +66,7 @@ kmq_status stream_unspool(stream_out *so)
         return spool_error(so);
     kmq_status s = KMQ_OK;
     while (s == KMQ_OK && (n = fread(buf, 1, sizeof buf, so->spool)) > 0)
-        s = outfile_write(so->f, buf, n);
+        s = kmq_outfile_write(so->f, buf, n);
     if (s == KMQ_OK && ferror(so->spool))
         s = spool_error(so);
     so->failed |= s != KMQ_OK;

@@ -31,7 +31,7 @@ compiles() {
                    "meta meta.h" "meta png_io.h" \
                    "formats formats.h" "formats meta.h" "formats png_io.h" "formats big_alloc.h" \
                    "pipeline pipeline.h" "pipeline formats.h" "pipeline png_io.h" \
-                   "cli cli.h" "cli outfile.h" "cli kmq.h"; do
+                   "cli cli.h" "cli signals.h" "cli kmq.h"; do
         # shellcheck disable=SC2086
         compiles $allowed || fail "src/${allowed% *} cannot include ${allowed#* }"
     done
@@ -40,7 +40,7 @@ compiles() {
                    "png meta.h" "png formats.h" "png pipeline.h" "png internal.h" \
                    "meta formats.h" "meta pipeline.h" "meta internal.h" \
                    "formats pipeline.h" "formats internal.h" "formats cli.h" \
-                   "pipeline internal.h" "pipeline cli.h" "pipeline outfile.h" \
+                   "pipeline internal.h" "pipeline cli.h" "pipeline signals.h" \
                    "cli internal.h" "cli png_io.h" "cli formats.h" "cli pipeline.h" \
                    "cli thread_count.h" "cli bytes.h"; do
         # shellcheck disable=SC2086

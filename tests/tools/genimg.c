@@ -9,7 +9,7 @@
  *                 plus Gaussian noise (sigma 18; nearly every pixel its own
  *                 colour) */
 #include "kmq.h"
-#include "outfile.h"
+#include "signals.h"
 
 #include <math.h>
 #include <spng.h>
@@ -186,8 +186,11 @@ int main(int argc, char **argv)
     } else {
         s = kmq_png_encode(px, w, h, C, &png, &len);
     }
-    if (s == KMQ_OK)
-        s = write_file_atomic(argv[1], png, len, 1);
+    if (s == KMQ_OK) {
+        const char *path = argv[1];
+        const uint8_t *data = png;
+        s = kmq_files_write(1, &path, &data, &len, 1, cli_temp_guard(), NULL);
+    }
     free(px);
     if (s != KMQ_OK) {
         fprintf(stderr, "genimg: %s: %s\n", argv[1], kmq_strerror(s));

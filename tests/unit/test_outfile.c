@@ -1,4 +1,4 @@
-/* The CLI's atomic output files (src/cli/outfile.c): any number open at
+/* The CLI's atomic output files (src/pipeline/outfile.c, with the CLI's guard of src/cli/signals.c): any number open at
    once, each committed with its own bytes, and no temporary file left by an
    abort or a signal.  kmq 0.2 kept 16 temporary names in a fixed table and
    failed the 17th open with EMFILE. */
@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "outfile.h"
+#include "signals.h"
 
 #define NFILES 40
 
@@ -73,19 +73,19 @@ static void remove_dir(void)
 
 /* Opens files 0..n-1 and writes their bytes; returns the number that
    failed (no asserts: children call it too). */
-static int open_all(outfile **f, int n)
+static int open_all(kmq_outfile **f, int n)
 {
     uint8_t buf[2048];
     char name[256];
     int failed = 0;
     for (int i = 0; i < n; i++) {
         file_name(name, sizeof name, i);
-        if (outfile_open(name, 0, &f[i]) != KMQ_OK) {
+        if (kmq_outfile_open(name, 0, cli_temp_guard(), &f[i]) != KMQ_OK) {
             failed++;
             continue;
         }
         size_t len = file_bytes(i, buf);
-        failed += outfile_write(f[i], buf, len) != KMQ_OK;
+        failed += kmq_outfile_write(f[i], buf, len) != KMQ_OK;
     }
     return failed;
 }
@@ -93,19 +93,19 @@ static int open_all(outfile **f, int n)
 Test(outfile, forty_open_at_once_are_all_committed_with_their_own_bytes, .fini = remove_dir)
 {
     make_dir();
-    outfile *f[NFILES];
+    kmq_outfile *f[NFILES];
     cr_assert_eq(open_all(f, NFILES), 0, "not every file opened");
     int all, temps;
     count_files(&all, &temps);
     cr_assert_eq(temps, NFILES);
     /* Half one by one, from the middle of the list out; half in sets. */
     for (int i = NFILES / 2 - 1; i >= 0; i -= 2)
-        cr_assert_eq(outfile_commit(f[i]), KMQ_OK);
+        cr_assert_eq(kmq_outfile_commit(f[i]), KMQ_OK);
     for (int i = NFILES / 2 - 2; i >= 0; i -= 2)
-        cr_assert_eq(outfile_commit(f[i]), KMQ_OK);
-    for (int i = NFILES / 2; i < NFILES; i += OUTFILE_MAX_PAIR) {
+        cr_assert_eq(kmq_outfile_commit(f[i]), KMQ_OK);
+    for (int i = NFILES / 2; i < NFILES; i += KMQ_MAX_PAIR) {
         int failed;
-        cr_assert_eq(outfile_commit_all(&f[i], OUTFILE_MAX_PAIR, &failed), KMQ_OK);
+        cr_assert_eq(kmq_outfile_commit_all(&f[i], KMQ_MAX_PAIR, &failed), KMQ_OK);
         cr_assert_eq(failed, -1);
     }
     for (int i = 0; i < NFILES; i++) {
@@ -128,12 +128,12 @@ Test(outfile, forty_open_at_once_are_all_committed_with_their_own_bytes, .fini =
 Test(outfile, forty_open_at_once_are_all_removed_by_abort, .fini = remove_dir)
 {
     make_dir();
-    outfile *f[NFILES];
+    kmq_outfile *f[NFILES];
     cr_assert_eq(open_all(f, NFILES), 0, "not every file opened");
     for (int i = 1; i < NFILES; i += 2) /* out of the middle of the list */
-        outfile_abort(f[i]);
+        kmq_outfile_abort(f[i]);
     for (int i = 0; i < NFILES; i += 2)
-        outfile_abort(f[i]);
+        kmq_outfile_abort(f[i]);
     int all, temps;
     count_files(&all, &temps);
     cr_assert_eq(all, 0, "%d files left", all);
@@ -147,13 +147,13 @@ static int die_with_files_open(int sig, int commits)
     cr_assert_geq(pid, 0);
     if (pid == 0) {
         install_signal_cleanup();
-        outfile *f[NFILES];
+        kmq_outfile *f[NFILES];
         if (open_all(f, NFILES))
             _exit(2);
         for (int i = 5; i < 5 + commits; i++)
-            if (outfile_commit(f[i]) != KMQ_OK)
+            if (kmq_outfile_commit(f[i]) != KMQ_OK)
                 _exit(3);
-        outfile_abort(f[NFILES - 1]), outfile_abort(f[0]), outfile_abort(f[NFILES / 2]);
+        kmq_outfile_abort(f[NFILES - 1]), kmq_outfile_abort(f[0]), kmq_outfile_abort(f[NFILES / 2]);
         raise(sig);
         _exit(4); /* not reached: the handler ends the process */
     }
@@ -206,13 +206,13 @@ Test(outfile, a_signal_on_another_thread_leaves_no_temporary_file, .fini = remov
         pthread_create(&t[1], NULL, idle, NULL);
         pthread_create(&t[2], NULL, send_sigterm, NULL);
         for (;;) {
-            outfile *f[NFILES];
+            kmq_outfile *f[NFILES];
             if (open_all(f, NFILES))
                 _exit(2);
             for (int i = 0; i < NFILES; i++)
                 if (i % 3)
-                    outfile_abort(f[i]);
-                else if (outfile_commit(f[i]) != KMQ_OK)
+                    kmq_outfile_abort(f[i]);
+                else if (kmq_outfile_commit(f[i]) != KMQ_OK)
                     _exit(3);
             char name[256];
             for (int i = 0; i < NFILES; i += 3) {

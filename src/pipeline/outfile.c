@@ -1,161 +1,87 @@
-/* Output files for the command line: written atomically (a temporary file
-   beside the target, fully written, flushed and closed, then renamed into
-   place), removed if the process is interrupted.  Process-wide state (the
-   signal handlers and the list of pending temporary files) lives here, in
-   the CLI, never in the library. */
+/* Output files written atomically (kmq_outfile_*, kmq_files_write): a
+   temporary file beside the target, fully written, flushed and closed, then
+   renamed into place; a pair is given its names together or not at all.
+   The library keeps no process-wide state: a caller that removes temporary
+   files on signals (the CLI) passes a kmq_temp_guard, which hears of every
+   temporary file made and gone, and holds its signals while names change. */
 #define _POSIX_C_SOURCE 200809L
-#include "outfile.h"
+#include "pipeline.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- pending temporary files, for the signal handler ---- */
-
-struct outfile {
+struct kmq_outfile {
     int fd;
     int overwrite;
     int direct;  /* writing straight into a device or FIFO: no temp, no rename */
-    int pending; /* on the pending list: tmp names a file to remove on a signal */
+    int made;    /* tmp exists (and the guard knows of it) */
     char *path;
     char *tmp;   /* the temporary file: "<dir>/.<base>.kmq-XXXXXX" */
-    _Atomic(struct outfile *) next; /* the pending list */
+    const kmq_temp_guard *guard;
 };
 
-/* Every temporary file not yet committed or aborted, newest first: as many
-   as the caller keeps open.  A signal may arrive on any thread (OpenMP's
-   workers do not block it), also while another thread changes the list or
-   gives a set of files their names.  So those changes are made in a held
-   section (hold_signals): the changing thread blocks the signals, and a
-   handler that runs elsewhere meanwhile only notes the signal
-   (deferred_signal), which the section delivers when it ends, the list
-   whole again.  A section starts only once no handler is reading the list,
-   so nothing is freed under a handler's feet. */
-#if ATOMIC_POINTER_LOCK_FREE != 2 || ATOMIC_INT_LOCK_FREE != 2
-#error "the signal handler needs lock-free atomic pointers and ints"
-#endif
-static _Atomic(outfile *) pending;
-static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER; /* one changer at a time */
-/* held: sections under way (what `committing` was, now for every list
-   change too); walking: handlers past the held check.  Each side writes its
-   own counter and then reads the other's (sequentially consistent), so one
-   of the two always sees the other. */
-static atomic_int held, walking;
-static volatile sig_atomic_t deferred_signal;
-
-static void on_signal(int sig)
+static void hold(const kmq_temp_guard *g)
 {
-    atomic_fetch_add(&walking, 1);
-    if (atomic_load(&held)) {
-        deferred_signal = sig; /* release_signals delivers it */
-        atomic_fetch_sub(&walking, 1);
-        return;
-    }
-    for (outfile *f = atomic_load(&pending); f; f = atomic_load(&f->next))
-        unlink(f->tmp); /* async-signal-safe */
-    atomic_fetch_sub(&walking, 1);
-    signal(sig, SIG_DFL);
-    raise(sig);
+    if (g && g->hold)
+        g->hold(g->ctx);
 }
 
-void install_signal_cleanup(void)
+static void release(const kmq_temp_guard *g)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
-        struct sigaction old;
-        /* Respect an ignored signal (e.g. nohup). */
-        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
-            continue;
-        sigaction(sigs[i], &sa, NULL);
-    }
+    if (g && g->release)
+        g->release(g->ctx);
 }
 
-/* Begins a held section: SIGINT, SIGTERM, SIGHUP and SIGPIPE wait. */
-static void hold_signals(sigset_t *old)
+/* Creates f's temporary file from the template f->tmp and tells the guard,
+   as one step for it: a file that exists is known. */
+static int create_temp(kmq_outfile *f)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &set, old);
-    atomic_fetch_add(&held, 1);
-    while (atomic_load(&walking)) /* a handler defers, or walks and is done */
-        sched_yield();
-}
-
-/* Ends it; the last section to end delivers a signal that waited. */
-static void release_signals(const sigset_t *old)
-{
-    if (atomic_fetch_sub(&held, 1) == 1) {
-        while (atomic_load(&walking)) /* a deferring handler has noted its signal */
-            sched_yield();
-        if (deferred_signal)
-            on_signal(deferred_signal); /* the list is whole: now die of it */
-    }
-    pthread_sigmask(SIG_SETMASK, old, NULL);
-}
-
-/* Creates f's temporary file from the template f->tmp and lists it, as one
-   step for the handler: a file that exists is listed. */
-static int create_listed(outfile *f)
-{
-    sigset_t old;
-    hold_signals(&old);
-    pthread_mutex_lock(&list_lock);
+    const kmq_temp_guard *g = f->guard;
+    hold(g);
     f->fd = mkostemp(f->tmp, O_CLOEXEC);
     if (f->fd >= 0) {
-        atomic_store(&f->next, atomic_load(&pending));
-        atomic_store(&pending, f);
-        f->pending = 1;
+        f->made = 1;
+        if (g && g->listed && g->listed(g->ctx, f->tmp) != 0) {
+            unlink(f->tmp);
+            close(f->fd);
+            f->fd = -1, f->made = 0;
+            errno = ENOMEM;
+        }
     }
-    pthread_mutex_unlock(&list_lock);
-    release_signals(&old);
+    release(g);
     return f->fd;
 }
 
-/* Takes f off the list, removing its temporary file if asked; afterwards
-   no handler can reach f, so it may be freed. */
-static void unlist(outfile *f, int remove_temp)
+/* f's temporary file is gone (removed here if asked, or given its name):
+   the guard hears of it, and then no signal handler of its can reach f. */
+static void temp_gone(kmq_outfile *f, int remove_temp)
 {
-    if (!f->pending)
+    if (!f->made)
         return;
-    sigset_t old;
-    hold_signals(&old);
-    pthread_mutex_lock(&list_lock);
+    const kmq_temp_guard *g = f->guard;
+    hold(g);
     if (remove_temp)
         unlink(f->tmp);
-    _Atomic(outfile *) *link = &pending;
-    for (outfile *g; (g = atomic_load(link)) != f; link = &g->next)
-        ;
-    atomic_store(link, atomic_load(&f->next));
-    f->pending = 0;
-    pthread_mutex_unlock(&list_lock);
-    release_signals(&old);
+    if (g && g->unlisted)
+        g->unlisted(g->ctx, f->tmp);
+    f->made = 0;
+    release(g);
 }
 
 /* ---- atomic writing ---- */
 
-static void destroy(outfile *f, int remove_temp)
+static void destroy(kmq_outfile *f, int remove_temp)
 {
     int e = errno;
     if (f->fd >= 0 && f->fd != STDOUT_FILENO)
         close(f->fd);
-    unlist(f, remove_temp);
+    temp_gone(f, remove_temp);
     free(f->tmp);
     free(f->path);
     free(f);
@@ -218,7 +144,7 @@ io: {
 }
 }
 
-char *output_target(const char *path)
+char *kmq_output_target(const char *path)
 {
     char *target;
     int stream;
@@ -227,7 +153,7 @@ char *output_target(const char *path)
     return target;
 }
 
-int output_exists(const char *path)
+int kmq_output_exists(const char *path)
 {
     if (!strcmp(path, "-"))
         return 0;
@@ -242,14 +168,16 @@ int output_exists(const char *path)
     return exists;
 }
 
-kmq_status outfile_open(const char *path, int overwrite, outfile **out)
+kmq_status kmq_outfile_open(const char *path, int overwrite, const kmq_temp_guard *guard,
+                            kmq_outfile **out)
 {
     *out = NULL;
-    outfile *f = calloc(1, sizeof *f);
+    kmq_outfile *f = calloc(1, sizeof *f);
     if (!f)
         return KMQ_ERR_NOMEM;
     f->fd = -1;
     f->overwrite = overwrite;
+    f->guard = guard;
     if (!strcmp(path, "-")) { /* standard output */
         f->direct = 1;
         f->fd = STDOUT_FILENO;
@@ -319,7 +247,7 @@ kmq_status outfile_open(const char *path, int overwrite, outfile **out)
         return KMQ_ERR_NOMEM;
     }
     snprintf(f->tmp, tmp_size, "%.*s.%.*s.kmq-XXXXXX", (int)dirlen, path, baselen, base);
-    if (create_listed(f) < 0) {
+    if (create_temp(f) < 0) {
         destroy(f, 0);
         return KMQ_ERR_IO;
     }
@@ -344,7 +272,7 @@ kmq_status outfile_open(const char *path, int overwrite, outfile **out)
     return KMQ_OK;
 }
 
-kmq_status outfile_write(outfile *f, const uint8_t *data, size_t len)
+kmq_status kmq_outfile_write(kmq_outfile *f, const uint8_t *data, size_t len)
 {
     while (len > 0) {
         ssize_t w = write(f->fd, data, len);
@@ -359,7 +287,7 @@ kmq_status outfile_write(outfile *f, const uint8_t *data, size_t len)
     return KMQ_OK;
 }
 
-kmq_status outfile_patch(outfile *f, uint64_t offset, const uint8_t *data, size_t len)
+kmq_status kmq_outfile_patch(kmq_outfile *f, uint64_t offset, const uint8_t *data, size_t len)
 {
     while (len > 0) {
         ssize_t w = pwrite(f->fd, data, len, (off_t)offset);
@@ -374,7 +302,7 @@ kmq_status outfile_patch(outfile *f, uint64_t offset, const uint8_t *data, size_
     return KMQ_OK;
 }
 
-int outfile_seekable(const outfile *f)
+int kmq_outfile_seekable(const kmq_outfile *f)
 {
     struct stat st;
     return fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode);
@@ -382,7 +310,7 @@ int outfile_seekable(const outfile *f)
 
 /* Data on disk before a name points at it: a crash leaves the old file or
    the new one, never a torn one.  Closes the descriptor. */
-static kmq_status flush_file(outfile *f)
+static kmq_status flush_file(kmq_outfile *f)
 {
     if (f->direct) {
         int r = f->fd == STDOUT_FILENO ? 0 : close(f->fd);
@@ -399,7 +327,7 @@ static kmq_status flush_file(outfile *f)
 /* Gives the flushed temporary file its name: rename over the target, or,
    without overwrite, link() -- which fails if the name appeared meanwhile.
    The temporary name is left for destroy() to remove. */
-static kmq_status place(outfile *f)
+static kmq_status place(kmq_outfile *f)
 {
     if (f->direct)
         return KMQ_OK;
@@ -417,7 +345,7 @@ static kmq_status place(outfile *f)
     return rename(tmp, f->path) == 0 ? KMQ_OK : KMQ_ERR_IO;
 }
 
-kmq_status outfile_commit(outfile *f)
+kmq_status kmq_outfile_commit(kmq_outfile *f)
 {
     kmq_status s = flush_file(f);
     if (s == KMQ_OK)
@@ -463,19 +391,19 @@ static kmq_status keep_old(const char *path, char **backup)
     return KMQ_ERR_IO;
 }
 
-kmq_status outfile_commit_all(outfile **f, int n, int *failed)
+kmq_status kmq_outfile_commit_all(kmq_outfile **f, int n, int *failed)
 {
     kmq_status s = KMQ_OK;
-    char *backup[OUTFILE_MAX_PAIR] = {NULL};
+    char *backup[KMQ_MAX_PAIR] = {NULL};
     int i, placed = 0;
     *failed = -1;
-    if (n > OUTFILE_MAX_PAIR)
+    if (n > KMQ_MAX_PAIR)
         return KMQ_ERR_ARG;
     for (i = 0; i < n && s == KMQ_OK; i++)
         if ((s = flush_file(f[i])) != KMQ_OK)
             *failed = i;
-    sigset_t old;
-    hold_signals(&old); /* SIGINT/TERM/HUP/PIPE wait until the names are done */
+    const kmq_temp_guard *g = n > 0 ? f[0]->guard : NULL;
+    hold(g); /* the guard's signals wait until the names are done */
     for (i = 0; i < n && s == KMQ_OK; i++)
         if (!f[i]->direct && f[i]->overwrite && (s = keep_old(f[i]->path, &backup[i])) != KMQ_OK)
             *failed = i;
@@ -505,26 +433,42 @@ kmq_status outfile_commit_all(outfile **f, int n, int *failed)
         free(backup[i]);
         destroy(f[i], !f[i]->direct && !(i < placed && f[i]->overwrite && s == KMQ_OK));
     }
-    release_signals(&old); /* the names are done: a signal that waited kills now */
+    release(g); /* the names are done: a signal that waited acts now */
     errno = e;
     return s;
 }
 
-void outfile_abort(outfile *f)
+void kmq_outfile_abort(kmq_outfile *f)
 {
     if (f)
         destroy(f, 1);
 }
 
-kmq_status write_file_atomic(const char *path, const uint8_t *data, size_t len, int overwrite)
+kmq_status kmq_files_write(int n, const char *const *paths, const uint8_t *const *data,
+                          const size_t *lens, int overwrite, const kmq_temp_guard *guard,
+                          int *failed)
 {
-    outfile *f;
-    kmq_status s = outfile_open(path, overwrite, &f);
-    if (s != KMQ_OK)
-        return s;
-    if ((s = outfile_write(f, data, len)) != KMQ_OK) {
-        outfile_abort(f);
+    kmq_outfile *f[KMQ_MAX_PAIR] = {NULL};
+    kmq_status s = KMQ_OK;
+    int i, dummy;
+    if (!failed)
+        failed = &dummy;
+    *failed = -1;
+    if (n < 1 || n > KMQ_MAX_PAIR || !paths || !data || !lens)
+        return KMQ_ERR_ARG;
+    /* every name is tried before any byte is written */
+    for (i = 0; i < n && s == KMQ_OK; i++)
+        s = kmq_outfile_open(paths[i], overwrite, guard, &f[i]);
+    for (int j = 0; j < n && s == KMQ_OK; j++)
+        if ((s = kmq_outfile_write(f[j], data[j], lens[j])) != KMQ_OK)
+            i = j + 1;
+    if (s != KMQ_OK) {
+        int e = errno;
+        *failed = i - 1;
+        for (i = 0; i < n; i++)
+            kmq_outfile_abort(f[i]);
+        errno = e;
         return s;
     }
-    return outfile_commit(f);
+    return kmq_outfile_commit_all(f, n, failed);
 }
