@@ -356,6 +356,25 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_image_decode_file(const char *path, uint64_
                                                kmq_image *img, const char **why,
                                                size_t *file_size);
 
+/* What an image file is, from its headers alone: nothing is decoded or
+   checked past them (kmq_image_decode_file may still refuse the file).
+   width and height as stored, before any EXIF orientation; channels as
+   kmq_image_decode gives them; streamable: kmq_rows_open reads it in bands
+   (a PNG not interlaced, a TIFF, a PNM).  A regular file only (KMQ_ERR_IO
+   with errno ESPIPE for a pipe or a device, which cannot be read twice).
+   Set size (sizeof, see Sizes at the top) before the call. */
+typedef struct {
+    size_t size;
+    const char *format; /* "PNG", "JPEG", "BMP", "TIFF", "WebP", "PNM" or "GIF" */
+    uint32_t width, height;
+    int channels;
+    int streamable;
+} kmq_image_info;
+#define KMQ_IMAGE_INFO_SIZE_MIN (offsetof(kmq_image_info, streamable) + sizeof(int))
+KMQ_API KMQ_NODISCARD kmq_status kmq_image_probe(const char *path, kmq_image_info *info,
+                                                 const char **why);
+
+
 /* ---- metadata: colour space, pixel size, orientation ----------------------
  *
  * What an image says about how to show it, kept so that outputs look like

@@ -96,8 +96,10 @@ void progress_clear(void);
 /* Streamed images (src/cli/stream_out.c): PNG, TIFF and PNM images (and
    label PNGs) above this many pixels are read in bands by default. */
 #define CLI_STREAM_ABOVE (1ull << 25)
-/* The pixels of the PNG at path by its IHDR (0: not a PNG, or unreadable). */
-uint64_t png_pixels(const char *path);
+/* The pixels of the image at path if it can be streamed, by its header
+   (kmq_image_probe): 0 if it cannot be, UINT64_MAX if the header does not
+   tell (not a regular file, or damaged). */
+uint64_t streamable_pixels(const char *path);
 /* Temporary copies (of standard input and pipes, of output to a pipe)
    are unnamed files in $TMPDIR, else /tmp. */
 /* A new one, open for reading and writing; -1 with errno set. */

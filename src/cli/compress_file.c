@@ -380,11 +380,8 @@ static int stream_open(job *j, const char *path, kmq_rows **rows)
 {
     const compress_opts *o = j->o;
     *rows = NULL;
-    if (!o->stream) { /* a PNG says its size in its first 24 bytes: no need to open it */
-        const uint64_t n = png_pixels(path);
-        if (n && n <= STREAM_ABOVE)
-            return GO_ON;
-    }
+    if (!o->stream && streamable_pixels(path) <= STREAM_ABOVE)
+        return GO_ON; /* small, or not streamable: its header says so */
     kmq_status s = kmq_rows_open(path, o->max_stream_pixels, rows, o->strip ? NULL : &j->meta,
                                  &j->why, &j->file_len);
     if (s == KMQ_ERR_IMAGE_FORMAT) {

@@ -294,7 +294,8 @@ int cmd_decompress(int argc, char **argv)
         }
         lsrc = spooled;
     }
-    if (cpath && stream >= 0 && (stream || png_pixels(lsrc) > CLI_STREAM_ABOVE)) {
+    const uint64_t lpixels = cpath && !stream ? streamable_pixels(lsrc) : 0;
+    if (cpath && stream >= 0 && (stream || (lpixels > CLI_STREAM_ABOVE && lpixels != UINT64_MAX))) {
         const decompress_job dj = {lpath, lsrc, cpath, opath, max_stream, force, quiet, verbose, strip,
                                    ignore_binding};
         rc = decompress_streamed(&dj);

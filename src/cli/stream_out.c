@@ -203,18 +203,12 @@ kmq_sink stream_sink(stream_out *so)
     return sink;
 }
 
-uint64_t png_pixels(const char *path)
+uint64_t streamable_pixels(const char *path)
 {
-    uint8_t head[24];
-    FILE *f = fopen(path, "rb");
-    size_t got = f ? fread(head, 1, sizeof head, f) : 0;
-    if (f)
-        fclose(f);
-    if (got != sizeof head || memcmp(head, "\x89PNG", 4) != 0)
-        return 0;
-    const uint64_t w = (uint64_t)head[16] << 24 | head[17] << 16 | head[18] << 8 | head[19];
-    const uint64_t h = (uint64_t)head[20] << 24 | head[21] << 16 | head[22] << 8 | head[23];
-    return w * h;
+    kmq_image_info info = {.size = sizeof info};
+    if (kmq_image_probe(path, &info, NULL) != KMQ_OK)
+        return UINT64_MAX; /* unknown: the row reader finds out */
+    return info.streamable ? (uint64_t)info.width * info.height : 0;
 }
 
 const char *stream_spool_reason(int rc, int err, char *buf, size_t size)

@@ -123,6 +123,13 @@ int kmq_png_fast_load(kmq_reader *r, size_t budget, uint8_t **pixels, int *w, in
 extern int kmq_png_fast_off;
 /* What decoding an image of these dimensions from file_len bytes may take. */
 size_t kmq_stb_budget(uint64_t width, uint64_t height, size_t file_len);
+/* The size and channels of the JPEG or BMP r reads, from its header, as
+   stb_image would decode it: 1, or 0 if it cannot tell. */
+int kmq_stb_info_reader(kmq_reader *r, int *w, int *h, int *channels);
+/* A GIF's logical screen and the channels kmq_gif_decode gives it (4 with a
+   transparent index), from the records before its first image. */
+kmq_status kmq_gif_probe(int fd, int *width, int *height, int *channels, const char **why);
+
 /* A whole PNG, JPEG or BMP in buf decoded into img (req channels, or 0 for
    as stored) within `budget` bytes; stb's failures in kmq's words
    (src/formats/decode.c). */

@@ -26,8 +26,10 @@
 #include <gif_lib.h>
 
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int kmq_is_gif(const uint8_t *buf, size_t len)
 {
@@ -223,6 +225,47 @@ static kmq_status read_frame(GifFileType *gif, uint8_t *px, int C, const ColorMa
     return KMQ_OK;
 }
 
+/* The records up to the first image, and its descriptor; the transparent
+   index of its graphic control extension (if any) into *transparent. */
+static kmq_status first_image(GifFileType *gif, int *transparent, const char **why)
+{
+    GifRecordType type;
+    for (;;) {
+        if (DGifGetRecordType(gif, &type) == GIF_ERROR)
+            return gif_fail(gif->Error, why);
+        if (type == IMAGE_DESC_RECORD_TYPE)
+            break;
+        if (type == TERMINATE_RECORD_TYPE)
+            return corrupt("corrupt GIF: no image in the file", why);
+        if (read_extension(gif, transparent) == GIF_ERROR)
+            return gif_fail(gif->Error, why);
+    }
+    return DGifGetImageDesc(gif) == GIF_ERROR ? gif_fail(gif->Error, why) : KMQ_OK;
+}
+
+static int fd_read(GifFileType *gif, GifByteType *out, int n)
+{
+    const int fd = *(const int *)gif->UserData;
+    ssize_t r;
+    while ((r = read(fd, out, n < 0 ? 0 : (size_t)n)) < 0 && errno == EINTR)
+        ;
+    return r < 0 ? 0 : (int)r;
+}
+
+kmq_status kmq_gif_probe(int fd, int *width, int *height, int *channels, const char **why)
+{
+    int err = 0, at = fd;
+    GifFileType *gif = DGifOpen(&at, fd_read, &err);
+    if (!gif)
+        return gif_fail(err, why);
+    int transparent = NO_TRANSPARENT_COLOR;
+    kmq_status s = first_image(gif, &transparent, why);
+    *width = gif->SWidth, *height = gif->SHeight;
+    *channels = transparent != NO_TRANSPARENT_COLOR ? 4 : 3;
+    DGifCloseFile(gif, &err);
+    return s;
+}
+
 kmq_status kmq_gif_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
                           kmq_metadata *meta, const char **why)
 {
@@ -239,28 +282,8 @@ kmq_status kmq_gif_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, k
     int transparent = NO_TRANSPARENT_COLOR;
     uint8_t *px = NULL;
     GifPixelType *line = NULL;
-    GifRecordType type;
-    /* the records up to the first image */
-    for (;;) {
-        if (DGifGetRecordType(gif, &type) == GIF_ERROR) {
-            s = gif_fail(gif->Error, why);
-            goto done;
-        }
-        if (type == IMAGE_DESC_RECORD_TYPE)
-            break;
-        if (type == TERMINATE_RECORD_TYPE) {
-            s = corrupt("corrupt GIF: no image in the file", why);
-            goto done;
-        }
-        if (read_extension(gif, &transparent) == GIF_ERROR) {
-            s = gif_fail(gif->Error, why);
-            goto done;
-        }
-    }
-    if (DGifGetImageDesc(gif) == GIF_ERROR) {
-        s = gif_fail(gif->Error, why);
+    if ((s = first_image(gif, &transparent, why)) != KMQ_OK)
         goto done;
-    }
     const uint64_t SW = (uint64_t)gif->SWidth, SH = (uint64_t)gif->SHeight;
     const GifImageDesc *d = &gif->Image;
     if (!SW || !SH) {

@@ -184,3 +184,9 @@ uint8_t *kmq_stb_load_reader(kmq_reader *r, size_t budget, int *w, int *h, int *
         *why = budget_hit ? KMQ_WHY_BUDGET : stbi_failure_reason();
     return p;
 }
+
+int kmq_stb_info_reader(kmq_reader *r, int *w, int *h, int *channels)
+{
+    cb_state st = {r, 0};
+    return stbi_info_from_callbacks(&kmq_callbacks, &st, w, h, channels);
+}
