@@ -47,12 +47,9 @@ static int source_read(const png_source *src, uint64_t at, uint8_t *out, size_t 
 static int has_kmcb(const uint8_t *c, size_t n)
 {
     size_t at = 0;
-    for (; at + 12 <= n; at += 12 + (size_t)kmq_get_be32(c + at)) {
-        if (!memcmp(c + at + 4, "kmCb", 4))
+    for (kmq_png_chunk k; kmq_png_next_chunk(c, n, &at, &k);)
+        if (!memcmp(k.type, "kmCb", 4))
             return 1;
-        if (kmq_get_be32(c + at) > n - at - 12)
-            break;
-    }
     return at < n && memmem(c + at, n - at, "kmCb", 4);
 }
 

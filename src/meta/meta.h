@@ -49,6 +49,9 @@ void kmq_jpeg_icc_free(kmq_jpeg_icc *icc);
 /* A whole ICC profile (TIFF's tag, WebP's ICCP chunk) as an iCCP chunk;
    one over KMQ_MAX_ICC_PROFILE is dropped with a warning. */
 kmq_status kmq_meta_icc_profile(kmq_metadata *m, const uint8_t *profile, size_t len);
+/* The colour space an iCCP chunk's profile is for ("RGB ", "GRAY", ...;
+   "" when it cannot be told), from its data (len bytes). */
+void kmq_meta_iccp_space(const uint8_t *data, size_t len, char space[5]);
 /* After a quarter turn: pHYs's x and y densities trade places. */
 void kmq_meta_swap_phys(kmq_metadata *m);
 

@@ -110,6 +110,17 @@ int kmq_is_png(const uint8_t *buf, size_t len);
 /* Writes one PNG chunk at p: length, type, the len bytes of data (which may
    already be in place at p + 8), CRC; returns its size, 12 + len. */
 size_t kmq_png_put_chunk(uint8_t *p, const char *type, const uint8_t *data, size_t len);
+/* Chunks in memory (a PNG after its signature, or a run of whole chunks
+   such as a kmCp's data), one at a time: 1 with *c the chunk at buf + *at
+   and *at moved past it; 0 where no whole chunk is left (fewer than 12
+   bytes, or a length that runs past len), *at left there.  Nothing is
+   checked: kmq_png_chunk_crc_ok says whether its CRC is right. */
+typedef struct {
+    const uint8_t *type, *data;
+    uint32_t len;
+} kmq_png_chunk;
+int kmq_png_next_chunk(const uint8_t *buf, size_t len, size_t *at, kmq_png_chunk *c);
+int kmq_png_chunk_crc_ok(const kmq_png_chunk *c);
 kmq_status kmq_png_check_reader(kmq_reader *r, kmq_png_header *hdr, const char **why);
 /* Chunks between IHDR and the first IDAT, handed to whoever keeps some
    (src/meta keeps the colour metadata): want(ctx, type, len) says whether
