@@ -30,7 +30,8 @@
  * system read files (kmq_image_decode_file(_ex), kmq_read_file, kmq_rows_open,
  * kmq_stream_decompress).  Every
  * fallible call returns a kmq_status (KMQ_OK = 0); kmq_strerror() names each
- * code, and which field of kmq_params is wrong comes from kmq_params_check.
+ * code, and kmq_last_why() says what was wrong in that call: which argument
+ * or field ("params.k = 300 is outside 2..256"), or the *why text.
  *
  * Memory: every buffer the library returns (pixels, labels, entries, encoded
  * files) is plain malloc memory that free() releases; kmq_image_free,
@@ -48,8 +49,9 @@
  * are fixed; others name a size or a chunk and are written into a buffer
  * of the calling thread, which the next failing call on that thread
  * overwrites.  So a *why stays valid until the next kmq call on the same
- * thread: copy it to keep it longer.  kmq_strerror's texts and
- * kmq_metadata's warning are fixed strings, valid for the program's life.
+ * thread: copy it to keep it longer, as kmq_last_why()'s text.
+ * kmq_strerror's texts and kmq_metadata's warning are fixed strings, valid
+ * for the program's life.
  *
  * THE CODEBOOK FILE FORMAT (.bin), version 1, all integers little-endian:
  *
@@ -141,6 +143,22 @@ typedef enum {
 /* A static, human-readable description of a status code. */
 KMQ_API const char *kmq_strerror(kmq_status status);
 
+/*
+ * Why the calling thread's last call that returned a kmq_status failed, in
+ * one line that kmq_strerror's words do not say:
+ *  - KMQ_ERR_ARG from any function: the argument or field at fault and its
+ *    value, as "params.k = 300 is outside 2..256", "stats.size = 3 is not
+ *    a kmq_stats size (80..112)" or "labels is NULL";
+ *  - a function with a *why: the same text as *why (for KMQ_ERR_ARG, *why
+ *    is this text too);
+ *  - other failures where there is more to say: which label is out of
+ *    range, which sizes differ, what a codebook's header holds.
+ * "" (never NULL) after a success, and after a failure with nothing to add.
+ * Every function that returns a kmq_status sets it.  The text is the
+ * calling thread's own: valid until its next kmq call (copy it to keep it).
+ */
+KMQ_API const char *kmq_last_why(void);
+
 /* ---- k-means ------------------------------------------------------------ */
 typedef enum { KMQ_INIT_KMEANSPP = 0, KMQ_INIT_RANDOM = 1 } kmq_init;
 
@@ -182,7 +200,7 @@ KMQ_API int kmq_params_restarts(const kmq_params *p, int k);
 /* Checks every field of *p against the limits above: KMQ_OK, or
    KMQ_ERR_ARG with *field (if field is not NULL) set to the name of the
    first wrong one ("k", "init", "n_init", "max_iter", "tol", "threads"; "params"
-   for a NULL p). */
+   for a NULL p), and kmq_last_why() saying what is wrong with it. */
 KMQ_API kmq_status kmq_params_check(const kmq_params *p, const char **field);
 
 typedef struct {
@@ -193,7 +211,8 @@ typedef struct {
 
 KMQ_API void kmq_codebook_free(kmq_codebook *cb);
 /* KMQ_OK if cb is a codebook every function accepts (entries not NULL, k in
-   1..KMQ_MAX_K, channels in 1..KMQ_MAX_CHANNELS), else KMQ_ERR_ARG. */
+   1..KMQ_MAX_K, channels in 1..KMQ_MAX_CHANNELS), else KMQ_ERR_ARG (and
+   kmq_last_why() names the field). */
 KMQ_API kmq_status kmq_codebook_check(const kmq_codebook *cb);
 
 typedef struct {

@@ -217,6 +217,7 @@ def _proto(name, restype, *argtypes):
 
 P = ctypes.POINTER
 kmq_strerror = _proto("kmq_strerror", _ccp, ctypes.c_int)
+kmq_last_why = _proto("kmq_last_why", _ccp)
 kmq_params_default = _proto("kmq_params_default", None, P(Params))
 kmq_params_check = _proto("kmq_params_check", _status, P(Params), _ccpp)
 kmq_codebook_free = _proto("kmq_codebook_free", None, P(Codebook))
@@ -257,10 +258,20 @@ def strerror(status):
     return s.decode("utf-8", "replace") if s else f"kmq status {status}"
 
 
+def last_why():
+    """kmq_last_why(): what the calling thread's last failed kmq call said
+    was wrong ("" when it said nothing more than its status)."""
+    s = kmq_last_why()
+    return s.decode("utf-8", "replace") if s else ""
+
+
 def fail(status, path=None, why=None):
     """Raises the exception for a failed call: OSError (with errno, so
     FileNotFoundError and friends) for KMQ_ERR_IO, MemoryError for
-    KMQ_ERR_NOMEM, FileExistsError for KMQ_ERR_EXISTS, else kmq.Error."""
+    KMQ_ERR_NOMEM, FileExistsError for KMQ_ERR_EXISTS, else kmq.Error.
+    For KMQ_ERR_ARG without a why, the text is kmq_strerror's followed by
+    kmq_last_why()'s (the field at fault), read before any other call."""
+    detail = last_why() if status == ERR_ARG else ""
     if status == ERR_IO:
         e = ctypes.get_errno() or _errno.EIO
         raise OSError(e, os.strerror(e), None if path is None else os.fspath(path))
@@ -270,6 +281,8 @@ def fail(status, path=None, why=None):
         raise FileExistsError(_errno.EEXIST, strerror(status), os.fspath(path))
     if isinstance(why, bytes):
         why = why.decode("utf-8", "replace")
+    if not why and detail:
+        why = f"{strerror(status)}: {detail}"
     raise Error(status, why or strerror(status), path)
 
 

@@ -3,6 +3,7 @@
 #include "big_alloc.h"
 #include "formats.h"
 #include "stb_io.h"
+#include "why.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -265,17 +266,14 @@ static other_decoder other_format(const uint8_t *buf, size_t len)
                                    : NULL;
 }
 
-kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_options *o,
-                               kmq_image *img, kmq_metadata *meta, const char **why)
+static kmq_status image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_options *o,
+                                  kmq_image *img, kmq_metadata *meta, const char **why)
 {
-    const char *dummy;
     kmq_decode_options d;
     o = defaults(o, &d);
-    if (!why)
-        why = &dummy;
     *why = NULL;
     if (!buf || !img)
-        return KMQ_ERR_ARG;
+        return kmq_arg("%s is NULL", buf ? "img" : "buf");
     memset(img, 0, sizeof *img);
     if (meta)
         kmq_meta_init(meta);
@@ -309,6 +307,15 @@ kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_
                     : load(buf, len, 0, kmq_stb_budget(w, h, len), img, why);
     }
     return finish(s, o, img, &collected, meta);
+}
+
+kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_options *o,
+                               kmq_image *img, kmq_metadata *meta, const char **why)
+{
+    const char *w = NULL;
+    kmq_why_clear();
+    const kmq_status s = image_decode_ex(buf, len, o, img, meta, &w);
+    return kmq_why_out(s, w, why);
 }
 
 kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
@@ -372,19 +379,16 @@ kmq_status kmq_image_decode_file(const char *path, uint64_t max_pixels, kmq_imag
     return kmq_image_decode_file_ex(path, &o, img, NULL, why, file_size);
 }
 
-kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *o,
-                                    kmq_image *img, kmq_metadata *meta, const char **why,
-                                    size_t *file_size)
+static kmq_status image_decode_file_ex(const char *path, const kmq_decode_options *o,
+                                       kmq_image *img, kmq_metadata *meta, const char **why,
+                                       size_t *file_size)
 {
-    const char *dummy;
     kmq_decode_options d;
     o = defaults(o, &d);
     const uint64_t max_pixels = o->max_pixels;
-    if (!why)
-        why = &dummy;
     *why = NULL;
     if (!path || !img)
-        return KMQ_ERR_ARG;
+        return kmq_arg("%s is NULL", path ? "img" : "path");
     memset(img, 0, sizeof *img);
     if (meta)
         kmq_meta_init(meta);
@@ -515,6 +519,16 @@ kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *
     return s;
 }
 
+kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *o,
+                                    kmq_image *img, kmq_metadata *meta, const char **why,
+                                    size_t *file_size)
+{
+    const char *w = NULL;
+    kmq_why_clear();
+    const kmq_status s = image_decode_file_ex(path, o, img, meta, &w, file_size);
+    return kmq_why_out(s, w, why);
+}
+
 static const char *colour_type_name(int ct)
 {
     switch (ct) {
@@ -559,13 +573,12 @@ kmq_status kmq_labels_header(const kmq_png_header *hdr, uint64_t max_pixels, con
     return kmq_png_check_size(hdr, max_pixels, why);
 }
 
-kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
-                             const char **why)
+static kmq_status labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
+                                kmq_image *img, const char **why)
 {
-    const char *dummy;
-    if (!why)
-        why = &dummy;
     *why = NULL;
+    if (!img)
+        return kmq_arg("img is NULL");
     memset(img, 0, sizeof *img);
     kmq_status s = kmq_labels_magic(buf, len, why);
     if (s != KMQ_OK)
@@ -586,12 +599,25 @@ kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels
     return KMQ_OK;
 }
 
+kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
+                             const char **why)
+{
+    const char *w = NULL;
+    kmq_why_clear();
+    const kmq_status s = labels_decode(buf, len, max_pixels, img, &w);
+    return kmq_why_out(s, w, why);
+}
+
 static kmq_status encode(const uint8_t *pixels, int width, int height, int channels, int level,
                          uint8_t **out, size_t *out_len)
 {
     *out = NULL;
-    if (!pixels || width < 1 || height < 1 || channels < 1 || channels > KMQ_MAX_CHANNELS)
-        return KMQ_ERR_ARG;
+    if (!pixels)
+        return kmq_arg("pixels is NULL");
+    if (width < 1 || height < 1)
+        return kmq_arg("the image is %d x %d pixels", width, height);
+    if (channels < 1 || channels > KMQ_MAX_CHANNELS)
+        return kmq_arg("channels = %d is outside 1..%d", channels, KMQ_MAX_CHANNELS);
     /* stb_image_write sizes its buffers with int arithmetic: beyond that,
        libspng writes the image (every image the decoders allow fits). */
     if (((uint64_t)width * channels + 1) * (uint64_t)height > INT_MAX / 2)
@@ -610,6 +636,7 @@ static kmq_status encode(const uint8_t *pixels, int width, int height, int chann
 kmq_status kmq_png_encode(const uint8_t *pixels, int width, int height, int channels,
                           uint8_t **out, size_t *out_len)
 {
+    kmq_why_clear();
     /* Photographic output: stb's per-row filter choice pays off. */
     return encode(pixels, width, height, channels, 6, out, out_len);
 }

@@ -7,6 +7,7 @@
 #include "formats.h"
 #include "stb_io.h"
 #include "labels.h"
+#include "why.h"
 
 #include <spng.h>
 #include <stdlib.h>
@@ -20,13 +21,19 @@ static kmq_status spng_status(int err)
 kmq_status kmq_png8_encode(const uint8_t *labels, int width, int height, const kmq_codebook *cb,
                            const kmq_png_options *o, uint8_t **out, size_t *out_len)
 {
+    kmq_why_clear();
     *out = NULL;
-    if (kmq_codebook_check(cb) != KMQ_OK || !labels || !o || width < 1 || height < 1 ||
-        o->level < 1 || o->level > KMQ_MAX_LEVEL || o->threads < 0 || o->threads > KMQ_MAX_THREADS)
-        return KMQ_ERR_ARG;
-    const size_t n = (size_t)width * height;
-    if (kmq_first_bad_label(labels, n, cb->k) < n)
-        return KMQ_ERR_LABEL_RANGE;
+    kmq_status s = kmq_codebook_check(cb);
+    if (s != KMQ_OK || (s = kmq_png_options_fault(o)) != KMQ_OK)
+        return s;
+    if (!labels)
+        return kmq_arg("labels is NULL");
+    if (width < 1 || height < 1)
+        return kmq_arg("the image is %d x %d pixels", width, height);
+    const size_t n = (size_t)width * height, bad = kmq_first_bad_label(labels, n, cb->k);
+    if (bad < n)
+        return kmq_why(KMQ_ERR_LABEL_RANGE, "labels[%zu] = %d is not below cb.k = %d", bad,
+                       labels[bad], cb->k);
     return kmq_png_encode_labels(labels, width, height, kmq_label_bits(cb->k), cb, o, out,
                                  out_len);
 }
@@ -37,13 +44,12 @@ int kmq_is_indexed_png(const uint8_t *buf, size_t len)
     return len >= 26 && kmq_is_png(buf, len) && !memcmp(buf + 12, "IHDR", 4) && buf[25] == 3;
 }
 
-kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
-                           kmq_image *labels, kmq_codebook *cb, const char **why)
+static kmq_status png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
+                              kmq_image *labels, kmq_codebook *cb, const char **why)
 {
-    const char *dummy;
-    if (!why)
-        why = &dummy;
     *why = NULL;
+    if (!labels || !cb)
+        return kmq_arg("%s is NULL", labels ? "cb" : "labels");
     memset(labels, 0, sizeof *labels);
     memset(cb, 0, sizeof *cb);
     kmq_png_header hdr;
@@ -134,6 +140,15 @@ kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
     labels->channels = 1;
     labels->pixels = idx;
     return KMQ_OK;
+}
+
+kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
+                           kmq_image *labels, kmq_codebook *cb, const char **why)
+{
+    const char *w = NULL;
+    kmq_why_clear();
+    const kmq_status s = png8_decode(buf, len, max_pixels, labels, cb, &w);
+    return kmq_why_out(s, w, why);
 }
 
 kmq_status kmq_png_encode_spng(const uint8_t *pixels, int width, int height, int channels,

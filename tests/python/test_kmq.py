@@ -199,6 +199,21 @@ def test_structs_mirror_the_header(tmp_path):
             assert int(got[f"{name}.{field}"]) == getattr(cls, field).offset, f"{name}.{field}"
 
 
+def test_argument_errors_name_the_field():
+    """kmq.Error for KMQ_ERR_ARG carries kmq_last_why(): which field, what value."""
+    lib = kmq._lib
+    png = lib.PngOptions()
+    lib.kmq_png_options_default(ctypes.byref(png))
+    png.level = 13
+    labels = np.zeros((2, 2), np.uint8)
+    out, n = lib._u8p(), ctypes.c_size_t()
+    with pytest.raises(kmq.Error, match=r"^invalid argument: o\.level = 13 is outside 1\.\.12$") as e:
+        lib.check(lib.kmq_labels_encode(lib.u8ptr(labels), 2, 2, 2, ctypes.byref(png),
+                                        ctypes.byref(out), ctypes.byref(n)))
+    assert e.value.status == lib.ERR_ARG
+    assert lib.last_why() == "o.level = 13 is outside 1..12"
+
+
 # ---- quantize -------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", sorted(IMAGES))
