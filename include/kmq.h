@@ -10,6 +10,7 @@
  *   kmq_codebook cb;
  *   uint8_t *labels = malloc(img.width * img.height);
  *   kmq_stats st;
+ *   kmq_stats_init(&st);                 // st.size = sizeof st (see Sizes)
  *   kmq_status s = kmq_quantize(img.pixels, (size_t)img.width * img.height,
  *                               img.channels, &p, &cb, labels, &st);
  *   if (s != KMQ_OK) fprintf(stderr, "%s\n", kmq_strerror(s));
@@ -44,6 +45,20 @@
  * outlive a call inside a decoder or encoder is per thread); each call runs
  * its own OpenMP team of `threads` workers (0: the free cores), and results never
  * depend on the thread count.
+ *
+ * Sizes: the structs a caller fills in or allocates for the library --
+ * kmq_params, kmq_png_options, kmq_decode_options (read) and kmq_stats
+ * (written) -- begin with `size_t size`, which kmq_params_default,
+ * kmq_png_options_default, kmq_decode_options_default and kmq_stats_init
+ * set to sizeof the struct as this header declares it; set every struct so
+ * (or size = sizeof yourself) before changing its fields.  A later kmq adds
+ * fields only at the end, and reads or writes only the first `size` bytes:
+ * a field that does not lie wholly within them takes its default (shown
+ * beside it), and a kmq_stats is written up to `size` bytes only, the rest
+ * left as it was.  So a program keeps working, unchanged, with a libkmq
+ * newer than its kmq.h.  A size below KMQ_*_SIZE_MIN (the fields every
+ * kmq since 0.3.0 requires) or above sizeof is KMQ_ERR_ARG, with
+ * kmq_last_why() naming it ("params.size = 0 is not a kmq_params size").
  *
  * Strings: a *why the library sets is its own text, never to be freed.  Some
  * are fixed; others name a size or a chunk and are written into a buffer
@@ -171,6 +186,7 @@ typedef enum { KMQ_INIT_KMEANSPP = 0, KMQ_INIT_RANDOM = 1 } kmq_init;
 #define KMQ_MAX_THREADS 1024
 
 typedef struct {
+    size_t size;    /* sizeof(kmq_params) (see Sizes at the top)                   */
     int k;          /* clusters, KMQ_MIN_K..KMQ_MAX_K                       (64)   */
     kmq_init init;  /* seeding: KMQ_INIT_KMEANSPP or KMQ_INIT_RANDOM  (kmeans++) */
     int n_init;     /* restarts, 1..KMQ_MAX_N_INIT, or KMQ_N_INIT_AUTO;
@@ -187,8 +203,11 @@ typedef struct {
     void (*progress)(void *ctx, int restart, int restarts, int iteration);
     void *progress_ctx;
 } kmq_params;
+/* The smallest params.size: k .. threads.  The progress callback may be
+   left out (it is NULL then), as fields added later will be. */
+#define KMQ_PARAMS_SIZE_MIN (offsetof(kmq_params, threads) + sizeof(int))
 
-/* Fills *p with the defaults shown above. */
+/* Fills *p with the defaults shown above, size with sizeof *p. */
 KMQ_API void kmq_params_default(kmq_params *p);
 
 /* The restarts kmq_quantize makes for k colours with *p: p->n_init, or what
@@ -199,8 +218,9 @@ KMQ_API int kmq_params_restarts(const kmq_params *p, int k);
 
 /* Checks every field of *p against the limits above: KMQ_OK, or
    KMQ_ERR_ARG with *field (if field is not NULL) set to the name of the
-   first wrong one ("k", "init", "n_init", "max_iter", "tol", "threads"; "params"
-   for a NULL p), and kmq_last_why() saying what is wrong with it. */
+   first wrong one ("size", "k", "init", "n_init", "max_iter", "tol",
+   "threads"; "params" for a NULL p), and kmq_last_why() saying what is
+   wrong with it. */
 KMQ_API kmq_status kmq_params_check(const kmq_params *p, const char **field);
 
 typedef struct {
@@ -215,7 +235,10 @@ KMQ_API void kmq_codebook_free(kmq_codebook *cb);
    kmq_last_why() names the field). */
 KMQ_API kmq_status kmq_codebook_check(const kmq_codebook *cb);
 
+/* Written by the function that takes it, up to its `size` (see Sizes at
+   the top): give it one set by kmq_stats_init. */
 typedef struct {
+    size_t size;          /* sizeof(kmq_stats), the caller's: never written */
     size_t pixels;        /* pixels clustered */
     size_t distinct;      /* distinct colours in the input */
     int k;                /* entries in the codebook (< params.k when distinct < k) */
@@ -233,6 +256,12 @@ typedef struct {
     double seconds_kmeans;    /* seeding, Lloyd and finalisation, all restarts */
     double seconds_labels;    /* labelling every pixel */
 } kmq_stats;
+/* The smallest stats.size: pixels .. psnr.  The PSNRs over black and
+   white and the timings are written only when size holds them. */
+#define KMQ_STATS_SIZE_MIN (offsetof(kmq_stats, psnr) + sizeof(double))
+
+/* Zeroes *st and sets its size to sizeof *st. */
+KMQ_API void kmq_stats_init(kmq_stats *st);
 
 /*
  * Clusters the colours of `pixels` (npixels * channels bytes, interleaved)
@@ -243,7 +272,8 @@ typedef struct {
  * nearest rounded centre (lowest index on ties), so stats->mse is what a
  * decode of labels + codebook gives.  With fewer distinct colours than k,
  * the codebook is exactly those colours (sorted) and the result is lossless.
- * stats may be NULL.  On error *cb is left empty.
+ * stats may be NULL; it is written only when the call succeeds.  On error
+ * *cb is left empty.
  */
 KMQ_API KMQ_NODISCARD kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
                                       const kmq_params *params, kmq_codebook *cb,
@@ -264,8 +294,9 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_quantize_quality(const uint8_t *pixels, siz
 
 /*
  * Relabels width * height pixels (channels as cb's) by Floyd-Steinberg error
- * diffusion over cb's entries, and updates *stats' inertia, MSE and PSNR
- * (if stats is not NULL) to the dithered result.  Deterministic.
+ * diffusion over cb's entries, and updates *stats' inertia, MSE and PSNRs
+ * (if stats is not NULL; those within its size) to the dithered result,
+ * leaving its other fields.  Deterministic.
  */
 KMQ_API KMQ_NODISCARD kmq_status kmq_dither(const uint8_t *pixels, int width, int height, int channels,
                                     const kmq_codebook *cb, uint8_t *labels, kmq_stats *stats);
@@ -392,14 +423,22 @@ typedef struct {
 KMQ_API void kmq_metadata_free(kmq_metadata *meta);
 
 typedef struct {
-    uint64_t max_pixels;  /* 0 = KMQ_DEFAULT_MAX_PIXELS */
-    int keep_orientation; /* 1: pixels in stored order, whatever EXIF says */
+    size_t size;          /* sizeof(kmq_decode_options) (see Sizes at the top) */
+    uint64_t max_pixels;  /* 0 = KMQ_DEFAULT_MAX_PIXELS                  (0) */
+    int keep_orientation; /* 1: pixels in stored order, whatever EXIF says (0) */
 } kmq_decode_options;
+/* The smallest o.size: max_pixels .. keep_orientation. */
+#define KMQ_DECODE_OPTIONS_SIZE_MIN \
+    (offsetof(kmq_decode_options, keep_orientation) + sizeof(int))
+
+/* The defaults shown above, size sizeof *o. */
+KMQ_API void kmq_decode_options_default(kmq_decode_options *o);
 
 /*
- * kmq_image_decode / kmq_image_decode_file with options, also collecting the
- * image's metadata into *meta (if not NULL; free with kmq_metadata_free).
- * The plain functions apply the EXIF orientation too and collect nothing.
+ * kmq_image_decode / kmq_image_decode_file with options (NULL: the
+ * defaults), also collecting the image's metadata into *meta (if not NULL;
+ * free with kmq_metadata_free).  The plain functions apply the EXIF
+ * orientation too and collect nothing.
  */
 KMQ_API KMQ_NODISCARD kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len,
                                              const kmq_decode_options *o, kmq_image *img,
@@ -480,6 +519,7 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_png_encode(const uint8_t *pixels, int width
 #define KMQ_DEFAULT_LEVEL 6
 #define KMQ_MAX_LEVEL 12
 typedef struct {
+    size_t size;    /* sizeof(kmq_png_options) (see Sizes at the top)         */
     int level;      /* DEFLATE effort, 1 fastest .. KMQ_MAX_LEVEL smallest   */
     int exhaustive; /* encode every filter (and sample size), keep the smallest */
     int threads;    /* 0 = the free cores; never changes the bytes            */
@@ -488,8 +528,11 @@ typedef struct {
                        ImageMagick, browsers) scale such samples to 0..255,
                        so they no longer read the labels: off by default  */
 } kmq_png_options;
+/* The smallest o.size: level .. packed. */
+#define KMQ_PNG_OPTIONS_SIZE_MIN (offsetof(kmq_png_options, packed) + sizeof(int))
 
-/* level KMQ_DEFAULT_LEVEL, not exhaustive, the free cores, 8-bit labels. */
+/* level KMQ_DEFAULT_LEVEL, not exhaustive, the free cores, 8-bit labels;
+   size sizeof *o. */
 KMQ_API void kmq_png_options_default(kmq_png_options *o);
 
 /*

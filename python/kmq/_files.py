@@ -222,7 +222,7 @@ def _ends_with_npy(path):
 def decode_image_file(path, max_pixels=0, orient=True, metadata=True):
     """kmq_image_decode_file_ex: (pixels (H, W, C) uint8, Metadata or None, file size).
     The caller frees the metadata with kmq_metadata_free."""
-    opts = _lib.DecodeOptions(max_pixels, 0 if orient else 1)
+    opts = _lib.decode_options(max_pixels=max_pixels, keep_orientation=0 if orient else 1)
     img = _lib.Image()
     meta = _lib.Metadata() if metadata else None
     why = ctypes.c_char_p()
@@ -296,7 +296,7 @@ def compress(path, labels=None, codebook=None, k=64, n_init="auto", max_iter=100
         label_array, cb_array, st = _core.run_quantize(pixels, c, params, w, h)
         del pixels
         cb = _core.codebook_struct(cb_array)
-        png = _lib.PngOptions(level, 0, params.threads, 0)
+        png = _lib.png_options(level=level, threads=params.threads)
         out, out_len = _lib._u8p(), ctypes.c_size_t()
         _lib.check(_lib.kmq_labels_encode(_lib.u8ptr(label_array), w, h, cb.k, ctypes.byref(png),
                                           ctypes.byref(out), ctypes.byref(out_len)), lpath)

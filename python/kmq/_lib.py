@@ -42,6 +42,9 @@ ERR_EXISTS = 5
 ERR_BINDING = 15
 
 # ---- the structs, field for field as in include/kmq.h ------------------------
+# The four with a size first (kmq.h, "Sizes") are made by params(),
+# png_options(), decode_options() and stats() below, never field by field
+# in order: the library reads `size` bytes of them.
 
 PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int)
 
@@ -52,6 +55,7 @@ N_INIT_AUTO = 0
 
 class Params(ctypes.Structure):
     _fields_ = [
+        ("size", ctypes.c_size_t),
         ("k", ctypes.c_int),
         ("init", ctypes.c_int),  # kmq_init, an enum: int-sized
         ("n_init", ctypes.c_int),
@@ -74,6 +78,7 @@ class Codebook(ctypes.Structure):
 
 class Stats(ctypes.Structure):
     _fields_ = [
+        ("size", ctypes.c_size_t),
         ("pixels", ctypes.c_size_t),
         ("distinct", ctypes.c_size_t),
         ("k", ctypes.c_int),
@@ -111,6 +116,7 @@ class Metadata(ctypes.Structure):
 
 class DecodeOptions(ctypes.Structure):
     _fields_ = [
+        ("size", ctypes.c_size_t),
         ("max_pixels", ctypes.c_uint64),
         ("keep_orientation", ctypes.c_int),
     ]
@@ -127,6 +133,7 @@ class Binding(ctypes.Structure):
 
 class PngOptions(ctypes.Structure):
     _fields_ = [
+        ("size", ctypes.c_size_t),
         ("level", ctypes.c_int),
         ("exhaustive", ctypes.c_int),
         ("threads", ctypes.c_int),
@@ -219,6 +226,8 @@ P = ctypes.POINTER
 kmq_strerror = _proto("kmq_strerror", _ccp, ctypes.c_int)
 kmq_last_why = _proto("kmq_last_why", _ccp)
 kmq_params_default = _proto("kmq_params_default", None, P(Params))
+kmq_stats_init = _proto("kmq_stats_init", None, P(Stats))
+kmq_decode_options_default = _proto("kmq_decode_options_default", None, P(DecodeOptions))
 kmq_params_check = _proto("kmq_params_check", _status, P(Params), _ccpp)
 kmq_codebook_free = _proto("kmq_codebook_free", None, P(Codebook))
 kmq_quantize = _proto("kmq_quantize", _status, _u8p, ctypes.c_size_t, ctypes.c_int, P(Params),
@@ -251,6 +260,34 @@ kmq_png_options_default = _proto("kmq_png_options_default", None, P(PngOptions))
 kmq_png8_decode = _proto("kmq_png8_decode", _status, _u8p, ctypes.c_size_t, ctypes.c_uint64,
                          P(Image), P(Codebook), _ccpp)
 kmq_read_file = _proto("kmq_read_file", _status, _ccp, ctypes.c_size_t, _u8pp, _szp)
+
+
+def _made(cls, default, fields):
+    s = cls()
+    default(ctypes.byref(s))  # sets size, and every field to its default
+    for name, value in fields.items():
+        setattr(s, name, value)
+    return s
+
+
+def params(**fields):
+    """A kmq_params: the defaults (size included), then the given fields."""
+    return _made(Params, kmq_params_default, fields)
+
+
+def png_options(**fields):
+    """A kmq_png_options: the defaults (size included), then the given fields."""
+    return _made(PngOptions, kmq_png_options_default, fields)
+
+
+def decode_options(**fields):
+    """A kmq_decode_options: the defaults (size included), then the given fields."""
+    return _made(DecodeOptions, kmq_decode_options_default, fields)
+
+
+def stats():
+    """A kmq_stats for the library to fill (zeroed, its size set)."""
+    return _made(Stats, kmq_stats_init, {})
 
 
 def strerror(status):

@@ -142,7 +142,10 @@ static int skip_done(job *j)
 static int decode(job *j)
 {
     const compress_opts *o = j->o;
-    const kmq_decode_options dopt = {o->max_pixels, o->no_orient};
+    kmq_decode_options dopt;
+    kmq_decode_options_default(&dopt);
+    dopt.max_pixels = o->max_pixels;
+    dopt.keep_orientation = o->no_orient;
     kmq_status s = kmq_image_decode_file_ex(j->source, &dopt, &j->img, o->strip ? NULL : &j->meta,
                                             &j->why, &j->file_len);
     if (s != KMQ_OK)
@@ -257,6 +260,7 @@ static kmq_status quality_dithered(job *j, const kmq_params *base, size_t npixel
         p.k = k;
         kmq_codebook cb;
         kmq_stats st;
+        kmq_stats_init(&st);
         if ((s = quantize_dithered(j, &p, &cb, labels, &st)) != KMQ_OK)
             break;
         const int reached = st.psnr >= target;
@@ -320,6 +324,18 @@ static int quantize(job *j)
     return GO_ON;
 }
 
+/* How the label PNG or PNG8 is written (-z only in memory). */
+static kmq_png_options png_options(const compress_opts *o, int exhaustive)
+{
+    kmq_png_options png;
+    kmq_png_options_default(&png);
+    png.level = o->level;
+    png.exhaustive = exhaustive;
+    png.threads = o->params.threads;
+    png.packed = o->packed;
+    return png;
+}
+
 /* The bytes of every output, in memory. */
 static int encode(job *j)
 {
@@ -328,7 +344,7 @@ static int encode(job *j)
     if ((s = kmq_palette_sort(&j->cb, j->labels, j->width, j->height)) != KMQ_OK)
         return fail(j, s);
     j->failed = j->paths[0];
-    const kmq_png_options png = {o->level, o->exhaustive, o->params.threads, o->packed};
+    const kmq_png_options png = png_options(o, o->exhaustive);
     uint8_t **out = &j->bufs[0];
     size_t *out_len = &j->lens[0];
     s = o->png8 ? kmq_png8_encode(j->labels, j->width, j->height, &j->cb, &png, out, out_len)
@@ -551,7 +567,7 @@ static int stream(job *j)
         kmq_params params = o->params;
         params.progress = progress_kmeans;
         params.progress_ctx = (void *)j->input;
-        const kmq_png_options png = {o->level, 0, o->params.threads, o->packed};
+        const kmq_png_options png = png_options(o, 0);
         j->reached = 1;
         s = kmq_stream_compress(rows, &params, o->quality, &png, &j->meta, &sink, &j->cb, &j->st,
                                 &j->reached, &j->why);
@@ -607,6 +623,7 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
     };
     job j = {.o = o, .input = input, .source = input, .paths = paths, .nout = nout, .res = res,
              .failed = input, .spool_fd = -1, .t0 = now_seconds()};
+    kmq_stats_init(&j.st);
     int rc = GO_ON;
     for (size_t i = 0; rc == GO_ON && i < sizeof stages / sizeof *stages; i++)
         rc = stages[i](&j);

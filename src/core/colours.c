@@ -2,6 +2,7 @@
    bands of rows (kmq_stream_compress): the histogram kmq_quantize builds
    in one go, then the same k-means and the same labels. */
 #include "internal.h"
+#include "sized.h"
 #include "why.h"
 
 #include <stdlib.h>
@@ -59,16 +60,20 @@ kmq_status kmq_colours_add(kmq_colours *c, const uint8_t *pixels, size_t npixels
     return s;
 }
 
-kmq_status kmq_colours_quantize(kmq_colours *c, const kmq_params *params, double target_psnr,
-                                kmq_codebook *cb, kmq_stats *stats, int *reached)
+kmq_status kmq_colours_quantize(kmq_colours *c, const kmq_params *caller_params,
+                                double target_psnr, kmq_codebook *cb, kmq_stats *caller_stats,
+                                int *reached)
 {
     kmq_why_clear();
     if (!cb)
         return kmq_arg("cb is NULL");
     memset(cb, 0, sizeof *cb);
-    kmq_status s = kmq_params_check(params, NULL);
-    if (s != KMQ_OK)
+    kmq_params full;
+    kmq_status s = kmq_params_read(caller_params, &full);
+    if (s != KMQ_OK || (s = kmq_stats_check(caller_stats)) != KMQ_OK)
         return s;
+    const kmq_params *params = &full;
+    kmq_stats st, *stats = caller_stats ? &st : NULL; /* written to the caller's at the end */
     if (!c)
         return kmq_arg("colours is NULL");
     if (!c->pixels)
@@ -93,6 +98,7 @@ kmq_status kmq_colours_quantize(kmq_colours *c, const kmq_params *params, double
     if (s == KMQ_OK && stats) {
         stats->seconds_histogram = c->seconds_adding;
         stats->seconds_kmeans = kmq_seconds() - t0;
+        kmq_stats_put(caller_stats, stats);
     }
     return s;
 }

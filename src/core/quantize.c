@@ -1,6 +1,7 @@
 /* The whole quantization: histogram, restarts of seeding + Lloyd, the uint8
    finalisation, and per-pixel labels. */
 #include "internal.h"
+#include "sized.h"
 #include "why.h"
 
 #include <math.h>
@@ -10,6 +11,8 @@
 
 void kmq_params_default(kmq_params *p)
 {
+    memset(p, 0, sizeof *p);
+    p->size = sizeof *p;
     p->k = 64;
     p->init = KMQ_INIT_KMEANSPP;
     p->n_init = KMQ_N_INIT_AUTO;
@@ -28,12 +31,23 @@ int kmq_params_restarts(const kmq_params *p, int k)
     return p->init == KMQ_INIT_KMEANSPP && k >= 32 ? 1 : 3;
 }
 
-/* The name of *p's first wrong field (kmq_params_check's), with
-   kmq_last_why's text recorded; NULL if every field is right. */
-static const char *params_fault(const kmq_params *p)
+/* *p read into *full (fields past p->size at their defaults) and checked:
+   the name of the first wrong field (kmq_params_check's), with
+   kmq_last_why's text recorded, or NULL if every field is right. */
+static const char *params_fault(const kmq_params *p, kmq_params *full)
 {
     if (!p)
         return kmq_arg("params is NULL"), "params";
+    if (kmq_size_check(p->size, KMQ_PARAMS_SIZE_MIN, sizeof *p, "params", "kmq_params") != KMQ_OK)
+        return "size";
+    kmq_params_default(full);
+    memcpy(full, p, p->size);
+    full->size = sizeof *full;
+    if (!KMQ_HAS_FIELD(p->size, kmq_params, progress))
+        full->progress = NULL;
+    if (!KMQ_HAS_FIELD(p->size, kmq_params, progress_ctx))
+        full->progress_ctx = NULL;
+    p = full;
     if (p->k < KMQ_MIN_K || p->k > KMQ_MAX_K)
         return kmq_arg("params.k = %d is outside %d..%d", p->k, KMQ_MIN_K, KMQ_MAX_K), "k";
     if (p->init != KMQ_INIT_KMEANSPP && p->init != KMQ_INIT_RANDOM)
@@ -58,10 +72,16 @@ static const char *params_fault(const kmq_params *p)
 kmq_status kmq_params_check(const kmq_params *p, const char **field)
 {
     kmq_why_clear();
-    const char *bad = params_fault(p);
+    kmq_params full;
+    const char *bad = params_fault(p, &full);
     if (field)
         *field = bad;
     return bad ? KMQ_ERR_ARG : KMQ_OK;
+}
+
+kmq_status kmq_params_read(const kmq_params *p, kmq_params *full)
+{
+    return params_fault(p, full) ? KMQ_ERR_ARG : KMQ_OK;
 }
 
 void kmq_codebook_free(kmq_codebook *cb)
@@ -498,15 +518,19 @@ static kmq_status refit_misfits(kmq_histogram *h, const kmq_params *params, kmq_
 /* Shared by kmq_quantize and kmq_quantize_quality: target < 0 means "k is
    params->k"; else the smallest k in 2..256 whose PSNR reaches target. */
 static kmq_status quantize(const uint8_t *pixels, size_t npixels, int channels,
-                           const uint8_t *weights, const kmq_params *params, double target,
-                           kmq_codebook *cb, uint8_t *labels, kmq_stats *stats, int *reached)
+                           const uint8_t *weights, const kmq_params *caller_params,
+                           double target, kmq_codebook *cb, uint8_t *labels,
+                           kmq_stats *caller_stats, int *reached)
 {
     if (!cb)
         return kmq_arg("cb is NULL");
     memset(cb, 0, sizeof *cb);
-    kmq_status s = kmq_params_check(params, NULL);
-    if (s != KMQ_OK)
+    kmq_params full;
+    kmq_status s = kmq_params_read(caller_params, &full);
+    if (s != KMQ_OK || (s = kmq_stats_check(caller_stats)) != KMQ_OK)
         return s;
+    const kmq_params *params = &full;
+    kmq_stats st, *stats = caller_stats ? &st : NULL; /* written to the caller's at the end */
     if (!pixels)
         return kmq_arg("pixels is NULL");
     if (!labels)
@@ -536,10 +560,11 @@ static kmq_status quantize(const uint8_t *pixels, size_t npixels, int channels,
             s = kmq_measure(pixels, (int)npixels, 1, channels, cb, labels, stats); /* npixels <= 2^30 */
         if (s != KMQ_OK)
             kmq_codebook_free(cb);
-        if (stats) {
+        if (s == KMQ_OK && stats) {
             stats->seconds_histogram = t_hist - t0;
             stats->seconds_kmeans = t_kmeans - t_hist;
             stats->seconds_labels = kmq_seconds() - t_kmeans;
+            kmq_stats_put(caller_stats, stats);
         }
     }
     free(colour_labels);
@@ -665,7 +690,7 @@ kmq_status kmq_quantize_perceptual(const kmq_image *img, const kmq_params *param
     if (!labels)
         return kmq_arg("labels is NULL");
     kmq_status s = kmq_params_check(params, NULL);
-    if (s != KMQ_OK)
+    if (s != KMQ_OK || (s = kmq_stats_check(stats)) != KMQ_OK)
         return s;
     const size_t npixels = (size_t)img->width * img->height;
     if (npixels > UINT32_MAX / (1 + IMPORTANCE)) /* beyond the exact sums: plain k-means */

@@ -2,6 +2,7 @@
    stb: container validation, a pixel cap, and label-image rules. */
 #include "big_alloc.h"
 #include "formats.h"
+#include "sized.h"
 #include "stb_io.h"
 #include "why.h"
 
@@ -204,12 +205,27 @@ static kmq_status finish(kmq_status s, const kmq_decode_options *o, kmq_image *i
     return s;
 }
 
-static const kmq_decode_options *defaults(const kmq_decode_options *o, kmq_decode_options *d)
+void kmq_decode_options_default(kmq_decode_options *o)
 {
-    if (o)
-        return o;
-    memset(d, 0, sizeof *d);
-    return d;
+    memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
+    o->max_pixels = 0, o->keep_orientation = 0;
+}
+
+/* The caller's options (NULL: the defaults) as this kmq reads them;
+   KMQ_ERR_ARG for a size it does not know. */
+static kmq_status read_options(const kmq_decode_options *caller, kmq_decode_options *o)
+{
+    kmq_decode_options_default(o);
+    if (!caller)
+        return KMQ_OK;
+    kmq_status s = kmq_size_check(caller->size, KMQ_DECODE_OPTIONS_SIZE_MIN, sizeof *caller, "o",
+                                  "kmq_decode_options");
+    if (s != KMQ_OK)
+        return s;
+    memcpy(o, caller, caller->size);
+    o->size = sizeof *o;
+    return KMQ_OK;
 }
 
 /* A palette PNG, decoded by libspng (kmq_png8_decode) rather than stb:
@@ -270,10 +286,12 @@ static kmq_status image_decode_ex(const uint8_t *buf, size_t len, const kmq_deco
                                   kmq_image *img, kmq_metadata *meta, const char **why)
 {
     kmq_decode_options d;
-    o = defaults(o, &d);
     *why = NULL;
     if (!buf || !img)
         return kmq_arg("%s is NULL", buf ? "img" : "buf");
+    if (read_options(o, &d) != KMQ_OK)
+        return KMQ_ERR_ARG;
+    o = &d;
     memset(img, 0, sizeof *img);
     if (meta)
         kmq_meta_init(meta);
@@ -321,7 +339,9 @@ kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_
 kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
                             const char **why)
 {
-    const kmq_decode_options o = {max_pixels, 0};
+    kmq_decode_options o;
+    kmq_decode_options_default(&o);
+    o.max_pixels = max_pixels;
     return kmq_image_decode_ex(buf, len, &o, img, NULL, why);
 }
 
@@ -375,7 +395,9 @@ static int fd_rewind(fd_src *f)
 kmq_status kmq_image_decode_file(const char *path, uint64_t max_pixels, kmq_image *img,
                                  const char **why, size_t *file_size)
 {
-    const kmq_decode_options o = {max_pixels, 0};
+    kmq_decode_options o;
+    kmq_decode_options_default(&o);
+    o.max_pixels = max_pixels;
     return kmq_image_decode_file_ex(path, &o, img, NULL, why, file_size);
 }
 
@@ -384,11 +406,13 @@ static kmq_status image_decode_file_ex(const char *path, const kmq_decode_option
                                        size_t *file_size)
 {
     kmq_decode_options d;
-    o = defaults(o, &d);
-    const uint64_t max_pixels = o->max_pixels;
     *why = NULL;
     if (!path || !img)
         return kmq_arg("%s is NULL", path ? "img" : "path");
+    if (read_options(o, &d) != KMQ_OK)
+        return KMQ_ERR_ARG;
+    o = &d;
+    const uint64_t max_pixels = o->max_pixels;
     memset(img, 0, sizeof *img);
     if (meta)
         kmq_meta_init(meta);

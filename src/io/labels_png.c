@@ -19,6 +19,7 @@
 #include "bytes.h"
 #include "labels.h"
 #include "stb_io.h"
+#include "sized.h"
 #include "thread_count.h"
 #include "why.h"
 
@@ -261,13 +262,22 @@ kmq_status kmq_smallest(kmq_encode_fn encode, void *ctx, const int *candidates, 
 
 void kmq_png_options_default(kmq_png_options *o)
 {
+    memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
     o->level = KMQ_DEFAULT_LEVEL, o->exhaustive = 0, o->threads = 0, o->packed = 0;
 }
 
-kmq_status kmq_png_options_fault(const kmq_png_options *o)
+kmq_status kmq_png_options_read(const kmq_png_options *caller, kmq_png_options *o)
 {
-    if (!o)
+    if (!caller)
         return kmq_arg("o is NULL");
+    kmq_status s = kmq_size_check(caller->size, KMQ_PNG_OPTIONS_SIZE_MIN, sizeof *caller, "o",
+                                  "kmq_png_options");
+    if (s != KMQ_OK)
+        return s;
+    kmq_png_options_default(o);
+    memcpy(o, caller, caller->size);
+    o->size = sizeof *o;
     if (o->level < 1 || o->level > KMQ_MAX_LEVEL)
         return kmq_arg("o.level = %d is outside 1..%d", o->level, KMQ_MAX_LEVEL);
     if (o->threads < 0 || o->threads > KMQ_MAX_THREADS)
@@ -323,9 +333,11 @@ kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height, int k
 {
     kmq_why_clear();
     *out = NULL;
-    kmq_status s = kmq_png_options_fault(o);
+    kmq_png_options opts;
+    kmq_status s = kmq_png_options_read(o, &opts);
     if (s != KMQ_OK)
         return s;
+    o = &opts;
     if (!labels)
         return kmq_arg("labels is NULL");
     if (width < 1 || height < 1)

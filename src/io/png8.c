@@ -23,9 +23,11 @@ kmq_status kmq_png8_encode(const uint8_t *labels, int width, int height, const k
 {
     kmq_why_clear();
     *out = NULL;
+    kmq_png_options opts;
     kmq_status s = kmq_codebook_check(cb);
-    if (s != KMQ_OK || (s = kmq_png_options_fault(o)) != KMQ_OK)
+    if (s != KMQ_OK || (s = kmq_png_options_read(o, &opts)) != KMQ_OK)
         return s;
+    o = &opts;
     if (!labels)
         return kmq_arg("labels is NULL");
     if (width < 1 || height < 1)

@@ -6,6 +6,7 @@
  * computes what the in-memory one does, so the bytes are the same. */
 #include "formats.h"
 #include "stb_io.h"
+#include "sized.h"
 #include "why.h"
 
 #include <libdeflate.h>
@@ -81,7 +82,7 @@ static kmq_status chunks_after_ihdr(int colour_type, const kmq_metadata *meta,
 }
 
 static kmq_status stream_compress(kmq_rows *rows, const kmq_params *params, double target_psnr,
-                                  const kmq_png_options *o, const kmq_metadata *meta,
+                                  const kmq_png_options *caller_o, const kmq_metadata *meta,
                                   kmq_sink *out, kmq_codebook *cb, kmq_stats *stats, int *reached,
                                   const char **why)
 {
@@ -89,9 +90,12 @@ static kmq_status stream_compress(kmq_rows *rows, const kmq_params *params, doub
     if (!cb)
         return kmq_arg("cb is NULL");
     memset(cb, 0, sizeof *cb);
+    kmq_png_options opts;
     kmq_status s = kmq_params_check(params, NULL);
-    if (s != KMQ_OK || (s = kmq_png_options_fault(o)) != KMQ_OK)
+    if (s != KMQ_OK || (s = kmq_png_options_read(caller_o, &opts)) != KMQ_OK ||
+        (s = kmq_stats_check(stats)) != KMQ_OK)
         return s;
+    const kmq_png_options *o = &opts;
     if (o->exhaustive)
         return kmq_arg("o.exhaustive = %d: not available when streaming", o->exhaustive);
     if (!rows || !out)
@@ -106,6 +110,7 @@ static kmq_status stream_compress(kmq_rows *rows, const kmq_params *params, doub
     kmq_colours *colours = NULL;
     kmq_png_writer *writer = NULL;
     kmq_stats st;
+    kmq_stats_init(&st);
     size_t extra_len = 0;
     s = pixels && labels && above ? KMQ_OK : KMQ_ERR_NOMEM;
 
@@ -194,7 +199,7 @@ static kmq_status stream_compress(kmq_rows *rows, const kmq_params *params, doub
             kmq_png_writer_free(writer);
     }
     if (s == KMQ_OK && stats)
-        *stats = st;
+        kmq_stats_put(stats, &st);
     if (s != KMQ_OK)
         kmq_codebook_free(cb);
     kmq_colours_free(colours);

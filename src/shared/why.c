@@ -61,10 +61,3 @@ kmq_status kmq_why_out(kmq_status s, const char *w, const char **why)
         *why = w;
     return s;
 }
-
-kmq_status kmq_why_size(size_t size, size_t min, size_t max, const char *name, const char *type)
-{
-    if (size >= min && size <= max)
-        return KMQ_OK;
-    return kmq_arg("%s.size = %zu is not a %s size (%zu..%zu)", name, size, type, min, max);
-}

@@ -5,8 +5,6 @@
 
 #include "kmq.h"
 
-#include <stddef.h>
-
 /* Forgets the text.  Every public function that returns a kmq_status
    starts with it (or with a public call that does), so that a failure
    with nothing to add leaves "" and not an earlier call's words. */
@@ -25,15 +23,5 @@ kmq_status kmq_arg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
    Any other status without text, or success, leaves "".  Sets *why (if
    why is not NULL) and returns s. */
 kmq_status kmq_why_out(kmq_status s, const char *text, const char **why);
-
-/* The size member of a sized struct (see kmq.h, "Sizes"): KMQ_OK if
-   min <= size <= max, else KMQ_ERR_ARG with a text naming it, as
-   "params.size = 3 is not a kmq_params size (44..64)". */
-kmq_status kmq_why_size(size_t size, size_t min, size_t max, const char *name, const char *type);
-
-/* 1 if `field` of `type` lies wholly within the first `size` bytes: the
-   caller's struct has it (else it takes its default). */
-#define KMQ_HAS_FIELD(size, type, field) \
-    ((size) >= offsetof(type, field) + sizeof(((type *)0)->field))
 
 #endif

@@ -199,12 +199,24 @@ def test_structs_mirror_the_header(tmp_path):
             assert int(got[f"{name}.{field}"]) == getattr(cls, field).offset, f"{name}.{field}"
 
 
+def test_sized_structs_are_made_with_their_size():
+    """kmq.h's Sizes: the module's structs start from the library's defaults."""
+    lib = kmq._lib
+    for make, cls in ((lib.params, lib.Params), (lib.png_options, lib.PngOptions),
+                      (lib.decode_options, lib.DecodeOptions), (lib.stats, lib.Stats)):
+        assert make().size == ctypes.sizeof(cls), cls.__name__
+    assert lib.params(k=9).k == 9 and lib.params().k == 64
+    assert lib.decode_options(keep_orientation=1).keep_orientation == 1
+    p = lib.params()
+    p.size = 3
+    assert lib.kmq_params_check(ctypes.byref(p), None) == lib.ERR_ARG
+    assert lib.last_why().startswith("params.size = 3 is not a kmq_params size")
+
+
 def test_argument_errors_name_the_field():
     """kmq.Error for KMQ_ERR_ARG carries kmq_last_why(): which field, what value."""
     lib = kmq._lib
-    png = lib.PngOptions()
-    lib.kmq_png_options_default(ctypes.byref(png))
-    png.level = 13
+    png = lib.png_options(level=13)
     labels = np.zeros((2, 2), np.uint8)
     out, n = lib._u8p(), ctypes.c_size_t()
     with pytest.raises(kmq.Error, match=r"^invalid argument: o\.level = 13 is outside 1\.\.12$") as e:

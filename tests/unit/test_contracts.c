@@ -149,3 +149,182 @@ Test(contracts, each_thread_has_its_own_text)
     pthread_join(t, NULL);
     cr_assert_str_eq(kmq_last_why(), "params.tol = -1 is not a finite number >= 0");
 }
+
+/* ---- sizes (kmq.h, "Sizes") ---- */
+
+/* An image with more colours than k, so that k-means runs (and would call
+   a progress callback). */
+static void gradient(uint8_t *px, int n)
+{
+    for (int i = 0; i < n; i++)
+        px[3 * i] = (uint8_t)(i * 7), px[3 * i + 1] = (uint8_t)(i * 13), px[3 * i + 2] = (uint8_t)i;
+}
+
+Test(contracts, the_defaults_set_each_size)
+{
+    kmq_params p;
+    kmq_png_options o;
+    kmq_decode_options d;
+    kmq_stats st;
+    memset(&p, 0xFF, sizeof p), memset(&o, 0xFF, sizeof o), memset(&d, 0xFF, sizeof d);
+    memset(&st, 0xFF, sizeof st);
+    kmq_params_default(&p);
+    kmq_png_options_default(&o);
+    kmq_decode_options_default(&d);
+    kmq_stats_init(&st);
+    cr_assert_eq(p.size, sizeof p);
+    cr_assert_eq(o.size, sizeof o);
+    cr_assert_eq(d.size, sizeof d);
+    cr_assert_eq(st.size, sizeof st);
+    cr_assert_eq(st.pixels, 0);
+    cr_assert_eq(d.max_pixels, 0);
+    cr_assert_eq(d.keep_orientation, 0);
+    /* the smallest sizes are the ends of fields, within the structs */
+    cr_assert_leq(KMQ_PARAMS_SIZE_MIN, offsetof(kmq_params, progress));
+    cr_assert_leq(KMQ_STATS_SIZE_MIN, offsetof(kmq_stats, psnr_black));
+    cr_assert_leq(KMQ_PNG_OPTIONS_SIZE_MIN, sizeof(kmq_png_options));
+    cr_assert_leq(KMQ_DECODE_OPTIONS_SIZE_MIN, sizeof(kmq_decode_options));
+}
+
+/* The callback of a kmq_params whose size holds progress but ends inside
+   progress_ctx: it is called, with ctx NULL (the field's default). */
+static int calls;
+static void counted(void *ctx, int restart, int restarts, int iteration)
+{
+    (void)restart, (void)restarts, (void)iteration;
+    cr_assert_null(ctx);
+    calls++;
+}
+
+/* A caller built against a kmq.h whose kmq_params ended before the
+   progress callback: what follows its size is not its, and is ignored
+   (0xFF bytes here: a call through them would crash). */
+Test(contracts, an_older_smaller_params_still_works)
+{
+    enum { N = 600 };
+    uint8_t px[N * 3], lab_full[N], lab_old[N];
+    gradient(px, N);
+    kmq_params full;
+    kmq_params_default(&full);
+    full.k = 8;
+    kmq_codebook a, b;
+    cr_assert_eq(kmq_quantize(px, N, 3, &full, &a, lab_full, NULL), KMQ_OK);
+    const size_t sizes[] = {KMQ_PARAMS_SIZE_MIN, offsetof(kmq_params, progress) + 3,
+                            offsetof(kmq_params, progress_ctx) + 1};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        kmq_params old;
+        memset(&old, 0xFF, sizeof old);
+        memcpy(&old, &full, sizes[i] < offsetof(kmq_params, progress) ? sizes[i]
+                                                                      : offsetof(kmq_params, progress));
+        old.size = sizes[i];
+        const int has_progress = sizes[i] >= offsetof(kmq_params, progress_ctx);
+        if (has_progress)
+            old.progress = counted;
+        calls = 0;
+        const char *field = "unset";
+        cr_assert_eq(kmq_params_check(&old, &field), KMQ_OK, "size %zu", sizes[i]);
+        cr_assert_null(field);
+        cr_assert_eq(kmq_quantize(px, N, 3, &old, &b, lab_old, NULL), KMQ_OK);
+        cr_assert_eq(a.k, b.k);
+        cr_assert(!memcmp(a.entries, b.entries, (size_t)a.k * 3));
+        cr_assert(!memcmp(lab_full, lab_old, N));
+        cr_assert(has_progress ? calls > 0 : calls == 0);
+        kmq_codebook_free(&b);
+    }
+    kmq_codebook_free(&a);
+}
+
+/* A smaller kmq_stats is written up to its size, not a byte further. */
+Test(contracts, a_smaller_stats_is_written_up_to_its_size)
+{
+    enum { N = 600 };
+    uint8_t px[N * 3], lab[N];
+    gradient(px, N);
+    kmq_params p;
+    kmq_params_default(&p);
+    p.k = 8;
+    kmq_codebook cb;
+    kmq_stats full;
+    kmq_stats_init(&full);
+    cr_assert_eq(kmq_quantize(px, N, 3, &p, &cb, lab, &full), KMQ_OK);
+    kmq_codebook_free(&cb);
+    const size_t sizes[] = {KMQ_STATS_SIZE_MIN, KMQ_STATS_SIZE_MIN + 5,
+                            offsetof(kmq_stats, seconds_histogram)};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        const size_t size = sizes[i];
+        union {
+            kmq_stats st;
+            unsigned char bytes[sizeof(kmq_stats)];
+        } u;
+        memset(&u, 0xFF, sizeof u);
+        u.st.size = size;
+        cr_assert_eq(kmq_quantize(px, N, 3, &p, &cb, lab, &u.st), KMQ_OK);
+        cr_assert_eq(u.st.size, size);
+        cr_assert_eq(u.st.pixels, N);
+        cr_assert_eq(u.st.distinct, full.distinct);
+        cr_assert_eq(u.st.k, full.k);
+        cr_assert_eq(u.st.psnr, full.psnr);
+        for (size_t at = size; at < sizeof u; at++)
+            cr_assert_eq(u.bytes[at], 0xFF, "byte %zu of a kmq_stats of size %zu was written", at,
+                         size);
+        /* dithering updates the fields within the size, and no others */
+        cr_assert_eq(kmq_dither(px, N, 1, 3, &cb, lab, &u.st), KMQ_OK);
+        cr_assert_eq(u.st.pixels, N);
+        for (size_t at = size; at < sizeof u; at++)
+            cr_assert_eq(u.bytes[at], 0xFF, "byte %zu: kmq_dither wrote past size %zu", at, size);
+        kmq_codebook_free(&cb);
+    }
+}
+
+Test(contracts, sizes_out_of_range_are_argument_errors_that_name_the_size)
+{
+    uint8_t px[4 * 3] = {0}, lab[4];
+    kmq_codebook cb;
+    char want[160];
+    kmq_params p;
+    const size_t bad[] = {0, KMQ_PARAMS_SIZE_MIN - 1, sizeof p + 1};
+    for (size_t i = 0; i < 3; i++) {
+        kmq_params_default(&p);
+        p.size = bad[i];
+        snprintf(want, sizeof want, "params.size = %zu is not a kmq_params size (%zu..%zu)",
+                 bad[i], (size_t)KMQ_PARAMS_SIZE_MIN, sizeof p);
+        const char *field = NULL;
+        cr_assert_eq(kmq_params_check(&p, &field), KMQ_ERR_ARG);
+        cr_assert_str_eq(field, "size");
+        cr_assert_str_eq(kmq_last_why(), want);
+        cr_assert_eq(kmq_quantize(px, 4, 3, &p, &cb, lab, NULL), KMQ_ERR_ARG);
+        cr_assert_str_eq(kmq_last_why(), want);
+    }
+    kmq_params_default(&p);
+    kmq_stats st;
+    memset(&st, 0xFF, sizeof st);
+    st.size = 3;
+    cr_assert_eq(kmq_quantize(px, 4, 3, &p, &cb, lab, &st), KMQ_ERR_ARG);
+    snprintf(want, sizeof want, "stats.size = 3 is not a kmq_stats size (%zu..%zu)",
+             (size_t)KMQ_STATS_SIZE_MIN, sizeof st);
+    cr_assert_str_eq(kmq_last_why(), want);
+    cr_assert_eq(st.pixels, (size_t)-1, "a refused kmq_stats was written");
+
+    kmq_png_options o;
+    kmq_png_options_default(&o);
+    o.size = 0;
+    uint8_t *out;
+    size_t len;
+    snprintf(want, sizeof want, "o.size = 0 is not a kmq_png_options size (%zu..%zu)",
+             (size_t)KMQ_PNG_OPTIONS_SIZE_MIN, sizeof o);
+    cr_assert_eq(kmq_labels_encode(lab, 2, 2, 2, &o, &out, &len), KMQ_ERR_ARG);
+    cr_assert_str_eq(kmq_last_why(), want);
+
+    kmq_decode_options d;
+    kmq_decode_options_default(&d);
+    d.size = sizeof d + 8;
+    kmq_image img;
+    const char *why = NULL;
+    snprintf(want, sizeof want, "o.size = %zu is not a kmq_decode_options size (%zu..%zu)",
+             sizeof d + 8, (size_t)KMQ_DECODE_OPTIONS_SIZE_MIN, sizeof d);
+    cr_assert_eq(kmq_image_decode_file_ex("/nonexistent", &d, &img, NULL, &why, NULL), KMQ_ERR_ARG);
+    cr_assert_str_eq(why, want);
+    cr_assert_str_eq(kmq_last_why(), want);
+    /* NULL options are the defaults */
+    cr_assert_eq(kmq_image_decode_file_ex("/nonexistent", NULL, &img, NULL, &why, NULL), KMQ_ERR_IO);
+}
