@@ -55,8 +55,8 @@
  * fields only at the end, and reads or writes only the first `size` bytes:
  * a field that does not lie wholly within them takes its default (shown
  * beside it), and a kmq_stats is written up to `size` bytes only, the rest
- * left as it was.  So a program keeps working, unchanged, with a libkmq
- * newer than its kmq.h.  A size below KMQ_*_SIZE_MIN (the fields every
+ * left as it was.  So a program keeps working, unchanged, with a newer
+ * libkmq of the same soname (docs/library.md, "ABI and soname").  A size below KMQ_*_SIZE_MIN (the fields every
  * kmq since 0.3.0 requires) or above sizeof is KMQ_ERR_ARG, with
  * kmq_last_why() naming it ("params.size = 0 is not a kmq_params size").
  *
@@ -95,11 +95,13 @@ extern "C" {
 /* This header's version; kmq_version() gives the library's at run time
    (they differ when a program runs against another libkmq than it was
    built with). */
-#define KMQ_VERSION_STRING "0.2.0"
+#define KMQ_VERSION_STRING "0.3.0"
 #define KMQ_VERSION_MAJOR 0
-#define KMQ_VERSION_MINOR 2
+#define KMQ_VERSION_MINOR 3
 #define KMQ_VERSION_PATCH 0
 
+/* A name marked KMQ_DEPRECATED keeps working through the rest of this minor
+   version and is removed in the next (docs/library.md, "ABI and soname"). */
 #if defined(__GNUC__)
 #define KMQ_NODISCARD __attribute__((warn_unused_result))
 #define KMQ_API __attribute__((visibility("default")))
@@ -163,7 +165,7 @@ KMQ_API const char *kmq_strerror(kmq_status status);
  * one line that kmq_strerror's words do not say:
  *  - KMQ_ERR_ARG from any function: the argument or field at fault and its
  *    value, as "params.k = 300 is outside 2..256", "stats.size = 3 is not
- *    a kmq_stats size (80..112)" or "labels is NULL";
+ *    a kmq_stats size (64..104)" or "labels is NULL";
  *  - a function with a *why: the same text as *why (for KMQ_ERR_ARG, *why
  *    is this text too);
  *  - other failures where there is more to say: which label is out of

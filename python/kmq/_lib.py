@@ -3,7 +3,7 @@
 The library is found, in this order, at
   1. the path in the environment variable KMQ_LIBRARY;
   2. _config.LIBRARY, written next to this file by `make install`;
-  3. <repo>/build/libkmq.so.0, for a package used from the source tree.
+  3. <repo>/build/libkmq.so.1, for a package used from the source tree.
 
 It is loaded with ctypes.CDLL, which releases the GIL for the length of
 every foreign call: other Python threads run while kmq works.
@@ -175,7 +175,7 @@ def _library_path():
     except ImportError:
         pass
     here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.join(here, "..", "..", "build", "libkmq.so.0"), "the source tree"
+    return os.path.join(here, "..", "..", "build", "libkmq.so.1"), "the source tree"
 
 
 def _load():
@@ -185,16 +185,16 @@ def _load():
     except OSError as e:
         raise ImportError(
             f"kmq: cannot load libkmq from {path} (found through {where}): {e}; "
-            "build it with `make`, or set KMQ_LIBRARY to the path of libkmq.so.0") from e
+            "build it with `make`, or set KMQ_LIBRARY to the path of libkmq.so.1") from e
     try:
         lib.kmq_version.restype = ctypes.c_char_p
         lib.kmq_version.argtypes = []
         version = lib.kmq_version().decode("ascii")
     except AttributeError as e:
-        raise ImportError(f"kmq: {path} has no kmq_version(): it is not libkmq 0.2 or later") from e
+        raise ImportError(f"kmq: {path} has no kmq_version(): it is not libkmq 0.3 or later") from e
     major, minor = (int(x) for x in version.split(".")[:2])
-    if major != 0 or minor < 2:
-        raise ImportError(f"kmq: {path} is libkmq {version}; this module needs 0.2 or a later 0.x")
+    if major != 0 or minor < 3:  # 0.3 put a size first in four structs
+        raise ImportError(f"kmq: {path} is libkmq {version}; this module needs 0.3 or a later 0.x")
     return lib, path, version
 
 

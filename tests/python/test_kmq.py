@@ -1,7 +1,7 @@
 """Tests of the Python module kmq (python/kmq) over libkmq.
 
 Run from the repository root:
-    KMQ_BUILD=$PWD/build KMQ_LIBRARY=$PWD/build/libkmq.so.0 PYTHONPATH=python \
+    KMQ_BUILD=$PWD/build KMQ_LIBRARY=$PWD/build/libkmq.so.1 PYTHONPATH=python \
         /usr/bin/python3 -m pytest tests/python
 The library is found as the module finds it (KMQ_LIBRARY, kmq/_config.py,
 build/); the CLI compared against is $KMQ_BUILD/kmq, else the kmq beside the
@@ -161,7 +161,7 @@ def test_library_lookup_order(tmp_path):
     r = _import_kmq(env, str(tmp_path / "dist-packages"))
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == kmq.LIBRARY_PATH
-    # else the source tree's build/libkmq.so.0
+    # else the source tree's build/libkmq.so.1
     (installed / "_config.py").unlink()
     r = _import_kmq(env, str(tmp_path / "dist-packages"))
     assert r.returncode != 0 and "found through the source tree" in r.stderr
