@@ -23,15 +23,17 @@ compiles() {
 
 @test "layers: each part of src/ sees only its own headers, those below it and kmq.h" {
     for allowed in "shared thread_count.h" "shared bytes.h" "shared labels.h" "shared why.h" \
-                   "core internal.h" "core thread_count.h" "core why.h" "core kmq.h" \
-                   "io stb_io.h" "io thread_count.h" "io bytes.h" "io why.h" \
+                   "shared sized.h" "core internal.h" "core thread_count.h" "core why.h" \
+                   "core sized.h" "core kmq.h" "io stb_io.h" "io thread_count.h" "io bytes.h" \
+                   "io why.h" "io sized.h" \
                    "cli cli.h" "cli outfile.h" "cli kmq.h"; do
         # shellcheck disable=SC2086
         compiles $allowed || fail "src/${allowed% *} cannot include ${allowed#* }"
     done
     for refused in "shared internal.h" "shared stb_io.h" \
                    "core stb_io.h" "core cli.h" "io internal.h" "io cli.h" "io outfile.h" \
-                   "cli internal.h" "cli stb_io.h" "cli thread_count.h" "cli bytes.h" "cli why.h"; do
+                   "cli internal.h" "cli stb_io.h" "cli thread_count.h" "cli bytes.h" "cli why.h" \
+                   "cli sized.h"; do
         # shellcheck disable=SC2086
         ! compiles $refused || fail "src/${refused% *} can include ${refused#* }"
     done
