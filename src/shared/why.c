@@ -22,7 +22,7 @@ void kmq_why_clear(void)
 }
 
 /* errno is kept: KMQ_ERR_IO promises the caller the failed call's. */
-static void record(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void record(const char *fmt, va_list ap)
 {
     const int e = errno;
     vsnprintf(text, sizeof text, fmt, ap);
