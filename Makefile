@@ -52,9 +52,10 @@ WEBP_LIBS := $(shell $(PKG_CONFIG) --libs libwebp 2>/dev/null || echo -lwebp)
 CRITERION_LIBS = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
 # The library's version (kmq.h) and its shared object's: libkmq.so.SOVERSION
-# is the soname, raised whenever the ABI breaks.
+# is the soname, raised whenever the ABI breaks (docs/library.md, "ABI and
+# soname"; 1 since 0.3.0, whose structs gained a size).
 VERSION   := $(shell sed -n 's/^\#define KMQ_VERSION_STRING "\(.*\)"/\1/p' include/kmq.h)
-SOVERSION  = 0
+SOVERSION  = 1
 
 # libFuzzer builds (make fuzz) go here; named before the layer rules use it.
 FUZZ_DIR  = build/fuzz

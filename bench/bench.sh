@@ -310,7 +310,7 @@ if [ "$PYTHON" = 1 ]; then
     echo
     echo "Python: the classic scikit-learn script, import switched to kmq (bench/python_classic.py)"
     if "$PY" -c 'import sklearn, PIL, numpy' 2>/dev/null; then
-        KMQ_LIBRARY=$BUILD/libkmq.so.0 "$PY" "$ROOT/bench/python_classic.py" "$DATA/seed/tiger.png"
+        KMQ_LIBRARY=$BUILD/libkmq.so.1 "$PY" "$ROOT/bench/python_classic.py" "$DATA/seed/tiger.png"
     else
         echo "  skipped: needs python3-sklearn, python3-pil and python3-numpy (make bench-deps)"
     fi

@@ -15,9 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* kmq_strerror says what kind of failure, kmq_last_why (read before any
+   other kmq call) what exactly, or "". */
 static int fail(const char *what, kmq_status s)
 {
-    fprintf(stderr, "quantize: %s: %s\n", what, kmq_strerror(s));
+    const char *why = kmq_last_why();
+    fprintf(stderr, "quantize: %s: %s%s%s\n", what, kmq_strerror(s), *why ? ": " : "", why);
     return 1;
 }
 
@@ -59,6 +62,7 @@ int main(int argc, char **argv)
     uint8_t *labels = malloc(n);
     kmq_codebook cb;
     kmq_stats st;
+    kmq_stats_init(&st); /* its size: see "Sizes" in kmq.h */
     if (!labels)
         return fail(argv[1], KMQ_ERR_NOMEM);
     if ((s = kmq_quantize(img.pixels, n, img.channels, &params, &cb, labels, &st)) != KMQ_OK)

@@ -10,6 +10,7 @@
  *   kmq_codebook cb;
  *   uint8_t *labels = malloc(img.width * img.height);
  *   kmq_stats st;
+ *   kmq_stats_init(&st);                 // st.size = sizeof st (see Sizes)
  *   kmq_status s = kmq_quantize(img.pixels, (size_t)img.width * img.height,
  *                               img.channels, &p, &cb, labels, &st);
  *   if (s != KMQ_OK) fprintf(stderr, "%s\n", kmq_strerror(s));
@@ -30,7 +31,8 @@
  * system read files (kmq_image_decode_file(_ex), kmq_read_file, kmq_rows_open,
  * kmq_stream_decompress).  Every
  * fallible call returns a kmq_status (KMQ_OK = 0); kmq_strerror() names each
- * code, and which field of kmq_params is wrong comes from kmq_params_check.
+ * code, and kmq_last_why() says what was wrong in that call: which argument
+ * or field ("params.k = 300 is outside 2..256"), or the *why text.
  *
  * Memory: every buffer the library returns (pixels, labels, entries, encoded
  * files) is plain malloc memory that free() releases; kmq_image_free,
@@ -44,12 +46,27 @@
  * its own OpenMP team of `threads` workers (0: the free cores), and results never
  * depend on the thread count.
  *
+ * Sizes: the structs a caller fills in or allocates for the library --
+ * kmq_params, kmq_png_options, kmq_decode_options (read) and kmq_stats
+ * (written) -- begin with `size_t size`, which kmq_params_default,
+ * kmq_png_options_default, kmq_decode_options_default and kmq_stats_init
+ * set to sizeof the struct as this header declares it; set every struct so
+ * (or size = sizeof yourself) before changing its fields.  A later kmq adds
+ * fields only at the end, and reads or writes only the first `size` bytes:
+ * a field that does not lie wholly within them takes its default (shown
+ * beside it), and a kmq_stats is written up to `size` bytes only, the rest
+ * left as it was.  So a program keeps working, unchanged, with a newer
+ * libkmq of the same soname (docs/library.md, "ABI and soname").  A size below KMQ_*_SIZE_MIN (the fields every
+ * kmq since 0.3.0 requires) or above sizeof is KMQ_ERR_ARG, with
+ * kmq_last_why() naming it ("params.size = 0 is not a kmq_params size").
+ *
  * Strings: a *why the library sets is its own text, never to be freed.  Some
  * are fixed; others name a size or a chunk and are written into a buffer
  * of the calling thread, which the next failing call on that thread
  * overwrites.  So a *why stays valid until the next kmq call on the same
- * thread: copy it to keep it longer.  kmq_strerror's texts and
- * kmq_metadata's warning are fixed strings, valid for the program's life.
+ * thread: copy it to keep it longer, as kmq_last_why()'s text.
+ * kmq_strerror's texts and kmq_metadata's warning are fixed strings, valid
+ * for the program's life.
  *
  * THE CODEBOOK FILE FORMAT (.bin), version 1, all integers little-endian:
  *
@@ -78,11 +95,13 @@ extern "C" {
 /* This header's version; kmq_version() gives the library's at run time
    (they differ when a program runs against another libkmq than it was
    built with). */
-#define KMQ_VERSION_STRING "0.2.0"
+#define KMQ_VERSION_STRING "0.3.0"
 #define KMQ_VERSION_MAJOR 0
-#define KMQ_VERSION_MINOR 2
+#define KMQ_VERSION_MINOR 3
 #define KMQ_VERSION_PATCH 0
 
+/* A name marked KMQ_DEPRECATED keeps working through the rest of this minor
+   version and is removed in the next (docs/library.md, "ABI and soname"). */
 #if defined(__GNUC__)
 #define KMQ_NODISCARD __attribute__((warn_unused_result))
 #define KMQ_API __attribute__((visibility("default")))
@@ -142,6 +161,22 @@ typedef enum {
 /* A static, human-readable description of a status code. */
 KMQ_API const char *kmq_strerror(kmq_status status);
 
+/*
+ * Why the calling thread's last call that returned a kmq_status failed, in
+ * one line that kmq_strerror's words do not say:
+ *  - KMQ_ERR_ARG from any function: the argument or field at fault and its
+ *    value, as "params.k = 300 is outside 2..256", "stats.size = 3 is not
+ *    a kmq_stats size (64..104)" or "labels is NULL";
+ *  - a function with a *why: the same text as *why (for KMQ_ERR_ARG, *why
+ *    is this text too);
+ *  - other failures where there is more to say: which label is out of
+ *    range, which sizes differ, what a codebook's header holds.
+ * "" (never NULL) after a success, and after a failure with nothing to add.
+ * Every function that returns a kmq_status sets it.  The text is the
+ * calling thread's own: valid until its next kmq call (copy it to keep it).
+ */
+KMQ_API const char *kmq_last_why(void);
+
 /* ---- k-means ------------------------------------------------------------ */
 typedef enum { KMQ_INIT_KMEANSPP = 0, KMQ_INIT_RANDOM = 1 } kmq_init;
 
@@ -154,6 +189,7 @@ typedef enum { KMQ_INIT_KMEANSPP = 0, KMQ_INIT_RANDOM = 1 } kmq_init;
 #define KMQ_MAX_THREADS 1024
 
 typedef struct {
+    size_t size;    /* sizeof(kmq_params) (see Sizes at the top)                   */
     int k;          /* clusters, KMQ_MIN_K..KMQ_MAX_K                       (64)   */
     kmq_init init;  /* seeding: KMQ_INIT_KMEANSPP or KMQ_INIT_RANDOM  (kmeans++) */
     int n_init;     /* restarts, 1..KMQ_MAX_N_INIT, or KMQ_N_INIT_AUTO;
@@ -170,8 +206,11 @@ typedef struct {
     void (*progress)(void *ctx, int restart, int restarts, int iteration);
     void *progress_ctx;
 } kmq_params;
+/* The smallest params.size: k .. threads.  The progress callback may be
+   left out (it is NULL then), as fields added later will be. */
+#define KMQ_PARAMS_SIZE_MIN (offsetof(kmq_params, threads) + sizeof(int))
 
-/* Fills *p with the defaults shown above. */
+/* Fills *p with the defaults shown above, size with sizeof *p. */
 KMQ_API void kmq_params_default(kmq_params *p);
 
 /* The restarts kmq_quantize makes for k colours with *p: p->n_init, or what
@@ -182,8 +221,9 @@ KMQ_API int kmq_params_restarts(const kmq_params *p, int k);
 
 /* Checks every field of *p against the limits above: KMQ_OK, or
    KMQ_ERR_ARG with *field (if field is not NULL) set to the name of the
-   first wrong one ("k", "init", "n_init", "max_iter", "tol", "threads"; "params"
-   for a NULL p). */
+   first wrong one ("size", "k", "init", "n_init", "max_iter", "tol",
+   "threads"; "params" for a NULL p), and kmq_last_why() saying what is
+   wrong with it. */
 KMQ_API kmq_status kmq_params_check(const kmq_params *p, const char **field);
 
 typedef struct {
@@ -194,10 +234,14 @@ typedef struct {
 
 KMQ_API void kmq_codebook_free(kmq_codebook *cb);
 /* KMQ_OK if cb is a codebook every function accepts (entries not NULL, k in
-   1..KMQ_MAX_K, channels in 1..KMQ_MAX_CHANNELS), else KMQ_ERR_ARG. */
+   1..KMQ_MAX_K, channels in 1..KMQ_MAX_CHANNELS), else KMQ_ERR_ARG (and
+   kmq_last_why() names the field). */
 KMQ_API kmq_status kmq_codebook_check(const kmq_codebook *cb);
 
+/* Written by the function that takes it, up to its `size` (see Sizes at
+   the top): give it one set by kmq_stats_init. */
 typedef struct {
+    size_t size;          /* sizeof(kmq_stats), the caller's: never written */
     size_t pixels;        /* pixels clustered */
     size_t distinct;      /* distinct colours in the input */
     int k;                /* entries in the codebook (< params.k when distinct < k) */
@@ -215,6 +259,12 @@ typedef struct {
     double seconds_kmeans;    /* seeding, Lloyd and finalisation, all restarts */
     double seconds_labels;    /* labelling every pixel */
 } kmq_stats;
+/* The smallest stats.size: pixels .. psnr.  The PSNRs over black and
+   white and the timings are written only when size holds them. */
+#define KMQ_STATS_SIZE_MIN (offsetof(kmq_stats, psnr) + sizeof(double))
+
+/* Zeroes *st and sets its size to sizeof *st. */
+KMQ_API void kmq_stats_init(kmq_stats *st);
 
 /*
  * Clusters the colours of `pixels` (npixels * channels bytes, interleaved)
@@ -225,7 +275,8 @@ typedef struct {
  * nearest rounded centre (lowest index on ties), so stats->mse is what a
  * decode of labels + codebook gives.  With fewer distinct colours than k,
  * the codebook is exactly those colours (sorted) and the result is lossless.
- * stats may be NULL.  On error *cb is left empty.
+ * stats may be NULL; it is written only when the call succeeds.  On error
+ * *cb is left empty.
  */
 KMQ_API KMQ_NODISCARD kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
                                       const kmq_params *params, kmq_codebook *cb,
@@ -246,8 +297,9 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_quantize_quality(const uint8_t *pixels, siz
 
 /*
  * Relabels width * height pixels (channels as cb's) by Floyd-Steinberg error
- * diffusion over cb's entries, and updates *stats' inertia, MSE and PSNR
- * (if stats is not NULL) to the dithered result.  Deterministic.
+ * diffusion over cb's entries, and updates *stats' inertia, MSE and PSNRs
+ * (if stats is not NULL; those within its size) to the dithered result,
+ * leaving its other fields.  Deterministic.
  */
 KMQ_API KMQ_NODISCARD kmq_status kmq_dither(const uint8_t *pixels, int width, int height, int channels,
                                     const kmq_codebook *cb, uint8_t *labels, kmq_stats *stats);
@@ -402,14 +454,22 @@ typedef struct {
 KMQ_API void kmq_metadata_free(kmq_metadata *meta);
 
 typedef struct {
-    uint64_t max_pixels;  /* 0 = KMQ_DEFAULT_MAX_PIXELS */
-    int keep_orientation; /* 1: pixels in stored order, whatever EXIF says */
+    size_t size;          /* sizeof(kmq_decode_options) (see Sizes at the top) */
+    uint64_t max_pixels;  /* 0 = KMQ_DEFAULT_MAX_PIXELS                  (0) */
+    int keep_orientation; /* 1: pixels in stored order, whatever EXIF says (0) */
 } kmq_decode_options;
+/* The smallest o.size: max_pixels .. keep_orientation. */
+#define KMQ_DECODE_OPTIONS_SIZE_MIN \
+    (offsetof(kmq_decode_options, keep_orientation) + sizeof(int))
+
+/* The defaults shown above, size sizeof *o. */
+KMQ_API void kmq_decode_options_default(kmq_decode_options *o);
 
 /*
- * kmq_image_decode / kmq_image_decode_file with options, also collecting the
- * image's metadata into *meta (if not NULL; free with kmq_metadata_free).
- * The plain functions apply the EXIF orientation too and collect nothing.
+ * kmq_image_decode / kmq_image_decode_file with options (NULL: the
+ * defaults), also collecting the image's metadata into *meta (if not NULL;
+ * free with kmq_metadata_free).  The plain functions apply the EXIF
+ * orientation too and collect nothing.
  */
 KMQ_API KMQ_NODISCARD kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len,
                                              const kmq_decode_options *o, kmq_image *img,
@@ -498,6 +558,7 @@ KMQ_API KMQ_NODISCARD kmq_status kmq_png_encode(const uint8_t *pixels, int width
 #define KMQ_DEFAULT_LEVEL 6
 #define KMQ_MAX_LEVEL 12
 typedef struct {
+    size_t size;    /* sizeof(kmq_png_options) (see Sizes at the top)         */
     int level;      /* DEFLATE effort, 1 fastest .. KMQ_MAX_LEVEL smallest   */
     int exhaustive; /* encode every filter (and sample size), keep the smallest */
     int threads;    /* 0 = the free cores; never changes the bytes            */
@@ -506,8 +567,11 @@ typedef struct {
                        ImageMagick, browsers) scale such samples to 0..255,
                        so they no longer read the labels: off by default  */
 } kmq_png_options;
+/* The smallest o.size: level .. packed. */
+#define KMQ_PNG_OPTIONS_SIZE_MIN (offsetof(kmq_png_options, packed) + sizeof(int))
 
-/* level KMQ_DEFAULT_LEVEL, not exhaustive, the free cores, 8-bit labels. */
+/* level KMQ_DEFAULT_LEVEL, not exhaustive, the free cores, 8-bit labels;
+   size sizeof *o. */
 KMQ_API void kmq_png_options_default(kmq_png_options *o);
 
 /*
@@ -618,18 +682,23 @@ typedef struct {
     int dither;             /* the perceptual palette, then Floyd-Steinberg     (0) */
     double dither_strength; /* the error passed on, 0..1, as kmq_dither_strength (1) */
 } kmq_compress_options;
+#define KMQ_COMPRESS_OPTIONS_SIZE_MIN \
+    (offsetof(kmq_compress_options, dither_strength) + sizeof(double))
 KMQ_API void kmq_compress_options_default(kmq_compress_options *o);
 
 /* The k-means result: labels (width * height, malloc'd) and codebook;
    reached is 0 when quality was asked for and is out of reach (the result
-   then is the best there is). */
+   then is the best there is).  Set size (sizeof) before the call, as for
+   kmq_compressed and kmq_decompressed: results are written up to it. */
 typedef struct {
+    size_t size;
     int width, height, channels;
     kmq_codebook codebook;
     uint8_t *labels;
     kmq_stats stats;
     int reached;
 } kmq_quantized;
+#define KMQ_QUANTIZED_SIZE_MIN (offsetof(kmq_quantized, reached) + sizeof(int))
 KMQ_API void kmq_quantized_free(kmq_quantized *q);
 
 /* The outputs' bytes (malloc'd): the label PNG or PNG8, and the codebook
@@ -637,6 +706,7 @@ KMQ_API void kmq_quantized_free(kmq_quantized *q);
    could not carry (static text) or NULL.  On failure, failed says whose:
    0 the image output, 1 the codebook, -1 neither. */
 typedef struct {
+    size_t size;
     uint8_t *image;
     size_t image_len;
     uint8_t *codebook;
@@ -644,6 +714,7 @@ typedef struct {
     const char *warning;
     int failed;
 } kmq_compressed;
+#define KMQ_COMPRESSED_SIZE_MIN (offsetof(kmq_compressed, failed) + sizeof(int))
 KMQ_API void kmq_compressed_free(kmq_compressed *c);
 
 /* Step one: the k-means (and dithering) of img into *q.  img may be freed
@@ -678,6 +749,8 @@ typedef struct {
                               or is damaged (recorded in binding)             (0) */
     int metadata;          /* read the colour metadata the PNG carries      (1) */
 } kmq_decompress_options;
+#define KMQ_DECOMPRESS_OPTIONS_SIZE_MIN \
+    (offsetof(kmq_decompress_options, metadata) + sizeof(int))
 KMQ_API void kmq_decompress_options_default(kmq_decompress_options *o);
 
 /* What came out: the pixels (channels as the codebook's); the codebook
@@ -690,6 +763,7 @@ KMQ_API void kmq_decompress_options_default(kmq_decompress_options *o);
    codebook stay, for the message.  Free
    with kmq_decompressed_free after any call. */
 typedef struct {
+    size_t size;
     kmq_image image;
     kmq_codebook codebook;
     kmq_metadata meta;
@@ -698,6 +772,7 @@ typedef struct {
     uint64_t bad_index;
     int bad_label;
 } kmq_decompressed;
+#define KMQ_DECOMPRESSED_SIZE_MIN (offsetof(kmq_decompressed, bad_label) + sizeof(int))
 KMQ_API void kmq_decompressed_free(kmq_decompressed *d);
 
 /* *why (if not NULL): the decoder's reason, or which codebook the labels

@@ -57,7 +57,7 @@ py_rc=0
 if ! "$PY" -c 'import pytest' 2>/dev/null; then
     echo "ok 1 - python tests # SKIP python3-pytest is not installed (make deps installs it)"
 else
-    py_env="KMQ_LIBRARY=$BUILD/libkmq.so.0 PYTHONPATH=$ROOT/python PYTHONDONTWRITEBYTECODE=1"
+    py_env="KMQ_LIBRARY=$BUILD/libkmq.so.1 PYTHONPATH=$ROOT/python PYTHONDONTWRITEBYTECODE=1"
     if [ -n "${KMQ_SANITIZE:-}" ]; then
         # The library is built with ASan+UBSan: python3 is not, so their
         # runtimes are preloaded (Python's own allocations are not leak-checked).

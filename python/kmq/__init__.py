@@ -25,7 +25,7 @@ API
 The results are those of the command line tool for the same options (the
 same library calls in the same order), byte for byte for compress.
 
-The library is libkmq.so.0, found at $KMQ_LIBRARY, else at the path `make
+The library is libkmq.so.1, found at $KMQ_LIBRARY, else at the path `make
 install` wrote into kmq/_config.py, else in the source tree's build/.  It is
 loaded with ctypes.CDLL, which releases the GIL during every foreign call:
 other Python threads run while kmq clusters (and kmq itself uses every core

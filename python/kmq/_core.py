@@ -20,8 +20,7 @@ def make_params(k, n_init, max_iter, init, seed, threads, tol, names=None):
     """A checked kmq_params.  names maps the library's field names to the
     caller's parameter names (KMeans says n_clusters for k)."""
     names = names or {}
-    p = _lib.Params()
-    _lib.kmq_params_default(ctypes.byref(p))
+    p = _lib.params()
     if not isinstance(init, str) or init not in _INITS:
         raise ValueError(f"{names.get('init', 'init')} must be 'k-means++' (or 'kmeans++') or "
                          f"'random', not {init!r}")
@@ -96,7 +95,7 @@ def run_quantize(flat, channels, params, width=None, height=None):
     npixels = flat.size // channels
     labels = np.empty(npixels, dtype=np.uint8)
     cb = _lib.Codebook()
-    st = _lib.Stats()
+    st = _lib.stats()
     try:
         _lib.check(_lib.kmq_quantize(_lib.u8ptr(flat), npixels, channels, ctypes.byref(params),
                                      ctypes.byref(cb), _lib.u8ptr(labels), ctypes.byref(st)))

@@ -3,7 +3,7 @@
 The library is found, in this order, at
   1. the path in the environment variable KMQ_LIBRARY;
   2. _config.LIBRARY, written next to this file by `make install`;
-  3. <repo>/build/libkmq.so.0, for a package used from the source tree.
+  3. <repo>/build/libkmq.so.1, for a package used from the source tree.
 
 It is loaded with ctypes.CDLL, which releases the GIL for the length of
 every foreign call: other Python threads run while kmq works.
@@ -42,6 +42,9 @@ ERR_EXISTS = 5
 ERR_BINDING = 15
 
 # ---- the structs, field for field as in include/kmq.h ------------------------
+# The four with a size first (kmq.h, "Sizes") are made by params(),
+# png_options(), decode_options() and stats() below, never field by field
+# in order: the library reads `size` bytes of them.
 
 PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int)
 
@@ -52,6 +55,7 @@ N_INIT_AUTO = 0
 
 class Params(ctypes.Structure):
     _fields_ = [
+        ("size", ctypes.c_size_t),
         ("k", ctypes.c_int),
         ("init", ctypes.c_int),  # kmq_init, an enum: int-sized
         ("n_init", ctypes.c_int),
@@ -74,6 +78,7 @@ class Codebook(ctypes.Structure):
 
 class Stats(ctypes.Structure):
     _fields_ = [
+        ("size", ctypes.c_size_t),
         ("pixels", ctypes.c_size_t),
         ("distinct", ctypes.c_size_t),
         ("k", ctypes.c_int),
@@ -111,6 +116,7 @@ class Metadata(ctypes.Structure):
 
 class DecodeOptions(ctypes.Structure):
     _fields_ = [
+        ("size", ctypes.c_size_t),
         ("max_pixels", ctypes.c_uint64),
         ("keep_orientation", ctypes.c_int),
     ]
@@ -127,6 +133,7 @@ class Binding(ctypes.Structure):
 
 class PngOptions(ctypes.Structure):
     _fields_ = [
+        ("size", ctypes.c_size_t),
         ("level", ctypes.c_int),
         ("exhaustive", ctypes.c_int),
         ("threads", ctypes.c_int),
@@ -168,7 +175,7 @@ def _library_path():
     except ImportError:
         pass
     here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.join(here, "..", "..", "build", "libkmq.so.0"), "the source tree"
+    return os.path.join(here, "..", "..", "build", "libkmq.so.1"), "the source tree"
 
 
 def _load():
@@ -178,16 +185,16 @@ def _load():
     except OSError as e:
         raise ImportError(
             f"kmq: cannot load libkmq from {path} (found through {where}): {e}; "
-            "build it with `make`, or set KMQ_LIBRARY to the path of libkmq.so.0") from e
+            "build it with `make`, or set KMQ_LIBRARY to the path of libkmq.so.1") from e
     try:
         lib.kmq_version.restype = ctypes.c_char_p
         lib.kmq_version.argtypes = []
         version = lib.kmq_version().decode("ascii")
     except AttributeError as e:
-        raise ImportError(f"kmq: {path} has no kmq_version(): it is not libkmq 0.2 or later") from e
+        raise ImportError(f"kmq: {path} has no kmq_version(): it is not libkmq 0.3 or later") from e
     major, minor = (int(x) for x in version.split(".")[:2])
-    if major != 0 or minor < 2:
-        raise ImportError(f"kmq: {path} is libkmq {version}; this module needs 0.2 or a later 0.x")
+    if major != 0 or minor < 3:  # 0.3 put a size first in four structs
+        raise ImportError(f"kmq: {path} is libkmq {version}; this module needs 0.3 or a later 0.x")
     return lib, path, version
 
 
@@ -217,7 +224,10 @@ def _proto(name, restype, *argtypes):
 
 P = ctypes.POINTER
 kmq_strerror = _proto("kmq_strerror", _ccp, ctypes.c_int)
+kmq_last_why = _proto("kmq_last_why", _ccp)
 kmq_params_default = _proto("kmq_params_default", None, P(Params))
+kmq_stats_init = _proto("kmq_stats_init", None, P(Stats))
+kmq_decode_options_default = _proto("kmq_decode_options_default", None, P(DecodeOptions))
 kmq_params_check = _proto("kmq_params_check", _status, P(Params), _ccpp)
 kmq_codebook_free = _proto("kmq_codebook_free", None, P(Codebook))
 kmq_quantize = _proto("kmq_quantize", _status, _u8p, ctypes.c_size_t, ctypes.c_int, P(Params),
@@ -252,15 +262,53 @@ kmq_png8_decode = _proto("kmq_png8_decode", _status, _u8p, ctypes.c_size_t, ctyp
 kmq_read_file = _proto("kmq_read_file", _status, _ccp, ctypes.c_size_t, _u8pp, _szp)
 
 
+def _made(cls, default, fields):
+    s = cls()
+    default(ctypes.byref(s))  # sets size, and every field to its default
+    for name, value in fields.items():
+        setattr(s, name, value)
+    return s
+
+
+def params(**fields):
+    """A kmq_params: the defaults (size included), then the given fields."""
+    return _made(Params, kmq_params_default, fields)
+
+
+def png_options(**fields):
+    """A kmq_png_options: the defaults (size included), then the given fields."""
+    return _made(PngOptions, kmq_png_options_default, fields)
+
+
+def decode_options(**fields):
+    """A kmq_decode_options: the defaults (size included), then the given fields."""
+    return _made(DecodeOptions, kmq_decode_options_default, fields)
+
+
+def stats():
+    """A kmq_stats for the library to fill (zeroed, its size set)."""
+    return _made(Stats, kmq_stats_init, {})
+
+
 def strerror(status):
     s = kmq_strerror(status)
     return s.decode("utf-8", "replace") if s else f"kmq status {status}"
 
 
+def last_why():
+    """kmq_last_why(): what the calling thread's last failed kmq call said
+    was wrong ("" when it said nothing more than its status)."""
+    s = kmq_last_why()
+    return s.decode("utf-8", "replace") if s else ""
+
+
 def fail(status, path=None, why=None):
     """Raises the exception for a failed call: OSError (with errno, so
     FileNotFoundError and friends) for KMQ_ERR_IO, MemoryError for
-    KMQ_ERR_NOMEM, FileExistsError for KMQ_ERR_EXISTS, else kmq.Error."""
+    KMQ_ERR_NOMEM, FileExistsError for KMQ_ERR_EXISTS, else kmq.Error.
+    For KMQ_ERR_ARG without a why, the text is kmq_strerror's followed by
+    kmq_last_why()'s (the field at fault), read before any other call."""
+    detail = last_why() if status == ERR_ARG else ""
     if status == ERR_IO:
         e = ctypes.get_errno() or _errno.EIO
         raise OSError(e, os.strerror(e), None if path is None else os.fspath(path))
@@ -270,6 +318,8 @@ def fail(status, path=None, why=None):
         raise FileExistsError(_errno.EEXIST, strerror(status), os.fspath(path))
     if isinstance(why, bytes):
         why = why.decode("utf-8", "replace")
+    if not why and detail:
+        why = f"{strerror(status)}: {detail}"
     raise Error(status, why or strerror(status), path)
 
 

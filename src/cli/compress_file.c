@@ -141,7 +141,10 @@ static int skip_done(job *j)
 static int decode(job *j)
 {
     const compress_opts *o = j->o;
-    const kmq_decode_options dopt = {o->max_pixels, o->no_orient};
+    kmq_decode_options dopt;
+    kmq_decode_options_default(&dopt);
+    dopt.max_pixels = o->max_pixels;
+    dopt.keep_orientation = o->no_orient;
     kmq_status s = kmq_image_decode_file_ex(j->source, &dopt, &j->img, o->strip ? NULL : &j->meta,
                                             &j->why, &j->file_len);
     if (s != KMQ_OK)
@@ -272,7 +275,7 @@ static int quantize(job *j)
 static int encode(job *j)
 {
     const kmq_compress_options c = library_options(j);
-    kmq_compressed out;
+    kmq_compressed out = {.size = sizeof out};
     kmq_status s = kmq_compress_encode(&j->q, &j->meta, &c, &out);
     if (s != KMQ_OK) {
         if (out.failed >= 0)
@@ -518,6 +521,8 @@ static int compress_one(const compress_opts *o, const char *input, char *const *
     };
     job j = {.o = o, .input = input, .source = input, .paths = paths, .nout = nout, .res = res,
              .failed = input, .spool_fd = -1, .t0 = now_seconds()};
+    j.q.size = sizeof j.q;
+    kmq_stats_init(&j.q.stats); /* the streamed path fills it */
     int rc = GO_ON;
     for (size_t i = 0; rc == GO_ON && i < sizeof stages / sizeof *stages; i++)
         rc = stages[i](&j);

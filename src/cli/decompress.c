@@ -260,7 +260,7 @@ int cmd_decompress(int argc, char **argv)
                   : derive_path(lpath, cpath ? ".labels" : ".png8", ".decompressed.png");
     uint8_t *lbuf = NULL, *cbuf = NULL, *png = NULL;
     size_t llen = 0, clen = 0, png_len = 0;
-    kmq_decompressed d = {0};
+    kmq_decompressed d = {.size = sizeof d};
     kmq_status s;
     const char *why = NULL;
     int spool_fd = -1;

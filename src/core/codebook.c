@@ -2,6 +2,7 @@
    The layout is specified in include/kmq.h and docs/formats.md. */
 #include "kmq.h"
 #include "bytes.h"
+#include "why.h"
 
 #include <libdeflate.h>
 #include <stdlib.h>
@@ -14,10 +15,16 @@
 
 kmq_status kmq_codebook_check(const kmq_codebook *cb)
 {
-    return cb && cb->entries && cb->k >= 1 && cb->k <= KMQ_MAX_K && cb->channels >= 1 &&
-                   cb->channels <= KMQ_MAX_CHANNELS
-               ? KMQ_OK
-               : KMQ_ERR_ARG;
+    kmq_why_clear();
+    if (!cb)
+        return kmq_arg("cb is NULL");
+    if (cb->k < 1 || cb->k > KMQ_MAX_K)
+        return kmq_arg("cb.k = %d is outside 1..%d", cb->k, KMQ_MAX_K);
+    if (cb->channels < 1 || cb->channels > KMQ_MAX_CHANNELS)
+        return kmq_arg("cb.channels = %d is outside 1..%d", cb->channels, KMQ_MAX_CHANNELS);
+    if (!cb->entries)
+        return kmq_arg("cb.entries is NULL");
+    return KMQ_OK;
 }
 
 /* The 8-byte header of cb's .bin file. */
@@ -42,8 +49,9 @@ uint32_t kmq_codebook_id(const kmq_codebook *cb)
 kmq_status kmq_codebook_encode_bin(const kmq_codebook *cb, uint8_t **out, size_t *out_len)
 {
     *out = NULL;
-    if (kmq_codebook_check(cb) != KMQ_OK)
-        return KMQ_ERR_ARG;
+    kmq_status s = kmq_codebook_check(cb);
+    if (s != KMQ_OK)
+        return s;
     size_t body = (size_t)cb->k * cb->channels;
     size_t len = CB_HEADER + body + CB_TRAILER;
     uint8_t *p = malloc(len);
@@ -59,24 +67,25 @@ kmq_status kmq_codebook_encode_bin(const kmq_codebook *cb, uint8_t **out, size_t
 
 kmq_status kmq_codebook_decode_bin(const uint8_t *buf, size_t len, kmq_codebook *cb)
 {
+    kmq_why_clear();
     memset(cb, 0, sizeof *cb);
     if (memcmp(buf, CB_MAGIC, len < 4 ? len : 4) != 0)
         return KMQ_ERR_CB_MAGIC;
     if (len < CB_HEADER)
-        return KMQ_ERR_CB_TRUNCATED;
+        return kmq_why(KMQ_ERR_CB_TRUNCATED, "%zu bytes, shorter than the 8-byte header", len);
     if (buf[4] != CB_VERSION)
-        return KMQ_ERR_CB_VERSION;
+        return kmq_why(KMQ_ERR_CB_VERSION, "version %d (kmq reads version %d)", buf[4], CB_VERSION);
     int channels = buf[5];
     int k = (int)kmq_get_le16(buf + 6);
     if (channels < 1 || channels > KMQ_MAX_CHANNELS)
-        return KMQ_ERR_CB_CHANNELS;
+        return kmq_why(KMQ_ERR_CB_CHANNELS, "channels = %d is outside 1..%d", channels,
+                       KMQ_MAX_CHANNELS);
     if (k < 1 || k > KMQ_MAX_K)
-        return KMQ_ERR_CB_K;
-    size_t body = (size_t)k * channels;
-    if (len < CB_HEADER + body + CB_TRAILER)
-        return KMQ_ERR_CB_TRUNCATED;
-    if (len > CB_HEADER + body + CB_TRAILER)
-        return KMQ_ERR_CB_TRAILING;
+        return kmq_why(KMQ_ERR_CB_K, "k = %d is outside 1..%d", k, KMQ_MAX_K);
+    size_t body = (size_t)k * channels, whole = CB_HEADER + body + CB_TRAILER;
+    if (len != whole)
+        return kmq_why(len < whole ? KMQ_ERR_CB_TRUNCATED : KMQ_ERR_CB_TRAILING,
+                       "%zu bytes, where k = %d and %d channels make %zu", len, k, channels, whole);
     if (kmq_get_le32(buf + CB_HEADER + body) != libdeflate_crc32(0, buf, CB_HEADER + body))
         return KMQ_ERR_CB_CRC;
     cb->entries = malloc(body);
@@ -91,6 +100,7 @@ kmq_status kmq_codebook_decode_bin(const uint8_t *buf, size_t len, kmq_codebook 
 kmq_status kmq_codebook_decode(const uint8_t *buf, size_t len, kmq_codebook_format by_name,
                                kmq_codebook *cb)
 {
+    kmq_why_clear();
     /* Trust the content over the name; the name picks the error message. */
     if (buf && len >= 6 && !memcmp(buf, "\x93NUMPY", 6))
         return kmq_codebook_decode_npy(buf, len, cb);

@@ -2,6 +2,8 @@
    bands of rows (kmq_stream_compress): the histogram kmq_quantize builds
    in one go, then the same k-means and the same labels. */
 #include "internal.h"
+#include "sized.h"
+#include "why.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +23,12 @@ struct kmq_colours {
 
 kmq_status kmq_colours_new(int channels, kmq_colours **colours)
 {
+    kmq_why_clear();
     if (!colours)
-        return KMQ_ERR_ARG;
+        return kmq_arg("colours is NULL");
     *colours = NULL;
+    if (channels < 1 || channels > KMQ_MAX_CHANNELS)
+        return kmq_arg("channels = %d is outside 1..%d", channels, KMQ_MAX_CHANNELS);
     kmq_colours *c = calloc(1, sizeof *c);
     if (!c)
         return KMQ_ERR_NOMEM;
@@ -38,11 +43,16 @@ kmq_status kmq_colours_new(int channels, kmq_colours **colours)
 
 kmq_status kmq_colours_add(kmq_colours *c, const uint8_t *pixels, size_t npixels)
 {
-    if (!c || (!pixels && npixels) || c->counted)
-        return KMQ_ERR_ARG;
+    kmq_why_clear();
+    if (!c)
+        return kmq_arg("colours is NULL");
+    if (!pixels && npixels)
+        return kmq_arg("pixels is NULL");
+    if (c->counted)
+        return kmq_arg("colours were quantized already: no more can be added");
     /* Counts are 32-bit, as kmq_quantize's (65535 x 65535 fits). */
     if (npixels > UINT32_MAX - c->pixels)
-        return KMQ_ERR_TOO_LARGE;
+        return kmq_why(KMQ_ERR_TOO_LARGE, "more than 2^32 - 1 pixels in all");
     const double t0 = kmq_seconds();
     kmq_status s = kmq_histogram_add(&c->h, pixels, npixels, &c->used);
     c->pixels += npixels;
@@ -50,17 +60,28 @@ kmq_status kmq_colours_add(kmq_colours *c, const uint8_t *pixels, size_t npixels
     return s;
 }
 
-kmq_status kmq_colours_quantize(kmq_colours *c, const kmq_params *params, double target_psnr,
-                                kmq_codebook *cb, kmq_stats *stats, int *reached)
+kmq_status kmq_colours_quantize(kmq_colours *c, const kmq_params *caller_params,
+                                double target_psnr, kmq_codebook *cb, kmq_stats *caller_stats,
+                                int *reached)
 {
+    kmq_why_clear();
     if (!cb)
-        return KMQ_ERR_ARG;
+        return kmq_arg("cb is NULL");
     memset(cb, 0, sizeof *cb);
-    kmq_status s = kmq_params_check(params, NULL);
-    if (s != KMQ_OK)
+    kmq_params full;
+    kmq_status s = kmq_params_read(caller_params, &full);
+    if (s != KMQ_OK || (s = kmq_stats_check(caller_stats)) != KMQ_OK)
         return s;
-    if (!c || !c->pixels || c->colour_labels || (target_psnr > 0 && !reached))
-        return KMQ_ERR_ARG;
+    const kmq_params *params = &full;
+    kmq_stats st, *stats = caller_stats ? &st : NULL; /* written to the caller's at the end */
+    if (!c)
+        return kmq_arg("colours is NULL");
+    if (!c->pixels)
+        return kmq_arg("colours has no pixels: add some first");
+    if (c->colour_labels)
+        return kmq_arg("colours were quantized already");
+    if (target_psnr > 0 && !reached)
+        return kmq_arg("reached is NULL");
     double t0 = kmq_seconds();
     if (!c->counted) {
         if ((s = kmq_histogram_finish(&c->h, c->used)) != KMQ_OK)
@@ -77,6 +98,7 @@ kmq_status kmq_colours_quantize(kmq_colours *c, const kmq_params *params, double
     if (s == KMQ_OK && stats) {
         stats->seconds_histogram = c->seconds_adding;
         stats->seconds_kmeans = kmq_seconds() - t0;
+        kmq_stats_put(caller_stats, stats);
     }
     return s;
 }
@@ -84,8 +106,13 @@ kmq_status kmq_colours_quantize(kmq_colours *c, const kmq_params *params, double
 kmq_status kmq_colours_label(const kmq_colours *c, const uint8_t *pixels, size_t npixels,
                              uint8_t *labels)
 {
-    if (!c || !c->colour_labels || (npixels && (!pixels || !labels)))
-        return KMQ_ERR_ARG;
+    kmq_why_clear();
+    if (!c)
+        return kmq_arg("colours is NULL");
+    if (!c->colour_labels)
+        return kmq_arg("colours were not quantized yet");
+    if (npixels && (!pixels || !labels))
+        return kmq_arg("%s is NULL", pixels ? "labels" : "pixels");
     if (!c->direct) {
         kmq_label_pixels(&c->h, pixels, npixels, c->colour_labels, c->threads, labels);
         return KMQ_OK;

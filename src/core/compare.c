@@ -3,6 +3,7 @@
    sees over black and over white (internal.h, kmq_alpha_error), the same
    measure kmq_quantize reports. */
 #include "internal.h"
+#include "why.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,12 +19,30 @@ double kmq_psnr(double mse)
     return mse > 0 ? 10.0 * log10(255.0 * 255.0 / mse) : INFINITY;
 }
 
+/* What kmq_compare and kmq_ssim refuse in a and b, with its text; the
+   result's pointer (d, ssim) is `out`. */
+static kmq_status pair_fault(const kmq_image *a, const kmq_image *b, const void *out,
+                             const char *out_name)
+{
+    kmq_why_clear();
+    if (!a || !b)
+        return kmq_arg("%s is NULL", a ? "b" : "a");
+    if (!out)
+        return kmq_arg("%s is NULL", out_name);
+    if (!a->pixels || !b->pixels)
+        return kmq_arg("%s.pixels is NULL", a->pixels ? "b" : "a");
+    if (a->width != b->width || a->height != b->height || a->channels != b->channels)
+        return kmq_why(KMQ_ERR_SIZE_MISMATCH,
+                       "a is %d x %d with %d channels, b %d x %d with %d", a->width, a->height,
+                       a->channels, b->width, b->height, b->channels);
+    return KMQ_OK;
+}
+
 kmq_status kmq_compare(const kmq_image *a, const kmq_image *b, kmq_diff *d)
 {
-    if (!a || !b || !d || !a->pixels || !b->pixels)
-        return KMQ_ERR_ARG;
-    if (a->width != b->width || a->height != b->height || a->channels != b->channels)
-        return KMQ_ERR_SIZE_MISMATCH;
+    kmq_status s = pair_fault(a, b, d, "d");
+    if (s != KMQ_OK)
+        return s;
     const int C = a->channels;
     const size_t npixels = (size_t)a->width * a->height, n = npixels * C;
     double over_black = 0, over_white = 0;
@@ -103,10 +122,9 @@ static void add_row(double *sums, int W, const kmq_image *a, const kmq_image *b,
 kmq_status kmq_ssim(const kmq_image *a, const kmq_image *b, double *ssim)
 {
     enum { WIN = 7, N = WIN * WIN };
-    if (!a || !b || !ssim || !a->pixels || !b->pixels)
-        return KMQ_ERR_ARG;
-    if (a->width != b->width || a->height != b->height || a->channels != b->channels)
-        return KMQ_ERR_SIZE_MISMATCH;
+    kmq_status s = pair_fault(a, b, ssim, "ssim");
+    if (s != KMQ_OK)
+        return s;
     *ssim = NAN;
     const int W = a->width, H = a->height, C = a->channels, alpha = kmq_has_alpha(C);
     const int colours = alpha ? C - 1 : C;

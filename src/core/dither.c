@@ -26,6 +26,8 @@
  * pixels take the entry nearest to transparency and neither receive nor
  * pass on error, so no speckles appear in empty areas. */
 #include "internal.h"
+#include "sized.h"
+#include "why.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -126,9 +128,21 @@ kmq_status kmq_dither_strength(const uint8_t *pixels, int width, int height, int
                                const kmq_codebook *cb, double amount, uint8_t *labels,
                                kmq_stats *stats)
 {
-    if (kmq_codebook_check(cb) != KMQ_OK || !pixels || !labels || width < 1 || height < 1 ||
-        channels != cb->channels || !(amount >= 0 && amount <= 1))
-        return KMQ_ERR_ARG;
+    kmq_status s = kmq_codebook_check(cb);
+    if (s != KMQ_OK)
+        return s;
+    if (!pixels)
+        return kmq_arg("pixels is NULL");
+    if (!labels)
+        return kmq_arg("labels is NULL");
+    if (width < 1 || height < 1)
+        return kmq_arg("the image is %d x %d pixels", width, height);
+    if (channels != cb->channels)
+        return kmq_arg("channels = %d is not cb.channels = %d", channels, cb->channels);
+    if (!(amount >= 0 && amount <= 1))
+        return kmq_arg("strength = %g is outside 0..1", amount);
+    if ((s = kmq_stats_check(stats)) != KMQ_OK)
+        return s;
     const float level = (float)amount;
     const int C = channels, k = cb->k;
     const size_t npixels = (size_t)width * height;
@@ -231,5 +245,11 @@ kmq_status kmq_dither_strength(const uint8_t *pixels, int width, int height, int
     }
     free(err), free(map), kmq_texture_close(&m), free(nb);
     /* The error of the result, measured as kmq_compare does. */
-    return stats ? kmq_measure(pixels, width, height, C, cb, labels, stats) : KMQ_OK;
+    if (!stats)
+        return KMQ_OK;
+    kmq_stats st;
+    kmq_stats_get(stats, &st);
+    if ((s = kmq_measure(pixels, width, height, C, cb, labels, &st)) == KMQ_OK)
+        kmq_stats_put(stats, &st);
+    return s;
 }

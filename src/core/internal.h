@@ -46,6 +46,10 @@ kmq_status kmq_histogram_add(kmq_histogram *h, const uint8_t *pixels, size_t npi
                              size_t *used);
 kmq_status kmq_histogram_finish(kmq_histogram *h, size_t used);
 
+/* The caller's *p as this kmq reads it (fields past p->size at their
+   defaults) into *full, checked as kmq_params_check checks it. */
+kmq_status kmq_params_read(const kmq_params *p, kmq_params *full);
+
 /* kmq_quantize on a finished histogram of npixels pixels: the codebook
    into *cb and each colour's label (h->n bytes, malloc'd) into
    *colour_labels; target < 0 means k = params->k, else the smallest k

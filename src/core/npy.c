@@ -2,6 +2,7 @@
    format versions 1-3 and the header dialects seen in the wild (Python 2's
    "(128L, 3L)", either quote style, any key order, Fortran order). */
 #include "kmq.h"
+#include "why.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,7 @@ static int parse_shape(cursor *c, long *dims, int *ndim)
 
 kmq_status kmq_codebook_decode_npy(const uint8_t *buf, size_t len, kmq_codebook *cb)
 {
+    kmq_why_clear();
     memset(cb, 0, sizeof *cb);
     if (len < 6 || memcmp(buf, NPY_MAGIC, 6) != 0)
         return KMQ_ERR_NPY_MAGIC;
@@ -117,7 +119,7 @@ kmq_status kmq_codebook_decode_npy(const uint8_t *buf, size_t len, kmq_codebook 
         hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
         hstart = 12;
     } else {
-        return KMQ_ERR_NPY_VERSION;
+        return kmq_why(KMQ_ERR_NPY_VERSION, "format version %d (kmq reads 1, 2 and 3)", major);
     }
     if (hlen > len - hstart)
         return KMQ_ERR_NPY_HEADER;
@@ -160,19 +162,20 @@ kmq_status kmq_codebook_decode_npy(const uint8_t *buf, size_t len, kmq_codebook 
     /* uint8 has no byte order: numpy writes '|u1'; accept the other spellings. */
     if (strcmp(descr, "|u1") && strcmp(descr, "<u1") && strcmp(descr, ">u1") &&
         strcmp(descr, "=u1") && strcmp(descr, "u1") && strcmp(descr, "|B") && strcmp(descr, "B"))
-        return KMQ_ERR_NPY_DTYPE;
+        return kmq_why(KMQ_ERR_NPY_DTYPE, "dtype '%s'", descr);
     long k, channels;
     if (ndim == 2)
         k = dims[0], channels = dims[1];
     else if (ndim == 1)
         k = dims[0], channels = 1;
     else
-        return KMQ_ERR_NPY_SHAPE;
+        return kmq_why(KMQ_ERR_NPY_SHAPE, "%d dimensions", ndim);
     if (k < 1 || k > KMQ_MAX_K || channels < 1 || channels > KMQ_MAX_CHANNELS)
-        return KMQ_ERR_NPY_SHAPE;
+        return kmq_why(KMQ_ERR_NPY_SHAPE, "shape (%ld, %ld)", k, channels);
     size_t body = (size_t)k * (size_t)channels;
     if (len - hstart - hlen != body)
-        return KMQ_ERR_NPY_DATA;
+        return kmq_why(KMQ_ERR_NPY_DATA, "%zu bytes of data, where shape (%ld, %ld) makes %zu",
+                       len - hstart - hlen, k, channels, body);
 
     cb->entries = malloc(body);
     if (!cb->entries)
@@ -189,8 +192,9 @@ kmq_status kmq_codebook_decode_npy(const uint8_t *buf, size_t len, kmq_codebook 
 kmq_status kmq_codebook_encode_npy(const kmq_codebook *cb, uint8_t **out, size_t *out_len)
 {
     *out = NULL;
-    if (kmq_codebook_check(cb) != KMQ_OK)
-        return KMQ_ERR_ARG;
+    kmq_status s = kmq_codebook_check(cb);
+    if (s != KMQ_OK)
+        return s;
     char dict[128];
     int n = snprintf(dict, sizeof dict, "{'descr': '|u1', 'fortran_order': False, 'shape': (%d, %d), }",
                      cb->k, cb->channels);

@@ -10,6 +10,7 @@
  * order changes little. */
 #include "internal.h"
 #include "labels.h"
+#include "why.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,15 @@ static uint32_t colour_dist2(const uint8_t *a, const uint8_t *b, int C)
 kmq_status kmq_palette_touch(uint64_t *touch, int k, const uint8_t *labels, const uint8_t *above,
                              int width, int rows)
 {
-    if (!touch || k < 1 || k > KMQ_MAX_K || !labels || width < 1 || rows < 0)
-        return KMQ_ERR_ARG;
+    kmq_why_clear();
+    if (!touch)
+        return kmq_arg("touch is NULL");
+    if (k < 1 || k > KMQ_MAX_K)
+        return kmq_arg("k = %d is outside 1..%d", k, KMQ_MAX_K);
+    if (!labels)
+        return kmq_arg("labels is NULL");
+    if (width < 1 || rows < 0)
+        return kmq_arg("width = %d, rows = %d: not rows of pixels", width, rows);
     const size_t w = (size_t)width;
     for (size_t y = 0; y < (size_t)rows; y++) {
         const uint8_t *row = labels + y * w, *up = y ? row - w : above;
@@ -49,8 +57,11 @@ kmq_status kmq_palette_touch(uint64_t *touch, int k, const uint8_t *labels, cons
 
 kmq_status kmq_palette_order(kmq_codebook *cb, const uint64_t *counts, uint8_t *where)
 {
-    if (kmq_codebook_check(cb) != KMQ_OK || !counts || !where)
-        return KMQ_ERR_ARG;
+    kmq_status s = kmq_codebook_check(cb);
+    if (s != KMQ_OK)
+        return s;
+    if (!counts || !where)
+        return kmq_arg("%s is NULL", counts ? "where" : "touch");
     const int k = cb->k, C = cb->channels;
     uint64_t *touch = malloc((size_t)k * k * sizeof *touch); /* symmetric */
     if (!touch)
@@ -97,17 +108,24 @@ kmq_status kmq_palette_order(kmq_codebook *cb, const uint64_t *counts, uint8_t *
 
 kmq_status kmq_palette_sort(kmq_codebook *cb, uint8_t *labels, int width, int height)
 {
-    if (kmq_codebook_check(cb) != KMQ_OK || !labels || width < 1 || height < 1)
-        return KMQ_ERR_ARG;
+    kmq_status s = kmq_codebook_check(cb);
+    if (s != KMQ_OK)
+        return s;
+    if (!labels)
+        return kmq_arg("labels is NULL");
+    if (width < 1 || height < 1)
+        return kmq_arg("the image is %d x %d pixels", width, height);
     const int k = cb->k;
     const size_t n = (size_t)width * (size_t)height;
-    if (kmq_first_bad_label(labels, n, k) < n)
-        return KMQ_ERR_LABEL_RANGE;
+    const size_t bad = kmq_first_bad_label(labels, n, k);
+    if (bad < n)
+        return kmq_why(KMQ_ERR_LABEL_RANGE, "labels[%zu] = %d is not below cb.k = %d", bad,
+                       labels[bad], k);
     uint64_t *touch = calloc((size_t)k * k, sizeof *touch);
     if (!touch)
         return KMQ_ERR_NOMEM;
     uint8_t where[KMQ_MAX_K];
-    kmq_status s = kmq_palette_touch(touch, k, labels, NULL, width, height);
+    s = kmq_palette_touch(touch, k, labels, NULL, width, height);
     if (s == KMQ_OK)
         s = kmq_palette_order(cb, touch, where);
     free(touch);

@@ -1,6 +1,8 @@
 /* The whole quantization: histogram, restarts of seeding + Lloyd, the uint8
    finalisation, and per-pixel labels. */
 #include "internal.h"
+#include "sized.h"
+#include "why.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -9,6 +11,8 @@
 
 void kmq_params_default(kmq_params *p)
 {
+    memset(p, 0, sizeof *p);
+    p->size = sizeof *p;
     p->k = 64;
     p->init = KMQ_INIT_KMEANSPP;
     p->n_init = KMQ_N_INIT_AUTO;
@@ -27,19 +31,57 @@ int kmq_params_restarts(const kmq_params *p, int k)
     return p->init == KMQ_INIT_KMEANSPP && k >= 32 ? 1 : 3;
 }
 
+/* *p read into *full (fields past p->size at their defaults) and checked:
+   the name of the first wrong field (kmq_params_check's), with
+   kmq_last_why's text recorded, or NULL if every field is right. */
+static const char *params_fault(const kmq_params *p, kmq_params *full)
+{
+    if (!p)
+        return kmq_arg("params is NULL"), "params";
+    if (kmq_size_check(p->size, KMQ_PARAMS_SIZE_MIN, sizeof *p, "params", "kmq_params") != KMQ_OK)
+        return "size";
+    kmq_params_default(full);
+    memcpy(full, p, p->size);
+    full->size = sizeof *full;
+    if (!KMQ_HAS_FIELD(p->size, kmq_params, progress))
+        full->progress = NULL;
+    if (!KMQ_HAS_FIELD(p->size, kmq_params, progress_ctx))
+        full->progress_ctx = NULL;
+    p = full;
+    if (p->k < KMQ_MIN_K || p->k > KMQ_MAX_K)
+        return kmq_arg("params.k = %d is outside %d..%d", p->k, KMQ_MIN_K, KMQ_MAX_K), "k";
+    if (p->init != KMQ_INIT_KMEANSPP && p->init != KMQ_INIT_RANDOM)
+        return kmq_arg("params.init = %d is neither KMQ_INIT_KMEANSPP (0) nor KMQ_INIT_RANDOM (1)",
+                       (int)p->init),
+               "init";
+    if (p->n_init < 0 || p->n_init > KMQ_MAX_N_INIT)
+        return kmq_arg("params.n_init = %d is outside 0..%d (0: KMQ_N_INIT_AUTO)", p->n_init,
+                       KMQ_MAX_N_INIT),
+               "n_init";
+    if (p->max_iter < 1 || p->max_iter > KMQ_MAX_ITER)
+        return kmq_arg("params.max_iter = %d is outside 1..%d", p->max_iter, KMQ_MAX_ITER),
+               "max_iter";
+    if (!(p->tol >= 0) || !isfinite(p->tol))
+        return kmq_arg("params.tol = %g is not a finite number >= 0", p->tol), "tol";
+    if (p->threads < 0 || p->threads > KMQ_MAX_THREADS)
+        return kmq_arg("params.threads = %d is outside 0..%d", p->threads, KMQ_MAX_THREADS),
+               "threads";
+    return NULL;
+}
+
 kmq_status kmq_params_check(const kmq_params *p, const char **field)
 {
-    const char *bad = !p                                                    ? "params"
-                      : p->k < KMQ_MIN_K || p->k > KMQ_MAX_K                ? "k"
-                      : p->init != KMQ_INIT_KMEANSPP && p->init != KMQ_INIT_RANDOM ? "init"
-                      : p->n_init < 0 || p->n_init > KMQ_MAX_N_INIT         ? "n_init"
-                      : p->max_iter < 1 || p->max_iter > KMQ_MAX_ITER       ? "max_iter"
-                      : !(p->tol >= 0) || !isfinite(p->tol)                 ? "tol"
-                      : p->threads < 0 || p->threads > KMQ_MAX_THREADS      ? "threads"
-                                                                            : NULL;
+    kmq_why_clear();
+    kmq_params full;
+    const char *bad = params_fault(p, &full);
     if (field)
         *field = bad;
     return bad ? KMQ_ERR_ARG : KMQ_OK;
+}
+
+kmq_status kmq_params_read(const kmq_params *p, kmq_params *full)
+{
+    return params_fault(p, full) ? KMQ_ERR_ARG : KMQ_OK;
 }
 
 void kmq_codebook_free(kmq_codebook *cb)
@@ -476,19 +518,29 @@ static kmq_status refit_misfits(kmq_histogram *h, const kmq_params *params, kmq_
 /* Shared by kmq_quantize and kmq_quantize_quality: target < 0 means "k is
    params->k"; else the smallest k in 2..256 whose PSNR reaches target. */
 static kmq_status quantize(const uint8_t *pixels, size_t npixels, int channels,
-                           const uint8_t *weights, const kmq_params *params, double target,
-                           kmq_codebook *cb, uint8_t *labels, kmq_stats *stats, int *reached)
+                           const uint8_t *weights, const kmq_params *caller_params,
+                           double target, kmq_codebook *cb, uint8_t *labels,
+                           kmq_stats *caller_stats, int *reached)
 {
     if (!cb)
-        return KMQ_ERR_ARG;
+        return kmq_arg("cb is NULL");
     memset(cb, 0, sizeof *cb);
-    kmq_status s = kmq_params_check(params, NULL);
-    if (s != KMQ_OK)
+    kmq_params full;
+    kmq_status s = kmq_params_read(caller_params, &full);
+    if (s != KMQ_OK || (s = kmq_stats_check(caller_stats)) != KMQ_OK)
         return s;
-    if (!pixels || !labels || npixels == 0 || channels < 1 || channels > KMQ_MAX_CHANNELS)
-        return KMQ_ERR_ARG;
+    const kmq_params *params = &full;
+    kmq_stats st, *stats = caller_stats ? &st : NULL; /* written to the caller's at the end */
+    if (!pixels)
+        return kmq_arg("pixels is NULL");
+    if (!labels)
+        return kmq_arg("labels is NULL");
+    if (npixels == 0)
+        return kmq_arg("npixels = 0: no pixels");
+    if (channels < 1 || channels > KMQ_MAX_CHANNELS)
+        return kmq_arg("channels = %d is outside 1..%d", channels, KMQ_MAX_CHANNELS);
     if (npixels > UINT32_MAX)
-        return KMQ_ERR_TOO_LARGE;
+        return kmq_why(KMQ_ERR_TOO_LARGE, "npixels = %zu is above 2^32 - 1", npixels);
 
     kmq_histogram h;
     double t0 = kmq_seconds();
@@ -508,10 +560,11 @@ static kmq_status quantize(const uint8_t *pixels, size_t npixels, int channels,
             s = kmq_measure(pixels, (int)npixels, 1, channels, cb, labels, stats); /* npixels <= 2^30 */
         if (s != KMQ_OK)
             kmq_codebook_free(cb);
-        if (stats) {
+        if (s == KMQ_OK && stats) {
             stats->seconds_histogram = t_hist - t0;
             stats->seconds_kmeans = t_kmeans - t_hist;
             stats->seconds_labels = kmq_seconds() - t_kmeans;
+            kmq_stats_put(caller_stats, stats);
         }
     }
     free(colour_labels);
@@ -523,6 +576,7 @@ kmq_status kmq_quantize(const uint8_t *pixels, size_t npixels, int channels,
                         const kmq_params *params, kmq_codebook *cb, uint8_t *labels,
                         kmq_stats *stats)
 {
+    kmq_why_clear();
     int reached;
     return quantize(pixels, npixels, channels, NULL, params, -1, cb, labels, stats, &reached);
 }
@@ -531,8 +585,11 @@ kmq_status kmq_quantize_quality(const uint8_t *pixels, size_t npixels, int chann
                                 const kmq_params *params, double target_psnr, kmq_codebook *cb,
                                 uint8_t *labels, kmq_stats *stats, int *reached)
 {
-    if (!(target_psnr > 0) || !reached)
-        return KMQ_ERR_ARG;
+    kmq_why_clear();
+    if (!(target_psnr > 0))
+        return kmq_arg("target_psnr = %g is not above 0", target_psnr);
+    if (!reached)
+        return kmq_arg("reached is NULL");
     return quantize(pixels, npixels, channels, NULL, params, target_psnr, cb, labels, stats,
                     reached);
 }
@@ -618,14 +675,22 @@ static kmq_status refit_misfits(kmq_histogram *h, const kmq_params *params, kmq_
 kmq_status kmq_quantize_perceptual(const kmq_image *img, const kmq_params *params,
                                    kmq_codebook *cb, uint8_t *labels, kmq_stats *stats)
 {
+    kmq_why_clear();
     if (!cb)
-        return KMQ_ERR_ARG;
+        return kmq_arg("cb is NULL");
     memset(cb, 0, sizeof *cb);
-    if (!img || !img->pixels || img->width < 1 || img->height < 1 || img->channels < 1 ||
-        img->channels > KMQ_MAX_CHANNELS || !labels)
-        return KMQ_ERR_ARG;
+    if (!img)
+        return kmq_arg("img is NULL");
+    if (!img->pixels)
+        return kmq_arg("img.pixels is NULL");
+    if (img->width < 1 || img->height < 1)
+        return kmq_arg("img is %d x %d pixels", img->width, img->height);
+    if (img->channels < 1 || img->channels > KMQ_MAX_CHANNELS)
+        return kmq_arg("img.channels = %d is outside 1..%d", img->channels, KMQ_MAX_CHANNELS);
+    if (!labels)
+        return kmq_arg("labels is NULL");
     kmq_status s = kmq_params_check(params, NULL);
-    if (s != KMQ_OK)
+    if (s != KMQ_OK || (s = kmq_stats_check(stats)) != KMQ_OK)
         return s;
     const size_t npixels = (size_t)img->width * img->height;
     if (npixels > UINT32_MAX / (1 + IMPORTANCE)) /* beyond the exact sums: plain k-means */

@@ -1,20 +1,27 @@
 /* Labels back to colours. */
 #include "kmq.h"
 #include "labels.h"
+#include "why.h"
 
 #include <string.h>
 
 kmq_status kmq_labels_to_pixels(const uint8_t *labels, size_t npixels, const kmq_codebook *cb,
                                 uint8_t *out, size_t *bad_index)
 {
-    if (kmq_codebook_check(cb) != KMQ_OK || !labels || !out)
-        return KMQ_ERR_ARG;
+    kmq_status s = kmq_codebook_check(cb);
+    if (s != KMQ_OK)
+        return s;
+    if (!labels)
+        return kmq_arg("labels is NULL");
+    if (!out)
+        return kmq_arg("out is NULL");
     /* Validate everything before writing anything. */
     const size_t bad = kmq_first_bad_label(labels, npixels, cb->k);
     if (bad < npixels) {
         if (bad_index)
             *bad_index = bad;
-        return KMQ_ERR_LABEL_RANGE;
+        return kmq_why(KMQ_ERR_LABEL_RANGE, "labels[%zu] = %d is not below cb.k = %d", bad,
+                       labels[bad], cb->k);
     }
     const size_t C = (size_t)cb->channels;
     for (size_t i = 0; i < npixels; i++)

@@ -1,6 +1,7 @@
 /* The codebook as a picture: a grid of squares, one per colour, so that
    the k colours can be looked at (the write-up's way). */
 #include "kmq.h"
+#include "why.h"
 
 #include <string.h>
 
@@ -11,9 +12,15 @@ static uint32_t brightness(const uint8_t *e, int C)
 
 kmq_status kmq_swatch_size(const kmq_codebook *cb, int cell, int columns, int *width, int *height)
 {
-    if (kmq_codebook_check(cb) != KMQ_OK || cell < 1 || cell > 1024 || columns < 1 ||
-        columns > KMQ_MAX_K)
-        return KMQ_ERR_ARG;
+    kmq_status s = kmq_codebook_check(cb);
+    if (s != KMQ_OK)
+        return s;
+    if (cell < 1 || cell > 1024)
+        return kmq_arg("cell = %d is outside 1..1024", cell);
+    if (columns < 1 || columns > KMQ_MAX_K)
+        return kmq_arg("columns = %d is outside 1..%d", columns, KMQ_MAX_K);
+    if (!width || !height)
+        return kmq_arg("%s is NULL", width ? "height" : "width");
     const int cols = columns < cb->k ? columns : cb->k;
     const int rows = (cb->k + cols - 1) / cols;
     *width = cols * cell;
@@ -26,8 +33,10 @@ kmq_status kmq_swatch_draw(const kmq_codebook *cb, int by_brightness, int cell, 
 {
     int w, h;
     kmq_status s = kmq_swatch_size(cb, cell, columns, &w, &h);
-    if (s != KMQ_OK || !pixels)
-        return s != KMQ_OK ? s : KMQ_ERR_ARG;
+    if (s != KMQ_OK)
+        return s;
+    if (!pixels)
+        return kmq_arg("pixels is NULL");
     const int C = cb->channels, k = cb->k, cols = w / cell;
     int order[KMQ_MAX_K];
     for (int j = 0; j < k; j++)

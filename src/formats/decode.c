@@ -1,7 +1,10 @@
-/* Image decoding and PNG encoding in memory, with kmq's checks in front of
-   stb: container validation, a pixel cap, and label-image rules. */
+/* Image decoding, whole: the format told by its first bytes, kmq's checks in
+   front of stb (container validation, a pixel cap), the other formats'
+   decoders, palettes, and the EXIF orientation applied. */
 #include "big_alloc.h"
 #include "formats.h"
+#include "sized.h"
+#include "why.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -186,12 +189,27 @@ static kmq_status finish(kmq_status s, const kmq_decode_options *o, kmq_image *i
     return s;
 }
 
-static const kmq_decode_options *defaults(const kmq_decode_options *o, kmq_decode_options *d)
+void kmq_decode_options_default(kmq_decode_options *o)
 {
-    if (o)
-        return o;
-    memset(d, 0, sizeof *d);
-    return d;
+    memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
+    o->max_pixels = 0, o->keep_orientation = 0;
+}
+
+/* The caller's options (NULL: the defaults) as this kmq reads them;
+   KMQ_ERR_ARG for a size it does not know. */
+static kmq_status read_options(const kmq_decode_options *caller, kmq_decode_options *o)
+{
+    kmq_decode_options_default(o);
+    if (!caller)
+        return KMQ_OK;
+    kmq_status s = kmq_size_check(caller->size, KMQ_DECODE_OPTIONS_SIZE_MIN, sizeof *caller, "o",
+                                  "kmq_decode_options");
+    if (s != KMQ_OK)
+        return s;
+    memcpy(o, caller, caller->size);
+    o->size = sizeof *o;
+    return KMQ_OK;
 }
 
 /* A palette PNG, decoded by libspng (kmq_png8_decode) rather than stb:
@@ -248,17 +266,16 @@ static other_decoder other_format(const uint8_t *buf, size_t len)
                                    : NULL;
 }
 
-kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_options *o,
-                               kmq_image *img, kmq_metadata *meta, const char **why)
+static kmq_status image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_options *o,
+                                  kmq_image *img, kmq_metadata *meta, const char **why)
 {
-    const char *dummy;
     kmq_decode_options d;
-    o = defaults(o, &d);
-    if (!why)
-        why = &dummy;
     *why = NULL;
     if (!buf || !img)
+        return kmq_arg("%s is NULL", buf ? "img" : "buf");
+    if (read_options(o, &d) != KMQ_OK)
         return KMQ_ERR_ARG;
+    o = &d;
     memset(img, 0, sizeof *img);
     if (meta)
         kmq_meta_init(meta);
@@ -294,10 +311,21 @@ kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_
     return finish(s, o, img, &collected, meta);
 }
 
+kmq_status kmq_image_decode_ex(const uint8_t *buf, size_t len, const kmq_decode_options *o,
+                               kmq_image *img, kmq_metadata *meta, const char **why)
+{
+    const char *w = NULL;
+    kmq_why_clear();
+    const kmq_status s = image_decode_ex(buf, len, o, img, meta, &w);
+    return kmq_why_out(s, w, why);
+}
+
 kmq_status kmq_image_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
                             const char **why)
 {
-    const kmq_decode_options o = {max_pixels, 0};
+    kmq_decode_options o;
+    kmq_decode_options_default(&o);
+    o.max_pixels = max_pixels;
     return kmq_image_decode_ex(buf, len, &o, img, NULL, why);
 }
 
@@ -351,23 +379,24 @@ static int fd_rewind(fd_src *f)
 kmq_status kmq_image_decode_file(const char *path, uint64_t max_pixels, kmq_image *img,
                                  const char **why, size_t *file_size)
 {
-    const kmq_decode_options o = {max_pixels, 0};
+    kmq_decode_options o;
+    kmq_decode_options_default(&o);
+    o.max_pixels = max_pixels;
     return kmq_image_decode_file_ex(path, &o, img, NULL, why, file_size);
 }
 
-kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *o,
-                                    kmq_image *img, kmq_metadata *meta, const char **why,
-                                    size_t *file_size)
+static kmq_status image_decode_file_ex(const char *path, const kmq_decode_options *o,
+                                       kmq_image *img, kmq_metadata *meta, const char **why,
+                                       size_t *file_size)
 {
-    const char *dummy;
     kmq_decode_options d;
-    o = defaults(o, &d);
-    const uint64_t max_pixels = o->max_pixels;
-    if (!why)
-        why = &dummy;
     *why = NULL;
     if (!path || !img)
+        return kmq_arg("%s is NULL", path ? "img" : "path");
+    if (read_options(o, &d) != KMQ_OK)
         return KMQ_ERR_ARG;
+    o = &d;
+    const uint64_t max_pixels = o->max_pixels;
     memset(img, 0, sizeof *img);
     if (meta)
         kmq_meta_init(meta);
@@ -496,4 +525,14 @@ kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *
     s = finish(s, o, img, &collected, meta);
     errno = e;
     return s;
+}
+
+kmq_status kmq_image_decode_file_ex(const char *path, const kmq_decode_options *o,
+                                    kmq_image *img, kmq_metadata *meta, const char **why,
+                                    size_t *file_size)
+{
+    const char *w = NULL;
+    kmq_why_clear();
+    const kmq_status s = image_decode_file_ex(path, o, img, meta, &w, file_size);
+    return kmq_why_out(s, w, why);
 }

@@ -4,6 +4,7 @@
 #include "kmq.h"
 #include "big_alloc.h"
 #include "formats.h"
+#include "why.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,8 +22,9 @@ int kmq_file_changed(int fd, const struct stat *then)
 
 kmq_status kmq_read_file(const char *path, size_t max_len, uint8_t **out, size_t *out_len)
 {
+    kmq_why_clear();
     if (!path || !out || !out_len)
-        return KMQ_ERR_ARG;
+        return kmq_arg("%s is NULL", !path ? "path" : !out ? "out" : "out_len");
     *out = NULL;
     *out_len = 0;
     int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);

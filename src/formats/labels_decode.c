@@ -2,6 +2,7 @@
    8 bits whose samples are the labels, refused with the reason when it is
    anything else (a JPEG, a colour PNG: a label image re-saved by a viewer). */
 #include "formats.h"
+#include "why.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -50,13 +51,12 @@ kmq_status kmq_labels_header(const kmq_png_header *hdr, uint64_t max_pixels, con
     return kmq_png_check_size(hdr, max_pixels, why);
 }
 
-kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
-                             const char **why)
+static kmq_status labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
+                                kmq_image *img, const char **why)
 {
-    const char *dummy;
-    if (!why)
-        why = &dummy;
     *why = NULL;
+    if (!img)
+        return kmq_arg("img is NULL");
     memset(img, 0, sizeof *img);
     kmq_status s = kmq_labels_magic(buf, len, why);
     if (s != KMQ_OK)
@@ -75,4 +75,13 @@ kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels
     for (size_t i = 0; i < n; i++)
         img->pixels[i] = (uint8_t)(img->pixels[i] / scale);
     return KMQ_OK;
+}
+
+kmq_status kmq_labels_decode(const uint8_t *buf, size_t len, uint64_t max_pixels, kmq_image *img,
+                             const char **why)
+{
+    const char *w = NULL;
+    kmq_why_clear();
+    const kmq_status s = labels_decode(buf, len, max_pixels, img, &w);
+    return kmq_why_out(s, w, why);
 }

@@ -1,6 +1,7 @@
 /* PNG8 read back (kmq_png8_decode): any indexed-colour PNG, by libspng,
    as its labels and its palette (the codebook). */
 #include "formats.h"
+#include "why.h"
 
 #include <spng.h>
 #include <stdlib.h>
@@ -17,13 +18,12 @@ int kmq_is_indexed_png(const uint8_t *buf, size_t len)
     return len >= 26 && kmq_is_png(buf, len) && !memcmp(buf + 12, "IHDR", 4) && buf[25] == 3;
 }
 
-kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
-                           kmq_image *labels, kmq_codebook *cb, const char **why)
+static kmq_status png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
+                              kmq_image *labels, kmq_codebook *cb, const char **why)
 {
-    const char *dummy;
-    if (!why)
-        why = &dummy;
     *why = NULL;
+    if (!labels || !cb)
+        return kmq_arg("%s is NULL", labels ? "cb" : "labels");
     memset(labels, 0, sizeof *labels);
     memset(cb, 0, sizeof *cb);
     kmq_png_header hdr;
@@ -114,4 +114,13 @@ kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
     labels->channels = 1;
     labels->pixels = idx;
     return KMQ_OK;
+}
+
+kmq_status kmq_png8_decode(const uint8_t *buf, size_t len, uint64_t max_pixels,
+                           kmq_image *labels, kmq_codebook *cb, const char **why)
+{
+    const char *w = NULL;
+    kmq_why_clear();
+    const kmq_status s = png8_decode(buf, len, max_pixels, labels, cb, &w);
+    return kmq_why_out(s, w, why);
 }

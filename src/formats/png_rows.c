@@ -160,8 +160,10 @@ static kmq_status read_rows(kmq_rows *r, uint8_t *out, uint32_t n, const char **
 {
     png_rows *p = (png_rows *)r;
     const size_t row = (size_t)r->width * r->channels;
-    if (n > r->height - p->next_row)
+    if (n > r->height - p->next_row) {
+        *why = "read past the last row";
         return KMQ_ERR_ARG;
+    }
     for (uint32_t i = 0; i < n; i++) {
         int err = spng_decode_row(p->ctx, p->raw, p->raw_len / r->height);
         if (err && !(err == SPNG_EOI && p->next_row + 1 == r->height))

@@ -5,6 +5,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "bytes.h"
 #include "formats.h"
+#include "sized.h"
+#include "why.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -94,14 +96,15 @@ static kmq_status probe_rows(int fd, uint64_t len, int tiff, kmq_image_info *inf
     return KMQ_OK;
 }
 
-kmq_status kmq_image_probe(const char *path, kmq_image_info *info, const char **why)
+static kmq_status probe(const char *path, kmq_image_info *info, const char **why)
 {
-    const char *dummy;
-    if (!why)
-        why = &dummy;
     *why = NULL;
-    if (!path || !info || info->size < KMQ_IMAGE_INFO_SIZE_MIN || info->size > sizeof *info)
-        return KMQ_ERR_ARG;
+    if (!path || !info)
+        return kmq_arg("%s is NULL", path ? "info" : "path");
+    kmq_status s = kmq_size_check(info->size, KMQ_IMAGE_INFO_SIZE_MIN, sizeof *info, "info",
+                                  "kmq_image_info");
+    if (s != KMQ_OK)
+        return s;
     kmq_image_info found = {.size = info->size};
     const int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -116,7 +119,7 @@ kmq_status kmq_image_probe(const char *path, kmq_image_info *info, const char **
     const uint64_t len = (uint64_t)st.st_size;
     uint8_t magic[16] = {0};
     const size_t got = len < sizeof magic ? (size_t)len : sizeof magic;
-    kmq_status s = read_at(fd, 0, magic, got) ? KMQ_OK : KMQ_ERR_IO;
+    s = read_at(fd, 0, magic, got) ? KMQ_OK : KMQ_ERR_IO;
     if (s != KMQ_OK) {
     } else if (kmq_looks_like_png(magic, got)) {
         found.format = "PNG";
@@ -159,4 +162,12 @@ kmq_status kmq_image_probe(const char *path, kmq_image_info *info, const char **
         memcpy(info, &found, info->size);
     errno = e;
     return s;
+}
+
+kmq_status kmq_image_probe(const char *path, kmq_image_info *info, const char **why)
+{
+    const char *w = NULL;
+    kmq_why_clear();
+    const kmq_status s = probe(path, info, &w);
+    return kmq_why_out(s, w, why);
 }

@@ -1,6 +1,7 @@
 /* kmq_rows: a file read top to bottom in bands, by the format's own row
    reader (PNG: png_rows.c, TIFF: tiff.c, PNM: pnm.c). */
 #include "formats.h"
+#include "why.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,15 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-kmq_status kmq_rows_open(const char *path, uint64_t max_pixels, kmq_rows **rows,
-                         kmq_metadata *meta, const char **why, size_t *file_size)
+static kmq_status rows_open(const char *path, uint64_t max_pixels, kmq_rows **rows,
+                            kmq_metadata *meta, const char **why, size_t *file_size)
 {
-    const char *dummy;
-    if (!why)
-        why = &dummy;
     *why = NULL;
     if (!path || !rows)
-        return KMQ_ERR_ARG;
+        return kmq_arg("%s is NULL", path ? "rows" : "path");
     *rows = NULL;
     kmq_metadata own;
     kmq_metadata *m = meta ? meta : &own;
@@ -74,6 +72,15 @@ kmq_status kmq_rows_open(const char *path, uint64_t max_pixels, kmq_rows **rows,
     return KMQ_OK;
 }
 
+kmq_status kmq_rows_open(const char *path, uint64_t max_pixels, kmq_rows **rows,
+                         kmq_metadata *meta, const char **why, size_t *file_size)
+{
+    const char *w = NULL;
+    kmq_why_clear();
+    const kmq_status s = rows_open(path, max_pixels, rows, meta, &w, file_size);
+    return kmq_why_out(s, w, why);
+}
+
 int kmq_rows_changed(const kmq_rows *r)
 {
     return kmq_file_changed(r->fd, &r->opened);
@@ -91,24 +98,21 @@ void kmq_rows_size(const kmq_rows *r, int *width, int *height, int *channels)
 
 kmq_status kmq_rows_read(kmq_rows *r, uint8_t *out, int n, const char **why)
 {
-    const char *dummy;
-    if (!why)
-        why = &dummy;
-    *why = NULL;
-    if (!r || !out || n < 0)
-        return KMQ_ERR_ARG;
-    return r->read(r, out, (uint32_t)n, why);
+    const char *w = NULL;
+    kmq_why_clear();
+    const kmq_status s = !r        ? kmq_arg("rows is NULL")
+                         : !out   ? kmq_arg("out is NULL")
+                         : n < 0  ? kmq_arg("n = %d is below 0", n)
+                                  : r->read(r, out, (uint32_t)n, &w);
+    return kmq_why_out(s, w, why);
 }
 
 kmq_status kmq_rows_rewind(kmq_rows *r, const char **why)
 {
-    const char *dummy;
-    if (!why)
-        why = &dummy;
-    *why = NULL;
-    if (!r)
-        return KMQ_ERR_ARG;
-    return r->rewind(r, why);
+    const char *w = NULL;
+    kmq_why_clear();
+    const kmq_status s = r ? r->rewind(r, &w) : kmq_arg("rows is NULL");
+    return kmq_why_out(s, w, why);
 }
 
 void kmq_rows_close(kmq_rows *r)

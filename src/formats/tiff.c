@@ -380,8 +380,10 @@ static kmq_status rows_read(kmq_rows *r, uint8_t *out, uint32_t n, const char **
     if (!why)
         why = &dummy;
     *why = NULL;
-    if (n > r->height - t->next)
+    if (n > r->height - t->next) {
+        *why = "read past the last row";
         return KMQ_ERR_ARG;
+    }
     const size_t row = (size_t)r->width * (size_t)r->channels;
     while (n) {
         if (t->next < t->band_y0 || t->next >= t->band_y0 + t->band_rows) {

@@ -3,6 +3,7 @@
    image's codebook.  It is written by kmq_labels_add_metadata (metadata.c). */
 #include "bytes.h"
 #include "meta.h"
+#include "why.h"
 
 #include <libdeflate.h>
 #include <stdio.h>
@@ -107,11 +108,12 @@ static kmq_status read_binding(const png_source *src, kmq_binding *b)
 
 kmq_status kmq_labels_read_binding(const uint8_t *png, size_t len, kmq_binding *b)
 {
+    kmq_why_clear();
     if (!b)
-        return KMQ_ERR_ARG;
+        return kmq_arg("b is NULL");
     if (!png) {
         memset(b, 0, sizeof *b);
-        return KMQ_ERR_ARG;
+        return kmq_arg("png is NULL");
     }
     const png_source src = {png, len, -1};
     return read_binding(&src, b);
@@ -119,11 +121,12 @@ kmq_status kmq_labels_read_binding(const uint8_t *png, size_t len, kmq_binding *
 
 kmq_status kmq_labels_read_binding_fd(int fd, kmq_binding *b)
 {
+    kmq_why_clear();
     if (!b)
-        return KMQ_ERR_ARG;
+        return kmq_arg("b is NULL");
     if (fd < 0) {
         memset(b, 0, sizeof *b);
-        return KMQ_ERR_ARG;
+        return kmq_arg("fd = %d is not a file descriptor", fd);
     }
     const png_source src = {NULL, 0, fd};
     return read_binding(&src, b);
@@ -161,16 +164,14 @@ kmq_status kmq_labels_check_binding(const uint8_t *png, size_t len, const kmq_co
 {
     const char *dummy;
     kmq_binding b;
-    if (kmq_codebook_check(cb) != KMQ_OK)
-        return KMQ_ERR_ARG;
-    return check(kmq_labels_read_binding(png, len, &b), &b, cb, why ? why : &dummy);
+    kmq_status s = kmq_codebook_check(cb);
+    return s != KMQ_OK ? s : check(kmq_labels_read_binding(png, len, &b), &b, cb, why ? why : &dummy);
 }
 
 kmq_status kmq_labels_check_binding_fd(int fd, const kmq_codebook *cb, const char **why)
 {
     const char *dummy;
     kmq_binding b;
-    if (kmq_codebook_check(cb) != KMQ_OK)
-        return KMQ_ERR_ARG;
-    return check(kmq_labels_read_binding_fd(fd, &b), &b, cb, why ? why : &dummy);
+    kmq_status s = kmq_codebook_check(cb);
+    return s != KMQ_OK ? s : check(kmq_labels_read_binding_fd(fd, &b), &b, cb, why ? why : &dummy);
 }

@@ -4,6 +4,7 @@
    the codebook's binding. */
 #include "bytes.h"
 #include "meta.h"
+#include "why.h"
 
 #include <libdeflate.h>
 #include <stdlib.h>
@@ -52,9 +53,12 @@ static kmq_status read_one(void *ctx, const uint8_t *type, const uint8_t *data, 
 
 kmq_status kmq_png_read_metadata(const uint8_t *buf, size_t len, kmq_metadata *meta)
 {
+    kmq_why_clear();
+    if (!meta)
+        return kmq_arg("meta is NULL");
     kmq_meta_init(meta);
     if (!buf)
-        return KMQ_ERR_ARG;
+        return kmq_arg("buf is NULL");
     kmq_status s = each_chunk(buf, len, read_one, meta);
     if (s != KMQ_OK)
         kmq_metadata_free(meta);
@@ -67,7 +71,7 @@ static kmq_status insert_after_ihdr(const uint8_t *png, size_t len, const uint8_
 {
     *out = NULL;
     if (!png || len < 33 || !kmq_is_png(png, len) || memcmp(png + 12, "IHDR", 4) || kmq_get_be32(png + 8) != 13)
-        return KMQ_ERR_ARG;
+        return kmq_arg("png does not start with a PNG signature and IHDR chunk");
     uint8_t *p = malloc(len + add_len);
     if (!p)
         return KMQ_ERR_NOMEM;
@@ -83,12 +87,13 @@ static kmq_status insert_after_ihdr(const uint8_t *png, size_t len, const uint8_
 kmq_status kmq_png_add_metadata(const uint8_t *png, size_t len, const kmq_metadata *meta,
                                 uint8_t **out, size_t *out_len, const char **warning)
 {
+    kmq_why_clear();
     if (warning)
         *warning = NULL;
     if (!meta || !meta->chunks_len)
         return insert_after_ihdr(png, len, NULL, 0, out, out_len);
-    if (len < 33)
-        return KMQ_ERR_ARG;
+    if (!png || len < 33)
+        return kmq_arg("png does not start with a PNG signature and IHDR chunk");
     /* An ICC profile must describe the PNG's colour type. */
     const int grey = png[25] == 0 || png[25] == 4;
     uint8_t *keep = malloc(meta->chunks_len);
@@ -118,13 +123,15 @@ kmq_status kmq_png_add_metadata(const uint8_t *png, size_t len, const kmq_metada
 kmq_status kmq_labels_add_metadata(const uint8_t *png, size_t len, const kmq_metadata *meta,
                                    const kmq_codebook *cb, uint8_t **out, size_t *out_len)
 {
+    kmq_why_clear();
     const size_t colour = meta ? meta->chunks_len : 0, bind = cb ? 12 + 7 : 0;
     if (!colour && !bind)
         return insert_after_ihdr(png, len, NULL, 0, out, out_len);
     if (colour > 0x7FFFFFFFu - bind)
         return KMQ_ERR_TOO_LARGE;
-    if (cb && !kmq_codebook_id(cb))
-        return KMQ_ERR_ARG;
+    kmq_status s;
+    if (cb && !kmq_codebook_id(cb)) /* 0: not a codebook, or one whose identity cannot be told */
+        return (s = kmq_codebook_check(cb)) != KMQ_OK ? s : kmq_arg("cb's identity is 0");
     const size_t n = colour + bind;
     uint8_t *chunk = malloc(12 + n);
     if (!chunk)
@@ -137,7 +144,7 @@ kmq_status kmq_labels_add_metadata(const uint8_t *png, size_t len, const kmq_met
         kmq_png_put_chunk(chunk + 8, "kmCb", binding, 7);
     }
     kmq_png_put_chunk(chunk, "kmCp", chunk + 8, n); /* the data is in place */
-    kmq_status s = insert_after_ihdr(png, len, chunk, 12 + n, out, out_len);
+    s = insert_after_ihdr(png, len, chunk, 12 + n, out, out_len);
     free(chunk);
     return s;
 }

@@ -4,7 +4,10 @@
    codebook, or one PNG8.  Two steps, so that a caller can judge the result
    and free the image before the outputs are encoded (lower peak memory). */
 #include "pipeline.h"
+#include "sized.h"
+#include "why.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,16 +27,31 @@ void kmq_compress_options_default(kmq_compress_options *o)
 static kmq_status options_in(const kmq_compress_options *o, kmq_compress_options *all)
 {
     kmq_compress_options_default(all);
-    if (!o || o->size < offsetof(kmq_compress_options, dither_strength) + sizeof o->dither_strength ||
-        o->size > sizeof *o)
-        return KMQ_ERR_ARG;
+    if (!o)
+        return kmq_arg("o is NULL");
+    kmq_status s = kmq_size_check(o->size, KMQ_COMPRESS_OPTIONS_SIZE_MIN, sizeof *o, "o",
+                                  "kmq_compress_options");
+    if (s != KMQ_OK)
+        return s;
     memcpy(all, o, o->size);
     all->size = sizeof *all;
-    if ((all->output != KMQ_OUTPUT_LABELS && all->output != KMQ_OUTPUT_PNG8) ||
-        (all->codebook_format != KMQ_CODEBOOK_BIN && all->codebook_format != KMQ_CODEBOOK_NPY) ||
-        !(all->quality >= 0) || !(all->dither_strength >= 0 && all->dither_strength <= 1))
-        return KMQ_ERR_ARG;
+    if (all->output != KMQ_OUTPUT_LABELS && all->output != KMQ_OUTPUT_PNG8)
+        return kmq_arg("o.output = %d is not a kmq_output", (int)all->output);
+    if (all->codebook_format != KMQ_CODEBOOK_BIN && all->codebook_format != KMQ_CODEBOOK_NPY)
+        return kmq_arg("o.codebook_format = %d is not a kmq_codebook_format",
+                       (int)all->codebook_format);
+    if (!(all->quality >= 0) || all->quality == INFINITY)
+        return kmq_arg("o.quality = %g is not 0 or a PSNR in dB", all->quality);
+    if (!(all->dither_strength >= 0 && all->dither_strength <= 1))
+        return kmq_arg("o.dither_strength = %g is outside 0..1", all->dither_strength);
     return KMQ_OK;
+}
+
+/* A result struct the caller gave: its size checked (see kmq.h, Sizes). */
+static kmq_status result_size(size_t size, int null, const char *name, size_t min, size_t max,
+                              const char *type)
+{
+    return null ? kmq_arg("%s is NULL", name) : kmq_size_check(size, min, max, name, type);
 }
 
 void kmq_quantized_free(kmq_quantized *q)
@@ -42,7 +60,9 @@ void kmq_quantized_free(kmq_quantized *q)
         return;
     kmq_codebook_free(&q->codebook);
     free(q->labels);
+    const size_t size = q->size;
     memset(q, 0, sizeof *q);
+    q->size = size;
 }
 
 void kmq_compressed_free(kmq_compressed *c)
@@ -51,7 +71,9 @@ void kmq_compressed_free(kmq_compressed *c)
         return;
     free(c->image);
     free(c->codebook);
+    const size_t size = c->size;
     memset(c, 0, sizeof *c);
+    c->size = size;
 }
 
 /* The perceptual palette and dithering at params->k into cb, labels and st. */
@@ -111,18 +133,25 @@ static kmq_status quality_dithered(const kmq_image *img, const kmq_params *base,
 kmq_status kmq_compress_quantize(const kmq_image *img, const kmq_compress_options *opts,
                                  kmq_quantized *q)
 {
-    if (!q)
-        return KMQ_ERR_ARG;
-    memset(q, 0, sizeof *q);
-    kmq_compress_options o;
-    kmq_status s = options_in(opts, &o);
+    kmq_why_clear();
+    kmq_status s = result_size(q ? q->size : 0, !q, "q", KMQ_QUANTIZED_SIZE_MIN, sizeof *q,
+                               "kmq_quantized");
     if (s != KMQ_OK)
         return s;
-    if (!img || !img->pixels || img->width < 1 || img->height < 1)
-        return KMQ_ERR_ARG;
+    const size_t size = q->size;
+    memset(q, 0, sizeof *q);
+    q->size = size;
+    kmq_compress_options o;
+    if ((s = options_in(opts, &o)) != KMQ_OK)
+        return s;
+    if (!img || !img->pixels)
+        return kmq_arg("%s is NULL", img ? "img.pixels" : "img");
+    if (img->width < 1 || img->height < 1)
+        return kmq_arg("img is %d x %d pixels", img->width, img->height);
     const size_t npixels = (size_t)img->width * (size_t)img->height;
     if (!(q->labels = malloc(npixels)))
         return KMQ_ERR_NOMEM;
+    kmq_stats_init(&q->stats);
     q->reached = 1;
     kmq_params params = o.params;
     s = o.quality > 0 ? kmq_quantize_quality(img->pixels, npixels, img->channels, &params,
@@ -153,19 +182,22 @@ kmq_status kmq_compress_quantize(const kmq_image *img, const kmq_compress_option
 kmq_status kmq_compress_encode(kmq_quantized *q, const kmq_metadata *meta,
                                const kmq_compress_options *opts, kmq_compressed *out)
 {
-    if (!out)
-        return KMQ_ERR_ARG;
-    memset(out, 0, sizeof *out);
-    kmq_compress_options o;
-    kmq_status s = options_in(opts, &o);
+    kmq_why_clear();
+    kmq_status s = result_size(out ? out->size : 0, !out, "out", KMQ_COMPRESSED_SIZE_MIN,
+                               sizeof *out, "kmq_compressed");
     if (s != KMQ_OK)
         return s;
+    const size_t size = out->size;
+    memset(out, 0, sizeof *out);
+    out->size = size, out->failed = -1;
+    kmq_compress_options o;
+    if ((s = options_in(opts, &o)) != KMQ_OK)
+        return s;
     if (!q || !q->labels)
-        return KMQ_ERR_ARG;
+        return kmq_arg("%s is NULL", q ? "q.labels" : "q");
     static const kmq_metadata none; /* stripped: no chunks, and the binding alone */
     if (!meta)
         meta = &none;
-    out->failed = -1; /* neither output: the palette order failed */
     if ((s = kmq_palette_sort(&q->codebook, q->labels, q->width, q->height)) != KMQ_OK)
         return s;
     out->failed = 0;
@@ -206,8 +238,6 @@ kmq_status kmq_compress_encode(kmq_quantized *q, const kmq_metadata *meta,
 kmq_status kmq_compress(const kmq_image *img, const kmq_metadata *meta,
                         const kmq_compress_options *o, kmq_quantized *q, kmq_compressed *out)
 {
-    if (out)
-        memset(out, 0, sizeof *out);
     kmq_status s = kmq_compress_quantize(img, o, q);
     if (s == KMQ_OK && (s = kmq_compress_encode(q, meta, o, out)) != KMQ_OK)
         kmq_quantized_free(q);

@@ -3,6 +3,8 @@
    (label image, codebook, the binding between them, every label < k) ->
    the pixels, and the colour metadata the PNG carries. */
 #include "pipeline.h"
+#include "sized.h"
+#include "why.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,9 @@ void kmq_decompressed_free(kmq_decompressed *d)
     kmq_image_free(&d->image);
     kmq_codebook_free(&d->codebook);
     kmq_metadata_free(&d->meta);
+    const size_t size = d->size;
     memset(d, 0, sizeof *d);
+    d->size = size;
 }
 
 /* The label image and codebook of a pair, or a PNG8's; the binding held
@@ -50,25 +54,32 @@ static kmq_status decode_inputs(const uint8_t *labels, size_t labels_len, const 
     return s;
 }
 
-kmq_status kmq_decompress(const uint8_t *labels, size_t labels_len, const uint8_t *codebook,
-                          size_t codebook_len, const kmq_decompress_options *opts,
-                          kmq_decompressed *d, const char **why)
+static kmq_status decompress(const uint8_t *labels, size_t labels_len, const uint8_t *codebook,
+                             size_t codebook_len, const kmq_decompress_options *opts,
+                             kmq_decompressed *d, const char **why)
 {
-    const char *dummy;
-    if (!why)
-        why = &dummy;
     *why = NULL;
     if (!d)
-        return KMQ_ERR_ARG;
+        return kmq_arg("d is NULL");
+    kmq_status s = kmq_size_check(d->size, KMQ_DECOMPRESSED_SIZE_MIN, sizeof *d, "d",
+                                  "kmq_decompressed");
+    if (s != KMQ_OK)
+        return s;
+    const size_t size = d->size;
     memset(d, 0, sizeof *d);
+    d->size = size;
     kmq_decompress_options o;
     kmq_decompress_options_default(&o);
-    if (!opts || opts->size < offsetof(kmq_decompress_options, metadata) + sizeof opts->metadata ||
-        opts->size > sizeof o || !labels)
-        return KMQ_ERR_ARG;
+    if (!opts)
+        return kmq_arg("o is NULL");
+    if ((s = kmq_size_check(opts->size, KMQ_DECOMPRESS_OPTIONS_SIZE_MIN, sizeof o, "o",
+                            "kmq_decompress_options")) != KMQ_OK)
+        return s;
     memcpy(&o, opts, opts->size);
+    if (!labels)
+        return kmq_arg("labels is NULL");
     kmq_image img = {0};
-    kmq_status s = decode_inputs(labels, labels_len, codebook, codebook_len, &o, &img, d, why);
+    s = decode_inputs(labels, labels_len, codebook, codebook_len, &o, &img, d, why);
     const size_t npixels = (size_t)img.width * (size_t)img.height;
     size_t bytes = 0;
     if (s == KMQ_OK && (__builtin_mul_overflow(npixels, (size_t)d->codebook.channels, &bytes) ||
@@ -93,4 +104,14 @@ kmq_status kmq_decompress(const uint8_t *labels, size_t labels_len, const uint8_
         kmq_metadata_free(&d->meta);
     }
     return s;
+}
+
+kmq_status kmq_decompress(const uint8_t *labels, size_t labels_len, const uint8_t *codebook,
+                          size_t codebook_len, const kmq_decompress_options *o,
+                          kmq_decompressed *d, const char **why)
+{
+    const char *w = NULL;
+    kmq_why_clear();
+    const kmq_status s = decompress(labels, labels_len, codebook, codebook_len, o, d, &w);
+    return kmq_why_out(s, w, why);
 }

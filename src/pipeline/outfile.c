@@ -6,6 +6,7 @@
    temporary file made and gone, and holds its signals while names change. */
 #define _POSIX_C_SOURCE 200809L
 #include "pipeline.h"
+#include "why.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -171,6 +172,9 @@ int kmq_output_exists(const char *path)
 kmq_status kmq_outfile_open(const char *path, int overwrite, const kmq_temp_guard *guard,
                             kmq_outfile **out)
 {
+    kmq_why_clear();
+    if (!path || !out)
+        return kmq_arg("%s is NULL", path ? "out" : "path");
     *out = NULL;
     kmq_outfile *f = calloc(1, sizeof *f);
     if (!f)
@@ -274,6 +278,7 @@ kmq_status kmq_outfile_open(const char *path, int overwrite, const kmq_temp_guar
 
 kmq_status kmq_outfile_write(kmq_outfile *f, const uint8_t *data, size_t len)
 {
+    kmq_why_clear();
     while (len > 0) {
         ssize_t w = write(f->fd, data, len);
         if (w < 0) {
@@ -289,6 +294,7 @@ kmq_status kmq_outfile_write(kmq_outfile *f, const uint8_t *data, size_t len)
 
 kmq_status kmq_outfile_patch(kmq_outfile *f, uint64_t offset, const uint8_t *data, size_t len)
 {
+    kmq_why_clear();
     while (len > 0) {
         ssize_t w = pwrite(f->fd, data, len, (off_t)offset);
         if (w < 0) {
@@ -347,6 +353,7 @@ static kmq_status place(kmq_outfile *f)
 
 kmq_status kmq_outfile_commit(kmq_outfile *f)
 {
+    kmq_why_clear();
     kmq_status s = flush_file(f);
     if (s == KMQ_OK)
         s = place(f);
@@ -397,8 +404,9 @@ kmq_status kmq_outfile_commit_all(kmq_outfile **f, int n, int *failed)
     char *backup[KMQ_MAX_PAIR] = {NULL};
     int i, placed = 0;
     *failed = -1;
+    kmq_why_clear();
     if (n > KMQ_MAX_PAIR)
-        return KMQ_ERR_ARG;
+        return kmq_arg("n = %d is above %d", n, KMQ_MAX_PAIR);
     for (i = 0; i < n && s == KMQ_OK; i++)
         if ((s = flush_file(f[i])) != KMQ_OK)
             *failed = i;
@@ -454,8 +462,11 @@ kmq_status kmq_files_write(int n, const char *const *paths, const uint8_t *const
     if (!failed)
         failed = &dummy;
     *failed = -1;
-    if (n < 1 || n > KMQ_MAX_PAIR || !paths || !data || !lens)
-        return KMQ_ERR_ARG;
+    kmq_why_clear();
+    if (n < 1 || n > KMQ_MAX_PAIR)
+        return kmq_arg("n = %d is outside 1..%d", n, KMQ_MAX_PAIR);
+    if (!paths || !data || !lens)
+        return kmq_arg("%s is NULL", !paths ? "paths" : !data ? "data" : "lens");
     /* every name is tried before any byte is written */
     for (i = 0; i < n && s == KMQ_OK; i++)
         s = kmq_outfile_open(paths[i], overwrite, guard, &f[i]);

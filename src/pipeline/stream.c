@@ -5,6 +5,8 @@
  * (3) labels again, in palette order, into the PNG writer.  Every step
  * computes what the in-memory one does, so the bytes are the same. */
 #include "pipeline.h"
+#include "sized.h"
+#include "why.h"
 
 #include <libdeflate.h>
 
@@ -78,21 +80,27 @@ static kmq_status chunks_after_ihdr(int colour_type, const kmq_metadata *meta,
     return KMQ_OK;
 }
 
-kmq_status kmq_stream_compress(kmq_rows *rows, const kmq_params *params, double target_psnr,
-                               const kmq_png_options *o, const kmq_metadata *meta, kmq_sink *out,
-                               kmq_codebook *cb, kmq_stats *stats, int *reached, const char **why)
+static kmq_status stream_compress(kmq_rows *rows, const kmq_params *params, double target_psnr,
+                                  const kmq_png_options *caller_o, const kmq_metadata *meta,
+                                  kmq_sink *out, kmq_codebook *cb, kmq_stats *stats, int *reached,
+                                  const char **why)
 {
-    const char *dummy;
-    if (!why)
-        why = &dummy;
     *why = NULL;
     if (!cb)
-        return KMQ_ERR_ARG;
+        return kmq_arg("cb is NULL");
     memset(cb, 0, sizeof *cb);
-    if (!rows || !o || !out || o->exhaustive || o->level < 1 || o->level > KMQ_MAX_LEVEL ||
-        o->threads < 0 || o->threads > KMQ_MAX_THREADS || kmq_params_check(params, NULL) != KMQ_OK ||
-        (target_psnr > 0 && !reached))
-        return KMQ_ERR_ARG;
+    kmq_png_options opts;
+    kmq_status s = kmq_params_check(params, NULL);
+    if (s != KMQ_OK || (s = kmq_png_options_read(caller_o, &opts)) != KMQ_OK ||
+        (s = kmq_stats_check(stats)) != KMQ_OK)
+        return s;
+    const kmq_png_options *o = &opts;
+    if (o->exhaustive)
+        return kmq_arg("o.exhaustive = %d: not available when streaming", o->exhaustive);
+    if (!rows || !out)
+        return kmq_arg("%s is NULL", rows ? "out" : "rows");
+    if (target_psnr > 0 && !reached)
+        return kmq_arg("reached is NULL");
     const uint32_t W = rows->width, H = rows->height, band = band_rows(rows);
     const size_t row_bytes = (size_t)W * (size_t)rows->channels;
     uint8_t *pixels = malloc(row_bytes * band), *labels = malloc((size_t)W * band),
@@ -101,8 +109,9 @@ kmq_status kmq_stream_compress(kmq_rows *rows, const kmq_params *params, double 
     kmq_colours *colours = NULL;
     kmq_png_writer *writer = NULL;
     kmq_stats st;
+    kmq_stats_init(&st);
     size_t extra_len = 0;
-    kmq_status s = pixels && labels && above ? KMQ_OK : KMQ_ERR_NOMEM;
+    s = pixels && labels && above ? KMQ_OK : KMQ_ERR_NOMEM;
 
     /* 1: the colours, then k-means. */
     uint32_t crc1 = 0, crc = 0;
@@ -189,7 +198,7 @@ kmq_status kmq_stream_compress(kmq_rows *rows, const kmq_params *params, double 
             kmq_png_writer_free(writer);
     }
     if (s == KMQ_OK && stats)
-        *stats = st;
+        kmq_stats_put(stats, &st);
     if (s != KMQ_OK)
         kmq_codebook_free(cb);
     kmq_colours_free(colours);
@@ -197,18 +206,31 @@ kmq_status kmq_stream_compress(kmq_rows *rows, const kmq_params *params, double 
     return s;
 }
 
-kmq_status kmq_stream_decompress(const char *labels_path, uint64_t max_pixels,
-                                 const kmq_codebook *cb, const kmq_metadata *meta, kmq_sink *out,
-                                 uint64_t *bad_index, const char **why, const char **warning)
+kmq_status kmq_stream_compress(kmq_rows *rows, const kmq_params *params, double target_psnr,
+                               const kmq_png_options *o, const kmq_metadata *meta, kmq_sink *out,
+                               kmq_codebook *cb, kmq_stats *stats, int *reached, const char **why)
 {
-    const char *dummy, *no_warning;
-    if (!why)
-        why = &dummy;
+    const char *w = NULL;
+    kmq_why_clear();
+    const kmq_status s =
+        stream_compress(rows, params, target_psnr, o, meta, out, cb, stats, reached, &w);
+    return kmq_why_out(s, w, why);
+}
+
+static kmq_status stream_decompress(const char *labels_path, uint64_t max_pixels,
+                                    const kmq_codebook *cb, const kmq_metadata *meta,
+                                    kmq_sink *out, uint64_t *bad_index, const char **why,
+                                    const char **warning)
+{
+    const char *no_warning;
     if (!warning)
         warning = &no_warning;
     *why = NULL, *warning = NULL;
-    if (!labels_path || !out || kmq_codebook_check(cb) != KMQ_OK)
-        return KMQ_ERR_ARG;
+    kmq_status s = kmq_codebook_check(cb);
+    if (s != KMQ_OK)
+        return s;
+    if (!labels_path || !out)
+        return kmq_arg("%s is NULL", out ? "labels_path" : "out");
     int fd = open(labels_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return KMQ_ERR_IO;
@@ -226,7 +248,7 @@ kmq_status kmq_stream_decompress(const char *labels_path, uint64_t max_pixels,
     uint8_t *labels = NULL, *pixels = NULL, *extra = NULL;
     size_t extra_len = 0;
     static const int colour_type[5] = {0, 0, 4, 2, 6};
-    kmq_status s = kmq_png_label_rows_open(fd, (uint64_t)st.st_size,
+    s = kmq_png_label_rows_open(fd, (uint64_t)st.st_size,
                                            max_pixels ? max_pixels : KMQ_DEFAULT_MAX_STREAM_PIXELS,
                                            &rows, why);
     if (s == KMQ_OK)
@@ -264,4 +286,15 @@ kmq_status kmq_stream_decompress(const char *labels_path, uint64_t max_pixels,
     errno = e;
     free(labels), free(pixels), free(extra);
     return s;
+}
+
+kmq_status kmq_stream_decompress(const char *labels_path, uint64_t max_pixels,
+                                 const kmq_codebook *cb, const kmq_metadata *meta, kmq_sink *out,
+                                 uint64_t *bad_index, const char **why, const char **warning)
+{
+    const char *w = NULL;
+    kmq_why_clear();
+    const kmq_status s =
+        stream_decompress(labels_path, max_pixels, cb, meta, out, bad_index, &w, warning);
+    return kmq_why_out(s, w, why);
 }

@@ -19,7 +19,9 @@
 #include "bytes.h"
 #include "labels.h"
 #include "png_io.h"
+#include "sized.h"
 #include "thread_count.h"
+#include "why.h"
 
 #include <libdeflate.h>
 #include <stdlib.h>
@@ -260,7 +262,27 @@ kmq_status kmq_smallest(kmq_encode_fn encode, void *ctx, const int *candidates, 
 
 void kmq_png_options_default(kmq_png_options *o)
 {
+    memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
     o->level = KMQ_DEFAULT_LEVEL, o->exhaustive = 0, o->threads = 0, o->packed = 0;
+}
+
+kmq_status kmq_png_options_read(const kmq_png_options *caller, kmq_png_options *o)
+{
+    if (!caller)
+        return kmq_arg("o is NULL");
+    kmq_status s = kmq_size_check(caller->size, KMQ_PNG_OPTIONS_SIZE_MIN, sizeof *caller, "o",
+                                  "kmq_png_options");
+    if (s != KMQ_OK)
+        return s;
+    kmq_png_options_default(o);
+    memcpy(o, caller, caller->size);
+    o->size = sizeof *o;
+    if (o->level < 1 || o->level > KMQ_MAX_LEVEL)
+        return kmq_arg("o.level = %d is outside 1..%d", o->level, KMQ_MAX_LEVEL);
+    if (o->threads < 0 || o->threads > KMQ_MAX_THREADS)
+        return kmq_arg("o.threads = %d is outside 0..%d", o->threads, KMQ_MAX_THREADS);
+    return KMQ_OK;
 }
 
 typedef struct {
@@ -309,13 +331,23 @@ kmq_status kmq_png_encode_labels(const uint8_t *labels, int width, int height, i
 kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height, int k,
                              const kmq_png_options *o, uint8_t **out, size_t *out_len)
 {
+    kmq_why_clear();
     *out = NULL;
-    if (!labels || !o || width < 1 || height < 1 || k < 1 || k > KMQ_MAX_K || o->level < 1 ||
-        o->level > KMQ_MAX_LEVEL || o->threads < 0 || o->threads > KMQ_MAX_THREADS)
-        return KMQ_ERR_ARG;
-    const size_t n = (size_t)width * (size_t)height;
-    if (kmq_first_bad_label(labels, n, k) < n)
-        return KMQ_ERR_LABEL_RANGE;
+    kmq_png_options opts;
+    kmq_status s = kmq_png_options_read(o, &opts);
+    if (s != KMQ_OK)
+        return s;
+    o = &opts;
+    if (!labels)
+        return kmq_arg("labels is NULL");
+    if (width < 1 || height < 1)
+        return kmq_arg("the image is %d x %d pixels", width, height);
+    if (k < 1 || k > KMQ_MAX_K)
+        return kmq_arg("k = %d is outside 1..%d", k, KMQ_MAX_K);
+    const size_t n = (size_t)width * (size_t)height, bad = kmq_first_bad_label(labels, n, k);
+    if (bad < n)
+        return kmq_why(KMQ_ERR_LABEL_RANGE, "labels[%zu] = %d is not below k = %d", bad,
+                       labels[bad], k);
     /* Packed samples only when asked: other readers scale them (see kmq.h). */
     return kmq_png_encode_labels(labels, width, height, o->packed ? kmq_label_bits(k) : 8, NULL, o,
                                  out, out_len);

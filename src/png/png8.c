@@ -6,17 +6,26 @@
  * again, so `decompress` of a PNG8 is the same remap as labels + codebook. */
 #include "png_io.h"
 #include "labels.h"
+#include "why.h"
 
 kmq_status kmq_png8_encode(const uint8_t *labels, int width, int height, const kmq_codebook *cb,
                            const kmq_png_options *o, uint8_t **out, size_t *out_len)
 {
+    kmq_why_clear();
     *out = NULL;
-    if (kmq_codebook_check(cb) != KMQ_OK || !labels || !o || width < 1 || height < 1 ||
-        o->level < 1 || o->level > KMQ_MAX_LEVEL || o->threads < 0 || o->threads > KMQ_MAX_THREADS)
-        return KMQ_ERR_ARG;
-    const size_t n = (size_t)width * height;
-    if (kmq_first_bad_label(labels, n, cb->k) < n)
-        return KMQ_ERR_LABEL_RANGE;
+    kmq_png_options opts;
+    kmq_status s = kmq_codebook_check(cb);
+    if (s != KMQ_OK || (s = kmq_png_options_read(o, &opts)) != KMQ_OK)
+        return s;
+    o = &opts;
+    if (!labels)
+        return kmq_arg("labels is NULL");
+    if (width < 1 || height < 1)
+        return kmq_arg("the image is %d x %d pixels", width, height);
+    const size_t n = (size_t)width * height, bad = kmq_first_bad_label(labels, n, cb->k);
+    if (bad < n)
+        return kmq_why(KMQ_ERR_LABEL_RANGE, "labels[%zu] = %d is not below cb.k = %d", bad,
+                       labels[bad], cb->k);
     return kmq_png_encode_labels(labels, width, height, kmq_label_bits(cb->k), cb, o, out,
                                  out_len);
 }

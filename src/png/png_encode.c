@@ -1,6 +1,7 @@
 /* True-colour PNGs (kmq_png_encode): stb_image_write, whose per-row filter
    choice suits photographs, or libspng for images past stb's int sizes. */
 #include "png_io.h"
+#include "why.h"
 
 #include <limits.h>
 #include <spng.h>
@@ -40,8 +41,12 @@ static kmq_status encode(const uint8_t *pixels, int width, int height, int chann
                          uint8_t **out, size_t *out_len)
 {
     *out = NULL;
-    if (!pixels || width < 1 || height < 1 || channels < 1 || channels > KMQ_MAX_CHANNELS)
-        return KMQ_ERR_ARG;
+    if (!pixels)
+        return kmq_arg("pixels is NULL");
+    if (width < 1 || height < 1)
+        return kmq_arg("the image is %d x %d pixels", width, height);
+    if (channels < 1 || channels > KMQ_MAX_CHANNELS)
+        return kmq_arg("channels = %d is outside 1..%d", channels, KMQ_MAX_CHANNELS);
     /* stb_image_write sizes its buffers with int arithmetic: beyond that,
        libspng writes the image (every image the decoders allow fits). */
     if (((uint64_t)width * channels + 1) * (uint64_t)height > INT_MAX / 2)
@@ -60,6 +65,7 @@ static kmq_status encode(const uint8_t *pixels, int width, int height, int chann
 kmq_status kmq_png_encode(const uint8_t *pixels, int width, int height, int channels,
                           uint8_t **out, size_t *out_len)
 {
+    kmq_why_clear();
     /* Photographic output: stb's per-row filter choice pays off. */
     return encode(pixels, width, height, channels, 6, out, out_len);
 }

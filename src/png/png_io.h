@@ -78,6 +78,10 @@ void kmq_png_writer_free(kmq_png_writer *w);
 kmq_status kmq_png_encode_labels(const uint8_t *labels, int width, int height, int bits,
                                  const kmq_codebook *palette, const kmq_png_options *o,
                                  uint8_t **out, size_t *out_len);
+/* The one reading of a caller's kmq_png_options every encoder makes: *o
+   with the fields past caller->size at their defaults, checked (KMQ_ERR_ARG
+   with kmq_last_why's text naming the field). */
+kmq_status kmq_png_options_read(const kmq_png_options *caller, kmq_png_options *o);
 /* Bits per label sample for k colours: 1, 2, 4 or 8. */
 int kmq_label_bits(int k);
 /* Packs labels into rows of bits-bit samples, the first in the high bits (as

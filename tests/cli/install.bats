@@ -10,6 +10,12 @@ install_to() {
     make -C "$ROOT" --no-print-directory -s install BUILD="$BUILD" PREFIX="$1" DESTDIR="${2:-}"
 }
 
+# The shared library's soname, libkmq.so.SOVERSION (the Makefile's; see
+# docs/library.md, "ABI and soname").
+soname() {
+    echo "libkmq.so.$(sed -n 's/^SOVERSION *= *//p' "$ROOT/Makefile")"
+}
+
 # The compiler flags a program needs to load this build's library: the
 # sanitizers' runtimes when the library was built with them.
 san_flags() {
@@ -22,21 +28,22 @@ san_flags() {
     assert_success
     s="$BATS_TEST_TMPDIR/stage/opt/kmq-test"
     version=$(sed -n 's/^#define KMQ_VERSION_STRING "\(.*\)"/\1/p' "$ROOT/include/kmq.h")
+    so=$(soname)
     for f in bin/kmq "lib/libkmq.so.$version" lib/libkmq.a include/kmq.h lib/pkgconfig/kmq.pc \
              share/man/man1/kmq.1 lib/python3/dist-packages/kmq/__init__.py \
              lib/python3/dist-packages/kmq/_config.py; do
         [ -f "$s/$f" ] || fail "missing $f"
     done
-    [ "$(readlink "$s/lib/libkmq.so.0")" = "libkmq.so.$version" ]
-    [ "$(readlink "$s/lib/libkmq.so")" = "libkmq.so.0" ]
+    [ "$(readlink "$s/lib/$so")" = "libkmq.so.$version" ]
+    [ "$(readlink "$s/lib/libkmq.so")" = "$so" ]
     run readelf -d "$s/lib/libkmq.so.$version"
-    assert_output --partial "Library soname: [libkmq.so.0]"
+    assert_output --partial "Library soname: [$so]"
     cmp "$s/include/kmq.h" "$ROOT/include/kmq.h"
     # Paths inside the files are PREFIX's, never DESTDIR's.
     run cat "$s/lib/pkgconfig/kmq.pc" "$s/lib/python3/dist-packages/kmq/_config.py"
     assert_output --partial "prefix=/opt/kmq-test"
     assert_output --partial "Version: $version"
-    assert_output --partial 'LIBRARY = "/opt/kmq-test/lib/libkmq.so.0"'
+    assert_output --partial "LIBRARY = \"/opt/kmq-test/lib/$so\""
     refute_output --partial stage
     # The shared library exports exactly the functions kmq.h declares.
     want=$(sed -n 's/^KMQ_API .*[ *]\(kmq_[a-z0-9_]*\)(.*/\1/p' "$ROOT/include/kmq.h" | sort)
@@ -57,7 +64,7 @@ san_flags() {
     cc -std=c11 $(san_flags) "$ROOT/examples/quantize.c" $(pkg-config --cflags --libs kmq) \
         -Wl,-rpath,"$(pkg-config --variable=libdir kmq)" -o quantize
     run ldd ./quantize
-    assert_output --partial "$BATS_TEST_TMPDIR/usr/lib/libkmq.so.0"
+    assert_output --partial "$BATS_TEST_TMPDIR/usr/lib/$(soname)"
     "$GENIMG" in.png 64 48 3 demo 7
     run ./quantize in.png 16 ex.labels.png ex.codebook.bin
     assert_success

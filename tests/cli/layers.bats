@@ -25,12 +25,13 @@ compiles() {
 }
 
 @test "layers: each part of src/ sees only its own headers, those below it and kmq.h" {
-    for allowed in "shared thread_count.h" "shared bytes.h" "shared labels.h" \
-                   "core internal.h" "core thread_count.h" "core kmq.h" \
-                   "png png_io.h" "png bytes.h" "png thread_count.h" \
-                   "meta meta.h" "meta png_io.h" \
+    for allowed in "shared thread_count.h" "shared bytes.h" "shared labels.h" "shared why.h" \
+                   "shared sized.h" "core internal.h" "core thread_count.h" "core why.h" \
+                   "core sized.h" "core kmq.h" \
+                   "png png_io.h" "png bytes.h" "png thread_count.h" "png why.h" "png sized.h" \
+                   "meta meta.h" "meta png_io.h" "meta why.h" \
                    "formats formats.h" "formats meta.h" "formats png_io.h" "formats big_alloc.h" \
-                   "pipeline pipeline.h" "pipeline formats.h" "pipeline png_io.h" \
+                   "pipeline pipeline.h" "pipeline formats.h" "pipeline png_io.h" "pipeline why.h" \
                    "cli cli.h" "cli signals.h" "cli kmq.h"; do
         # shellcheck disable=SC2086
         compiles $allowed || fail "src/${allowed% *} cannot include ${allowed#* }"
@@ -42,7 +43,7 @@ compiles() {
                    "formats pipeline.h" "formats internal.h" "formats cli.h" \
                    "pipeline internal.h" "pipeline cli.h" "pipeline signals.h" \
                    "cli internal.h" "cli png_io.h" "cli formats.h" "cli pipeline.h" \
-                   "cli thread_count.h" "cli bytes.h"; do
+                   "cli thread_count.h" "cli bytes.h" "cli why.h" "cli sized.h"; do
         # shellcheck disable=SC2086
         ! compiles $refused || fail "src/${refused% *} can include ${refused#* }"
     done

@@ -42,7 +42,7 @@ san_flags() {
     [ -z "${KMQ_SANITIZE:-}" ] || skip "the ASan-built library needs its runtime preloaded; tests/python runs it so"
     block python Python docs/python.md > example.py
     [ -s example.py ] || fail "no \`\`\`python block in docs/python.md's Python section"
-    run env KMQ_LIBRARY="$BUILD/libkmq.so.0" PYTHONPATH="$ROOT/python" PYTHONDONTWRITEBYTECODE=1 \
+    run env KMQ_LIBRARY="$BUILD/libkmq.so.1" PYTHONPATH="$ROOT/python" PYTHONDONTWRITEBYTECODE=1 \
         /usr/bin/python3 example.py
     assert_success
     assert_line --index 0 --regexp '^\(120, 160\) \(16, 3\) [0-9]+$'

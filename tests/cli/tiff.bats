@@ -437,7 +437,7 @@ PY
     # freed memory and shadow it.
     echo "peak RSS: TIFF $tif_kb kB, PNG $png_kb kB"
     if [ -z "${KMQ_SANITIZE:-}" ] && ! ldd "$KMQ" | grep -q libasan; then
-        [ "$tif_kb" -lt 60000 ]
+        [ "$tif_kb" -lt 70000 ] # ~59 MB measured; the strip whole would be ~86 MB
         [ $((tif_kb - png_kb)) -lt 16000 ]
     fi
     # the same bytes as a whole decode

@@ -11,7 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     kmq_image img;
     kmq_metadata meta;
-    const kmq_decode_options opt = {FUZZ_MAX_PIXELS, (int)(size >> 1 & 1)};
+    const kmq_decode_options opt = {.size = sizeof opt, .max_pixels = FUZZ_MAX_PIXELS,
+                                    .keep_orientation = (int)(size >> 1 & 1)};
     if (kmq_image_decode_ex(data, size, &opt, &img, &meta, NULL) == KMQ_OK) {
         size_t n = (size_t)img.width * img.height;
         if (n <= 4096) {
@@ -23,7 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (labels && kmq_quantize(img.pixels, n, img.channels, &p, &cb, labels, NULL) == KMQ_OK) {
                 uint8_t *out;
                 size_t len;
-                const kmq_png_options fast = {1, 0, 1, (int)(size & 1)}; /* level 1, one thread */
+                const kmq_png_options fast = {.size = sizeof fast, .level = 1, .threads = 1,
+                                              .packed = (int)(size & 1)}; /* level 1, one thread */
                 if (kmq_palette_sort(&cb, labels, img.width, img.height) == KMQ_OK &&
                     kmq_png8_encode(labels, img.width, img.height, &cb, &fast, &out, &len) == KMQ_OK)
                     free(out);

@@ -45,7 +45,7 @@ static void compare_compress(kmq_rows *rows, const kmq_image *img)
     kmq_params p;
     kmq_params_default(&p);
     p.k = 4, p.n_init = 1, p.max_iter = 5, p.threads = 1;
-    const kmq_png_options fast = {1, 0, 1, 0};
+    const kmq_png_options fast = {.size = sizeof fast, .level = 1, .threads = 1};
     membuf m = {0};
     kmq_sink sink = {mem_write, mem_patch, &m};
     kmq_codebook cb, cb2;
@@ -92,7 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int y = 0; ok && y < h; y += 7) /* uneven bands */
             ok = kmq_rows_read(rows, px + (size_t)y * w * c, h - y < 7 ? h - y : 7, NULL) == KMQ_OK;
         kmq_image img;
-        const kmq_decode_options keep = {FUZZ_MAX_PIXELS, 1};
+        const kmq_decode_options keep = {.size = sizeof keep, .max_pixels = FUZZ_MAX_PIXELS,
+                                        .keep_orientation = 1};
         if (ok && kmq_image_decode_ex(data, size, &keep, &img, NULL, NULL) == KMQ_OK) {
             if (img.width != w || img.height != h || img.channels != c ||
                 memcmp(img.pixels, px, (size_t)w * h * c))

@@ -1,7 +1,7 @@
 """Tests of the Python module kmq (python/kmq) over libkmq.
 
 Run from the repository root:
-    KMQ_BUILD=$PWD/build KMQ_LIBRARY=$PWD/build/libkmq.so.0 PYTHONPATH=python \
+    KMQ_BUILD=$PWD/build KMQ_LIBRARY=$PWD/build/libkmq.so.1 PYTHONPATH=python \
         /usr/bin/python3 -m pytest tests/python
 The library is found as the module finds it (KMQ_LIBRARY, kmq/_config.py,
 build/); the CLI compared against is $KMQ_BUILD/kmq, else the kmq beside the
@@ -161,7 +161,7 @@ def test_library_lookup_order(tmp_path):
     r = _import_kmq(env, str(tmp_path / "dist-packages"))
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == kmq.LIBRARY_PATH
-    # else the source tree's build/libkmq.so.0
+    # else the source tree's build/libkmq.so.1
     (installed / "_config.py").unlink()
     r = _import_kmq(env, str(tmp_path / "dist-packages"))
     assert r.returncode != 0 and "found through the source tree" in r.stderr
@@ -197,6 +197,33 @@ def test_structs_mirror_the_header(tmp_path):
         assert int(got[name]) == ctypes.sizeof(cls), name
         for field, _ in cls._fields_:
             assert int(got[f"{name}.{field}"]) == getattr(cls, field).offset, f"{name}.{field}"
+
+
+def test_sized_structs_are_made_with_their_size():
+    """kmq.h's Sizes: the module's structs start from the library's defaults."""
+    lib = kmq._lib
+    for make, cls in ((lib.params, lib.Params), (lib.png_options, lib.PngOptions),
+                      (lib.decode_options, lib.DecodeOptions), (lib.stats, lib.Stats)):
+        assert make().size == ctypes.sizeof(cls), cls.__name__
+    assert lib.params(k=9).k == 9 and lib.params().k == 64
+    assert lib.decode_options(keep_orientation=1).keep_orientation == 1
+    p = lib.params()
+    p.size = 3
+    assert lib.kmq_params_check(ctypes.byref(p), None) == lib.ERR_ARG
+    assert lib.last_why().startswith("params.size = 3 is not a kmq_params size")
+
+
+def test_argument_errors_name_the_field():
+    """kmq.Error for KMQ_ERR_ARG carries kmq_last_why(): which field, what value."""
+    lib = kmq._lib
+    png = lib.png_options(level=13)
+    labels = np.zeros((2, 2), np.uint8)
+    out, n = lib._u8p(), ctypes.c_size_t()
+    with pytest.raises(kmq.Error, match=r"^invalid argument: o\.level = 13 is outside 1\.\.12$") as e:
+        lib.check(lib.kmq_labels_encode(lib.u8ptr(labels), 2, 2, 2, ctypes.byref(png),
+                                        ctypes.byref(out), ctypes.byref(n)))
+    assert e.value.status == lib.ERR_ARG
+    assert lib.last_why() == "o.level = 13 is outside 1..12"
 
 
 # ---- quantize -------------------------------------------------------------------

@@ -36,9 +36,13 @@ static int run_job(const kmq_image *img, int variant, job_result *r)
     const size_t n = (size_t)img->width * img->height;
     kmq_codebook cb = {0};
     kmq_stats st;
+    kmq_stats_init(&st);
     uint8_t *labels = malloc(n), *decoded = malloc(n * img->channels);
-    const kmq_png_options o = {1 + variant % KMQ_MAX_LEVEL, variant % 3 == 0, 1 + variant % 2,
-                               variant % 4 == 1};
+    const kmq_png_options o = {.size = sizeof o,
+                               .level = 1 + variant % KMQ_MAX_LEVEL,
+                               .exhaustive = variant % 3 == 0,
+                               .threads = 1 + variant % 2,
+                               .packed = variant % 4 == 1};
     kmq_image back = {0};
     int ok = labels && decoded &&
              kmq_quantize(img->pixels, n, img->channels, &p, &cb, labels, &st) == KMQ_OK &&

@@ -70,6 +70,7 @@ Test(alpha, transparent_pixels_share_one_clear_entry)
         uint8_t *px = disc(w, h, C), *labels = malloc(n), *out = malloc(n * C);
         kmq_codebook cb;
         kmq_stats st;
+        kmq_stats_init(&st);
         quantize(px, n, C, 16, 0, &cb, labels, &st);
         int clear = -1, with_alpha0 = 0;
         for (int j = 0; j < cb.k; j++)
@@ -102,6 +103,7 @@ Test(alpha, reported_error_is_the_composite_error_of_the_decoded_image)
                 px[i * C + C - 1] = (uint8_t)(px[i * C + C - 1] / 2);
             kmq_codebook cb;
             kmq_stats st;
+            kmq_stats_init(&st);
             quantize(px, n, C, k, 0, &cb, labels, &st);
             cr_assert_eq(kmq_labels_to_pixels(labels, n, &cb, out, NULL), KMQ_OK);
             double b, wh;
@@ -168,6 +170,8 @@ Test(alpha, opaque_rgba_gives_the_rgb_result)
         }
     kmq_codebook c3, c4;
     kmq_stats s3, s4;
+    kmq_stats_init(&s3);
+    kmq_stats_init(&s4);
     quantize(rgb, n, 3, 20, 0, &c3, l3, &s3);
     quantize(rgba, n, 4, 20, 0, &c4, l4, &s4);
     cr_assert(!memcmp(l3, l4, n));
@@ -227,6 +231,7 @@ Test(alpha, few_visible_colours_are_lossless_whatever_the_hidden_rgb)
     }
     kmq_codebook cb;
     kmq_stats st;
+    kmq_stats_init(&st);
     quantize(px, n, 4, 6, 0, &cb, labels, &st);
     cr_assert_eq(cb.k, 6);
     cr_assert_eq(st.distinct, 6);
@@ -247,6 +252,7 @@ Test(alpha, dither_keeps_transparent_pixels_clear)
     uint8_t *px = disc(w, h, C), *labels = malloc(n), *out = malloc(n * C);
     kmq_codebook cb;
     kmq_stats st;
+    kmq_stats_init(&st);
     quantize(px, n, C, 8, 0, &cb, labels, &st);
     cr_assert_eq(kmq_dither(px, w, h, C, &cb, labels, &st), KMQ_OK);
     cr_assert_eq(kmq_labels_to_pixels(labels, n, &cb, out, NULL), KMQ_OK);
@@ -272,6 +278,7 @@ Test(alpha, clustering_beats_plain_rgba_on_the_visible_pixels)
     uint8_t *px = disc(w, h, C), *labels = malloc(n);
     kmq_codebook cb;
     kmq_stats st;
+    kmq_stats_init(&st);
     quantize(px, n, C, 16, 0, &cb, labels, &st);
     int visible = 0;
     for (int j = 0; j < cb.k; j++)

@@ -123,8 +123,9 @@ static uint8_t *inflate_idat(const uint8_t *png, size_t row_bytes, int h)
 }
 
 /* Options for one call (a compound literal lives to the end of the block). */
-#define png_opts(lv, ex) (&(kmq_png_options){(lv), (ex), 0, 0})
-#define packed_opts(lv, ex) (&(kmq_png_options){(lv), (ex), 0, 1})
+#define png_opts(lv, ex) (&(kmq_png_options){.size = sizeof(kmq_png_options), .level = (lv), .exhaustive = (ex)})
+#define packed_opts(lv, ex) \
+    (&(kmq_png_options){.size = sizeof(kmq_png_options), .level = (lv), .exhaustive = (ex), .packed = 1})
 
 Test(image, labels_encode_round_trips_at_every_k_level_and_depth)
 {
@@ -220,7 +221,7 @@ Test(image, labels_encode_bytes_do_not_depend_on_threads)
             }
         uint8_t *one;
         size_t one_len;
-        cr_assert_eq(kmq_labels_encode(lab, w, h, 200, &(kmq_png_options){6, 0, 1, 0}, &one, &one_len), KMQ_OK);
+        cr_assert_eq(kmq_labels_encode(lab, w, h, 200, &(kmq_png_options){.size = sizeof(kmq_png_options), .level = 6, .threads = 1}, &one, &one_len), KMQ_OK);
         uint8_t *raw = inflate_idat(one, w, h);
         cr_assert_eq(raw[0], pattern ? 0 : 4, "pattern %d: filter %d", pattern, raw[0]);
         free(raw);
@@ -231,7 +232,7 @@ Test(image, labels_encode_bytes_do_not_depend_on_threads)
         for (int t = 0; t <= 3; t++) {
             uint8_t *png;
             size_t len;
-            cr_assert_eq(kmq_labels_encode(lab, w, h, 200, &(kmq_png_options){6, 0, t, 0}, &png, &len), KMQ_OK);
+            cr_assert_eq(kmq_labels_encode(lab, w, h, 200, &(kmq_png_options){.size = sizeof(kmq_png_options), .level = 6, .threads = t}, &png, &len), KMQ_OK);
             cr_assert(len == one_len && !memcmp(png, one, len), "%d threads: other bytes", t);
             free(png);
         }

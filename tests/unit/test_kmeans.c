@@ -174,6 +174,7 @@ Test(kmeans, separated_blobs_give_exact_centres)
         kmq_codebook cb;
         uint8_t labels[150];
         kmq_stats st;
+        kmq_stats_init(&st);
         cr_assert_eq(kmq_quantize(px, n, 3, &p, &cb, labels, &st), KMQ_OK);
         cr_assert_eq(cb.k, 3);
         for (int b = 0; b < 3; b++) {
@@ -203,6 +204,7 @@ Test(kmeans, fewer_colours_than_k_is_lossless)
         kmq_codebook cb;
         uint8_t *labels = malloc(n), *out = malloc(n * C);
         kmq_stats st;
+        kmq_stats_init(&st);
         cr_assert_eq(kmq_quantize(px, n, C, &p, &cb, labels, &st), KMQ_OK);
         cr_assert_eq((size_t)cb.k, st.distinct);
         cr_assert_leq(cb.k, (int)pow(3, C));
@@ -296,6 +298,8 @@ Test(kmeans, same_seed_same_result_any_thread_count)
     kmq_codebook a, b;
     uint8_t *la = malloc(n), *lb = malloc(n);
     kmq_stats sa, sb;
+    kmq_stats_init(&sa);
+    kmq_stats_init(&sb);
     p.threads = 1;
     run(px, n, 3, &p, &a, la, &sa);
     for (int t = 1; t <= 4; t++) {
@@ -322,6 +326,7 @@ Test(kmeans, finalised_labels_are_nearest_rounded_entry)
     kmq_codebook cb;
     uint8_t *labels = malloc(n);
     kmq_stats st;
+    kmq_stats_init(&st);
     run(px, n, 3, &p, &cb, labels, &st);
     double sse = 0;
     for (size_t i = 0; i < n; i++) {
@@ -475,6 +480,8 @@ Test(kmeans, n_init_auto)
     for (int i = 0; i < 2; i++) {
         kmq_codebook a, b;
         kmq_stats sa, sb;
+        kmq_stats_init(&sa);
+        kmq_stats_init(&sb);
         kmq_params_default(&p);
         p.k = ks[i];
         cr_assert_eq(kmq_quantize(px, n, 3, &p, &a, la, &sa), KMQ_OK);

@@ -194,7 +194,7 @@ Test(metadata, png_chunks_in_and_out_and_the_label_chunk)
     uint8_t px[12] = {0}, *png, *lab, *with;
     size_t png_len, lab_len, with_len;
     cr_assert_eq(kmq_png_encode(px, 2, 2, 3, &png, &png_len), KMQ_OK);
-    const kmq_png_options o = {6, 0, 1, 0};
+    const kmq_png_options o = {.size = sizeof(kmq_png_options), .level = 6, .threads = 1};
     cr_assert_eq(kmq_labels_encode(px, 2, 2, 2, &o, &lab, &lab_len), KMQ_OK);
     const char *warning = "x";
     cr_assert_eq(kmq_png_add_metadata(png, png_len, &m, &with, &with_len, &warning), KMQ_OK);
@@ -266,7 +266,7 @@ Test(metadata, orientation_turns_the_pixels_and_dpi)
     cr_assert_eq(kmq_png_add_metadata(png, png_len, &m, &with, &with_len, NULL), KMQ_OK);
     kmq_image img;
     kmq_metadata got;
-    const kmq_decode_options turn = {0, 0}, keep = {0, 1};
+    const kmq_decode_options turn = {.size = sizeof turn}, keep = {.size = sizeof keep, .keep_orientation = 1};
     cr_assert_eq(kmq_image_decode_ex(with, with_len, &turn, &img, &got, NULL), KMQ_OK);
     cr_assert_eq(img.width, 2);
     cr_assert_eq(img.height, 3);

@@ -58,6 +58,7 @@ Test(perceptual, same_bytes_on_any_thread_count_and_stats_are_the_plain_error)
                 p.k = k, p.threads = threads;
                 kmq_codebook cb;
                 kmq_stats st;
+                kmq_stats_init(&st);
                 cr_assert_eq(kmq_quantize_perceptual(&img, &p, &cb, labels, &st), KMQ_OK);
                 cr_assert_eq(cb.k, k);
                 /* the stats are what a decode of the result measures */
@@ -98,6 +99,7 @@ Test(perceptual, fewer_colours_than_k_is_kmq_quantize_lossless_result)
     uint8_t *a = malloc(n), *b = malloc(n);
     kmq_codebook ca, cbk;
     kmq_stats st;
+    kmq_stats_init(&st);
     cr_assert_eq(kmq_quantize(img.pixels, n, 3, &p, &ca, a, NULL), KMQ_OK);
     cr_assert_eq(kmq_quantize_perceptual(&img, &p, &cbk, b, &st), KMQ_OK);
     cr_assert_eq(ca.k, cbk.k);

@@ -30,7 +30,7 @@ Test(png8, round_trips_labels_and_codebook_for_1_to_4_channels)
                 fill(lab, w * h, ks[t], &cb, C);
                 uint8_t *png;
                 size_t len;
-                cr_assert_eq(kmq_png8_encode(lab, w, h, &cb, &(kmq_png_options){6, ex, 0, 0}, &png, &len), KMQ_OK);
+                cr_assert_eq(kmq_png8_encode(lab, w, h, &cb, &(kmq_png_options){.size = sizeof(kmq_png_options), .level = 6, .exhaustive = ex}, &png, &len), KMQ_OK);
                 cr_assert(kmq_is_indexed_png(png, len));
                 kmq_image got;
                 kmq_codebook gcb;
@@ -81,7 +81,7 @@ Test(png8, labels_out_of_range_are_refused)
     size_t len;
     kmq_codebook cb;
     fill(lab, 0, 3, &cb, 3);
-    cr_assert_eq(kmq_png8_encode(lab, 2, 2, &cb, &(kmq_png_options){6, 0, 0, 0}, &png, &len), KMQ_ERR_LABEL_RANGE);
+    cr_assert_eq(kmq_png8_encode(lab, 2, 2, &cb, &(kmq_png_options){.size = sizeof(kmq_png_options), .level = 6}, &png, &len), KMQ_ERR_LABEL_RANGE);
     cr_assert_null(png);
     kmq_codebook_free(&cb);
 }
@@ -197,7 +197,7 @@ Test(png8, pixels_deflated_as_label_pngs)
     for (int level = 1; level <= 12; level += 5) {
         kmq_codebook cb;
         fill(lab, w * h, k, &cb, 4);
-        const kmq_png_options o = {level, 0, 2, 0};
+        const kmq_png_options o = {.size = sizeof(kmq_png_options), .level = level, .threads = 2};
         uint8_t *p8, *lp;
         size_t p8_len, lp_len, a = 0, b = 0;
         cr_assert_eq(kmq_png8_encode(lab, w, h, &cb, &o, &p8, &p8_len), KMQ_OK);

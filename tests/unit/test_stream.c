@@ -59,6 +59,8 @@ Test(stream, colours_added_in_pieces_quantize_and_label_as_kmq_quantize)
     p.k = 24;
     kmq_codebook cb1, cb2;
     kmq_stats st1, st2;
+    kmq_stats_init(&st1);
+    kmq_stats_init(&st2);
     cr_assert_eq(kmq_quantize(px, n, C, &p, &cb1, want, &st1), KMQ_OK);
     kmq_colours *c;
     cr_assert_eq(kmq_colours_new(C, &c), KMQ_OK);
