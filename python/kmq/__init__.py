@@ -19,6 +19,7 @@ API
            -> CompressResult
   decompress(labels_path, codebook_path=None) -> ndarray
   read_codebook(path) -> ndarray (k, C) uint8
+  probe(path) -> ImageInfo (format, width, height, channels, streamable)
   Error (a failed library call: .status, .path, .why), ConvergenceWarning,
   __version__ (the library's), LIBRARY_PATH.
 
@@ -35,7 +36,7 @@ safe: the library keeps no mutable global state.
 from ._lib import Error, LIBRARY_PATH, VERSION as __version__
 from ._core import quantize
 from ._kmeans import KMeans, ConvergenceWarning
-from ._files import compress, decompress, read_codebook, CompressResult
+from ._files import compress, decompress, read_codebook, probe, CompressResult, ImageInfo
 
 __all__ = ["quantize", "KMeans", "ConvergenceWarning", "compress", "decompress",
-           "read_codebook", "CompressResult", "Error", "LIBRARY_PATH", "__version__"]
+           "read_codebook", "probe", "CompressResult", "ImageInfo", "Error", "LIBRARY_PATH", "__version__"]

@@ -4,7 +4,6 @@ import ctypes
 import errno
 import os
 import stat
-import tempfile
 import warnings
 
 import numpy as np
@@ -15,6 +14,12 @@ CompressResult = collections.namedtuple(
     "CompressResult",
     "labels_path codebook_path width height channels k distinct iterations inertia mse psnr "
     "bytes_in bytes_out")
+ImageInfo = collections.namedtuple("ImageInfo", "format width height channels streamable")
+ImageInfo.__doc__ = """What kmq.probe read from an image file's headers: its format ("PNG",
+"JPEG", "BMP", "TIFF", "WebP", "PNM" or "GIF"), its size as stored (before
+any EXIF orientation), the channels kmq decodes it to (1 grey, 2 grey+alpha,
+3 RGB, 4 RGBA), and whether it can be read in bands (streamed)."""
+
 CompressResult.__doc__ = """What kmq.compress wrote and measured: the two paths, the
 image's size and channels, k (entries in the codebook), distinct colours,
 iterations, inertia, MSE and PSNR (dB, inf when lossless) of the
@@ -42,177 +47,38 @@ def _same_file(a, b):
         return os.path.realpath(a) == os.path.realpath(b)
 
 
-def _new_file_mode():
-    """0666 minus the umask, read without changing it where Linux allows."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return 0o666 & ~int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _write_temp(path, data):
-    """data in a new temporary file beside path (".<name>.kmq-XXXXXXXX"),
-    flushed to disk, with the mode path has (if it exists) or would get."""
-    folder, base = os.path.split(path)
-    if isinstance(base, bytes):
-        base = os.fsdecode(base)
-    fd, tmp = tempfile.mkstemp(prefix="." + base[:200] + ".kmq-", dir=folder or ".")
-    try:
-        try:
-            mode = os.stat(path).st_mode & 0o7777
-        except OSError:
-            mode = _new_file_mode()
-        os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        os.unlink(tmp)
-        raise
-    os.close(fd)
-    return tmp
-
-
 def _exists_error(path):
     return FileExistsError(errno.EEXIST, f"{_lib.strerror(_lib.ERR_EXISTS)} (pass "
                            f"overwrite=True to replace it)", os.fspath(path))
 
 
-def _commit(tmp, path, overwrite):
-    """Gives tmp the name path: os.replace with overwrite, else a hard link,
-    which fails rather than replace a file that appeared meanwhile."""
-    if overwrite:
-        os.replace(tmp, path)
-        return
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise _exists_error(path) from None
-    except OSError as e:
-        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
-                           errno.EMLINK, errno.ENOSYS):
-            raise
-        if os.path.lexists(path):  # no hard links here: check, then rename
-            raise _exists_error(path) from None
-        os.rename(tmp, path)
-        return
-    os.unlink(tmp)
-
-
-def _sync_folder(path):
-    try:
-        fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _output_target(path):
-    """The file writing `path` writes, as the CLI decides it: symbolic links
-    followed to the last name (a dangling link names the file it will make);
-    direct is True for an existing file that is not a regular one (a device,
-    a FIFO, a descriptor through /proc or /dev/fd), written in place."""
-    target = os.path.realpath(path)
-    try:
-        st = os.stat(path)
-    except OSError:
-        return target, False
-    return target, not stat.S_ISREG(st.st_mode)
-
-
-def _keep_old(target):
-    """A hard link to the file about to be replaced, so that it can be put
-    back if its partner cannot be placed; None if there is nothing to keep."""
-    if not os.path.lexists(target):
-        return None
-    folder, base = os.path.split(target)
-    for _ in range(100):
-        backup = os.path.join(folder, "." + base[:200] + ".kmq-old-" + os.urandom(4).hex())
-        try:
-            os.link(target, backup)
-            return backup
-        except FileExistsError:
-            continue
-    raise FileExistsError(errno.EEXIST, "no free name for a backup", target)
-
-
-def _named(e, path):
-    """e as raised on the temporary file of `path`, naming path instead."""
-    if isinstance(e, OSError) and e.errno is not None and e.filename != os.fspath(path):
-        return type(e)(e.errno, e.strerror, os.fspath(path))
-    return e
+def _library_name(path):
+    """A file name as the library takes it; "-" is a file here, not stdout."""
+    name = os.fsencode(os.fspath(path))
+    return b"./-" if name == b"-" else name
 
 
 def write_files_atomic(outputs, overwrite=False):
-    """Writes [(path, bytes), ...] as kmq compress writes its pair: symbolic
-    links are followed (the link stays, its target is replaced); every file
-    goes to a temporary file in its target's folder first, flushed; then each
-    is given its name.  If one cannot be, the names already given are undone
-    -- a replaced file comes back (kept as a hard link meanwhile), a new one
-    is removed -- so the old files survive intact or every new one is in
-    place.  Devices and FIFOs are written directly."""
-    targets = [_output_target(path) for path, _ in outputs]
-    temps, backups, placed = [None] * len(outputs), [None] * len(outputs), []
-    try:
-        for i, ((path, data), (target, direct)) in enumerate(zip(outputs, targets)):
-            if direct:
-                continue
-            if not overwrite and os.path.lexists(target):
-                raise _exists_error(path)
-            try:
-                temps[i] = _write_temp(target, data)
-            except OSError as e:
-                raise _named(e, path) from None
-        for i, ((path, data), (target, direct)) in enumerate(zip(outputs, targets)):
-            if direct:
-                with open(path, "wb") as f:
-                    f.write(data)
-                continue
-            if overwrite:
-                backups[i] = _keep_old(target)
-            try:
-                _commit(temps[i], target, overwrite)
-            except FileExistsError:
-                raise _exists_error(path) from None
-            except OSError as e:
-                raise _named(e, path) from None
-            temps[i] = None
-            placed.append(i)
-        for target, direct in targets:
-            if not direct:
-                _sync_folder(target)
-    except BaseException:
-        for i in placed:  # undo: the old file back, or the new name gone
-            target = targets[i][0]
-            try:
-                if backups[i]:
-                    os.replace(backups[i], target)
-                    backups[i] = None
-                else:
-                    os.unlink(target)
-            except OSError:
-                pass
-        raise
-    finally:
-        for tmp in temps + backups:
-            if tmp:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+    """Writes [(path, bytes), ...] as kmq compress writes its pair, by the
+    library's kmq_files_write: symbolic links are followed (the link stays,
+    its target is replaced); every file goes to a temporary file in its
+    target's folder first, flushed; then each is given its name.  If one
+    cannot be, the names already given are undone -- a replaced file comes
+    back, a new one is removed -- so the old files survive intact or every
+    new one is in place.  Devices and FIFOs are written directly."""
+    n = len(outputs)
+    names = (ctypes.c_char_p * n)(*[_library_name(path) for path, _ in outputs])
+    blobs = [bytes(data) for _, data in outputs]  # alive for the call
+    data = (_lib._u8p * n)(*[_lib.bytes_ptr(b) for b in blobs])
+    lens = (ctypes.c_size_t * n)(*[len(b) for b in blobs])
+    failed = ctypes.c_int(-1)
+    s = _lib.kmq_files_write(n, names, data, lens, 1 if overwrite else 0, None,
+                             ctypes.byref(failed))
+    if s != _lib.OK:
+        path = outputs[max(failed.value, 0)][0]
+        if s == _lib.ERR_EXISTS:
+            raise _exists_error(path)
+        _lib.fail(s, path)
 
 
 def _ends_with_npy(path):
@@ -222,7 +88,7 @@ def _ends_with_npy(path):
 def decode_image_file(path, max_pixels=0, orient=True, metadata=True):
     """kmq_image_decode_file_ex: (pixels (H, W, C) uint8, Metadata or None, file size).
     The caller frees the metadata with kmq_metadata_free."""
-    opts = _lib.DecodeOptions(max_pixels, 0 if orient else 1)
+    opts = _lib.decode_options(max_pixels=max_pixels, keep_orientation=0 if orient else 1)
     img = _lib.Image()
     meta = _lib.Metadata() if metadata else None
     why = ctypes.c_char_p()
@@ -289,37 +155,33 @@ def compress(path, labels=None, codebook=None, k=64, n_init="auto", max_iter=100
             warnings.warn(f"{path}: {meta.warning.decode('utf-8', 'replace')}", stacklevel=2)
         if not overwrite:  # refused before the k-means, not after it
             for out in (lpath, cpath):
-                target, direct = _output_target(out)
-                if not direct and os.path.lexists(target):
+                if _lib.kmq_output_exists(_library_name(out)):
                     raise _exists_error(out)
         h, w, c = pixels.shape
-        label_array, cb_array, st = _core.run_quantize(pixels, c, params, w, h)
+        opts = _lib.compress_options(
+            params=params, png=_lib.png_options(level=level, threads=params.threads),
+            codebook_format=_lib.CODEBOOK_NPY if _ends_with_npy(cpath) else _lib.CODEBOOK_BIN)
+        img = _lib.Image(w, h, c, _lib.u8ptr(pixels))
+        q, out = _lib.sized(_lib.Quantized), _lib.sized(_lib.Compressed)
+        # as the CLI: no metadata when stripped (the binding alone)
+        s = _lib.kmq_compress(ctypes.byref(img), ctypes.byref(meta) if meta else None,
+                              ctypes.byref(opts), ctypes.byref(q), ctypes.byref(out))
+        try:
+            _lib.check(s, cpath if out.failed == 1 else lpath)
+            label_png = ctypes.string_at(out.image, out.image_len)
+            cb_bytes = ctypes.string_at(out.codebook, out.codebook_len)
+            st = q.stats
+            result = (int(st.k), int(st.distinct), int(st.iterations), float(st.inertia),
+                      float(st.mse), float(st.psnr))
+        finally:
+            _lib.kmq_quantized_free(ctypes.byref(q))
+            _lib.kmq_compressed_free(ctypes.byref(out))
         del pixels
-        cb = _core.codebook_struct(cb_array)
-        png = _lib.PngOptions(level, 0, params.threads, 0)
-        out, out_len = _lib._u8p(), ctypes.c_size_t()
-        _lib.check(_lib.kmq_labels_encode(_lib.u8ptr(label_array), w, h, cb.k, ctypes.byref(png),
-                                          ctypes.byref(out), ctypes.byref(out_len)), lpath)
-        plain = _lib.take_buffer(out, out_len)
-        out, out_len = _lib._u8p(), ctypes.c_size_t()
-        # as the CLI: an empty kmq_metadata when stripped
-        _lib.check(_lib.kmq_labels_add_metadata(_lib.bytes_ptr(plain), len(plain),
-                                                ctypes.byref(meta or _lib.Metadata()),
-                                                ctypes.byref(cb), ctypes.byref(out),
-                                                ctypes.byref(out_len)), lpath)
-        label_png = _lib.take_buffer(out, out_len)
-        encode = _lib.kmq_codebook_encode_npy if _ends_with_npy(cpath) \
-            else _lib.kmq_codebook_encode_bin
-        out, out_len = _lib._u8p(), ctypes.c_size_t()
-        _lib.check(encode(ctypes.byref(cb), ctypes.byref(out), ctypes.byref(out_len)), cpath)
-        cb_bytes = _lib.take_buffer(out, out_len)
     finally:
         if meta:
             _lib.kmq_metadata_free(ctypes.byref(meta))
     write_files_atomic([(lpath, label_png), (cpath, cb_bytes)], overwrite)
-    return CompressResult(lpath, cpath, w, h, c, int(st.k), int(st.distinct), int(st.iterations),
-                          float(st.inertia), float(st.mse), float(st.psnr), bytes_in,
-                          len(label_png) + len(cb_bytes))
+    return CompressResult(lpath, cpath, w, h, c, *result, bytes_in, len(label_png) + len(cb_bytes))
 
 
 def _read(path, limit):
@@ -341,11 +203,9 @@ def _read(path, limit):
 def _decode_codebook(path, data):
     """As the CLI: the content decides (.npy magic, KMQC magic), else the name."""
     cb = _lib.Codebook()
-    if data[:6] == b"\x93NUMPY" or (data[:4] != b"KMQC" and _ends_with_npy(path)):
-        s = _lib.kmq_codebook_decode_npy(_lib.bytes_ptr(data), len(data), ctypes.byref(cb))
-    else:
-        s = _lib.kmq_codebook_decode_bin(_lib.bytes_ptr(data), len(data), ctypes.byref(cb))
-    _lib.check(s, path)
+    by_name = _lib.CODEBOOK_NPY if _ends_with_npy(path) else _lib.CODEBOOK_BIN
+    _lib.check(_lib.kmq_codebook_decode(_lib.bytes_ptr(data), len(data), by_name,
+                                        ctypes.byref(cb)), path)
     return cb
 
 
@@ -357,9 +217,6 @@ def read_codebook(path):
         return _core.codebook_to_array(cb)
     finally:
         _lib.kmq_codebook_free(ctypes.byref(cb))
-
-
-_CHANNEL_NAMES = {1: "grey", 2: "grey+alpha", 3: "RGB", 4: "RGBA"}
 
 
 def decompress(labels_path, codebook_path=None, max_pixels=0, ignore_binding=False):
@@ -376,50 +233,49 @@ def decompress(labels_path, codebook_path=None, max_pixels=0, ignore_binding=Fal
     """
     lmax = 2 * (max_pixels or _lib.DEFAULT_MAX_PIXELS) + (1 << 20)
     ldata = _read(labels_path, lmax)
-    img = _lib.Image()
-    cb = _lib.Codebook()
+    cdata = _read(codebook_path, _lib.MAX_CODEBOOK_FILE) if codebook_path is not None else None
+    opts = _lib.decompress_options(
+        max_pixels=max_pixels, ignore_binding=1 if ignore_binding else 0, metadata=0,
+        codebook_format=_lib.CODEBOOK_NPY if codebook_path is not None
+        and _ends_with_npy(codebook_path) else _lib.CODEBOOK_BIN)
+    d = _lib.sized(_lib.Decompressed)
     why = ctypes.c_char_p()
     try:
-        if codebook_path is None:
-            s = _lib.kmq_png8_decode(_lib.bytes_ptr(ldata), len(ldata), max_pixels,
-                                     ctypes.byref(img), ctypes.byref(cb), ctypes.byref(why))
-            if s == 13:  # KMQ_ERR_NOT_INDEXED
-                raise _lib.Error(s, "it is not an indexed-colour (palette) PNG; a label image "
-                                    "needs its codebook as second argument", labels_path)
-            _lib.check(s, labels_path, why.value)
-        else:
-            cdata = _read(codebook_path, _lib.MAX_CODEBOOK_FILE)
-            _lib.check(_lib.kmq_labels_decode(_lib.bytes_ptr(ldata), len(ldata), max_pixels,
-                                              ctypes.byref(img), ctypes.byref(why)),
-                       labels_path, why.value)
-            cb = _decode_codebook(codebook_path, cdata)
-            b = _lib.Binding()
-            bs = _lib.kmq_labels_read_binding(_lib.bytes_ptr(ldata), len(ldata), ctypes.byref(b))
-            if bs == _lib.ERR_BINDING and not ignore_binding:
-                raise _lib.Error(bs, _lib.strerror(bs), labels_path)
-            _lib.check(bs if bs != _lib.ERR_BINDING else _lib.OK, labels_path)
-            if (not ignore_binding and bs == _lib.OK
-                    and not _lib.kmq_binding_matches(ctypes.byref(b), ctypes.byref(cb))):
-                raise _lib.Error(
-                    _lib.ERR_ARG,
-                    f"not a pair with {os.fspath(codebook_path)}: the labels were written with "
-                    f"another codebook (k={b.k}, {_CHANNEL_NAMES.get(b.channels, '?')}, id "
-                    f"{b.id:08x}; this one: k={cb.k}, {_CHANNEL_NAMES.get(cb.channels, '?')}, id "
-                    f"{_lib.kmq_codebook_id(ctypes.byref(cb)):08x})", labels_path)
-        w, h, c = img.width, img.height, cb.channels
-        labels = np.frombuffer(ctypes.string_at(img.pixels, w * h), dtype=np.uint8)
-        out = np.empty((h, w, c), dtype=np.uint8)
-        bad = ctypes.c_size_t()
-        s = _lib.kmq_labels_to_pixels(_lib.u8ptr(labels), w * h, ctypes.byref(cb), _lib.u8ptr(out),
-                                   ctypes.byref(bad))
-        if s == 11:  # KMQ_ERR_LABEL_RANGE
-            i = bad.value
+        s = _lib.kmq_decompress(_lib.bytes_ptr(ldata), len(ldata),
+                                _lib.bytes_ptr(cdata) if cdata is not None else None,
+                                len(cdata) if cdata is not None else 0, ctypes.byref(opts),
+                                ctypes.byref(d), ctypes.byref(why))
+        text = why.value.decode("utf-8", "replace") if why.value else None
+        if s == _lib.ERR_NOT_INDEXED and codebook_path is None:
+            raise _lib.Error(s, "it is not an indexed-colour (palette) PNG; a label image "
+                                "needs its codebook as second argument", labels_path)
+        if s == _lib.ERR_NOT_A_PAIR:
+            raise _lib.Error(s, f"not a pair with {os.fspath(codebook_path)}: {text}", labels_path)
+        if s == _lib.ERR_BINDING:
+            raise _lib.Error(s, _lib.strerror(s), labels_path)
+        if s == _lib.ERR_LABEL_RANGE:
+            w, i, k = d.image.width, d.bad_index, d.codebook.k
             where = f"the codebook {os.fspath(codebook_path)}" if codebook_path is not None \
                 else "the palette of the PNG"
-            raise _lib.Error(s, f"pixel ({i % w}, {i // w}) has label {labels[i]}, but {where} "
-                                f"has only k = {cb.k} entries (0..{cb.k - 1})", labels_path)
-        _lib.check(s, labels_path)
+            raise _lib.Error(s, f"pixel ({i % w}, {i // w}) has label {d.bad_label}, but {where} "
+                                f"has only k = {k} entries (0..{k - 1})", labels_path)
+        _lib.check(s, codebook_path if d.failed == 1 else labels_path,
+                   None if d.failed == 1 else why.value)
+        h, w, c = d.image.height, d.image.width, d.image.channels
+        out = np.frombuffer(ctypes.string_at(d.image.pixels, w * h * c),
+                            dtype=np.uint8).reshape(h, w, c).copy()
     finally:
-        _lib.kmq_image_free(ctypes.byref(img))
-        _lib.kmq_codebook_free(ctypes.byref(cb))
+        _lib.kmq_decompressed_free(ctypes.byref(d))
     return out[:, :, 0] if c == 1 else out
+
+
+def probe(path):
+    """kmq_image_probe: an image file's format, size and channels from its
+    headers alone, nothing decoded (kmq.decode may still refuse the file).
+    A regular file only: OSError (ESPIPE) for a pipe or a device."""
+    info = _lib.sized(_lib.ImageInfo)
+    why = ctypes.c_char_p()
+    _lib.check(_lib.kmq_image_probe(_lib.fspath_bytes(path), ctypes.byref(info),
+                                    ctypes.byref(why)), path, why.value)
+    return ImageInfo(info.format.decode("ascii"), info.width, info.height, info.channels,
+                     bool(info.streamable))

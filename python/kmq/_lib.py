@@ -39,7 +39,14 @@ ERR_NOMEM = 1
 ERR_ARG = 2
 ERR_IO = 4
 ERR_EXISTS = 5
+ERR_LABEL_RANGE = 11
+ERR_NOT_INDEXED = 13
 ERR_BINDING = 15
+ERR_NOT_A_PAIR = 36
+
+# kmq_codebook_format
+CODEBOOK_BIN = 0
+CODEBOOK_NPY = 1
 
 # ---- the structs, field for field as in include/kmq.h ------------------------
 # The four with a size first (kmq.h, "Sizes") are made by params(),
@@ -165,6 +172,80 @@ DEFAULT_MAX_PIXELS = 1 << 28
 # ---- loading -----------------------------------------------------------------
 
 
+# ---- the whole jobs (kmq.h, "the whole job"), with a size first ------------
+
+class CompressOptions(ctypes.Structure):
+    _fields_ = [
+        ("size", ctypes.c_size_t),
+        ("params", Params),
+        ("png", PngOptions),
+        ("output", ctypes.c_int),           # kmq_output
+        ("codebook_format", ctypes.c_int),  # kmq_codebook_format
+        ("quality", ctypes.c_double),
+        ("dither", ctypes.c_int),
+        ("dither_strength", ctypes.c_double),
+    ]
+
+
+class Quantized(ctypes.Structure):
+    _fields_ = [
+        ("size", ctypes.c_size_t),
+        ("width", ctypes.c_int),
+        ("height", ctypes.c_int),
+        ("channels", ctypes.c_int),
+        ("codebook", Codebook),
+        ("labels", ctypes.POINTER(ctypes.c_uint8)),
+        ("stats", Stats),
+        ("reached", ctypes.c_int),
+    ]
+
+
+class Compressed(ctypes.Structure):
+    _fields_ = [
+        ("size", ctypes.c_size_t),
+        ("image", ctypes.POINTER(ctypes.c_uint8)),
+        ("image_len", ctypes.c_size_t),
+        ("codebook", ctypes.POINTER(ctypes.c_uint8)),
+        ("codebook_len", ctypes.c_size_t),
+        ("warning", ctypes.c_char_p),
+        ("failed", ctypes.c_int),
+    ]
+
+
+class DecompressOptions(ctypes.Structure):
+    _fields_ = [
+        ("size", ctypes.c_size_t),
+        ("max_pixels", ctypes.c_uint64),
+        ("codebook_format", ctypes.c_int),
+        ("ignore_binding", ctypes.c_int),
+        ("metadata", ctypes.c_int),
+    ]
+
+
+class Decompressed(ctypes.Structure):
+    _fields_ = [
+        ("size", ctypes.c_size_t),
+        ("image", Image),
+        ("codebook", Codebook),
+        ("meta", Metadata),
+        ("binding", ctypes.c_int),
+        ("failed", ctypes.c_int),
+        ("bad_index", ctypes.c_uint64),
+        ("bad_label", ctypes.c_int),
+    ]
+
+
+class ImageInfo(ctypes.Structure):
+    _fields_ = [
+        ("size", ctypes.c_size_t),
+        ("format", ctypes.c_char_p),
+        ("width", ctypes.c_uint32),
+        ("height", ctypes.c_uint32),
+        ("channels", ctypes.c_int),
+        ("streamable", ctypes.c_int),
+    ]
+
+
 def _library_path():
     env = os.environ.get("KMQ_LIBRARY")
     if env:
@@ -260,6 +341,22 @@ kmq_png_options_default = _proto("kmq_png_options_default", None, P(PngOptions))
 kmq_png8_decode = _proto("kmq_png8_decode", _status, _u8p, ctypes.c_size_t, ctypes.c_uint64,
                          P(Image), P(Codebook), _ccpp)
 kmq_read_file = _proto("kmq_read_file", _status, _ccp, ctypes.c_size_t, _u8pp, _szp)
+kmq_compress_options_default = _proto("kmq_compress_options_default", None, P(CompressOptions))
+kmq_compress = _proto("kmq_compress", _status, P(Image), P(Metadata), P(CompressOptions),
+                      P(Quantized), P(Compressed))
+kmq_quantized_free = _proto("kmq_quantized_free", None, P(Quantized))
+kmq_compressed_free = _proto("kmq_compressed_free", None, P(Compressed))
+kmq_decompress_options_default = _proto("kmq_decompress_options_default", None,
+                                        P(DecompressOptions))
+kmq_decompress = _proto("kmq_decompress", _status, _u8p, ctypes.c_size_t, _u8p, ctypes.c_size_t,
+                        P(DecompressOptions), P(Decompressed), _ccpp)
+kmq_decompressed_free = _proto("kmq_decompressed_free", None, P(Decompressed))
+kmq_files_write = _proto("kmq_files_write", _status, ctypes.c_int, _ccpp, P(_u8p), _szp,
+                         ctypes.c_int, ctypes.c_void_p, P(ctypes.c_int))
+kmq_output_exists = _proto("kmq_output_exists", ctypes.c_int, _ccp)
+kmq_image_probe = _proto("kmq_image_probe", _status, _ccp, P(ImageInfo), _ccpp)
+kmq_codebook_decode = _proto("kmq_codebook_decode", _status, _u8p, ctypes.c_size_t, ctypes.c_int,
+                             P(Codebook))
 
 
 def _made(cls, default, fields):
@@ -288,6 +385,23 @@ def decode_options(**fields):
 def stats():
     """A kmq_stats for the library to fill (zeroed, its size set)."""
     return _made(Stats, kmq_stats_init, {})
+
+
+def compress_options(**fields):
+    """A kmq_compress_options: the defaults (size included), then the given fields."""
+    return _made(CompressOptions, kmq_compress_options_default, fields)
+
+
+def decompress_options(**fields):
+    """A kmq_decompress_options: the defaults (size included), then the given fields."""
+    return _made(DecompressOptions, kmq_decompress_options_default, fields)
+
+
+def sized(cls):
+    """A result struct for the library to fill: zeroed, its size set."""
+    s = cls()
+    s.size = ctypes.sizeof(cls)
+    return s
 
 
 def strerror(status):

@@ -172,7 +172,10 @@ STRUCTS = {
     "kmq_stats": kmq._lib.Stats, "kmq_image": kmq._lib.Image,
     "kmq_metadata": kmq._lib.Metadata, "kmq_decode_options": kmq._lib.DecodeOptions,
     "kmq_binding": kmq._lib.Binding, "kmq_png_options": kmq._lib.PngOptions,
-    "kmq_diff": kmq._lib.Diff,
+    "kmq_diff": kmq._lib.Diff, "kmq_compress_options": kmq._lib.CompressOptions,
+    "kmq_quantized": kmq._lib.Quantized, "kmq_compressed": kmq._lib.Compressed,
+    "kmq_decompress_options": kmq._lib.DecompressOptions,
+    "kmq_decompressed": kmq._lib.Decompressed, "kmq_image_info": kmq._lib.ImageInfo,
 }
 
 
@@ -824,3 +827,68 @@ def test_the_write_ups_tiger_files():
                          os.path.join(seed, "codebook_tiger.npy"))
     assert np.array_equal(out, read_png(os.path.join(seed, "reconstructed_tiger.png")))
     assert kmq.read_codebook(os.path.join(seed, "codebook_tiger.npy")).shape == (128, 3)
+
+
+# ---- kmq.probe: headers only, held to files other programs wrote -----------
+
+def _pil_channels(im):
+    """The channels kmq decodes a PIL image's file to."""
+    if im.mode == "P":
+        return 4 if "transparency" in im.info else 3
+    return {"1": 1, "L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "CMYK": 3, "I;16": 1}[im.mode]
+
+
+@pytest.mark.parametrize("fmt,ext,mode", [
+    ("PNG", "png", "RGBA"), ("PNG", "png", "P"), ("PNG", "png", "L"), ("PNG", "png", "LA"),
+    ("JPEG", "jpg", "RGB"), ("JPEG", "jpg", "L"), ("BMP", "bmp", "RGB"), ("TIFF", "tif", "RGB"),
+    ("TIFF", "tif", "RGBA"), ("WEBP", "webp", "RGBA"), ("WEBP", "webp", "RGB"),
+    ("GIF", "gif", "P"), ("PPM", "ppm", "RGB"), ("PPM", "pgm", "L"),
+])
+def test_probe_agrees_with_pil_and_with_the_decoder(tmp_path, fmt, ext, mode):
+    rng = np.random.default_rng(7)
+    im = Image.fromarray(rng.integers(0, 256, (23, 41, 4), dtype=np.uint8), "RGBA").convert(mode)
+    kw = {"transparency": 5} if fmt == "GIF" else {}
+    path = tmp_path / f"x.{ext}"
+    im.save(path, fmt, **kw)
+    back = Image.open(path)
+    info = kmq.probe(path)
+    assert info.format == {"WEBP": "WebP", "PPM": "PNM"}.get(fmt, fmt)
+    assert (info.width, info.height) == back.size == (41, 23)
+    assert info.channels == _pil_channels(back)
+    pixels, meta, _ = kmq._files.decode_image_file(str(path), metadata=False)
+    assert pixels.shape == (23, 41, info.channels)
+    assert info.streamable == (fmt in ("PNG", "TIFF", "PPM"))
+
+
+def test_probe_refuses_what_it_cannot_read_twice(tmp_path):
+    r, w = os.pipe()
+    try:
+        with pytest.raises(OSError) as e:
+            kmq.probe(f"/proc/self/fd/{r}")
+        assert e.value.errno == 29  # ESPIPE
+    finally:
+        os.close(r), os.close(w)
+    (tmp_path / "t.txt").write_bytes(b"hello")
+    with pytest.raises(kmq.Error) as e:
+        kmq.probe(tmp_path / "t.txt")
+    assert "not a PNG, JPEG" in str(e.value)
+    with pytest.raises(FileNotFoundError):
+        kmq.probe(tmp_path / "missing.png")
+
+
+def test_compress_writes_a_pair_or_nothing_through_the_library(tmp_path):
+    """compress's files go through kmq_files_write: with overwrite, a pair
+    whose second name cannot be written leaves the first file as it was."""
+    src = tmp_path / "p.png"
+    save_png(src, np.random.default_rng(3).integers(0, 256, (20, 30, 3), dtype=np.uint8))
+    lp, cp = tmp_path / "p.labels.png", tmp_path / "p.codebook.bin"
+    kmq.compress(src, k=4)
+    before = lp.read_bytes()
+    with pytest.raises(FileNotFoundError):
+        kmq.compress(src, labels=lp, codebook=tmp_path / "no" / "c.bin", k=8, overwrite=True)
+    assert lp.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.codebook.bin", "p.labels.png",
+                                                          "p.png"]
+    with pytest.raises(FileExistsError):
+        kmq.compress(src, k=8)
+    assert kmq.compress(src, k=8, overwrite=True).k == 8 and lp.read_bytes() != before
