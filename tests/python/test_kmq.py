@@ -881,7 +881,7 @@ def test_compress_writes_a_pair_or_nothing_through_the_library(tmp_path):
     whose second name cannot be written leaves the first file as it was."""
     src = tmp_path / "p.png"
     save_png(src, np.random.default_rng(3).integers(0, 256, (20, 30, 3), dtype=np.uint8))
-    lp, cp = tmp_path / "p.labels.png", tmp_path / "p.codebook.bin"
+    lp = tmp_path / "p.labels.png"
     kmq.compress(src, k=4)
     before = lp.read_bytes()
     with pytest.raises(FileNotFoundError):
