@@ -351,12 +351,30 @@ static kmq_status place(kmq_outfile *f)
     return rename(tmp, f->path) == 0 ? KMQ_OK : KMQ_ERR_IO;
 }
 
+/* The folder's entry for the new name on disk too, so that a crash after
+   the commit cannot lose it (best effort: some file systems refuse). */
+static void sync_folder(const kmq_outfile *f)
+{
+    if (f->direct)
+        return;
+    const char *slash = strrchr(f->path, '/');
+    char *dir = slash ? strndup(f->path, slash == f->path ? 1 : (size_t)(slash - f->path)) : NULL;
+    const int fd = open(dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
 kmq_status kmq_outfile_commit(kmq_outfile *f)
 {
     kmq_why_clear();
     kmq_status s = flush_file(f);
     if (s == KMQ_OK)
         s = place(f);
+    if (s == KMQ_OK)
+        sync_folder(f);
     destroy(f, !f->direct && !(s == KMQ_OK && f->overwrite)); /* a renamed temp is gone */
     return s;
 }
@@ -435,6 +453,8 @@ kmq_status kmq_outfile_commit_all(kmq_outfile **f, int n, int *failed)
         errno = err;
     }
     int e = errno; /* the failure's, for the caller */
+    for (i = 0; i < n && s == KMQ_OK; i++)
+        sync_folder(f[i]);
     for (i = 0; i < n; i++) {
         if (backup[i])
             unlink(backup[i]); /* already renamed back if it was needed */
