@@ -84,6 +84,20 @@ one_line_naming() { # $1 = file name expected in the message
     [ ! -e out.png ]
 }
 
+@test "decompress: a bad label is named even when the output exists (the input is judged first, as compress does)" {
+    "$GENIMG" in.png 40 30 3 demo
+    "$KMQ" compress -q -k 200 in.png
+    "$KMQ" compress -q -k 4 --labels small.png --codebook small.bin in.png
+    strip_kmcp in.labels.png
+    echo "keep me" > out.png
+    run -1 --separate-stderr "$KMQ" decompress -o out.png in.labels.png small.bin
+    [[ "$stderr" =~ ^kmq:\ in.labels.png:\ pixel\ \([0-9]+,\ [0-9]+\)\ has\ label ]] || { echo "$stderr"; false; }
+    [ "$(cat out.png)" = "keep me" ]
+    # a good pair over the existing output: refused, as always
+    run -1 --separate-stderr "$KMQ" decompress -o out.png small.png small.bin
+    [[ "$stderr" == *"out.png: already exists"* ]] || { echo "$stderr"; false; }
+}
+
 @test "decompress: corrupt codebooks are refused with what is wrong" {
     "$GENIMG" in.png 32 32 3 demo
     "$KMQ" compress -q -k 8 in.png

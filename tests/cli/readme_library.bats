@@ -37,6 +37,24 @@ san_flags() {
     assert_output "nosuch.png: No such file or directory"
 }
 
+@test "docs/library.md: the whole job's C program probes, compresses, writes the pair and decompresses as the CLI" {
+    block c "The whole job" docs/library.md > job.c
+    [ -s job.c ] || fail "no \`\`\`c block in docs/library.md's The whole job section"
+    # shellcheck disable=SC2046
+    cc -std=c11 -Wall -Wextra -Werror $(san_flags) -I"$ROOT/include" job.c \
+        -L"$BUILD" -lkmq -Wl,-rpath,"$BUILD" -o job
+    "$GENIMG" tiger.png 96 64 3 demo 3
+    run ./job tiger.png
+    assert_success
+    assert_line --index 0 "PNG 96x64, 3 channels"
+    assert_line --index 1 --regexp '^k 16, PSNR [0-9]+\.[0-9]{2} dB, back to 96x64: success$'
+    "$KMQ" compress -q -k 16 --labels cli.labels.png --codebook cli.codebook.bin tiger.png
+    cmp out.labels.png cli.labels.png
+    cmp out.codebook.bin cli.codebook.bin
+    run ./job nosuch.png
+    assert_failure 1
+}
+
 @test "docs/python.md: the Python section's example runs as written" {
     /usr/bin/python3 -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"
     [ -z "${KMQ_SANITIZE:-}" ] || skip "the ASan-built library needs its runtime preloaded; tests/python runs it so"
