@@ -32,7 +32,8 @@ static void put_line(const char *prefix, const char *msg)
 }
 
 /* prefix, then fmt's message as one line (put_line). */
-static void vline(const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void vline(const char *prefix, const char *fmt,
+                                                      va_list ap)
 {
     char msg[4096];
     vsnprintf(msg, sizeof msg, fmt, ap);

@@ -62,21 +62,6 @@ static inline double dist2(const double *x, const double *c, int C)
     return d;
 }
 
-/* dist2 for colour i of a leaf stored channel by channel; written without
-   a loop so that the vectoriser sees straight-line code once C is known. */
-static inline double leaf_dist2(const double (*x)[KMQ_LEAF_SIZE], uint32_t i, const double *z,
-                                const int C)
-{
-    double u = x[0][i] - z[0], d = u * u;
-    if (C > 1)
-        u = x[1][i] - z[1], d += u * u;
-    if (C > 2)
-        u = x[2][i] - z[2], d += u * u;
-    if (C > 3)
-        u = x[3][i] - z[3], d += u * u;
-    return d;
-}
-
 /* ---- the filtering walk ---- */
 
 typedef struct {

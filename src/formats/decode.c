@@ -201,15 +201,9 @@ void kmq_decode_options_default(kmq_decode_options *o)
 static kmq_status read_options(const kmq_decode_options *caller, kmq_decode_options *o)
 {
     kmq_decode_options_default(o);
-    if (!caller)
-        return KMQ_OK;
-    kmq_status s = kmq_size_check(caller->size, KMQ_DECODE_OPTIONS_SIZE_MIN, sizeof *caller, "o",
-                                  "kmq_decode_options");
-    if (s != KMQ_OK)
-        return s;
-    memcpy(o, caller, caller->size);
-    o->size = sizeof *o;
-    return KMQ_OK;
+    return caller ? kmq_sized_read(o, sizeof *o, caller, KMQ_DECODE_OPTIONS_SIZE_MIN, "o",
+                                   "kmq_decode_options")
+                  : KMQ_OK;
 }
 
 /* A palette PNG, decoded by libspng (kmq_png8_decode) rather than stb:

@@ -100,23 +100,9 @@ size_t kmq_stb_budget(uint64_t width, uint64_t height, size_t file_len)
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 
-#if defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wstrict-prototypes"
-#pragma GCC diagnostic ignored "-Wdouble-promotion"
-#pragma GCC diagnostic ignored "-Wcast-qual"
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#endif
+#include "stb_quiet.h"
 #include <stb_image.h>
 
-/* The diagnostics stay relaxed to the end of this file: GCC reports unused
-   static stb functions and inlined stb code at the end of the unit. */
 
 uint8_t *kmq_stb_load(const uint8_t *buf, size_t len, size_t budget, int *w, int *h,
                       int *channels, int req_channels, const char **why)

@@ -166,7 +166,8 @@ static void src_unmap(thandle_t h, void *base, toff_t size)
 }
 
 /* libtiff's message, one line, into out. */
-static void message(char *out, size_t size, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void message(char *out, size_t size,
+                                                        const char *fmt, va_list ap)
 {
     vsnprintf(out, size, fmt, ap);
     if (!strncmp(out, "TIFF: ", 6)) /* the name we opened it by: said once already */

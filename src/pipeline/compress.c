@@ -27,14 +27,10 @@ void kmq_compress_options_default(kmq_compress_options *o)
 static kmq_status options_in(const kmq_compress_options *o, kmq_compress_options *all)
 {
     kmq_compress_options_default(all);
-    if (!o)
-        return kmq_arg("o is NULL");
-    kmq_status s = kmq_size_check(o->size, KMQ_COMPRESS_OPTIONS_SIZE_MIN, sizeof *o, "o",
+    kmq_status s = kmq_sized_read(all, sizeof *all, o, KMQ_COMPRESS_OPTIONS_SIZE_MIN, "o",
                                   "kmq_compress_options");
     if (s != KMQ_OK)
         return s;
-    memcpy(all, o, o->size);
-    all->size = sizeof *all;
     if (all->output != KMQ_OUTPUT_LABELS && all->output != KMQ_OUTPUT_PNG8)
         return kmq_arg("o.output = %d is not a kmq_output", (int)all->output);
     if (all->codebook_format != KMQ_CODEBOOK_BIN && all->codebook_format != KMQ_CODEBOOK_NPY)

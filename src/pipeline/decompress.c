@@ -70,12 +70,9 @@ static kmq_status decompress(const uint8_t *labels, size_t labels_len, const uin
     d->size = size;
     kmq_decompress_options o;
     kmq_decompress_options_default(&o);
-    if (!opts)
-        return kmq_arg("o is NULL");
-    if ((s = kmq_size_check(opts->size, KMQ_DECOMPRESS_OPTIONS_SIZE_MIN, sizeof o, "o",
+    if ((s = kmq_sized_read(&o, sizeof o, opts, KMQ_DECOMPRESS_OPTIONS_SIZE_MIN, "o",
                             "kmq_decompress_options")) != KMQ_OK)
         return s;
-    memcpy(&o, opts, opts->size);
     if (!labels)
         return kmq_arg("labels is NULL");
     kmq_image img = {0};

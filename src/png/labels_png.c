@@ -269,15 +269,11 @@ void kmq_png_options_default(kmq_png_options *o)
 
 kmq_status kmq_png_options_read(const kmq_png_options *caller, kmq_png_options *o)
 {
-    if (!caller)
-        return kmq_arg("o is NULL");
-    kmq_status s = kmq_size_check(caller->size, KMQ_PNG_OPTIONS_SIZE_MIN, sizeof *caller, "o",
+    kmq_png_options_default(o);
+    kmq_status s = kmq_sized_read(o, sizeof *o, caller, KMQ_PNG_OPTIONS_SIZE_MIN, "o",
                                   "kmq_png_options");
     if (s != KMQ_OK)
         return s;
-    kmq_png_options_default(o);
-    memcpy(o, caller, caller->size);
-    o->size = sizeof *o;
     if (o->level < 1 || o->level > KMQ_MAX_LEVEL)
         return kmq_arg("o.level = %d is outside 1..%d", o->level, KMQ_MAX_LEVEL);
     if (o->threads < 0 || o->threads > KMQ_MAX_THREADS)
@@ -328,27 +324,35 @@ kmq_status kmq_png_encode_labels(const uint8_t *labels, int width, int height, i
     return s;
 }
 
+kmq_status kmq_labels_args(const uint8_t *labels, int width, int height, int k,
+                           const char *k_name, const kmq_png_options *o, kmq_png_options *opts)
+{
+    kmq_status s = kmq_png_options_read(o, opts);
+    if (s != KMQ_OK)
+        return s;
+    if (!labels)
+        return kmq_arg("labels is NULL");
+    if (width < 1 || height < 1)
+        return kmq_arg("the image is %d x %d pixels", width, height);
+    if (k < 1 || k > KMQ_MAX_K)
+        return kmq_arg("%s = %d is outside 1..%d", k_name, k, KMQ_MAX_K);
+    const size_t n = (size_t)width * (size_t)height, bad = kmq_first_bad_label(labels, n, k);
+    if (bad < n)
+        return kmq_why(KMQ_ERR_LABEL_RANGE, "labels[%zu] = %d is not below %s = %d", bad,
+                       labels[bad], k_name, k);
+    return KMQ_OK;
+}
+
 kmq_status kmq_labels_encode(const uint8_t *labels, int width, int height, int k,
                              const kmq_png_options *o, uint8_t **out, size_t *out_len)
 {
     kmq_why_clear();
     *out = NULL;
     kmq_png_options opts;
-    kmq_status s = kmq_png_options_read(o, &opts);
+    kmq_status s = kmq_labels_args(labels, width, height, k, "k", o, &opts);
     if (s != KMQ_OK)
         return s;
-    o = &opts;
-    if (!labels)
-        return kmq_arg("labels is NULL");
-    if (width < 1 || height < 1)
-        return kmq_arg("the image is %d x %d pixels", width, height);
-    if (k < 1 || k > KMQ_MAX_K)
-        return kmq_arg("k = %d is outside 1..%d", k, KMQ_MAX_K);
-    const size_t n = (size_t)width * (size_t)height, bad = kmq_first_bad_label(labels, n, k);
-    if (bad < n)
-        return kmq_why(KMQ_ERR_LABEL_RANGE, "labels[%zu] = %d is not below k = %d", bad,
-                       labels[bad], k);
     /* Packed samples only when asked: other readers scale them (see kmq.h). */
-    return kmq_png_encode_labels(labels, width, height, o->packed ? kmq_label_bits(k) : 8, NULL, o,
-                                 out, out_len);
+    return kmq_png_encode_labels(labels, width, height, opts.packed ? kmq_label_bits(k) : 8, NULL,
+                                 &opts, out, out_len);
 }

@@ -82,6 +82,11 @@ kmq_status kmq_png_encode_labels(const uint8_t *labels, int width, int height, i
    with the fields past caller->size at their defaults, checked (KMQ_ERR_ARG
    with kmq_last_why's text naming the field). */
 kmq_status kmq_png_options_read(const kmq_png_options *caller, kmq_png_options *o);
+/* What kmq_labels_encode and kmq_png8_encode check before they write: o
+   read into *opts, labels not NULL, at least 1 x 1 pixels, k (named
+   k_name in kmq_last_why's text) in 1..KMQ_MAX_K, every label below k. */
+kmq_status kmq_labels_args(const uint8_t *labels, int width, int height, int k,
+                           const char *k_name, const kmq_png_options *o, kmq_png_options *opts);
 /* Bits per label sample for k colours: 1, 2, 4 or 8. */
 int kmq_label_bits(int k);
 /* Packs labels into rows of bits-bit samples, the first in the high bits (as

@@ -9,19 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
-#if defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wstrict-prototypes"
-#pragma GCC diagnostic ignored "-Wdouble-promotion"
-#pragma GCC diagnostic ignored "-Wcast-qual"
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#endif
+#include "stb_quiet.h"
 /* Set by kmq_stb_write_png for its one call (stb gives the hook no context):
    per thread, so that encodes on several threads do not mix settings. */
 static _Thread_local int deflate_level = 9, deflate_threads = 1;
@@ -52,8 +40,6 @@ static unsigned char *kmq_zlib_compress(unsigned char *data, int data_len, int *
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb_image_write.h>
-/* The diagnostics stay relaxed to the end of this file: GCC reports unused
-   static stb functions and inlined stb code at the end of the unit. */
 
 uint8_t *kmq_stb_write_png(const uint8_t *pixels, int w, int h, int channels, int level,
                            int threads, int *out_len)

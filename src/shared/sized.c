@@ -13,6 +13,21 @@ kmq_status kmq_size_check(size_t size, size_t min, size_t max, const char *name,
     return kmq_arg("%s.size = %zu is not a %s size (%zu..%zu)", name, size, type, min, max);
 }
 
+kmq_status kmq_sized_read(void *all, size_t all_size, const void *caller, size_t min,
+                          const char *name, const char *type)
+{
+    if (!caller)
+        return kmq_arg("%s is NULL", name);
+    size_t size;
+    memcpy(&size, caller, sizeof size);
+    kmq_status s = kmq_size_check(size, min, all_size, name, type);
+    if (s != KMQ_OK)
+        return s;
+    memcpy(all, caller, size);
+    memcpy(all, &all_size, sizeof all_size);
+    return KMQ_OK;
+}
+
 void kmq_stats_init(kmq_stats *st)
 {
     memset(st, 0, sizeof *st);

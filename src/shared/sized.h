@@ -13,6 +13,15 @@
 kmq_status kmq_size_check(size_t size, size_t min, size_t max, const char *name,
                           const char *type);
 
+/* A caller's sized struct read as this kmq knows it: *all (all_size bytes,
+   already holding the defaults) overlaid with the caller's first `size`
+   bytes (its size_t size comes first), then all's size set to all_size.
+   KMQ_ERR_ARG, named as kmq_size_check names it ("o.size = 3 is not a
+   kmq_png_options size (...)"), for a NULL caller or a size outside
+   min..all_size; *all then holds the defaults. */
+kmq_status kmq_sized_read(void *all, size_t all_size, const void *caller, size_t min,
+                          const char *name, const char *type);
+
 /* 1 if `field` of `type` lies wholly within the first `size` bytes: the
    caller's struct has it (else it takes its default). */
 #define KMQ_HAS_FIELD(size, type, field) \
