@@ -196,7 +196,8 @@ static int damage_warning(const char *module, const char *msg)
     return !strcmp(module, "JPEGPreDecode") && !strncmp(msg, "Improper JPEG strip/tile size", 29);
 }
 
-static int on_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int on_error(TIFF *tif, void *user, const char *module,
+                                                       const char *fmt, va_list ap)
 {
     (void)tif, (void)module;
     tiff_rows *t = user;
@@ -211,7 +212,9 @@ static int on_error(TIFF *tif, void *user, const char *module, const char *fmt, 
     return 1; /* handled: libtiff's global handlers (stderr) are not called */
 }
 
-static int on_warning(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int on_warning(TIFF *tif, void *user,
+                                                         const char *module, const char *fmt,
+                                                         va_list ap)
 {
     (void)tif;
     tiff_rows *t = user;
