@@ -109,3 +109,11 @@ kmq_status kmq_codebook_decode(const uint8_t *buf, size_t len, kmq_codebook_form
     return by_name == KMQ_CODEBOOK_NPY ? kmq_codebook_decode_npy(buf, len, cb)
                                        : kmq_codebook_decode_bin(buf, len, cb);
 }
+
+void kmq_codebook_free(kmq_codebook *cb)
+{
+    if (!cb)
+        return;
+    free(cb->entries);
+    memset(cb, 0, sizeof *cb);
+}
