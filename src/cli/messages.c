@@ -78,15 +78,6 @@ const char *cli_out_name(const char *path)
     return strcmp(path, "-") ? path : "standard output";
 }
 
-void cli_report_out(const char *path, kmq_status s, const char *why)
-{
-    if (!strcmp(path, "-") && s == KMQ_ERR_IO && errno == EPIPE) {
-        cli_stdout_error(EPIPE); /* the reader went away: quietly, as for --json */
-        return;
-    }
-    cli_report(cli_out_name(path), s, why);
-}
-
 const char *cli_reason(kmq_status s, const char *why)
 {
     if (s == KMQ_ERR_IO)

@@ -91,3 +91,14 @@ kmq_status cli_write_file(const char *path, const uint8_t *data, size_t len, int
 {
     return kmq_files_write(1, &path, &data, &len, overwrite, cli_temp_guard(), NULL);
 }
+
+/* A failure to write the output `path`: said, but quietly for standard output
+   whose reader went away. */
+void cli_report_out(const char *path, kmq_status s, const char *why)
+{
+    if (!strcmp(path, "-") && s == KMQ_ERR_IO && errno == EPIPE) {
+        cli_stdout_error(EPIPE); /* the reader went away: quietly, as for --json */
+        return;
+    }
+    cli_report(cli_out_name(path), s, why);
+}

@@ -97,19 +97,6 @@ kmq_status kmq_codebook_decode_bin(const uint8_t *buf, size_t len, kmq_codebook 
     return KMQ_OK;
 }
 
-kmq_status kmq_codebook_decode(const uint8_t *buf, size_t len, kmq_codebook_format by_name,
-                               kmq_codebook *cb)
-{
-    kmq_why_clear();
-    /* Trust the content over the name; the name picks the error message. */
-    if (buf && len >= 6 && !memcmp(buf, "\x93NUMPY", 6))
-        return kmq_codebook_decode_npy(buf, len, cb);
-    if (buf && len >= 4 && !memcmp(buf, "KMQC", 4))
-        return kmq_codebook_decode_bin(buf, len, cb);
-    return by_name == KMQ_CODEBOOK_NPY ? kmq_codebook_decode_npy(buf, len, cb)
-                                       : kmq_codebook_decode_bin(buf, len, cb);
-}
-
 void kmq_codebook_free(kmq_codebook *cb)
 {
     if (!cb)

@@ -219,3 +219,18 @@ kmq_status kmq_codebook_encode_npy(const kmq_codebook *cb, uint8_t **out, size_t
     *out_len = len;
     return KMQ_OK;
 }
+
+/* Either form of codebook file: .npy is told by its magic here, above the
+   .bin reader (codebook.c). */
+kmq_status kmq_codebook_decode(const uint8_t *buf, size_t len, kmq_codebook_format by_name,
+                               kmq_codebook *cb)
+{
+    kmq_why_clear();
+    /* Trust the content over the name; the name picks the error message. */
+    if (buf && len >= 6 && !memcmp(buf, "\x93NUMPY", 6))
+        return kmq_codebook_decode_npy(buf, len, cb);
+    if (buf && len >= 4 && !memcmp(buf, "KMQC", 4))
+        return kmq_codebook_decode_bin(buf, len, cb);
+    return by_name == KMQ_CODEBOOK_NPY ? kmq_codebook_decode_npy(buf, len, cb)
+                                       : kmq_codebook_decode_bin(buf, len, cb);
+}

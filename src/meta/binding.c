@@ -138,23 +138,23 @@ int kmq_binding_matches(const kmq_binding *b, const kmq_codebook *cb)
            b->channels == cb->channels && b->k == cb->k && b->id == kmq_codebook_id(cb));
 }
 
-static const char *channels_name(int channels)
+static const char *layout_name(int channels)
 {
     static const char *names[] = {"?", "grey", "grey+alpha", "RGB", "RGBA"};
     return channels >= 1 && channels <= 4 ? names[channels] : names[0];
 }
 
 /* What a binding read with status s says of cb. */
-static kmq_status check(kmq_status s, const kmq_binding *b, const kmq_codebook *cb,
-                        const char **why)
+static kmq_status held_to(kmq_status s, const kmq_binding *b, const kmq_codebook *cb,
+                          const char **why)
 {
     *why = NULL;
     if (s != KMQ_OK || kmq_binding_matches(b, cb))
         return s;
     static _Thread_local char msg[160];
     snprintf(msg, sizeof msg, "the labels were written with another codebook (k=%d, %s, id %08x; "
-             "this one: k=%d, %s, id %08x)", b->k, channels_name(b->channels), (unsigned)b->id,
-             cb->k, channels_name(cb->channels), (unsigned)kmq_codebook_id(cb));
+             "this one: k=%d, %s, id %08x)", b->k, layout_name(b->channels), (unsigned)b->id,
+             cb->k, layout_name(cb->channels), (unsigned)kmq_codebook_id(cb));
     *why = msg;
     return KMQ_ERR_NOT_A_PAIR;
 }
@@ -165,7 +165,8 @@ kmq_status kmq_labels_check_binding(const uint8_t *png, size_t len, const kmq_co
     const char *dummy;
     kmq_binding b;
     kmq_status s = kmq_codebook_check(cb);
-    return s != KMQ_OK ? s : check(kmq_labels_read_binding(png, len, &b), &b, cb, why ? why : &dummy);
+    return s != KMQ_OK ? s
+                       : held_to(kmq_labels_read_binding(png, len, &b), &b, cb, why ? why : &dummy);
 }
 
 kmq_status kmq_labels_check_binding_fd(int fd, const kmq_codebook *cb, const char **why)
@@ -173,5 +174,6 @@ kmq_status kmq_labels_check_binding_fd(int fd, const kmq_codebook *cb, const cha
     const char *dummy;
     kmq_binding b;
     kmq_status s = kmq_codebook_check(cb);
-    return s != KMQ_OK ? s : check(kmq_labels_read_binding_fd(fd, &b), &b, cb, why ? why : &dummy);
+    return s != KMQ_OK ? s
+                       : held_to(kmq_labels_read_binding_fd(fd, &b), &b, cb, why ? why : &dummy);
 }

@@ -27,13 +27,13 @@ struct kmq_outfile {
     const kmq_temp_guard *guard;
 };
 
-static void hold(const kmq_temp_guard *g)
+static void guard_hold(const kmq_temp_guard *g)
 {
     if (g && g->hold)
         g->hold(g->ctx);
 }
 
-static void release(const kmq_temp_guard *g)
+static void guard_release(const kmq_temp_guard *g)
 {
     if (g && g->release)
         g->release(g->ctx);
@@ -44,7 +44,7 @@ static void release(const kmq_temp_guard *g)
 static int create_temp(kmq_outfile *f)
 {
     const kmq_temp_guard *g = f->guard;
-    hold(g);
+    guard_hold(g);
     f->fd = mkostemp(f->tmp, O_CLOEXEC);
     if (f->fd >= 0) {
         f->made = 1;
@@ -55,7 +55,7 @@ static int create_temp(kmq_outfile *f)
             errno = ENOMEM;
         }
     }
-    release(g);
+    guard_release(g);
     return f->fd;
 }
 
@@ -66,13 +66,13 @@ static void temp_gone(kmq_outfile *f, int remove_temp)
     if (!f->made)
         return;
     const kmq_temp_guard *g = f->guard;
-    hold(g);
+    guard_hold(g);
     if (remove_temp)
         unlink(f->tmp);
     if (g && g->unlisted)
         g->unlisted(g->ctx, f->tmp);
     f->made = 0;
-    release(g);
+    guard_release(g);
 }
 
 /* ---- atomic writing ---- */
@@ -429,7 +429,7 @@ kmq_status kmq_outfile_commit_all(kmq_outfile **f, int n, int *failed)
         if ((s = flush_file(f[i])) != KMQ_OK)
             *failed = i;
     const kmq_temp_guard *g = n > 0 ? f[0]->guard : NULL;
-    hold(g); /* the guard's signals wait until the names are done */
+    guard_hold(g); /* the guard's signals wait until the names are done */
     for (i = 0; i < n && s == KMQ_OK; i++)
         if (!f[i]->direct && f[i]->overwrite && (s = keep_old(f[i]->path, &backup[i])) != KMQ_OK)
             *failed = i;
@@ -461,7 +461,7 @@ kmq_status kmq_outfile_commit_all(kmq_outfile **f, int n, int *failed)
         free(backup[i]);
         destroy(f[i], !f[i]->direct && !(i < placed && f[i]->overwrite && s == KMQ_OK));
     }
-    release(g); /* the names are done: a signal that waited acts now */
+    guard_release(g); /* the names are done: a signal that waited acts now */
     errno = e;
     return s;
 }
