@@ -43,13 +43,6 @@ static kmq_status options_in(const kmq_compress_options *o, kmq_compress_options
     return KMQ_OK;
 }
 
-/* A result struct the caller gave: its size checked (see kmq.h, Sizes). */
-static kmq_status result_size(size_t size, int null, const char *name, size_t min, size_t max,
-                              const char *type)
-{
-    return null ? kmq_arg("%s is NULL", name) : kmq_size_check(size, min, max, name, type);
-}
-
 void kmq_quantized_free(kmq_quantized *q)
 {
     if (!q)
@@ -130,13 +123,9 @@ kmq_status kmq_compress_quantize(const kmq_image *img, const kmq_compress_option
                                  kmq_quantized *q)
 {
     kmq_why_clear();
-    kmq_status s = result_size(q ? q->size : 0, !q, "q", KMQ_QUANTIZED_SIZE_MIN, sizeof *q,
-                               "kmq_quantized");
+    kmq_status s = kmq_result_open(q, KMQ_QUANTIZED_SIZE_MIN, sizeof *q, "q", "kmq_quantized");
     if (s != KMQ_OK)
         return s;
-    const size_t size = q->size;
-    memset(q, 0, sizeof *q);
-    q->size = size;
     kmq_compress_options o;
     if ((s = options_in(opts, &o)) != KMQ_OK)
         return s;
@@ -179,13 +168,11 @@ kmq_status kmq_compress_encode(kmq_quantized *q, const kmq_metadata *meta,
                                const kmq_compress_options *opts, kmq_compressed *out)
 {
     kmq_why_clear();
-    kmq_status s = result_size(out ? out->size : 0, !out, "out", KMQ_COMPRESSED_SIZE_MIN,
-                               sizeof *out, "kmq_compressed");
+    kmq_status s = kmq_result_open(out, KMQ_COMPRESSED_SIZE_MIN, sizeof *out, "out",
+                                   "kmq_compressed");
     if (s != KMQ_OK)
         return s;
-    const size_t size = out->size;
-    memset(out, 0, sizeof *out);
-    out->size = size, out->failed = -1;
+    out->failed = -1;
     kmq_compress_options o;
     if ((s = options_in(opts, &o)) != KMQ_OK)
         return s;

@@ -59,15 +59,10 @@ static kmq_status decompress(const uint8_t *labels, size_t labels_len, const uin
                              kmq_decompressed *d, const char **why)
 {
     *why = NULL;
-    if (!d)
-        return kmq_arg("d is NULL");
-    kmq_status s = kmq_size_check(d->size, KMQ_DECOMPRESSED_SIZE_MIN, sizeof *d, "d",
-                                  "kmq_decompressed");
+    kmq_status s = kmq_result_open(d, KMQ_DECOMPRESSED_SIZE_MIN, sizeof *d, "d",
+                                   "kmq_decompressed");
     if (s != KMQ_OK)
         return s;
-    const size_t size = d->size;
-    memset(d, 0, sizeof *d);
-    d->size = size;
     kmq_decompress_options o;
     kmq_decompress_options_default(&o);
     if ((s = kmq_sized_read(&o, sizeof o, opts, KMQ_DECOMPRESS_OPTIONS_SIZE_MIN, "o",

@@ -28,6 +28,18 @@ kmq_status kmq_sized_read(void *all, size_t all_size, const void *caller, size_t
     return KMQ_OK;
 }
 
+kmq_status kmq_result_open(void *r, size_t min, size_t max, const char *name, const char *type)
+{
+    if (!r)
+        return kmq_arg("%s is NULL", name);
+    size_t size;
+    memcpy(&size, r, sizeof size);
+    kmq_status s = kmq_size_check(size, min, max, name, type);
+    if (s == KMQ_OK)
+        memset((char *)r + sizeof size, 0, size - sizeof size);
+    return s;
+}
+
 void kmq_stats_init(kmq_stats *st)
 {
     memset(st, 0, sizeof *st);

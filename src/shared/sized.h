@@ -22,6 +22,11 @@ kmq_status kmq_size_check(size_t size, size_t min, size_t max, const char *name,
 kmq_status kmq_sized_read(void *all, size_t all_size, const void *caller, size_t min,
                           const char *name, const char *type);
 
+/* A result struct the caller gave (its size_t size first, set by the
+   caller): checked as kmq_size_check checks it (KMQ_ERR_ARG, named, for
+   NULL too), then zeroed but for its size. */
+kmq_status kmq_result_open(void *r, size_t min, size_t max, const char *name, const char *type);
+
 /* 1 if `field` of `type` lies wholly within the first `size` bytes: the
    caller's struct has it (else it takes its default). */
 #define KMQ_HAS_FIELD(size, type, field) \
