@@ -17,7 +17,15 @@ LIBDIR   = $(PREFIX)/lib
 INCDIR   = $(PREFIX)/include
 PCDIR    = $(LIBDIR)/pkgconfig
 MANDIR   = $(PREFIX)/share/man/man1
-PYDIR    = $(LIBDIR)/python3/dist-packages
+# The Python module goes where python3 looks for PREFIX's packages (Debian's
+# searches /usr/local/lib/python3.11/dist-packages, not .../python3/...); a
+# PREFIX it does not search gets the standard layout under it.  make
+# print-pydir says which; PYDIR=... chooses.
+PYTHON  ?= python3
+PYDIR   ?= $(shell $(PYTHON) -c 'import sys, sysconfig; p = "$(PREFIX)".rstrip("/"); \
+               d = [x for x in sys.path if x.startswith(p + "/lib/") and x.endswith("-packages")]; \
+               print(d[0] if d else sysconfig.get_path("purelib", "posix_prefix", \
+                     vars={"base": p, "platbase": p}))' 2>/dev/null || echo $(LIBDIR)/python3/dist-packages)
 PKG_CONFIG ?= pkg-config
 OPENMP  ?= -fopenmp   # make OPENMP= builds single-threaded
 
@@ -106,7 +114,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps bench-deps demo bench test unit cli-test fuzz tsan install uninstall clean
+.PHONY: all deps bench-deps demo bench test unit cli-test fuzz tsan install uninstall clean print-pydir
 
 all: $(BUILD)/kmq $(BUILD)/libkmq.so $(BUILD)/examples/quantize
 
@@ -244,6 +252,9 @@ install: $(BUILD)/kmq $(BUILD)/libkmq.so $(BUILD)/libkmq.a
 	printf '# Written by make install.\nLIBRARY = "%s"\n' '$(LIBDIR)/libkmq.so.$(SOVERSION)' \
 	    > $(DESTDIR)$(PYDIR)/kmq/_config.py
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+print-pydir:
+	@echo $(PYDIR)
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/kmq $(DESTDIR)$(MANDIR)/kmq.1 $(DESTDIR)$(INCDIR)/kmq.h \

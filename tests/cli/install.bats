@@ -10,6 +10,14 @@ install_to() {
     make -C "$ROOT" --no-print-directory -s install BUILD="$BUILD" PREFIX="$1" DESTDIR="${2:-}"
 }
 
+# Where make install puts the Python module for PREFIX $1 (make print-pydir),
+# below PREFIX: "lib/python3.11/dist-packages" or the like.
+pydir_below() {
+    local d
+    d=$(make -C "$ROOT" --no-print-directory -s print-pydir PREFIX="$1")
+    echo "${d#"$1"/}"
+}
+
 # The shared library's soname, libkmq.so.SOVERSION (the Makefile's; see
 # docs/library.md, "ABI and soname").
 soname() {
@@ -29,9 +37,9 @@ san_flags() {
     s="$BATS_TEST_TMPDIR/stage/opt/kmq-test"
     version=$(sed -n 's/^#define KMQ_VERSION_STRING "\(.*\)"/\1/p' "$ROOT/include/kmq.h")
     so=$(soname)
+    py=$(pydir_below /opt/kmq-test)
     for f in bin/kmq "lib/libkmq.so.$version" lib/libkmq.a include/kmq.h lib/pkgconfig/kmq.pc \
-             share/man/man1/kmq.1 lib/python3/dist-packages/kmq/__init__.py \
-             lib/python3/dist-packages/kmq/_config.py; do
+             share/man/man1/kmq.1 "$py/kmq/__init__.py" "$py/kmq/_config.py"; do
         [ -f "$s/$f" ] || fail "missing $f"
     done
     [ "$(readlink "$s/lib/$so")" = "libkmq.so.$version" ]
@@ -40,7 +48,7 @@ san_flags() {
     assert_output --partial "Library soname: [$so]"
     cmp "$s/include/kmq.h" "$ROOT/include/kmq.h"
     # Paths inside the files are PREFIX's, never DESTDIR's.
-    run cat "$s/lib/pkgconfig/kmq.pc" "$s/lib/python3/dist-packages/kmq/_config.py"
+    run cat "$s/lib/pkgconfig/kmq.pc" "$s/$py/kmq/_config.py"
     assert_output --partial "prefix=/opt/kmq-test"
     assert_output --partial "Version: $version"
     assert_output --partial "LIBRARY = \"/opt/kmq-test/lib/$so\""
@@ -83,10 +91,33 @@ san_flags() {
     /usr/bin/python3 -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"
     [ -z "${KMQ_SANITIZE:-}" ] || skip "the ASan-built library cannot be loaded by a plain python3; the Python tests run against it with the runtime preloaded"
     install_to "$BATS_TEST_TMPDIR/usr"
-    run env -u LD_LIBRARY_PATH -u KMQ_LIBRARY PYTHONPATH="$BATS_TEST_TMPDIR/usr/lib/python3/dist-packages" \
+    py="$BATS_TEST_TMPDIR/usr/$(pydir_below "$BATS_TEST_TMPDIR/usr")"
+    run env -u LD_LIBRARY_PATH -u KMQ_LIBRARY PYTHONPATH="$py" \
         /usr/bin/python3 -c 'import kmq, numpy as np
 labels, codebook = kmq.quantize(np.arange(48, dtype=np.uint8).reshape(4, 4, 3), k=4)
 print(kmq.__version__, labels.shape, codebook.shape, kmq.__file__)'
     assert_success
-    assert_output --partial "$("$KMQ" --version | awk '{print $2}') (4, 4) (4, 3) $BATS_TEST_TMPDIR/usr/lib/python3/dist-packages/kmq/__init__.py"
+    assert_output --partial "$("$KMQ" --version | awk '{print $2}') (4, 4) (4, 3) $py/kmq/__init__.py"
+}
+
+@test "make install with the default PREFIX puts the Python module where Debian's python3 looks, so import kmq works in a fresh shell" {
+    [ -x /usr/bin/python3 ] || skip "no /usr/bin/python3"
+    /usr/bin/python3 -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"
+    [ -z "${KMQ_SANITIZE:-}" ] || skip "the ASan-built library cannot be loaded by a plain python3"
+    local py
+    py=$(make -C "$ROOT" --no-print-directory -s print-pydir PYTHON=/usr/bin/python3)
+    # /usr/local/lib/python3.11/dist-packages on Debian 12, not lib/python3/dist-packages
+    run /usr/bin/python3 -c 'import sys; print("\n".join(sys.path))'
+    assert_line "$py"
+    # staged, then imported from that very folder with no PYTHONPATH to help
+    make -C "$ROOT" --no-print-directory -s install BUILD="$BUILD" PYTHON=/usr/bin/python3 \
+        DESTDIR="$BATS_TEST_TMPDIR/root"
+    [ -f "$BATS_TEST_TMPDIR/root$py/kmq/__init__.py" ]
+    # (the library from the stage too: _config.py names /usr/local/lib's, not yet there)
+    run env -u PYTHONPATH KMQ_LIBRARY="$BATS_TEST_TMPDIR/root/usr/local/lib/$(soname)" \
+        /usr/bin/python3 -c 'import sys
+sys.path = [p if p != sys.argv[1] else sys.argv[2] + p for p in sys.path]
+import kmq; print(kmq.__file__)' "$py" "$BATS_TEST_TMPDIR/root"
+    assert_success
+    assert_output "$BATS_TEST_TMPDIR/root$py/kmq/__init__.py"
 }
